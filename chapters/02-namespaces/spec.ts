@@ -1,0 +1,103 @@
+// A container's low-level configuration, shaped like the OCI runtime
+// spec's config.json (github.com/opencontainers/runtime-spec, config.md
+// and config-linux.md), so that skiff can later run OCI bundles. Only the
+// fields the book uses are declared; names and units are the spec's.
+
+export type NamespaceType =
+  | 'pid' | 'network' | 'mount' | 'ipc' | 'uts' | 'user' | 'cgroup';
+
+export interface Namespace {
+  type: NamespaceType;
+  /** Join this existing namespace (e.g. /proc/123/ns/net) instead. */
+  path?: string;
+}
+
+export interface IdMapping {
+  containerID: number;
+  hostID: number;
+  size: number;
+}
+
+export interface Mount {
+  destination: string;
+  type?: string;
+  source?: string;
+  options?: string[];
+}
+
+export interface User {
+  uid: number;
+  gid: number;
+  additionalGids?: number[];
+  umask?: number;
+}
+
+export interface Process {
+  terminal?: boolean;
+  user: User;
+  args: string[];
+  env: string[];
+  cwd: string;
+  /** Capability names such as "CAP_CHOWN", per set. */
+  capabilities?: {
+    bounding?: string[]; effective?: string[]; permitted?: string[];
+    inheritable?: string[]; ambient?: string[];
+  };
+  noNewPrivileges?: boolean;
+  rlimits?: { type: string; hard: number; soft: number }[];
+}
+
+// #region resources
+export interface LinuxResources {
+  memory?: {
+    limit?: number;        // bytes
+    reservation?: number;  // bytes (soft limit)
+    swap?: number;         // memory+swap in bytes; equal to limit = no swap
+  };
+  cpu?: {
+    shares?: number;       // v1 cpu.shares; mapped to cpu.weight on v2
+    quota?: number;        // microseconds per period
+    period?: number;       // microseconds
+    cpus?: string;         // cpuset, e.g. "0-1,3"
+    mems?: string;
+  };
+  pids?: { limit: number };
+  blockIO?: {
+    weight?: number;
+    throttleReadBpsDevice?: ThrottleDevice[];
+    throttleWriteBpsDevice?: ThrottleDevice[];
+    throttleReadIOPSDevice?: ThrottleDevice[];
+    throttleWriteIOPSDevice?: ThrottleDevice[];
+  };
+  devices?: DeviceRule[];
+}
+// #endregion
+
+export interface ThrottleDevice { major: number; minor: number; rate: number }
+
+export interface DeviceRule {
+  allow: boolean;
+  type?: 'a' | 'c' | 'b';
+  major?: number;  // absent: any
+  minor?: number;
+  access?: string; // some of "rwm"
+}
+
+export interface Spec {
+  ociVersion: string;
+  process: Process;
+  root: { path: string; readonly?: boolean };
+  hostname?: string;
+  mounts: Mount[];
+  annotations?: Record<string, string>;
+  linux: {
+    namespaces: Namespace[];
+    uidMappings?: IdMapping[];
+    gidMappings?: IdMapping[];
+    resources?: LinuxResources;
+    cgroupsPath?: string;
+    maskedPaths?: string[];
+    readonlyPaths?: string[];
+    sysctl?: Record<string, string>;
+  };
+}
