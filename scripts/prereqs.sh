@@ -13,6 +13,8 @@ REQUIREMENTS=(
   "procps:command -v ps"
   "gcc:command -v cc"
   "libc6-dev:test -e /usr/lib/x86_64-linux-gnu/libc.a -o -e /usr/lib/aarch64-linux-gnu/libc.a"
+  "debootstrap:command -v debootstrap"
+  "skopeo:command -v skopeo"
 )
 
 busybox_is_static() {
