@@ -11,6 +11,7 @@ REQUIREMENTS=(
   "iptables:command -v iptables"
   "util-linux:command -v unshare"
   "procps:command -v ps"
+  "chromium:command -v chromium"
   "gcc:command -v cc"
   "libc6-dev:test -e /usr/lib/x86_64-linux-gnu/libc.a -o -e /usr/lib/aarch64-linux-gnu/libc.a"
   "debootstrap:command -v debootstrap"
