@@ -1,0 +1,226 @@
+// The resource flags of `docker run`, parsed into the OCI resources the
+// cgroup manager applies. Shared by this chapter's demo and final/'s CLI.
+//   --memory 64m  --memory-swap 128m  --cpus 0.5  --cpu-shares 512
+//   --cpu-period/--cpu-quota  --cpuset-cpus 0-1  --cpuset-mems 0
+//   --pids-limit 64  --device-read-bps /dev/loop0:1mb  (and write, iops)
+import { readFileSync, statSync } from 'node:fs';
+import type {
+  LinuxResources, ThrottleDevice,
+} from '../02-namespaces/spec.ts';
+
+/** Bad flag input: one line, exit 125, as `docker run` does. */
+export class FlagError extends Error {
+  readonly exitCode = 125;
+}
+
+function invalid(flag: string, value: string, why: string): FlagError {
+  return new FlagError(
+    `invalid argument ${JSON.stringify(value)} for ${flag}: ${why}`);
+}
+
+// #region parse-memory
+const UNITS: Record<string, number> = {
+  '': 1, b: 1, k: 1024, m: 1024 ** 2, g: 1024 ** 3, t: 1024 ** 4,
+};
+
+/** Docker's sizes: "64m", "1.5g", "512k", "100" (bytes); 1k = 1024. */
+export function parseMemory(value: string, flag = '--memory'): number {
+  const m = /^(\d+(?:\.\d+)?)\s*([bkmgt]?)b?$/i.exec(value.trim());
+  if (!m) throw invalid(flag, value, 'expected a size such as 64m ' +
+    '(units b, k, m, g)');
+  return Math.floor(Number(m[1]) * UNITS[m[2].toLowerCase()]);
+}
+// #endregion
+
+// #region parse-cpus
+/** "--cpus 0.5": half of one CPU per 100 ms period, as CFS quota. */
+export function parseCpus(value: string, online = onlineCpus()):
+  { quota: number; period: number } {
+  const cpus = Number(value);
+  if (value.trim() === '' || !Number.isFinite(cpus) || cpus <= 0) {
+    throw invalid('--cpus', value, 'expected a number of CPUs above 0');
+  }
+  if (cpus > online.length) {
+    throw invalid('--cpus', value, `this host has ${online.length} CPUs`);
+  }
+  const period = 100_000; // µs, the kernel's default CFS period
+  return { quota: Math.max(1000, Math.round(cpus * period)), period };
+}
+// #endregion
+
+/** A CPU list like "0-2,5" as numbers; throws on bad syntax. */
+export function parseCpuList(list: string, flag = '--cpuset-cpus'): number[] {
+  const out = new Set<number>();
+  for (const part of list.split(',')) {
+    const m = /^(\d+)(?:-(\d+))?$/.exec(part.trim());
+    if (!m || (m[2] !== undefined && Number(m[2]) < Number(m[1]))) {
+      throw invalid(flag, list, 'expected a CPU list such as 0-1,3');
+    }
+    for (let c = Number(m[1]); c <= Number(m[2] ?? m[1]); c++) out.add(c);
+  }
+  return [...out].sort((a, b) => a - b);
+}
+
+/** The CPUs the kernel has online (/sys/devices/system/cpu/online). */
+export function onlineCpus(): number[] {
+  const text = readFileSync('/sys/devices/system/cpu/online', 'utf8');
+  return parseCpuList(text.trim(), 'online');
+}
+
+// #region parse-cpuset
+export function parseCpuset(value: string, online = onlineCpus()): string {
+  for (const cpu of parseCpuList(value)) {
+    if (!online.includes(cpu)) {
+      throw invalid('--cpuset-cpus', value, `CPU ${cpu} does not exist ` +
+        `(online: ${formatCpuList(online)})`);
+    }
+  }
+  return value;
+}
+// #endregion
+
+function formatCpuList(cpus: number[]): string {
+  const runs: string[] = [];
+  for (let i = 0; i < cpus.length;) {
+    let j = i;
+    while (j + 1 < cpus.length && cpus[j + 1] === cpus[j] + 1) j++;
+    runs.push(i === j ? `${cpus[i]}` : `${cpus[i]}-${cpus[j]}`);
+    i = j + 1;
+  }
+  return runs.join(',');
+}
+
+function parseInteger(flag: string, value: string, min: number): number {
+  const n = Number(value);
+  if (!/^-?\d+$/.test(value.trim()) || n < min) {
+    throw invalid(flag, value, `expected an integer of at least ${min}`);
+  }
+  return n;
+}
+
+// #region parse-device
+/** "/dev/loop3:1mb" -> { major: 7, minor: 3, rate: 1048576 }. */
+export function parseDeviceRate(flag: string, value: string):
+  ThrottleDevice {
+  const at = value.lastIndexOf(':');
+  if (at <= 0) throw invalid(flag, value, 'expected DEVICE:RATE');
+  const path = value.slice(0, at);
+  const rate = flag.endsWith('-iops')
+    ? parseInteger(flag, value.slice(at + 1), 1)
+    : parseMemory(value.slice(at + 1), flag);
+  let st;
+  try {
+    st = statSync(path, { bigint: true });
+  } catch (err) {
+    throw invalid(flag, value, `${path}: ` +
+      `${(err as NodeJS.ErrnoException).code}`);
+  }
+  if (!st.isBlockDevice()) {
+    throw invalid(flag, value, `${path} is not a block device`);
+  }
+  return { ...majorMinor(st.rdev), rate };
+}
+// #endregion
+
+/** glibc's dev_t layout: major 12+20 bits, minor 8+24 bits. */
+export function majorMinor(dev: bigint): { major: number; minor: number } {
+  return {
+    major: Number(((dev >> 8n) & 0xfffn) | ((dev >> 32n) & ~0xfffn)),
+    minor: Number((dev & 0xffn) | ((dev >> 12n) & ~0xffn)),
+  };
+}
+
+type ThrottleKey = Exclude<keyof NonNullable<LinuxResources['blockIO']>,
+  'weight'>;
+
+const DEVICE_FLAGS: Record<string, ThrottleKey> = {
+  '--device-read-bps': 'throttleReadBpsDevice',
+  '--device-write-bps': 'throttleWriteBpsDevice',
+  '--device-read-iops': 'throttleReadIOPSDevice',
+  '--device-write-iops': 'throttleWriteIOPSDevice',
+};
+
+/** Every flag setResourceFlag understands (all take a value). */
+export const RESOURCE_FLAGS: readonly string[] = ['--memory', '-m',
+  '--memory-swap', '--memory-reservation', '--cpus', '--cpu-shares', '-c',
+  '--cpu-period', '--cpu-quota', '--cpuset-cpus', '--cpuset-mems',
+  '--pids-limit', ...Object.keys(DEVICE_FLAGS)];
+
+// #region set-flag
+/** Applies one `docker run` resource flag to `r`; throws FlagError. */
+export function setResourceFlag(r: LinuxResources, flag: string,
+  value: string): void {
+  const mem = () => (r.memory ??= {});
+  const cpu = () => (r.cpu ??= {});
+  switch (flag) {
+    case '-m': case '--memory':
+      mem().limit = parseMemory(value, '--memory');
+      if (mem().limit! < 6 * 1024 ** 2) {
+        throw invalid('--memory', value, 'the minimum is 6m');
+      }
+      return;
+    case '--memory-swap':
+      mem().swap = value === '-1' ? -1 : parseMemory(value, flag);
+      return;
+    case '--memory-reservation':
+      mem().reservation = parseMemory(value, flag);
+      return;
+    case '--cpus': Object.assign(cpu(), parseCpus(value)); return;
+    case '-c': case '--cpu-shares':
+      cpu().shares = parseInteger('--cpu-shares', value, 2);
+      return;
+    case '--cpu-period': cpu().period = parseInteger(flag, value, 1000);
+      return;
+    case '--cpu-quota': cpu().quota = parseInteger(flag, value, -1);
+      return;
+    case '--cpuset-cpus': cpu().cpus = parseCpuset(value); return;
+    case '--cpuset-mems': parseCpuList(value, flag); cpu().mems = value;
+      return;
+    case '--pids-limit': r.pids = { limit: parseInteger(flag, value, -1) };
+      return;
+  }
+  const key = DEVICE_FLAGS[flag];
+  if (!key) throw new FlagError(`unknown flag: ${flag}`);
+  const blockIO = (r.blockIO ??= {});
+  (blockIO[key] ??= []).push(parseDeviceRate(flag, value));
+}
+// #endregion
+
+/** Checks that hold across flags; call once after the last flag. */
+export function checkResources(r: LinuxResources): void {
+  const m = r.memory;
+  if (m?.swap !== undefined && m.swap >= 0) {
+    if (m.limit === undefined) {
+      throw new FlagError('--memory-swap needs --memory as well');
+    }
+    if (m.swap < m.limit) {
+      throw new FlagError('--memory-swap must be at least --memory ' +
+        '(it is memory plus swap)');
+    }
+  }
+}
+
+/**
+ * Parses resource flags at the front of `args` ("--memory 64m" or
+ * "--memory=64m") and returns the resources and the arguments after them.
+ */
+export function parseResourceFlags(args: string[]):
+  { resources: LinuxResources; rest: string[] } {
+  const resources: LinuxResources = {};
+  let i = 0;
+  while (i < args.length && args[i].startsWith('-')) {
+    const [flag, inline] = splitFlag(args[i]);
+    if (!RESOURCE_FLAGS.includes(flag)) break;
+    const value = inline ?? args[++i];
+    if (value === undefined) throw new FlagError(`${flag} needs a value`);
+    setResourceFlag(resources, flag, value);
+    i++;
+  }
+  checkResources(resources);
+  return { resources, rest: args.slice(i) };
+}
+
+function splitFlag(arg: string): [string, string | undefined] {
+  const eq = arg.indexOf('=');
+  return eq < 0 ? [arg, undefined] : [arg.slice(0, eq), arg.slice(eq + 1)];
+}
