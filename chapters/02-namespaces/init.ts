@@ -1,0 +1,141 @@
+// The re-executed init: the first program to run inside the container's
+// namespaces. The trampoline (nsexec.c) put it there; it reads its
+// configuration, waits at the barrier until the engine has finished its
+// work from outside, builds the container's world from the inside, and
+// finally becomes the user's command with execve(2).
+//
+// It runs bundled (see build.ts) as `node init.mjs`, never imported.
+import { readSync, writeFileSync, writeSync } from 'node:fs';
+import { enterRoot, execCommand, ExecError } from '../01-chroot/chroot.ts';
+import { syscall } from '../01-chroot/kernel.ts';
+import { finishRoot, pivotInto, prepareRoot } from './mounts.ts';
+import {
+  CONFIG_FD, ERROR_FD, EXECING, GO, type InitConfig, type InitFailure,
+  SYNC_FD,
+} from './protocol.ts';
+import { applyProcess, bringUpLoopback } from './process.ts';
+import type { Spec } from './spec.ts';
+
+const sethostname = syscall<[string, number]>(
+  'int sethostname(const char *name, size_t len)');
+const unshare = syscall<[number]>('int unshare(int flags)');
+const setns = syscall<[number, number]>('int setns(int fd, int nstype)');
+const fcntl = syscall<[number, number, number]>(
+  'int fcntl(int fd, int cmd, int arg)');
+const F_SETFD = 2;
+const FD_CLOEXEC = 1;
+const CLONE_FS = 0x200;
+const CLONE_NEWNS = 0x20000;
+const CLONE_NEWCGROUP = 0x02000000;
+
+/** Reads a descriptor to its end (the engine closes its side). */
+function readAll(fd: number): string {
+  const chunks: Buffer[] = [];
+  const buf = Buffer.alloc(65536);
+  for (;;) {
+    const n = readSync(fd, buf);
+    if (n === 0) return Buffer.concat(chunks).toString('utf8');
+    chunks.push(Buffer.from(buf.subarray(0, n)));
+  }
+}
+
+// #region barrier
+/** Blocks until the engine says go; exits quietly if the engine is gone. */
+function waitAtBarrier(): void {
+  const buf = Buffer.alloc(1);
+  if (readSync(SYNC_FD, buf) !== 1 || buf.toString() !== GO) {
+    process.exit(1);
+  }
+}
+// #endregion
+
+function hasNew(spec: Spec, type: string): boolean {
+  return spec.linux.namespaces.some((ns) => ns.type === type && !ns.path);
+}
+
+// #region setup
+/** The container's world, made from the inside, in this order. */
+function setUpContainer(spec: Spec): void {
+  // Unshared only now, after the engine's attach steps put us in our
+  // cgroup: the namespace's root is that cgroup, so /proc/self/cgroup
+  // reads "/" and the host's hierarchy above it stays hidden.
+  if (hasNew(spec, 'cgroup')) unshare(CLONE_NEWCGROUP);
+  if (hasNew(spec, 'uts') && spec.hostname) {
+    sethostname(spec.hostname, Buffer.byteLength(spec.hostname));
+  }
+  if (hasNew(spec, 'network')) bringUpLoopback();
+  if (hasNew(spec, 'mount')) {
+    prepareRoot(spec);
+    pivotInto(spec.root.path);
+    writeSysctls(spec);
+    finishRoot(spec); // after the sysctls: it makes /proc/sys read-only
+  } else {
+    // Without a mount namespace every mount would land in the host's
+    // table: fall back to chapter 01's chroot and mount nothing.
+    enterRoot(spec.root.path);
+    writeSysctls(spec);
+  }
+}
+
+function writeSysctls(spec: Spec): void {
+  for (const [key, value] of Object.entries(spec.linux.sysctl ?? {})) {
+    writeFileSync(`/proc/sys/${key.replaceAll('.', '/')}`, value);
+  }
+}
+// #endregion
+
+// #region enter-mount-ns
+/**
+ * For exec: the trampoline joined every namespace but the mount one,
+ * since after that the host's node binary would be out of sight. Now
+ * that node runs, enter it. setns(2) into a mount namespace needs a
+ * filesystem context (root, cwd) of our own: Node's threads share one,
+ * so unshare(CLONE_FS) first. Only this thread moves, and it is the one
+ * that calls execve(2).
+ */
+function enterMountNs(): void {
+  const fd = Number(process.env.SKIFF_KEEP_FD);
+  if (!Number.isInteger(fd)) return;
+  unshare(CLONE_FS);
+  setns(fd, CLONE_NEWNS);
+}
+// #endregion
+
+function fail(err: unknown): never {
+  const e = err as Error & { exitCode?: number };
+  const failure: InitFailure = {
+    message: e?.message ?? String(err),
+    exitCode: err instanceof ExecError ? err.exitCode : e?.exitCode ?? 125,
+  };
+  try {
+    writeSync(ERROR_FD, `${JSON.stringify(failure)}\n`);
+  } finally {
+    process.exit(1);
+  }
+}
+
+function main(): never {
+  // The error pipe closes at execve(2): EOF tells the engine it worked.
+  for (const fd of [SYNC_FD, CONFIG_FD, ERROR_FD]) {
+    fcntl(fd, F_SETFD, FD_CLOEXEC);
+  }
+  const config = JSON.parse(readAll(CONFIG_FD)) as InitConfig;
+  waitAtBarrier();
+  try {
+    let proc;
+    if (config.mode === 'start') {
+      setUpContainer(config.spec);
+      proc = config.spec.process;
+    } else {
+      enterMountNs();
+      proc = config.process;
+    }
+    applyProcess(proc);
+    writeSync(ERROR_FD, EXECING);
+    return execCommand(proc.args, proc.env);
+  } catch (err) {
+    return fail(err);
+  }
+}
+
+main();

@@ -1,0 +1,248 @@
+// The container's filesystem, built by the init inside its own mount
+// namespace: private propagation, the rootfs, spec.mounts, a minimal
+// /dev, pivot_root(2) into it, and the old root gone.
+import {
+  existsSync, lstatSync, mkdirSync, statSync, symlinkSync, writeFileSync,
+} from 'node:fs';
+import { dirname, join, normalize } from 'node:path';
+import { type SyscallError, syscall } from '../01-chroot/kernel.ts';
+import type { Mount, Spec } from './spec.ts';
+
+// #region declare-mount
+const mount = syscall<[string | null, string, string | null, number,
+  string | null]>('int mount(const char *source, const char *target, ' +
+  'const char *type, unsigned long flags, const char *data)',
+(source, target, type) => `${JSON.stringify(source ?? type)} on ${
+  JSON.stringify(target)}`);
+const umount2 = syscall<[string, number]>(
+  'int umount2(const char *target, int flags)');
+const pivotRoot = syscall<[string, string]>(
+  'int pivot_root(const char *new_root, const char *put_old)');
+const chdir = syscall<[string]>('int chdir(const char *path)');
+const statvfs = syscall<[string, Buffer]>(
+  'int statvfs(const char *path, void *buf)');
+// #endregion
+
+// mount(2) flags, from <sys/mount.h>.
+export const MS = {
+  RDONLY: 0x1, NOSUID: 0x2, NODEV: 0x4, NOEXEC: 0x8, SYNCHRONOUS: 0x10,
+  REMOUNT: 0x20, MANDLOCK: 0x40, DIRSYNC: 0x80, NOSYMFOLLOW: 0x100,
+  NOATIME: 0x400, NODIRATIME: 0x800, BIND: 0x1000, MOVE: 0x2000,
+  REC: 0x4000, SILENT: 0x8000, UNBINDABLE: 0x20000, PRIVATE: 0x40000,
+  SLAVE: 0x80000, SHARED: 0x100000, RELATIME: 0x200000,
+  STRICTATIME: 0x1000000,
+} as const;
+const MNT_DETACH = 2;
+
+// Mount options as in fstab(5) and the OCI spec: flags to set, flags to
+// clear, and the propagation ones; anything else goes to the filesystem
+// as data ("mode=755", "size=64m", "newinstance").
+const SET: Record<string, number> = {
+  ro: MS.RDONLY, nosuid: MS.NOSUID, nodev: MS.NODEV, noexec: MS.NOEXEC,
+  sync: MS.SYNCHRONOUS, dirsync: MS.DIRSYNC, noatime: MS.NOATIME,
+  nodiratime: MS.NODIRATIME, relatime: MS.RELATIME,
+  strictatime: MS.STRICTATIME, bind: MS.BIND, rbind: MS.BIND | MS.REC,
+};
+const CLEAR: Record<string, number> = {
+  rw: MS.RDONLY, suid: MS.NOSUID, dev: MS.NODEV, exec: MS.NOEXEC,
+  async: MS.SYNCHRONOUS, atime: MS.NOATIME, diratime: MS.NODIRATIME,
+};
+const PROPAGATION: Record<string, number> = {
+  private: MS.PRIVATE, rprivate: MS.PRIVATE | MS.REC,
+  slave: MS.SLAVE, rslave: MS.SLAVE | MS.REC,
+  shared: MS.SHARED, rshared: MS.SHARED | MS.REC,
+  unbindable: MS.UNBINDABLE, runbindable: MS.UNBINDABLE | MS.REC,
+};
+
+interface ParsedOptions { flags: number; propagation: number; data: string[] }
+
+export function parseOptions(options: string[] = []): ParsedOptions {
+  const parsed: ParsedOptions = { flags: 0, propagation: 0, data: [] };
+  for (const o of options) {
+    if (o in SET) parsed.flags |= SET[o];
+    else if (o in CLEAR) parsed.flags &= ~CLEAR[o];
+    else if (o in PROPAGATION) parsed.propagation |= PROPAGATION[o];
+    else if (o !== 'defaults') parsed.data.push(o);
+  }
+  return parsed;
+}
+
+/** The flags a mount has now (statvfs(3) f_flag uses MS_* values). */
+function mountFlags(path: string): number {
+  const buf = Buffer.alloc(256);
+  statvfs(path, buf);
+  // struct statvfs on 64-bit Linux: nine 8-byte fields, then f_flag.
+  const keep = MS.RDONLY | MS.NOSUID | MS.NODEV | MS.NOEXEC | MS.NOATIME |
+    MS.NODIRATIME | MS.RELATIME;
+  return Number(buf.readBigUInt64LE(72)) & keep;
+}
+
+// #region remount-ro
+/**
+ * Makes a mount read-only. A bind mount ignores MS_RDONLY when created:
+ * it takes a second call with MS_REMOUNT. Inside a user namespace the
+ * kernel refuses to clear flags it locked (nosuid, nodev, ...), so we
+ * pass the mount's current flags along.
+ */
+export function remountReadonly(path: string, extra = 0): void {
+  const flags = mountFlags(path) | extra | MS.RDONLY;
+  mount(null, path, null, MS.BIND | MS.REMOUNT | flags, null);
+}
+// #endregion
+
+/**
+ * The host path of `dest` under `root`. Paths in the spec are absolute
+ * inside the container; ".." must not lead out of it.
+ */
+export function inRoot(root: string, dest: string): string {
+  const clean = normalize(`/${dest}`);
+  if (clean.split('/').includes('..')) {
+    throw new Error(`mount destination "${dest}": leaves the rootfs`);
+  }
+  return join(root, clean);
+}
+
+/**
+ * Makes sure a mount point exists: a file for a file to bind, else a
+ * directory. Refuses a symlink, which could point out of the rootfs.
+ */
+function ensureMountPoint(target: string, isFile: boolean): void {
+  let st;
+  try {
+    st = lstatSync(target);
+  } catch {
+    mkdirSync(isFile ? dirname(target) : target, { recursive: true });
+    if (isFile) writeFileSync(target, '', { flag: 'a' });
+    return;
+  }
+  if (st.isSymbolicLink()) {
+    throw new Error(`mount point "${target}": is a symbolic link`);
+  }
+}
+
+// #region mount-one
+/** Mounts one spec.mounts entry under `root` (not yet pivoted). */
+export function mountOne(root: string, m: Mount): void {
+  const target = inRoot(root, m.destination);
+  const type = m.type ?? (m.options?.some((o) => /^r?bind$/.test(o))
+    ? 'bind' : 'none');
+  const { flags, propagation, data } = parseOptions(m.options);
+  const isBind = type === 'bind' || (flags & MS.BIND) !== 0;
+  if (isBind) {
+    const source = m.source ?? '';
+    const isFile = !statSync(source).isDirectory();
+    ensureMountPoint(target, isFile);
+    const rec = m.options?.includes('bind') ? 0 : MS.REC;
+    mount(source, target, null, MS.BIND | rec, null);
+    const rest = flags & ~(MS.BIND | MS.REC);
+    if (rest & MS.RDONLY) remountReadonly(target, rest & ~MS.RDONLY);
+    else if (rest) {
+      mount(null, target, null, MS.BIND | MS.REMOUNT | rest, null);
+    }
+  } else {
+    ensureMountPoint(target, false);
+    mountFilesystem(m, type, target, flags, data);
+  }
+  if (propagation) mount(null, target, null, propagation, null);
+}
+// #endregion
+
+// In a user namespace that does not own the network (pid) namespace,
+// the kernel refuses a fresh sysfs (proc): it would show the host's
+// devices (processes). Bind the host's instead, as runc does.
+function mountFilesystem(m: Mount, type: string, target: string,
+  flags: number, data: string[]): void {
+  try {
+    mount(m.source ?? type, target, type, flags, data.join(',') || null);
+  } catch (err) {
+    const host = { sysfs: '/sys', proc: '/proc' }[type];
+    if (!host || (err as SyscallError).code !== 'EPERM') throw err;
+    mount(host, target, null, MS.BIND | MS.REC, null);
+    if (flags & MS.RDONLY) remountReadonly(target);
+  }
+}
+
+// #region dev
+// The device nodes every program expects. We bind-mount the host's
+// instead of mknod(2)-ing new ones: inside a user namespace mknod is
+// not allowed, and a bind mount of /dev/null is the same device.
+const DEVICES = ['null', 'zero', 'full', 'random', 'urandom', 'tty'];
+
+export function populateDev(root: string): void {
+  const dev = join(root, 'dev');
+  for (const name of DEVICES) {
+    const target = join(dev, name);
+    ensureMountPoint(target, true);
+    mount(`/dev/${name}`, target, null, MS.BIND, null);
+  }
+  const links: [string, string][] = [
+    ['/proc/self/fd', 'fd'], ['/proc/self/fd/0', 'stdin'],
+    ['/proc/self/fd/1', 'stdout'], ['/proc/self/fd/2', 'stderr'],
+  ];
+  // /dev/pts has its own ptmx when mounted with newinstance: point the
+  // usual /dev/ptmx at it, or openpty(3) would reach the host's ptys.
+  if (existsSync(join(dev, 'pts/ptmx'))) links.push(['pts/ptmx', 'ptmx']);
+  for (const [to, name] of links) {
+    if (!existsSync(join(dev, name))) symlinkSync(to, join(dev, name));
+  }
+}
+// #endregion
+
+// #region pivot
+/**
+ * Makes `root` the root of this mount namespace. Unlike chroot(2),
+ * pivot_root(2) moves the whole namespace's root: the old one is
+ * stacked under the new, and once we detach it there is no ".." left
+ * that leads back. pivot_root(".", ".") is the trick pivot_root(2)
+ * documents: no directory for the old root is needed.
+ */
+export function pivotInto(root: string): void {
+  chdir(root);
+  pivotRoot('.', '.');
+  umount2('.', MNT_DETACH);
+  chdir('/');
+}
+// #endregion
+
+// #region prepare-root
+/**
+ * Everything between a fresh mount namespace and pivot_root: stop
+ * propagation, make the rootfs a mount point, and mount spec.mounts.
+ */
+export function prepareRoot(spec: Spec): string {
+  // On systemd hosts / is a shared mount: without this, every mount we
+  // make below would propagate back into the host's mount namespace.
+  mount(null, '/', null, MS.REC | MS.PRIVATE, null);
+  const root = spec.root.path;
+  // pivot_root needs the new root to be a mount point: bind it to itself.
+  mount(root, root, null, MS.BIND | MS.REC, null);
+  for (const m of spec.mounts) mountOne(root, m);
+  populateDev(root);
+  return root;
+}
+// #endregion
+
+// #region finish-root
+/** After pivot_root: masked and read-only paths, then a read-only /. */
+export function finishRoot(spec: Spec): void {
+  for (const path of spec.linux.maskedPaths ?? []) maskPath(path);
+  for (const path of spec.linux.readonlyPaths ?? []) {
+    if (!existsSync(path)) continue;
+    mount(path, path, null, MS.BIND | MS.REC, null);
+    remountReadonly(path);
+  }
+  if (spec.root.readonly) remountReadonly('/');
+}
+// #endregion
+
+/** Hides a path: /dev/null over a file, an empty read-only tmpfs over a dir. */
+function maskPath(path: string): void {
+  let isDir: boolean;
+  try {
+    isDir = statSync(path).isDirectory();
+  } catch {
+    return;
+  }
+  if (isDir) mount('tmpfs', path, 'tmpfs', MS.RDONLY, null);
+  else mount('/dev/null', path, null, MS.BIND, null);
+}

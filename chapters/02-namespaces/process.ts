@@ -1,0 +1,87 @@
+// The last things the init does before execve(2): the process's own
+// settings from spec.process, and the loopback device of a new network
+// namespace.
+import { findExecutable } from '../01-chroot/chroot.ts';
+import { syscall } from '../01-chroot/kernel.ts';
+import type { Process } from './spec.ts';
+
+const chdir = syscall<[string]>('int chdir(const char *path)');
+const umask = syscall<[number]>('unsigned int umask(unsigned int mask)');
+const setgroups = syscall<[number, number[]]>(
+  'int setgroups(size_t size, const uint32_t *list)');
+const setresgid = syscall<[number, number, number]>(
+  'int setresgid(uint32_t r, uint32_t e, uint32_t s)');
+const setresuid = syscall<[number, number, number]>(
+  'int setresuid(uint32_t r, uint32_t e, uint32_t s)');
+const prctl = syscall<[number, number, number, number, number]>(
+  'int prctl(int op, unsigned long a, unsigned long b, unsigned long c, ' +
+  'unsigned long d)');
+const setrlimit = syscall<[number, Buffer]>(
+  'int setrlimit(int resource, const void *rlim)');
+const PR_SET_NO_NEW_PRIVS = 38;
+
+const RLIMITS: Record<string, number> = {
+  RLIMIT_CPU: 0, RLIMIT_FSIZE: 1, RLIMIT_DATA: 2, RLIMIT_STACK: 3,
+  RLIMIT_CORE: 4, RLIMIT_RSS: 5, RLIMIT_NPROC: 6, RLIMIT_NOFILE: 7,
+  RLIMIT_MEMLOCK: 8, RLIMIT_AS: 9, RLIMIT_LOCKS: 10, RLIMIT_SIGPENDING: 11,
+  RLIMIT_MSGQUEUE: 12, RLIMIT_NICE: 13, RLIMIT_RTPRIO: 14, RLIMIT_RTTIME: 15,
+};
+
+/** The path `--init` mounts the trampoline at (podman uses it too). */
+export const INIT_PATH = '/dev/init';
+
+// #region apply-process
+/** cwd, limits and, last, the user: after setresuid we may lose the right. */
+export function applyProcess(p: Process): void {
+  try {
+    chdir(p.cwd || '/');
+  } catch (err) {
+    throw new Error(`chdir to cwd "${p.cwd}": ${(err as { code: string })
+      .code}`, { cause: err });
+  }
+  for (const r of p.rlimits ?? []) {
+    const limit = Buffer.alloc(16);
+    limit.writeBigUInt64LE(BigInt(r.soft), 0);
+    limit.writeBigUInt64LE(BigInt(r.hard), 8);
+    if (!(r.type in RLIMITS)) throw new Error(`rlimit "${r.type}": unknown`);
+    setrlimit(RLIMITS[r.type], limit);
+  }
+  if (p.user.umask !== undefined) umask(p.user.umask);
+  if (p.noNewPrivileges) prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0);
+  // `--init`: the command is the init's argument; check it here so that
+  // a typo fails with 127 like any command, not from inside the init.
+  if (p.args[0] === INIT_PATH && p.args[1] === '--' && p.args[2]) {
+    findExecutable(p.args[2], p.env);
+  }
+  const { uid, gid, additionalGids = [] } = p.user;
+  setgroups(additionalGids.length, additionalGids);
+  setresgid(gid, gid, gid);
+  setresuid(uid, uid, uid);
+}
+// #endregion
+
+// #region loopback
+// A new network namespace has one device, lo, and it is down. Bring it
+// up with the SIOCGIFFLAGS/SIOCSIFFLAGS ioctls (netdevice(7)), which take
+// a struct ifreq: a 16-byte name, then the flags as a short.
+const socket = syscall<[number, number, number]>(
+  'int socket(int domain, int type, int protocol)');
+const ioctl = syscall<[number, number, Buffer]>(
+  'int ioctl(int fd, unsigned long request, void *arg)');
+const close = syscall<[number]>('int close(int fd)');
+const AF_INET = 2, SOCK_DGRAM = 2, SOCK_CLOEXEC = 0o2000000;
+const SIOCGIFFLAGS = 0x8913, SIOCSIFFLAGS = 0x8914, IFF_UP = 0x1;
+
+export function bringUpLoopback(): void {
+  const fd = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+  try {
+    const ifreq = Buffer.alloc(40);
+    ifreq.write('lo');
+    ioctl(fd, SIOCGIFFLAGS, ifreq);
+    ifreq.writeUInt16LE(ifreq.readUInt16LE(16) | IFF_UP, 16);
+    ioctl(fd, SIOCSIFFLAGS, ifreq);
+  } finally {
+    close(fd);
+  }
+}
+// #endregion

@@ -1,0 +1,35 @@
+// What the engine and the re-executed init say to each other. The init
+// inherits three sockets from the engine, through the trampoline:
+//
+//   fd 3  sync    trampoline: "U" (map my ids) and "P <pid>"; engine: "G"
+//                 (the barrier: the init may go on)
+//   fd 4  config  the engine writes one JSON InitConfig, then EOF
+//   fd 5  errors  close-on-exec: the init writes "X" right before its
+//                 execve(2), then an error line only if that fails. EOF
+//                 after "X" alone means the command runs; EOF before "X"
+//                 means the init died during setup.
+import type { Process, Spec } from './spec.ts';
+
+export const SYNC_FD = 3;
+export const CONFIG_FD = 4;
+export const ERROR_FD = 5;
+
+/** The byte that opens the barrier. */
+export const GO = 'G';
+/** The byte the init writes just before it execs the command. */
+export const EXECING = 'X';
+
+export type InitConfig =
+  | { mode: 'start'; spec: Spec }
+  | {
+    mode: 'exec';
+    process: Process;
+    /** The container's mount ns, left open by the trampoline (-k). */
+    mountNsFd?: number;
+  };
+
+/** What the init writes on the error pipe when something fails. */
+export interface InitFailure {
+  message: string;
+  exitCode: number;
+}
