@@ -1,0 +1,195 @@
+// The iptables side: NAT for egress, DNAT for published ports, and the
+// filter rules that keep networks apart. Everything lives in chains of
+// skiff's own (SKIFF-*), hooked once from the built-in chains, and every
+// rule carries a comment naming its owner ("SKIFF:net:skiff0",
+// "SKIFF:ctr:<id>"), so an owner's rules can be listed and deleted
+// without remembering them, even after a crash.
+import {
+  iptablesApply, iptablesSnapshot, type IptablesSnapshot,
+} from './exec.ts';
+import type { PortMapping } from './ports.ts';
+
+export interface Chains {
+  prefix: string;
+  dnat: string; postrouting: string;
+  forward: string; published: string; isolation1: string; isolation2: string;
+}
+
+export function chainsOf(prefix: string): Chains {
+  return {
+    prefix,
+    dnat: `${prefix}-DNAT`, postrouting: `${prefix}-POSTROUTING`,
+    forward: `${prefix}-FORWARD`, published: `${prefix}-PUBLISHED`,
+    isolation1: `${prefix}-ISOLATION-1`, isolation2: `${prefix}-ISOLATION-2`,
+  };
+}
+
+type Tables = { nat: string[]; filter: string[] };
+
+// #region base-chains
+/** The chains and the jumps into them from the built-in chains. */
+function baseRules(c: Chains): Tables {
+  return {
+    nat: [
+      // Published ports: for packets arriving from elsewhere ...
+      `-A PREROUTING -m addrtype --dst-type LOCAL -j ${c.dnat}`,
+      // ... and for the host's own connections, 127.0.0.1 included.
+      `-A OUTPUT -m addrtype --dst-type LOCAL -j ${c.dnat}`,
+      `-A POSTROUTING -j ${c.postrouting}`,
+    ],
+    filter: [
+      `-A FORWARD -j ${c.forward}`,
+      `-A ${c.forward} -j ${c.isolation1}`,
+      `-A ${c.forward} -j ${c.published}`,
+      // A published port may be reached from any network.
+      `-A ${c.isolation1} -m conntrack --ctstate DNAT -j RETURN`,
+    ],
+  };
+}
+// #endregion
+
+/**
+ * Creates the chains and hooks that are missing. Callers hold the
+ * store's lock: declaring a chain that exists would flush it.
+ */
+export function ensureBaseChains(c: Chains,
+  snap = iptablesSnapshot()): void {
+  const want = baseRules(c);
+  const out: Tables = { nat: [], filter: [] };
+  for (const table of ['nat', 'filter'] as const) {
+    const mine = table === 'nat' ? [c.dnat, c.postrouting]
+      : [c.forward, c.published, c.isolation1, c.isolation2];
+    const missing = mine.filter((ch) => !snap.chains[table].has(ch));
+    out[table].push(...missing.map((ch) => `:${ch} - [0:0]`));
+    const rules = new Set(snap.rules[table]);
+    for (const rule of want[table].filter((r) => !rules.has(r))) {
+      // The FORWARD jump goes first, ahead of any host policy rules.
+      out[table].push(rule.startsWith('-A FORWARD ')
+        ? rule.replace('-A FORWARD', '-I FORWARD 1') : rule);
+    }
+  }
+  iptablesApply(out);
+}
+
+// #region network-rules
+/** Rules of one bridge network, tagged with its bridge name. */
+function networkRules(c: Chains, bridge: string, subnet: string): Tables {
+  const tag = `-m comment --comment "${c.prefix}:net:${bridge}"`;
+  return {
+    nat: [
+      // Egress: leaving through anything but the bridge, the container's
+      // address is replaced by the outgoing interface's.
+      `-A ${c.postrouting} -s ${subnet} ! -o ${bridge} ${tag} -j MASQUERADE`,
+      // The host's 127.0.0.1 to a published port: the container could
+      // not answer 127.0.0.1, so give the packet the bridge's address.
+      `-A ${c.postrouting} -s 127.0.0.0/8 -o ${bridge} ${tag} -j MASQUERADE`,
+      // Hairpin: a container to a port published on the same bridge.
+      `-A ${c.postrouting} -s ${subnet} -o ${bridge} -m conntrack ` +
+        `--ctstate DNAT ${tag} -j MASQUERADE`,
+    ],
+    filter: [
+      `-A ${c.isolation1} -i ${bridge} ! -o ${bridge} ${tag} ` +
+        `-j ${c.isolation2}`,
+      `-A ${c.isolation2} -o ${bridge} ${tag} -j DROP`,
+      `-A ${c.forward} -o ${bridge} -m conntrack --ctstate ` +
+        `RELATED,ESTABLISHED ${tag} -j ACCEPT`,
+      `-A ${c.forward} -i ${bridge} ${tag} -j ACCEPT`,
+      // Nothing else enters the network unless a port is published.
+      `-A ${c.forward} -o ${bridge} ${tag} -j DROP`,
+    ],
+  };
+}
+// #endregion
+
+/** Adds a network's rules unless all of them are there already. */
+export function ensureNetworkRules(c: Chains, bridge: string,
+  subnet: string, snap = iptablesSnapshot()): void {
+  const want = networkRules(c, bridge, subnet);
+  const haveNat = new Set(snap.rules.nat);
+  const haveFilter = new Set(snap.rules.filter);
+  if (want.nat.every((r) => haveNat.has(r)) &&
+    want.filter.every((r) => haveFilter.has(r))) return;
+  // Some are missing: replace all, so that their order is right.
+  iptablesApply(mergeTables(deletions(c, `net:${bridge}`, snap), want));
+}
+
+export function deleteNetworkRules(c: Chains, bridge: string): void {
+  iptablesApply(deletions(c, `net:${bridge}`));
+}
+
+function mergeTables(a: Tables, b: Tables): Tables {
+  return { nat: [...a.nat, ...b.nat], filter: [...a.filter, ...b.filter] };
+}
+
+// #region port-rules
+/** Rules publishing a container's ports, tagged with its id. */
+function portRules(c: Chains, id: string, ip: string, bridge: string,
+  ports: PortMapping[]): Tables {
+  const tag = `-m comment --comment "${c.prefix}:ctr:${id}"`;
+  const out: Tables = { nat: [], filter: [] };
+  for (const p of ports) {
+    const proto = `-p ${p.protocol} -m ${p.protocol}`;
+    const dst = p.hostIP ? `-d ${p.hostIP}/32 ` : '';
+    out.nat.push(`-A ${c.dnat} ${dst}${proto} --dport ${p.hostPort} ` +
+      `${tag} -j DNAT --to-destination ${ip}:${p.containerPort}`);
+    out.filter.push(`-A ${c.published} -d ${ip}/32 -o ${bridge} ${proto} ` +
+      `--dport ${p.containerPort} ${tag} -j ACCEPT`);
+  }
+  return out;
+}
+// #endregion
+
+/**
+ * Publishes a container's ports, replacing the rules it had before, in
+ * one atomic iptables-restore: running it twice leaves one set.
+ */
+export function setPortRules(c: Chains, id: string, ip: string,
+  bridge: string, ports: PortMapping[]): void {
+  iptablesApply(mergeTables(deletions(c, `ctr:${id}`),
+    portRules(c, id, ip, bridge, ports)));
+}
+
+export function deletePortRules(c: Chains, id: string): void {
+  iptablesApply(deletions(c, `ctr:${id}`));
+}
+
+/** `-D` lines for every rule whose comment is `<prefix>:<owner>`. */
+function deletions(c: Chains, owner: string,
+  snap = iptablesSnapshot()): Tables {
+  const mark = `--comment "${c.prefix}:${owner}" `;
+  const del = (table: string) => snap.rules[table]
+    .filter((r) => r.includes(mark)).map((r) => `-D${r.slice(2)}`);
+  return { nat: del('nat'), filter: del('filter') };
+}
+
+/** Owners ("ctr:<id>", "net:<bridge>") that have rules now. */
+export function ruleOwners(c: Chains,
+  snap = iptablesSnapshot()): Set<string> {
+  const re = new RegExp(`--comment "${c.prefix}:([^"]+)"`);
+  const owners = new Set<string>();
+  for (const table of ['nat', 'filter']) {
+    for (const r of snap.rules[table]) {
+      const m = re.exec(r);
+      if (m) owners.add(m[1]);
+    }
+  }
+  return owners;
+}
+
+/** Removes skiff's hooks and chains, with whatever rules they hold. */
+export function deleteBaseChains(c: Chains,
+  snap = iptablesSnapshot()): void {
+  const base = baseRules(c);
+  const del = (table: 'nat' | 'filter', chains: string[]) => {
+    const mine = chains.filter((ch) => snap.chains[table].has(ch));
+    const hooks = snap.rules[table].filter((r) => base[table].includes(r) &&
+      !mine.some((ch) => r.startsWith(`-A ${ch} `)));
+    return [...hooks.map((r) => `-D${r.slice(2)}`),
+      ...mine.map((ch) => `-F ${ch}`), ...mine.map((ch) => `-X ${ch}`)];
+  };
+  iptablesApply({
+    nat: del('nat', [c.dnat, c.postrouting]),
+    filter: del('filter', [c.forward, c.published, c.isolation1,
+      c.isolation2]),
+  });
+}

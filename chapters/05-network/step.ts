@@ -1,0 +1,193 @@
+// Chapter 05's start step: give the container its network. It runs
+// from the host, while the container's init waits at the start barrier:
+// `prepare` reserves an address and host ports and adds the /etc files
+// to the spec; `attach` plugs a veth pair into the init's network
+// namespace; `release` takes it all back.
+import { existsSync, rmSync } from 'node:fs';
+import { join } from 'node:path';
+import type { Spec } from '../02-namespaces/spec.ts';
+import type { Starting, StartStep } from '../02-namespaces/steps.ts';
+import { parseSubnet } from './cidr.ts';
+import { deleteLink, ipBatch } from './exec.ts';
+import { setPortRules } from './firewall.ts';
+import {
+  DEFAULT_NETWORK, NetworkError, findLease, netConfig, recordInit,
+  releaseEndpoint, reserve, type NetConfig, type Reservation,
+} from './network.ts';
+import { parsePublish, type PortMapping } from './ports.ts';
+import { writeNameFiles } from './resolv.ts';
+
+export interface NetworkOptions {
+  /**
+   * "bridge" (the default network), "host", "none", "container:<ref>",
+   * or the name of a network made with createNetwork.
+   */
+  network?: string;
+  /** `-p` values or parsed mappings. */
+  publish?: (string | PortMapping)[];
+  /** The container's name, an extra name for it in /etc/hosts. */
+  name?: string;
+  /** Default: spec.hostname, else the first 12 characters of the id. */
+  hostname?: string;
+  /** Host-side configuration (state dir, chain prefix, default net). */
+  config?: Partial<NetConfig>;
+  /** Where hostname/hosts/resolv.conf go (default <state>/containers). */
+  filesDir?: string;
+  /**
+   * Finds the container named in "container:<ref>": its init's pid and
+   * id. Without it, <ref> must be a pid.
+   */
+  resolveContainer?: (ref: string) => { pid: number; id?: string };
+}
+
+export type Mode =
+  | { kind: 'bridge'; network: string }
+  | { kind: 'host' } | { kind: 'none' }
+  | { kind: 'container'; ref: string };
+
+/** Parses `--network`: a mode or a network's name. */
+export function parseNetworkMode(value = DEFAULT_NETWORK): Mode {
+  if (value === 'host' || value === 'none') return { kind: value };
+  if (value === 'default' || value === '') {
+    return { kind: 'bridge', network: DEFAULT_NETWORK };
+  }
+  if (value.startsWith('container:')) {
+    const ref = value.slice('container:'.length);
+    if (!ref) throw new NetworkError('--network container: needs a name');
+    return { kind: 'container', ref };
+  }
+  return { kind: 'bridge', network: value };
+}
+
+interface StepData {
+  mode: Mode;
+  filesDir: string;
+  reservation?: Reservation;
+}
+
+// #region network-step
+export function networkStep(opts: NetworkOptions = {}): StartStep {
+  const cfg = netConfig(opts.config);
+  const mode = parseNetworkMode(opts.network);
+  const ports = (opts.publish ?? []).flatMap((p) =>
+    typeof p === 'string' ? parsePublish(p) : [p]);
+  if (ports.length && mode.kind === 'container') {
+    throw new NetworkError('conflicting options: port publishing and ' +
+      'the container type network mode');
+  }
+  return {
+    name: 'network',
+    prepare(c) {
+      const d: StepData = {
+        mode, filesDir: opts.filesDir ?? join(cfg.stateDir, 'containers',
+          c.id),
+      };
+      c.data.network = d;
+      prepareMode(c, d, cfg, opts, ports);
+    },
+    attach(c) {
+      const d = c.data.network as StepData;
+      if (d.mode.kind === 'none') ipBatch(['link set lo up'], c.pid);
+      if (d.reservation) plugVeth(cfg, d.reservation, c.pid);
+    },
+    release(c) {
+      const d = c.data.network as StepData | undefined;
+      if (!d) return;
+      if (d.mode.kind === 'bridge') {
+        releaseEndpoint(cfg, d.mode.network, c.id);
+      }
+      rmSync(d.filesDir, { recursive: true, force: true });
+    },
+  };
+}
+// #endregion
+
+function prepareMode(c: Starting, d: StepData, cfg: NetConfig,
+  opts: NetworkOptions, ports: PortMapping[]): void {
+  const hostname = opts.hostname ?? c.spec.hostname ?? c.id.slice(0, 12);
+  const aliases = opts.name ? [opts.name] : [];
+  const mode = d.mode;
+  if (mode.kind === 'host') {
+    setNetns(c.spec, undefined);
+    addMounts(c.spec, writeNameFiles(d.filesDir,
+      { hostname, aliases, hostResolv: true }));
+  } else if (mode.kind === 'none') {
+    setNetns(c.spec, { type: 'network' });
+    addMounts(c.spec, writeNameFiles(d.filesDir, { hostname, aliases }));
+  } else if (mode.kind === 'container') {
+    const target = opts.resolveContainer?.(mode.ref) ?? pidRef(mode.ref);
+    const path = `/proc/${target.pid}/ns/net`;
+    if (!existsSync(path)) {
+      throw new NetworkError(`container ${mode.ref} is not running`);
+    }
+    setNetns(c.spec, { type: 'network', path });
+    const ip = target.id ? findLease(cfg, target.id)?.lease.ip : undefined;
+    addMounts(c.spec, writeNameFiles(d.filesDir, { hostname, aliases, ip }));
+  } else {
+    d.reservation = reserve(cfg, mode.network, c.id, hostname, ports);
+    setNetns(c.spec, { type: 'network' });
+    addMounts(c.spec, writeNameFiles(d.filesDir,
+      { hostname, aliases, ip: d.reservation.lease.ip }));
+  }
+}
+
+function pidRef(ref: string): { pid: number; id?: string } {
+  if (!/^\d+$/.test(ref)) {
+    throw new NetworkError(`container ${ref} not found`);
+  }
+  return { pid: Number(ref) };
+}
+
+/** Sets (or, with undefined, removes) the spec's network namespace. */
+function setNetns(spec: Spec, ns: { type: 'network'; path?: string } |
+  undefined): void {
+  const list = spec.linux.namespaces.filter((n) => n.type !== 'network');
+  if (ns) list.push(ns);
+  spec.linux.namespaces.splice(0, spec.linux.namespaces.length, ...list);
+}
+
+function addMounts(spec: Spec, mounts: Spec['mounts']): void {
+  const dests = new Set(mounts.map((m) => m.destination));
+  const kept = spec.mounts.filter((m) => !dests.has(m.destination));
+  spec.mounts.splice(0, spec.mounts.length, ...kept, ...mounts);
+}
+
+// #region plug-veth
+/**
+ * A veth pair is a virtual cable: what goes in one end comes out of the
+ * other. One end stays on the host, on the bridge; `ip` creates the other
+ * directly inside the container's network namespace, named eth0. Then,
+ * inside, the address, the links up, and the default route.
+ */
+function plugVeth(cfg: NetConfig, r: Reservation, pid: number): void {
+  const { network: net, lease } = r;
+  const bits = parseSubnet(net.subnet).bits;
+  deleteLink(lease.veth); // a second attach starts afresh
+  ipBatch([
+    `link add name ${lease.veth} type veth peer name eth0 ` +
+      `address ${macFor(lease.ip)} netns ${pid}`,
+    `link set ${lease.veth} master ${net.bridge} up`,
+  ]);
+  ipBatch([
+    'link set lo up',
+    `addr add ${lease.ip}/${bits} dev eth0`,
+    'link set eth0 up',
+    `route add default via ${net.gateway}`,
+  ], pid);
+  if (lease.ports.length) {
+    setPortRules(r.chains, lease.container, lease.ip, net.bridge,
+      lease.ports);
+  }
+  recordInit(cfg, net.name, lease.container, pid);
+}
+// #endregion
+
+/**
+ * Docker's trick: a MAC address made from the IP address (02:42 + the
+ * four bytes), so a neighbour's stale ARP entry for a reused address
+ * still points at the right card.
+ */
+function macFor(ip: string): string {
+  return ['02', '42', ...ip.split('.').map((b) =>
+    Number(b).toString(16).padStart(2, '0'))].join(':');
+}

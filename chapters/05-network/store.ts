@@ -1,0 +1,131 @@
+// The network state on disk: one JSON file per network holding its
+// configuration and its leases (which container has which address and
+// host ports). Every read-modify-write happens under one flock(2), so
+// twenty `skiff run`s started at once, in twenty processes, never hand
+// out the same address twice. The kernel drops the lock when its holder
+// dies, so a crashed engine cannot leave a stale lock behind.
+import {
+  closeSync, mkdirSync, openSync, readFileSync, readdirSync, renameSync,
+  rmSync, writeFileSync,
+} from 'node:fs';
+import { join } from 'node:path';
+import { syscall } from '../01-chroot/kernel.ts';
+import type { PortMapping } from './ports.ts';
+
+const flock = syscall<[number, number]>('int flock(int fd, int op)',
+  (fd, op) => `${fd}, ${op === LOCK_EX ? 'LOCK_EX' : 'LOCK_UN'}`);
+const LOCK_EX = 2;
+const LOCK_UN = 8;
+
+/** A process, identified robustly: pids are reused, start times not. */
+export interface ProcessRef { pid: number; start: number }
+
+export interface Lease {
+  container: string;
+  ip: string;
+  hostname: string;
+  ports: PortMapping[];
+  /** The engine that made the lease (holds it until attach). */
+  owner: ProcessRef;
+  /** The container's init, once attached. */
+  init?: ProcessRef;
+  /** Host end of the veth pair. */
+  veth: string;
+}
+
+export interface NetworkRecord {
+  name: string;
+  id: string;
+  driver: 'bridge';
+  bridge: string;
+  subnet: string;
+  gateway: string;
+  created: string;
+  /** The address handed out last: allocation goes round from there. */
+  last?: string;
+  leases: Record<string, Lease>;
+}
+
+// #region with-lock
+export class NetStore {
+  constructor(readonly dir: string) {}
+
+  /**
+   * Runs `fn` holding an exclusive lock on <dir>/lock. `fn` must be
+   * synchronous: flock(2) blocks the whole thread, so awaiting inside
+   * would deadlock a second start in the same process.
+   */
+  withLock<T>(fn: () => T): T {
+    mkdirSync(join(this.dir, 'networks'), { recursive: true });
+    const fd = openSync(join(this.dir, 'lock'), 'a');
+    try {
+      flock(fd, LOCK_EX);
+      try {
+        return fn();
+      } finally {
+        flock(fd, LOCK_UN);
+      }
+    } finally {
+      closeSync(fd);
+    }
+  }
+  // #endregion
+
+  private file(name: string): string {
+    return join(this.dir, 'networks', `${name}.json`);
+  }
+
+  read(name: string): NetworkRecord | undefined {
+    try {
+      return JSON.parse(readFileSync(this.file(name), 'utf8'));
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
+      throw new Error(`read network "${name}": ${(err as Error).message}`,
+        { cause: err });
+    }
+  }
+
+  /** Replaces the file atomically: a crash leaves the old or the new. */
+  write(rec: NetworkRecord): void {
+    const tmp = `${this.file(rec.name)}.${process.pid}.tmp`;
+    writeFileSync(tmp, JSON.stringify(rec, null, 2) + '\n');
+    renameSync(tmp, this.file(rec.name));
+  }
+
+  remove(name: string): void {
+    rmSync(this.file(name), { force: true });
+  }
+
+  list(): NetworkRecord[] {
+    let names: string[] = [];
+    try {
+      names = readdirSync(join(this.dir, 'networks'));
+    } catch {
+      return [];
+    }
+    return names.filter((n) => n.endsWith('.json')).sort()
+      .map((n) => this.read(n.slice(0, -5)))
+      .filter((r): r is NetworkRecord => r !== undefined);
+  }
+}
+
+/** The current process, or `pid`, as a ProcessRef. */
+export function processRef(pid = process.pid): ProcessRef {
+  return { pid, start: startTime(pid) ?? 0 };
+}
+
+/** Field 22 of /proc/PID/stat: start time in clock ticks since boot. */
+function startTime(pid: number): number | undefined {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    // The command name (field 2) may hold spaces: split after its ")".
+    const rest = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    return Number(rest[19]);
+  } catch {
+    return undefined;
+  }
+}
+
+export function isAlive(ref: ProcessRef | undefined): boolean {
+  return ref !== undefined && startTime(ref.pid) === ref.start;
+}
