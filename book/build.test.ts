@@ -1,30 +1,111 @@
 import assert from 'node:assert/strict';
-import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
-import { test } from 'node:test';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { test, type TestContext } from 'node:test';
 import { tempDir } from '../support/testing.ts';
 import { buildBook } from './build.ts';
 import { regionsOf } from './regions.ts';
 
-test('the book renders chapter 01 with its code pulled in', (t) => {
-  const out = tempDir(t);
-  const pages = buildBook({ outDir: out });
-  const page = pages.find((p) => p.endsWith('01-chroot.html'));
-  assert.ok(page, 'chapter 01 page was written');
-  const html = readFileSync(page, 'utf8');
-  assert.match(html, /export function enterRoot/);
-  assert.doesNotMatch(html, /&lt;&lt;&lt;/, 'no include line left raw');
-});
+test('the book builds: title page, preface, chapters with code and labs',
+  (t) => {
+    const out = tempDir(t);
+    const pages = buildBook({ outDir: out });
+    const names = pages.map((p) => p.slice(out.length + 1));
+    assert.deepEqual(names.slice(0, 3),
+      ['index.html', 'preface.html', '01-chroot.html']);
+    const index = readFileSync(join(out, 'index.html'), 'utf8');
+    assert.match(index, /href="01-chroot\.html#why-chroot-is-not-a-jail"/);
+    const html = readFileSync(join(out, '01-chroot.html'), 'utf8');
+    assert.match(html, /export<\/span> <span class="hljs-keyword">function/);
+    assert.match(html, /<span class="hljs-title function_">enterRoot/);
+    assert.doesNotMatch(html, /&lt;&lt;&lt;/, 'no include line left raw');
+    assert.match(html, /<a class="prev" rel="prev" href="preface\.html">/);
+    assert.match(html, /<section class="lab" id="lab-workdir">/);
+    assert.match(html, /sudo npm run lab 01-chroot\/workdir/);
+    assert.match(html, /<figure class="code console runnable">/);
+    assert.match(html, /<h2 id="why-chroot-is-not-a-jail">/);
+    assert.ok(existsSync(join(out, 'style.css')));
+    assert.ok(existsSync(join(out, 'src/chapters/01-chroot/chroot.ts.html')));
+  });
+
+/** A repository with one chapter, for the build's failure modes. */
+function fixture(t: TestContext, files: Record<string, string>): string {
+  const repo = tempDir(t);
+  for (const [path, text] of Object.entries(files)) {
+    mkdirSync(dirname(join(repo, path)), { recursive: true });
+    writeFileSync(join(repo, path), text);
+  }
+  return repo;
+}
+
+const CODE = '// #region here\nconst x = 1;\n// #endregion\n';
 
 test('the build fails naming the file and a missing region', (t) => {
-  const dir = tempDir(t);
-  mkdirSync(join(dir, '99-broken'));
-  writeFileSync(join(dir, '99-broken/code.ts'), '// #region here\nx\n' +
-    '// #endregion\n');
-  writeFileSync(join(dir, '99-broken/README.md'),
-    '# Broken\n\n<<< ./code.ts#nowhere\n');
-  assert.throws(() => buildBook({ chaptersDir: dir, outDir: join(dir, 'o') }),
+  const repo = fixture(t, {
+    'chapters/99-broken/code.ts': CODE,
+    'chapters/99-broken/README.md': '# Broken\n\n<<< ./code.ts#nowhere\n',
+  });
+  assert.throws(() => buildBook({ repo }),
     /region "nowhere" not found in .*99-broken\/code\.ts/);
+});
+
+test('the build fails on a region no page uses, unless marked', (t) => {
+  const repo = fixture(t, {
+    'chapters/99-x/code.ts': CODE + '// #region later\n// #endregion\n',
+    'chapters/99-x/README.md': '# X\n\n<<< ./code.ts#here\n',
+    // A chapter without its text yet is not checked.
+    'chapters/98-draft/code.ts': CODE,
+  });
+  assert.throws(() => buildBook({ repo }),
+    /regions no page uses[^]*chapters\/99-x\/code\.ts:4: "later"/);
+  writeFileSync(join(repo, 'chapters/99-x/code.ts'),
+    CODE + '// #region later (unused)\n// #endregion\n');
+  buildBook({ repo });
+});
+
+test('the build fails on a pulled line wider than 80 columns', (t) => {
+  const repo = fixture(t, {
+    'chapters/99-x/code.ts': `// #region wide\nconst a = 1;\n` +
+      `const s = '${'x'.repeat(70)}';\n// #endregion\n`,
+    'chapters/99-x/README.md': '# X\n\n<<< ./code.ts#wide\n',
+  });
+  assert.throws(() => buildBook({ repo }),
+    /code\.ts:3: line of region "wide" is 83 columns \(max 80\)/);
+});
+
+test('the build fails on broken links and missing or remote images',
+  (t) => {
+    const cases: [string, RegExp][] = [
+      ['[next](../99-nope/README.md)',
+        /link "\.\.\/99-nope\/README.md" points nowhere/],
+      ['![d](../../book/diagrams/nope.svg)', /image .*nope\.svg" not found/],
+      ['![d](https://example.com/d.svg)', /not a local file/],
+    ];
+    for (const [line, error] of cases) {
+      const repo = fixture(t,
+        { 'chapters/99-x/README.md': `# X\n\n${line}\n` });
+      assert.throws(() => buildBook({ repo }), error);
+    }
+  });
+
+test('links between chapters become links between pages', (t) => {
+  const repo = fixture(t, {
+    'chapters/01-a/README.md': '# A\n\nSee [B](../02-b/README.md#deep).\n' +
+      'And [the code](./code.ts).\n',
+    'chapters/01-a/code.ts': 'export {};\n',
+    'chapters/02-b/README.md':
+      '# B\n\n## Deep\n\n![tree](tree.svg "A tree")\n',
+    'chapters/02-b/tree.svg': '<svg xmlns="http://www.w3.org/2000/svg"/>',
+  });
+  const out = join(repo, 'out');
+  buildBook({ repo, outDir: out });
+  const a = readFileSync(join(out, '01-a.html'), 'utf8');
+  assert.match(a, /href="02-b\.html#deep"/);
+  assert.match(a, /href="src\/chapters\/01-a\/code\.ts\.html"/);
+  const b = readFileSync(join(out, '02-b.html'), 'utf8');
+  assert.match(b, /<figure class="diagram"><img src="assets\/tree\.svg"/);
+  assert.match(b, /<figcaption>A tree<\/figcaption>/);
+  assert.ok(existsSync(join(out, 'assets/tree.svg')));
 });
 
 test('nested region markers are dropped and code is dedented', () => {

@@ -1,16 +1,30 @@
-// Builds the book: each chapter's README.md, with code pulled from the
-// sources by region, rendered to HTML under book/out/.
+// Builds the book: a static site under book/out/ made of a title page with
+// the contents, the preface, one page per chapter (chapters/NN-*/README.md
+// with its labs) and the final engine's tour (final/README.md).
 //
 //   npm run book
-import MarkdownIt from 'markdown-it';
+//
+// Code reaches the text only through regions (`<<< ./file.ts#name`), and
+// the build fails on a missing region, on a region no page uses, on a
+// pulled line wider than 80 columns, and on a link or image that points
+// nowhere.
 import {
-  existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync,
+  copyFileSync, existsSync, mkdirSync, readdirSync, readFileSync, rmSync,
+  statSync, writeFileSync,
 } from 'node:fs';
-import { dirname, extname, join, relative, resolve } from 'node:path';
+import { basename, dirname, extname, join, relative, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { readRegion } from './regions.ts';
+import { findLabs } from './labs.ts';
+import {
+  createMarkdown, escapeHtml, highlight, type RenderEnv,
+} from './markdown.ts';
+import {
+  definesRegions, parseRegions, readRegion, RegionError,
+} from './regions.ts';
+import { layout, sourcePage, titlePage, type PageLink } from './template.ts';
 
-const REPO = resolve(dirname(fileURLToPath(import.meta.url)), '..');
+const BOOK = dirname(fileURLToPath(import.meta.url));
+const REPO = resolve(BOOK, '..');
 
 // #region include
 /**
@@ -19,56 +33,248 @@ const REPO = resolve(dirname(fileURLToPath(import.meta.url)), '..');
  */
 const INCLUDE = /^<<<\s+(\S+?)#([\w-]+)\s*$/gm;
 
-export function expandIncludes(markdown: string, chapterDir: string): string {
+export function expandIncludes(markdown: string, chapterDir: string,
+  repo = REPO, used = new Set<string>()): string {
   return markdown.replace(INCLUDE, (_line, file: string, name: string) => {
     const path = resolve(chapterDir, file);
     const code = readRegion(path, name);
+    used.add(`${path}#${name}`);
     const lang = { '.ts': 'ts', '.c': 'c', '.sh': 'sh' }[extname(path)] ?? '';
-    const label = relative(REPO, path);
+    const label = relative(repo, path);
     return `\`\`\`${lang} title="${label}#${name}"\n${code}\n\`\`\``;
   });
 }
 // #endregion
 
 export interface BuildOptions {
-  chaptersDir?: string;
+  /** The repository to build from (tests point this at a fixture). */
+  repo?: string;
   outDir?: string;
 }
 
-/** Renders every chapter; returns the pages written. */
-export function buildBook(opts: BuildOptions = {}): string[] {
-  const chaptersDir = opts.chaptersDir ?? join(REPO, 'chapters');
-  const outDir = opts.outDir ?? join(REPO, 'book/out');
-  const md = new MarkdownIt({ html: true, linkify: true });
-  mkdirSync(outDir, { recursive: true });
-  const pages: string[] = [];
-  for (const chapter of readdirSync(chaptersDir).sort()) {
-    const source = join(chaptersDir, chapter, 'README.md');
-    if (!existsSync(source)) continue;
-    const text = expandIncludes(readFileSync(source, 'utf8'),
-      join(chaptersDir, chapter));
-    const title = /^#\s+(.*)$/m.exec(text)?.[1] ?? chapter;
-    const page = join(outDir, `${chapter}.html`);
-    writeFileSync(page, htmlPage(title, md.render(text)));
-    pages.push(page);
+interface Page {
+  /** Output file name without .html: "preface", "01-chroot", "final". */
+  id: string;
+  source: string;
+  title: string;
+}
+
+/** The book's pages in reading order. */
+export function findPages(repo: string): Page[] {
+  const pages: Page[] = [];
+  const add = (id: string, source: string) => {
+    if (!existsSync(source)) return;
+    const text = readFileSync(source, 'utf8');
+    pages.push({ id, source, title: /^#\s+(.*)$/m.exec(text)?.[1] ?? id });
+  };
+  add('preface', join(repo, 'book/preface.md'));
+  const chapters = join(repo, 'chapters');
+  for (const dir of existsSync(chapters) ? readdirSync(chapters).sort() : []) {
+    if (/^\d\d-/.test(dir)) add(dir, join(chapters, dir, 'README.md'));
   }
+  add('final', join(repo, 'final/README.md'));
   return pages;
 }
 
-function htmlPage(title: string, body: string): string {
-  return `<!doctype html>
-<html lang="en"><head><meta charset="utf-8">
-<meta name="viewport" content="width=device-width, initial-scale=1">
-<title>${title}</title></head>
-<body><main>
-${body}</main></body></html>
-`;
+/** Renders the whole site; returns the HTML pages written. */
+export function buildBook(opts: BuildOptions = {}): string[] {
+  const repo = resolve(opts.repo ?? REPO);
+  const outDir = resolve(opts.outDir ?? join(repo, 'book/out'));
+  const pages = findPages(repo);
+  const site = new Site(repo, outDir, pages);
+  rmSync(outDir, { recursive: true, force: true });
+  mkdirSync(outDir, { recursive: true });
+  copyFileSync(join(BOOK, 'style.css'), join(outDir, 'style.css'));
+  const written = pages.map((page, i) => site.renderPage(page, i));
+  const index = join(outDir, 'index.html');
+  writeFileSync(index, titlePage(site.contents()));
+  site.writeSources();
+  checkUnusedRegions(repo, site.usedRegions);
+  return [index, ...written];
+}
+
+/** Everything one build keeps track of across pages. */
+class Site {
+  readonly usedRegions = new Set<string>();
+  private readonly md = createMarkdown();
+  private readonly sources = new Set<string>();
+  private readonly toc: { link: PageLink; sections: PageLink[] }[] = [];
+
+  constructor(readonly repo: string, readonly outDir: string,
+    readonly pages: Page[]) {}
+
+  renderPage(page: Page, i: number): string {
+    const env = this.env(page.source);
+    const dir = dirname(page.source);
+    let html = this.md.render(
+      expandIncludes(readFileSync(page.source, 'utf8'), dir, this.repo,
+        this.usedRegions), env);
+    const chapter = basename(dir);
+    const labs = page.id === chapter ? findLabs(this.repo, chapter) : [];
+    if (labs.length) html += this.renderLabs(labs, env);
+    const link = (p?: Page): PageLink | undefined => p && {
+      href: `${p.id}.html`, html: this.md.renderInline(p.title),
+    };
+    this.toc.push({
+      link: link(page)!,
+      sections: env.headings.filter((h) => h.level === 2)
+        .map((h) => ({ href: `${page.id}.html#${h.id}`,
+          html: escapeHtml(h.text) })),
+    });
+    const file = join(this.outDir, `${page.id}.html`);
+    writeFileSync(file, layout({
+      title: page.title.replace(/`/g, ''), body: html,
+      prev: link(this.pages[i - 1]), next: link(this.pages[i + 1]),
+    }));
+    return file;
+  }
+
+  /** The labs close the chapter, each with the command that grades it. */
+  private renderLabs(labs: ReturnType<typeof findLabs>, env: RenderEnv) {
+    let html = this.md.render('## Labs\n\nEach lab below comes with a ' +
+      'grader. Make the change, then run the command shown: it checks ' +
+      'what your code does from the host and lists what is still ' +
+      'missing.\n', env);
+    for (const lab of labs) {
+      const labEnv = { ...this.env(lab.readme), ids: env.ids,
+        headings: [] as RenderEnv['headings'], shift: 2 };
+      const text = expandIncludes(readFileSync(lab.readme, 'utf8'), lab.dir,
+        this.repo, this.usedRegions);
+      html += `<section class="lab" id="lab-${lab.name}">` +
+        this.md.render(text, labEnv) +
+        '<p class="grade">Check your work: <code>sudo npm run lab ' +
+        `${lab.chapter}/${lab.name}</code></p></section>\n`;
+    }
+    return html;
+  }
+
+  private env(sourceFile: string): RenderEnv {
+    const dir = dirname(sourceFile);
+    const where = relative(this.repo, sourceFile);
+    return {
+      ids: new Set(), headings: [],
+      link: (href) => this.link(href, dir, where),
+      asset: (src) => this.asset(src, dir, where),
+      source: (file, region) => {
+        this.sources.add(file);
+        return `src/${file}.html${region ? `#region-${region}` : ''}`;
+      },
+    };
+  }
+
+  private link(href: string, dir: string, where: string): string {
+    if (/^([a-z][a-z0-9+.-]*:|\/\/|#)/i.test(href)) return href;
+    const [path, fragment] = href.split('#');
+    const target = resolve(dir, decodeURI(path));
+    const hash = fragment === undefined ? '' : `#${fragment}`;
+    const page = this.pages.find((p) => p.source === target ||
+      dirname(p.source) === target.replace(/\/$/, ''));
+    if (page) return `${page.id}.html${hash}`;
+    if (existsSync(target) && statSync(target).isFile() &&
+      !relative(this.repo, target).startsWith('..')) {
+      const file = relative(this.repo, target);
+      this.sources.add(file);
+      return `src/${file}.html${hash}`;
+    }
+    throw new RegionError(`book: ${where}: link "${href}" points nowhere`);
+  }
+
+  private asset(src: string, dir: string, where: string): string {
+    if (/^([a-z][a-z0-9+.-]*:|\/\/)/i.test(src)) {
+      throw new RegionError(`book: ${where}: image "${src}" is not a local ` +
+        'file (the book makes no network fetches)');
+    }
+    const file = resolve(dir, decodeURI(src));
+    if (!existsSync(file)) {
+      throw new RegionError(`book: ${where}: image "${src}" not found`);
+    }
+    const sub = file.startsWith(join(BOOK, 'diagrams')) ? 'diagrams' : 'assets';
+    mkdirSync(join(this.outDir, sub), { recursive: true });
+    copyFileSync(file, join(this.outDir, sub, basename(file)));
+    return `${sub}/${basename(file)}`;
+  }
+
+  contents() {
+    return this.toc;
+  }
+
+  /** Every source file a caption or link points to, highlighted. */
+  writeSources(): void {
+    for (const file of this.sources) {
+      const out = join(this.outDir, 'src', `${file}.html`);
+      mkdirSync(dirname(out), { recursive: true });
+      const text = readFileSync(join(this.repo, file), 'utf8');
+      const lang = extname(file).slice(1);
+      const regions = parseRegions(text);
+      const depth = file.split('/').length;
+      writeFileSync(out, sourcePage(file, highlight(text.replace(/\n$/, ''),
+        lang), regions, '../'.repeat(depth)));
+    }
+  }
+}
+
+const SCANNED = ['chapters', 'final', 'book', 'support', 'scripts', 'bench'];
+const CODE = new Set(['.ts', '.c', '.h', '.sh']);
+
+/**
+ * Fails on regions that no page uses. Folders whose text is not written
+ * yet (a chapter without README.md, final/ without its tour) are skipped:
+ * their code is not in the book at all yet.
+ */
+export function checkUnusedRegions(repo: string, used: Set<string>): void {
+  const unused: string[] = [];
+  for (const file of codeFiles(repo)) {
+    const text = readFileSync(file, 'utf8');
+    if (!definesRegions(text)) continue;
+    for (const r of parseRegions(text)) {
+      if (!r.unusedOk && !used.has(`${file}#${r.name}`)) {
+        unused.push(`${relative(repo, file)}:${r.line}: "${r.name}"`);
+      }
+    }
+  }
+  if (unused.length) {
+    throw new RegionError('book: regions no page uses (pull them in with ' +
+      '<<< or mark them `#region name (unused)`):\n  ' + unused.join('\n  '));
+  }
+}
+
+function codeFiles(repo: string): string[] {
+  const files: string[] = [];
+  const walk = (dir: string) => {
+    for (const entry of readdirSync(dir, { withFileTypes: true })) {
+      const path = join(dir, entry.name);
+      if (entry.isDirectory()) {
+        if (['node_modules', 'out', '.cache'].includes(entry.name)) continue;
+        if (!hasText(repo, path)) continue;
+        walk(path);
+      } else if (CODE.has(extname(entry.name))) {
+        files.push(path);
+      }
+    }
+  };
+  for (const top of SCANNED) {
+    const dir = join(repo, top);
+    if (existsSync(dir) && hasText(repo, dir)) walk(dir);
+  }
+  return files.sort();
+}
+
+/** Is this folder's code in the book yet? Only chapters and final/ ask. */
+function hasText(repo: string, dir: string): boolean {
+  const rel = relative(repo, dir).split('/');
+  if (rel[0] === 'final' && rel.length === 1 ||
+    rel[0] === 'chapters' && rel.length === 2) {
+    return existsSync(join(dir, 'README.md'));
+  }
+  return true;
 }
 
 if (process.argv[1] === fileURLToPath(import.meta.url)) {
   try {
     const pages = buildBook();
-    console.log(`book: ${pages.length} pages in book/out/`);
+    console.log(`book: ${pages.length} pages in ` +
+      `${relative(process.cwd(), join(REPO, 'book/out')) || '.'}/ ` +
+      `(open book/out/index.html)`);
   } catch (err) {
     console.error((err as Error).message);
     process.exit(1);

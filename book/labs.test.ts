@@ -1,0 +1,72 @@
+// Every lab's grader must fail on the chapter as it is (there is work to
+// do) and pass once the reference solution is applied. Each lab is graded
+// in a copy of the repository, so the working tree is never patched.
+import assert from 'node:assert/strict';
+import { execFileSync, spawnSync } from 'node:child_process';
+import {
+  copyFileSync, existsSync, mkdirSync, readdirSync, symlinkSync,
+} from 'node:fs';
+import { dirname, join, relative } from 'node:path';
+import { describe, test, type TestContext } from 'node:test';
+import { needsRoot, REPO, tempDir } from '../support/testing.ts';
+import { findLabs, type LabInfo } from './labs.ts';
+
+/** The repo's files (tracked or not, minus ignored ones) in a temp dir. */
+function copyRepo(t: TestContext): string {
+  const dir = tempDir(t, 'skiff-labcopy-');
+  const files = execFileSync('git', ['ls-files', '-z', '--cached',
+    '--others', '--exclude-standard'], { cwd: REPO, encoding: 'utf8' })
+    .split('\0').filter((f) => f && existsSync(join(REPO, f)));
+  for (const file of files) {
+    mkdirSync(dirname(join(dir, file)), { recursive: true });
+    copyFileSync(join(REPO, file), join(dir, file));
+  }
+  // Shared, read-only in use: packages and the cached busybox rootfs.
+  symlinkSync(join(REPO, 'node_modules'), join(dir, 'node_modules'));
+  mkdirSync(join(REPO, '.cache'), { recursive: true });
+  symlinkSync(join(REPO, '.cache'), join(dir, '.cache'));
+  return dir;
+}
+
+function grade(repo: string, lab: LabInfo) {
+  const r = spawnSync(process.execPath, ['--import', 'tsx', 'book/lab.ts',
+    `${lab.chapter}/${lab.name}`], {
+    cwd: repo, encoding: 'utf8', timeout: 120_000,
+    env: { ...process.env, FORCE_COLOR: '0' },
+  });
+  return { status: r.status, out: `${r.stdout}${r.stderr}` };
+}
+
+const labs = findLabs(REPO);
+
+describe('labs', { concurrency: true }, () => {
+  test('every chapter with labs has at least two, each complete', () => {
+    const chapters = readdirSync(join(REPO, 'chapters'))
+      .filter((c) => existsSync(join(REPO, 'chapters', c, 'labs')));
+    assert.ok(chapters.includes('01-chroot'), 'chapter 01 has labs');
+    for (const chapter of chapters) {
+      const own = labs.filter((l) => l.chapter === chapter);
+      assert.ok(own.length >= 2, `${chapter} has ${own.length} lab(s)`);
+      for (const lab of own) {
+        for (const file of [lab.grader, lab.solution]) {
+          assert.ok(existsSync(file), `${relative(REPO, file)} is missing`);
+        }
+      }
+    }
+  });
+
+  for (const lab of labs) {
+    test(`${lab.chapter}/${lab.name}: the starting point fails, ` +
+      'the solution passes', needsRoot, (t) => {
+      const repo = copyRepo(t);
+      const before = grade(repo, lab);
+      assert.equal(before.status, 1, before.out);
+      assert.match(before.out, /✘/);
+      execFileSync('git', ['apply', '-p1', lab.solution], { cwd: repo });
+      const after = grade(repo, lab);
+      assert.equal(after.status, 0, after.out);
+      assert.doesNotMatch(after.out, /✘/);
+      assert.match(after.out, /lab complete/);
+    });
+  }
+});

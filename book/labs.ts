@@ -1,0 +1,185 @@
+// Labs: exercises that grade themselves.
+//
+// Each chapter keeps its labs next to its code, one folder per lab:
+//
+//   chapters/01-chroot/labs/workdir/
+//     README.md        the exercise (rendered at the end of the chapter)
+//     grader.ts        `export default defineLab({ title, checks })`
+//     solution.patch   the reference solution, a `git diff` of the repo
+//
+// `sudo npm run lab 01-chroot` grades every lab of the chapter against the
+// reader's working tree; `sudo npm run lab 01-chroot/workdir` grades one.
+// Checks look at behaviour from the host, the way the chapter's tests do,
+// and each failing check says what is missing.
+import { spawnSync } from 'node:child_process';
+import {
+  cpSync, existsSync, mkdtempSync, readdirSync, readFileSync, rmSync,
+} from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { cachedRootfs } from '../chapters/01-chroot/rootfs.ts';
+
+export interface LabInfo {
+  /** Chapter folder name, e.g. "01-chroot". */
+  chapter: string;
+  /** Lab folder name, e.g. "workdir". */
+  name: string;
+  dir: string;
+  readme: string;
+  grader: string;
+  solution: string;
+}
+
+/** The labs of a repo, in chapter order; `filter` is "01-chroot[/lab]". */
+export function findLabs(repo: string, filter = ''): LabInfo[] {
+  const [wantChapter, wantLab] = filter.split('/');
+  const chaptersDir = join(repo, 'chapters');
+  const labs: LabInfo[] = [];
+  for (const chapter of readdirSync(chaptersDir).sort()) {
+    if (wantChapter && chapter !== wantChapter &&
+      !chapter.startsWith(`${wantChapter}-`)) continue;
+    const labsDir = join(chaptersDir, chapter, 'labs');
+    if (!existsSync(labsDir)) continue;
+    for (const name of readdirSync(labsDir).sort()) {
+      if (wantLab && name !== wantLab) continue;
+      const dir = join(labsDir, name);
+      if (!existsSync(join(dir, 'README.md'))) continue;
+      labs.push({
+        chapter, name, dir,
+        readme: join(dir, 'README.md'),
+        grader: join(dir, 'grader.ts'),
+        solution: join(dir, 'solution.patch'),
+      });
+    }
+  }
+  return labs;
+}
+
+export interface Ran {
+  status: number | null;
+  signal: NodeJS.Signals | null;
+  stdout: string;
+  stderr: string;
+}
+
+// #region lab-context
+/** What a check gets: the checkout under grading and scratch space. */
+export interface LabContext {
+  /** Root of the working tree being graded. */
+  readonly repo: string;
+  /** A copy of the busybox rootfs for this lab, removed after it. */
+  rootfs(): string;
+  /** An empty directory, removed after the lab. */
+  tempDir(): string;
+  /** Runs a file of the repo as `sudo npx tsx <file> <args>` would. */
+  run(file: string, args: string[], env?: Record<string, string>): Ran;
+  /** A name no other lab or test run uses: "lab1a2b3". */
+  unique(prefix?: string): string;
+}
+
+export interface Check {
+  /** What the check expects, as a sentence: "-w /etc runs in /etc". */
+  name: string;
+  /** Throws (e.g. with node:assert) saying what is missing. */
+  check(ctx: LabContext): void | Promise<void>;
+}
+
+export interface Lab {
+  title: string;
+  checks: Check[];
+}
+
+/** What grader.ts exports by default. */
+export function defineLab(lab: Lab): Lab {
+  return lab;
+}
+// #endregion
+
+export interface CheckResult {
+  name: string;
+  ok: boolean;
+  /** Why it failed: the first lines of the error. */
+  reason?: string;
+}
+
+let counter = 0;
+
+/** Runs every check of a lab against `repo`, cleaning up after. */
+export async function gradeLab(lab: Lab, repo: string,
+  report: (r: CheckResult) => void = () => {}): Promise<CheckResult[]> {
+  const scratch: string[] = [];
+  let rootfs: string | undefined;
+  const tempDir = () => {
+    const dir = mkdtempSync(join(tmpdir(), 'skiff-lab-'));
+    scratch.push(dir);
+    return dir;
+  };
+  const ctx: LabContext = {
+    repo,
+    tempDir,
+    rootfs() {
+      if (rootfs) return rootfs;
+      rootfs = join(tempDir(), 'rootfs');
+      cpSync(cachedRootfs(), rootfs,
+        { recursive: true, verbatimSymlinks: true });
+      return rootfs;
+    },
+    run: (file, args, env = {}) => runTsIn(repo, file, args, env),
+    unique: (prefix = 'lab') =>
+      `${prefix}${process.pid.toString(36)}${(counter++).toString(36)}`,
+  };
+  const results: CheckResult[] = [];
+  try {
+    for (const check of lab.checks) {
+      const result = await runCheck(check, ctx);
+      report(result);
+      results.push(result);
+    }
+  } finally {
+    for (const dir of scratch) rmSync(dir, { recursive: true, force: true });
+  }
+  return results;
+}
+
+async function runCheck(check: Check, ctx: LabContext): Promise<CheckResult> {
+  try {
+    await check.check(ctx);
+    return { name: check.name, ok: true };
+  } catch (err) {
+    let message = err instanceof Error ? err.message : String(err);
+    // node:assert appends its own diff to a custom message: drop it.
+    if ((err as { generatedMessage?: boolean }).generatedMessage === false) {
+      message = message.split(/\n(?:\n|\+ actual)/)[0];
+    }
+    const reason = message.split('\n').filter((l) => l.trim()).slice(0, 4)
+      .join('\n');
+    return { name: check.name, ok: false, reason };
+  }
+}
+
+/** `sudo npx tsx file args`, minus npx's second of start-up. */
+export function runTsIn(repo: string, file: string, args: string[],
+  env: Record<string, string> = {}): Ran {
+  const r = spawnSync(process.execPath, ['--import', 'tsx',
+    resolve(repo, file), ...args], {
+    cwd: repo, encoding: 'utf8', timeout: 30_000,
+    env: { ...process.env, ...env, NO_COLOR: '1' },
+  });
+  return {
+    status: r.status, signal: r.signal,
+    stdout: String(r.stdout ?? ''), stderr: String(r.stderr ?? ''),
+  };
+}
+
+/** Title of a lab from its README's first heading. */
+export function labTitle(info: LabInfo): string {
+  const text = readFileSync(info.readme, 'utf8');
+  return /^#\s+(.*)$/m.exec(text)?.[1] ?? info.name;
+}
+
+/** How a run ended, for a check's message: `exit 125: skiff: ...`. */
+export function outcome(r: Ran): string {
+  const how = r.signal ? `killed by ${r.signal}` : `exit ${r.status}`;
+  const err = r.stderr.trim().split('\n').slice(0, 2).join(' / ');
+  return err ? `${how}, stderr: ${err}` : how;
+}

@@ -1,0 +1,148 @@
+// Runnable sessions: shell sessions in the text that the tests run.
+//
+// A fence opened with ```console runnable is a session: lines starting
+// with "$ " are commands, the lines after each are its expected output
+// (stdout and stderr together, as a terminal shows them). In expected
+// output, a line that is just "..." stands for any number of lines, and
+// "..." inside a line for any text, so output that varies (pids, dates,
+// the host's own files) is written as `pid ...`.
+//
+// All sessions of one page run in order in one bash, as root, from the
+// repo root, with "sudo " dropped and `npx tsx` replaced by
+// `node --import tsx` (same code, a second less per command). The shell
+// gets a private mount namespace with a fresh tmpfs on /tmp and a
+// copy-on-write /etc, so a session's `/tmp/rootfs` or `tee /etc/...`
+// never touches the host's.
+import { spawnSync } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import { createMarkdown, parseFenceInfo } from './markdown.ts';
+
+export interface Command {
+  /** As written in the text, without the "$ ". */
+  text: string;
+  expected: string[];
+  /** 1-based line in the markdown file. */
+  line: number;
+}
+
+/** The commands of every runnable session of a markdown file, in order. */
+export function sessionsOf(markdown: string): Command[] {
+  const commands: Command[] = [];
+  const tokens = createMarkdown().parse(markdown, {});
+  for (const token of tokens) {
+    if (token.type !== 'fence') continue;
+    const info = parseFenceInfo(token.info);
+    if (info.lang !== 'console' || !info.runnable) continue;
+    const first = (token.map?.[0] ?? 0) + 2;
+    let current: Command | undefined;
+    token.content.replace(/\n$/, '').split('\n').forEach((line, i) => {
+      const cmd = /^\$ (.*)$/.exec(line);
+      if (cmd) {
+        current = { text: cmd[1], expected: [], line: first + i };
+        commands.push(current);
+      } else if (current && /\\$/.test(current.text) &&
+        current.expected.length === 0) {
+        current.text += `\n${line}`; // a continued command line
+      } else if (current) {
+        current.expected.push(line);
+      }
+    });
+  }
+  return commands;
+}
+
+/** What the test runs for a command shown as `sudo npx tsx x.ts`. */
+export function toShell(text: string): string {
+  return text.replace(/(^|[|;&(]\s*)sudo\s+/g, '$1')
+    .replace(/\bnpx tsx\b/g, 'node --import tsx');
+}
+
+/**
+ * Does the output match the text? Lines are compared with trailing
+ * spaces dropped; "..." alone matches any lines, inside a line any text.
+ */
+export function matches(expected: string[], actual: string[]): boolean {
+  const exp = trimLines(expected);
+  const act = trimLines(actual);
+  const memo = new Map<string, boolean>();
+  const at = (i: number, j: number): boolean => {
+    const key = `${i},${j}`;
+    if (memo.has(key)) return memo.get(key)!;
+    let ok: boolean;
+    if (i === exp.length) ok = j === act.length;
+    else if (exp[i] === '...') ok = at(i + 1, j) || (j < act.length &&
+      at(i, j + 1));
+    else ok = j < act.length && lineMatches(exp[i], act[j]) && at(i + 1, j + 1);
+    memo.set(key, ok);
+    return ok;
+  };
+  return at(0, 0);
+}
+
+function lineMatches(pattern: string, line: string): boolean {
+  if (!pattern.includes('...')) return pattern === line;
+  const parts = pattern.split('...').map(
+    (p) => p.replace(/[.*+?^${}()|[\]\\]/g, '\\$&'));
+  return new RegExp(`^${parts.join('.*')}$`, 's').test(line);
+}
+
+function trimLines(lines: string[]): string[] {
+  const out = lines.map((l) => l.replace(/\s+$/, ''));
+  while (out.length && out.at(-1) === '') out.pop();
+  return out;
+}
+
+export interface Outcome {
+  command: Command;
+  actual: string[];
+  ok: boolean;
+}
+
+const MARK = '\x1eskiff-session';
+
+/** Runs one page's commands in order in one sandboxed bash. */
+export function runCommands(commands: Command[], repo: string,
+  timeoutMs = 120_000): Outcome[] {
+  const script = [
+    'mount -t tmpfs skiff-book /tmp || exit 99',
+    'mkdir /tmp/u /tmp/w',
+    'mount -t overlay skiff-book-etc -o ' +
+      'lowerdir=/etc,upperdir=/tmp/u,workdir=/tmp/w /etc || exit 99',
+    // A second tmpfs hides the upper layer: /tmp starts empty.
+    'mount -t tmpfs skiff-book /tmp || exit 99',
+    `cd ${JSON.stringify(repo)} || exit 99`,
+    'exec 2>&1',
+    // The marker's printf must not eat the status `echo $?` shows.
+    ...commands.map((c, i) => `s=$?; printf '${MARK} %d\\n' ${i}; ` +
+      `(exit $s)\n${toShell(c.text)}`),
+    `printf '${MARK} end\\n'`,
+  ].join('\n');
+  const r = spawnSync('unshare', ['--mount', '--propagation', 'private',
+    'bash', '-c', script], {
+    encoding: 'utf8', timeout: timeoutMs, stdio: ['ignore', 'pipe', 'pipe'],
+    env: { ...process.env, NO_COLOR: '1', FORCE_COLOR: '0' },
+  });
+  if (r.status === 99 || r.error) {
+    throw new Error(`sessions: cannot set up the sandbox: ` +
+      `${r.error?.message ?? r.stdout + r.stderr}`);
+  }
+  const chunks = r.stdout.split(new RegExp(`${MARK} (\\d+|end)\\n`));
+  return commands.map((command, i) => {
+    const out = chunks[2 * i + 2] ?? '';
+    const actual = out.replace(/\n$/, '').split('\n');
+    return { command, actual, ok: matches(command.expected, actual) };
+  });
+}
+
+/** The runnable commands of a markdown file and how each went. */
+export function checkFile(file: string, repo: string): Outcome[] {
+  const commands = sessionsOf(readFileSync(file, 'utf8'));
+  return commands.length ? runCommands(commands, repo) : [];
+}
+
+/** A failing command as a reader would want it shown. */
+export function explain(file: string, o: Outcome): string {
+  return `${file}:${o.command.line}: $ ${o.command.text}\n` +
+    `--- the text shows:\n${o.command.expected.join('\n')}\n` +
+    `--- the command printed:\n${o.actual.join('\n')}`;
+}
