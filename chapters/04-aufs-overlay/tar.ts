@@ -68,7 +68,16 @@ export class TarReader {
 
   constructor(private readonly sink: TarSink) {}
 
+  /** Archive offset of the current entry's data (for an index). */
+  entryOffset = 0;
+  private total = 0; // bytes consumed before the current chunk
+
   push(chunk: Buffer): void {
+    this.pushChunk(chunk);
+    this.total += chunk.length;
+  }
+
+  private pushChunk(chunk: Buffer): void {
     let at = 0;
     while (at < chunk.length && !this.ended) {
       if (this.remaining > 0) {
@@ -90,6 +99,7 @@ export class TarReader {
         at += n;
         if (this.headFill === BLOCK) {
           this.headFill = 0;
+          this.entryOffset = this.total + at;
           this.header(this.head);
         }
       }
