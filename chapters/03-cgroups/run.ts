@@ -1,0 +1,92 @@
+// Demo: chapter 02's container, with `docker run`'s resource flags.
+//
+//   sudo npx tsx chapters/03-cgroups/run.ts [--memory 64m] [--cpus 0.5]
+//     [--cpu-shares N] [--cpuset-cpus 0] [--pids-limit 64]
+//     [--device-read-bps DEV:RATE] [--device-write-bps DEV:RATE]
+//     [--stats] [--no-user] [--no-net] ... <rootfs> <command> [args...]
+//
+// --stats prints what the cgroup accounted when the command ends.
+import { randomBytes } from 'node:crypto';
+import { exitWithError } from '../01-chroot/fail.ts';
+import { ALL_NAMESPACES, defaultSpec } from '../02-namespaces/defaults.ts';
+import type { NamespaceType } from '../02-namespaces/spec.ts';
+import { startContainer } from '../02-namespaces/start.ts';
+import type { CgroupStats } from './cgroups/manager.ts';
+import {
+  checkResources, FlagError, RESOURCE_FLAGS, setResourceFlag,
+} from './flags.ts';
+import { cgroupStep } from './step.ts';
+
+const USAGE = 'usage: run.ts [--memory SIZE] [--cpus N] [--cpu-shares N] ' +
+  '[--cpuset-cpus LIST] [--pids-limit N] [--device-read-bps DEV:RATE] ' +
+  '[--device-write-bps DEV:RATE] [--stats] [--no-NS] [--hostname NAME] ' +
+  '<rootfs> <command> [args...]';
+
+/** "--no-user", "--no-net", "--no-mnt": chapter 02's namespace switches. */
+function namespaceOf(flag: string): NamespaceType | undefined {
+  const short: Record<string, NamespaceType> = { mnt: 'mount', net: 'network' };
+  const name = flag.slice('--no-'.length);
+  const ns = (short[name] ?? name) as NamespaceType;
+  return flag.startsWith('--no-') && ALL_NAMESPACES.includes(ns)
+    ? ns : undefined;
+}
+
+// #region parse
+function parse(argv: string[]) {
+  const resources = {};
+  const off = new Set<NamespaceType>();
+  let hostname: string | undefined;
+  let stats = false;
+  let i = 0;
+  for (; i < argv.length && argv[i].startsWith('-'); i++) {
+    const [flag, inline] = argv[i].split(/=(.*)/s, 2);
+    if (RESOURCE_FLAGS.includes(flag)) {
+      const value = inline ?? argv[++i];
+      if (value === undefined) throw new FlagError(`${flag} needs a value`);
+      setResourceFlag(resources, flag, value);
+    } else if (namespaceOf(flag)) off.add(namespaceOf(flag)!);
+    else if (flag === '--stats') stats = true;
+    else if (flag === '--hostname' && argv[i + 1]) hostname = argv[++i];
+    else throw new FlagError(`unknown option "${flag}"\n${USAGE}`);
+  }
+  checkResources(resources);
+  const [rootfs, ...args] = argv.slice(i);
+  if (!rootfs || args.length === 0) throw new FlagError(USAGE);
+  const namespaces = ALL_NAMESPACES.filter((ns) => !off.has(ns));
+  return { rootfs, args, namespaces, hostname, resources, stats };
+}
+// #endregion
+
+// #region main
+async function main(argv: string[]): Promise<number> {
+  const o = parse(argv);
+  const spec = defaultSpec(o);
+  spec.linux.resources = o.resources;
+  const id = randomBytes(6).toString('hex');
+  const cgroup = cgroupStep();
+  const container = await startContainer(spec, { id, steps: [cgroup] });
+  for (const sig of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) {
+    process.on(sig, () => container.kill(sig));
+  }
+  const status = await container.wait();
+  if (o.stats && cgroup.cgroup) {
+    process.stderr.write(formatStats(cgroup.cgroup.stats()) + '\n');
+  }
+  await container.destroy();
+  return status.code;
+}
+// #endregion
+
+function mib(n: number | null): string {
+  return n === null ? 'unlimited' : `${(n / 2 ** 20).toFixed(1)}MiB`;
+}
+
+export function formatStats(s: CgroupStats): string {
+  return `cgroup: cpu ${(s.cpuUsageNs / 1e9).toFixed(2)}s, ` +
+    `memory ${mib(s.memoryBytes)} / ${mib(s.memoryLimit)}, ` +
+    `pids ${s.pids} / ${s.pidsLimit ?? 'unlimited'}, ` +
+    `oom kills ${s.oomKills}, io read ${mib(s.ioReadBytes)} ` +
+    `write ${mib(s.ioWriteBytes)}`;
+}
+
+main(process.argv.slice(2)).then((code) => process.exit(code), exitWithError);

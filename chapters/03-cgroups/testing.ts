@@ -1,0 +1,103 @@
+// Helpers for this chapter's tests: host processes that wait until they
+// have been put in a cgroup, CPU time read from /proc, loop devices.
+import { execFileSync, spawn } from 'node:child_process';
+import { readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import type { TestContext } from 'node:test';
+import { tempDir, uniqueName } from '../../support/testing.ts';
+import { createCgroup, type Cgroup } from './cgroups/manager.ts';
+import type { LinuxResources } from '../02-namespaces/spec.ts';
+
+export interface Held {
+  pid: number;
+  /** Lets the script run (after it was added to a cgroup). */
+  release(): void;
+  /** Resolves when stdout has printed a line matching `re`. */
+  printed(re: RegExp): Promise<void>;
+  stdout(): string;
+  stderr(): string;
+  exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
+}
+
+/** `sh -c script`, held at a `read` until release() is called. */
+export function holdScript(t: TestContext, script: string): Held {
+  const child = spawn('sh', ['-c', `read _ || exit 99\n${script}`],
+    { stdio: ['pipe', 'pipe', 'pipe'] });
+  let out = '';
+  let err = '';
+  const waiters: (() => void)[] = [];
+  child.stdout.on('data', (d) => {
+    out += d;
+    waiters.splice(0).forEach((w) => w());
+  });
+  child.stderr.on('data', (d) => { err += d; });
+  const exited = new Promise<{ code: number | null;
+    signal: NodeJS.Signals | null }>((res) => child.on('exit',
+    (code, signal) => res({ code, signal })));
+  t.after(() => { if (child.exitCode === null) child.kill('SIGKILL'); });
+  return {
+    pid: child.pid!,
+    release: () => child.stdin.write('\n'),
+    printed: (re) => new Promise<void>((res, rej) => {
+      const check = () => {
+        if (re.test(out)) res();
+        else if (child.exitCode !== null || child.signalCode !== null) {
+          rej(new Error(`exited before printing ${re}: ${out}${err}`));
+        } else waiters.push(check);
+      };
+      child.on('exit', () => setTimeout(check, 50));
+      check();
+    }),
+    stdout: () => out,
+    stderr: () => err,
+    exited,
+  };
+}
+
+/** A cgroup under /skiff with a unique name, destroyed after the test. */
+export async function testCgroup(t: TestContext, r: LinuxResources = {}):
+  Promise<Cgroup> {
+  const cg = await createCgroup(`/skiff/${uniqueName('t')}`, r);
+  t.after(() => cg.destroy());
+  return cg;
+}
+
+/** A held script already inside a new cgroup, and running. */
+export async function runIn(t: TestContext, r: LinuxResources,
+  script: string): Promise<{ cg: Cgroup; p: Held }> {
+  const cg = await testCgroup(t, r);
+  const p = holdScript(t, script);
+  cg.addProcess(p.pid);
+  p.release();
+  return { cg, p };
+}
+
+// #region cpu-seconds
+/** utime + stime of a process, in seconds (proc(5), fields 14 and 15). */
+export function cpuSeconds(pid: number): number {
+  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  return (Number(fields[11]) + Number(fields[12])) / 100; // USER_HZ
+}
+// #endregion
+
+export const sleep = (ms: number) =>
+  new Promise<void>((res) => setTimeout(res, ms));
+
+/** CPU seconds per wall second `pid` gets over `ms`. */
+export async function cpuRate(pid: number, ms: number): Promise<number> {
+  const c0 = cpuSeconds(pid);
+  const t0 = performance.now();
+  await sleep(ms);
+  return (cpuSeconds(pid) - c0) / ((performance.now() - t0) / 1000);
+}
+
+/** A file-backed loop device of `mb` MiB, detached after the test. */
+export function loopDevice(t: TestContext, mb = 16): string {
+  const file = join(tempDir(t, 'skiff-loop-'), 'disk.img');
+  writeFileSync(file, Buffer.alloc(mb * 2 ** 20));
+  const dev = execFileSync('losetup', ['--find', '--show', file],
+    { encoding: 'utf8' }).trim();
+  t.after(() => execFileSync('losetup', ['-d', dev]));
+  return dev;
+}
