@@ -10,7 +10,7 @@ import {
 } from 'node:fs';
 import { createHash } from 'node:crypto';
 import * as zlib from 'node:zlib';
-import type { Readable } from 'node:stream';
+import type { Readable, Transform } from 'node:stream';
 import { syscall } from '../01-chroot/kernel.ts';
 import { TarReader, type TarEntry, type TarSink } from './tar.ts';
 
@@ -301,17 +301,14 @@ export function compressionOf(magic: Buffer): Compression {
 }
 
 /** The decompressed stream of a compressed blob. */
-function decompress(raw: Readable, kind: Compression): Readable {
-  if (kind === 'gzip') {
-    return raw.pipe(zlib.createGunzip({ chunkSize: 1 << 18 }));
-  }
-  const z = zlib as unknown as { createZstdDecompress?: () => Readable };
-  if (kind === 'zstd' && !z.createZstdDecompress) {
-    raw.destroy();
+function decompressor(kind: Compression): Transform {
+  if (kind === 'gzip') return zlib.createGunzip({ chunkSize: 1 << 18 });
+  const z = zlib as unknown as { createZstdDecompress?: () => Transform };
+  if (!z.createZstdDecompress) {
     throw new Error('layer compressed with zstd is not supported ' +
       `by Node ${process.version} (needs 22.15 or newer)`);
   }
-  return kind === 'zstd' ? raw.pipe(z.createZstdDecompress!() as never) : raw;
+  return z.createZstdDecompress();
 }
 // #endregion
 
@@ -365,12 +362,14 @@ export async function unpack(blob: BlobRange, dest: string,
 
 /** A compressed blob's decompressed stream. */
 function openBlob(blob: BlobRange, kind: Compression): Readable {
+  const inflate = decompressor(kind); // fails before opening anything
   const start = blob.start ?? 0;
   const end = blob.length === undefined ? undefined
     : start + blob.length - 1;
   const raw = createReadStream(blob.file, { start, end,
     highWaterMark: 1 << 20 });
-  return decompress(raw, kind);
+  raw.on('error', (err) => inflate.destroy(err));
+  return raw.pipe(inflate);
 }
 
 /** Calls `feed` with the bytes of a range, 1 MiB at a time. */
