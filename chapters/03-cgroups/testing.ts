@@ -7,6 +7,10 @@ import type { TestContext } from 'node:test';
 import { tempDir, uniqueName } from '../../support/testing.ts';
 import { createCgroup, type Cgroup } from './cgroups/manager.ts';
 import type { LinuxResources } from '../02-namespaces/spec.ts';
+import { cachedRootfs } from '../01-chroot/rootfs.ts';
+import { ALL_NAMESPACES, defaultSpec } from '../02-namespaces/defaults.ts';
+import { startContainer, type Container } from '../02-namespaces/start.ts';
+import { cgroupStep } from './step.ts';
 
 export interface Held {
   pid: number;
@@ -100,4 +104,34 @@ export function loopDevice(t: TestContext, mb = 16): string {
     { encoding: 'utf8' }).trim();
   t.after(() => execFileSync('losetup', ['-d', dev]));
   return dev;
+}
+
+/** A started container with its cgroup and collected output. */
+export interface TestContainer {
+  container: Container;
+  cgroup: Cgroup;
+  stdout(): string;
+  stderr(): string;
+}
+
+/**
+ * Starts `args` in a busybox container (every namespace but user, as
+ * Docker does) with `resources`, through chapter 02's startContainer
+ * and this chapter's cgroup step. Destroyed after the test.
+ */
+export async function startIn(t: TestContext, resources: LinuxResources,
+  args: string[]): Promise<TestContainer> {
+  const spec = defaultSpec({ rootfs: cachedRootfs(), args,
+    namespaces: ALL_NAMESPACES.filter((ns) => ns !== 'user') });
+  spec.linux.resources = resources;
+  const step = cgroupStep();
+  const container = await startContainer(spec, { id: uniqueName('c'),
+    steps: [step], stdio: ['ignore', 'pipe', 'pipe'] });
+  t.after(() => container.destroy());
+  let out = '';
+  let err = '';
+  container.stdout?.on('data', (d) => { out += d; });
+  container.stderr?.on('data', (d) => { err += d; });
+  return { container, cgroup: step.cgroup!, stdout: () => out,
+    stderr: () => err };
 }
