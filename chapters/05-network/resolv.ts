@@ -85,7 +85,9 @@ export function hostsFile(f: NameFiles): string {
  * spec mounts that put them at /etc in the container.
  */
 export function writeNameFiles(dir: string, f: NameFiles): Mount[] {
-  mkdirSync(dir, { recursive: true });
+  // Mode 0755/0644: the container's root may be an unprivileged host
+  // uid (user namespaces) and must still read them.
+  mkdirSync(dir, { recursive: true, mode: 0o755 });
   const files: Record<string, string> = {
     hostname: f.hostname + '\n',
     hosts: hostsFile(f),
@@ -93,7 +95,7 @@ export function writeNameFiles(dir: string, f: NameFiles): Mount[] {
       ? readLines('/etc/resolv.conf').join('\n') : containerResolvConf(),
   };
   return Object.entries(files).map(([name, text]) => {
-    writeFileSync(join(dir, name), text);
+    writeFileSync(join(dir, name), text, { mode: 0o644 });
     return {
       destination: `/etc/${name}`, type: 'bind', source: join(dir, name),
       options: ['rbind', 'rw'],

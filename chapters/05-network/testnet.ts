@@ -1,0 +1,255 @@
+// Test fixtures for chapter 05: a host configuration of the test's own
+// (state dir, chain prefix, bridge, a subnet nothing else uses), an
+// "outside" host in a network namespace, and containers with a network.
+import {
+  type ChildProcess, execFileSync, spawn, spawnSync,
+} from 'node:child_process';
+import { createSocket } from 'node:dgram';
+import { randomBytes } from 'node:crypto';
+import {
+  chmodSync, cpSync, existsSync, mkdtempSync, renameSync, rmSync, writeFileSync,
+} from 'node:fs';
+import { connect } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { CACHE_DIR, cachedRootfs } from '../01-chroot/rootfs.ts';
+import { defaultSpec } from '../02-namespaces/defaults.ts';
+import { startContainer, type Container } from '../02-namespaces/start.ts';
+import { uniqueName } from '../../support/testing.ts';
+import { overlappingRoute } from './bridge.ts';
+import { type NetConfig, sweep } from './network.ts';
+import { networkStep, type NetworkOptions } from './step.ts';
+
+/** A random 10.x.y.0/<bits> that no host route touches. */
+export function freeSubnet(bits = 24): string {
+  for (;;) {
+    const [a, b] = randomBytes(2);
+    const x = 100 + (a % 150); // 10.100-249: clear of 10.255 (resolver)
+    const s = `10.${x}.${b & (bits >= 24 ? 255 : 0xf0)}.0/${bits}`;
+    if (!overlappingRoute(s)) return s;
+  }
+}
+
+/** A host configuration no other test or engineer shares. */
+export function testConfig(): NetConfig {
+  const stateDir = mkdtempSync(join(tmpdir(), 'skiff-net-'));
+  // The container's root, mapped to an unprivileged host uid, must be
+  // able to reach the /etc files bound from here: mkdtemp made it 0700.
+  chmodSync(stateDir, 0o755);
+  return {
+    stateDir,
+    chainPrefix: uniqueName('SK5').toUpperCase(),
+    defaultBridge: uniqueName('sk5b'),
+    defaultSubnet: freeSubnet(),
+  };
+}
+
+/** Removes everything the configuration made, state dir included. */
+export function dropConfig(cfg: NetConfig): void {
+  sweep(cfg, true);
+  rmSync(cfg.stateDir, { recursive: true, force: true });
+}
+
+/** The environment run.ts reads its configuration from. */
+export function configEnv(cfg: NetConfig): Record<string, string> {
+  return {
+    ...process.env as Record<string, string>,
+    SKIFF_NET_DIR: cfg.stateDir, SKIFF_NET_PREFIX: cfg.chainPrefix,
+    SKIFF_NET_BRIDGE: cfg.defaultBridge, SKIFF_NET_SUBNET: cfg.defaultSubnet,
+  };
+}
+
+/**
+ * The busybox rootfs with empty /etc/hosts, hostname and resolv.conf,
+ * the mount points for the files the network step binds there.
+ */
+export function netRootfs(): string {
+  const dir = join(CACHE_DIR, 'rootfs-busybox-net');
+  if (existsSync(join(dir, 'etc/resolv.conf'))) return dir;
+  const tmp = `${dir}.${process.pid}.tmp`;
+  rmSync(tmp, { recursive: true, force: true });
+  cpSync(cachedRootfs(), tmp, { recursive: true, verbatimSymlinks: true });
+  for (const f of ['hosts', 'hostname', 'resolv.conf']) {
+    writeFileSync(join(tmp, 'etc', f), '');
+  }
+  try {
+    renameSync(tmp, dir);
+  } catch {
+    rmSync(tmp, { recursive: true, force: true });
+  }
+  return dir;
+}
+
+export interface Outside {
+  /** The namespace's name (ip netns). */
+  ns: string;
+  /** The host's address towards it, and its own. */
+  hostIP: string;
+  ip: string;
+  /** The host end of its veth pair. */
+  hostLink: string;
+  remove(): void;
+}
+
+// #region outside-host
+/**
+ * "The internet" for a test: a network namespace joined to the host by
+ * a veth pair on a /30 of its own. Nothing leaves the machine.
+ */
+export function makeOutside(): Outside {
+  const ns = uniqueName('sk5o');
+  const hostEnd = uniqueName('sk5h');
+  const subnet = freeSubnet(30).replace(/\.0\/30$/, '');
+  const [hostIP, ip] = [`${subnet}.1`, `${subnet}.2`];
+  execFileSync('ip', ['netns', 'add', ns]);
+  const batch = [
+    `link add ${hostEnd} type veth peer name eth0 netns ${ns}`,
+    `addr add ${hostIP}/30 dev ${hostEnd}`, `link set ${hostEnd} up`,
+  ].join('\n');
+  execFileSync('ip', ['-batch', '-'], { input: batch });
+  execFileSync('ip', ['-n', ns, '-batch', '-'], { input: [
+    `addr add ${ip}/30 dev eth0`, 'link set eth0 up', 'link set lo up',
+  ].join('\n') });
+  return {
+    ns, hostIP, ip, hostLink: hostEnd,
+    remove: () => {
+      spawnSync('ip', ['link', 'del', hostEnd]);
+      spawnSync('ip', ['netns', 'del', ns]);
+    },
+  };
+}
+// #endregion
+
+export interface TestContainer extends Container {
+  /** stdout and stderr so far. */
+  output(): string;
+}
+
+/** Starts busybox `args` in a container with a network. */
+export async function startNet(cfg: NetConfig, args: string[],
+  opts: NetworkOptions = {}, id = randomBytes(32).toString('hex')):
+  Promise<TestContainer> {
+  const spec = defaultSpec({ rootfs: netRootfs(), args,
+    hostname: opts.hostname ?? id.slice(0, 12) });
+  const c = await startContainer(spec, { id,
+    steps: [networkStep({ ...opts, config: cfg })],
+    stdio: ['ignore', 'pipe', 'pipe'] });
+  let out = '';
+  c.stdout?.on('data', (d) => { out += d; });
+  c.stderr?.on('data', (d) => { out += d; });
+  return Object.assign(c, { output: () => out });
+}
+
+/** Resolves once something accepts TCP connections at host:port. */
+export async function waitTcp(host: string, port: number,
+  timeout = 10_000): Promise<void> {
+  const end = Date.now() + timeout;
+  for (;;) {
+    const ok = await new Promise<boolean>((res) => {
+      const s = connect({ host, port }, () => { s.destroy(); res(true); });
+      s.on('error', () => res(false));
+    });
+    if (ok) return;
+    if (Date.now() > end) {
+      throw new Error(`nothing listens on ${host}:${port}`);
+    }
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}
+
+/** GET over HTTP/1.0 with a plain socket; the body. */
+export function httpGet(host: string, port: number, path: string,
+  timeout = 5000): Promise<string> {
+  return new Promise((res, rej) => {
+    let data = '';
+    const s = connect({ host, port }, () => {
+      s.write(`GET ${path} HTTP/1.0\r\n\r\n`);
+    });
+    s.setTimeout(timeout, () => s.destroy(new Error('http timeout')));
+    s.on('data', (d) => { data += d; });
+    s.on('end', () => res(data.split('\r\n\r\n').slice(1).join('\r\n\r\n')));
+    s.on('error', rej);
+  });
+}
+
+/** What a test must leave as it found: links, skiff rules, leases. */
+export function hostState(cfg: NetConfig): string {
+  const links = execFileSync('ip', ['-o', 'link', 'show'],
+    { encoding: 'utf8' }).split('\n').map((l) => l.split(':')[1]?.trim())
+    .filter((n) => n && /^sk/.test(n)).sort();
+  const rules = execFileSync('iptables-save', [], { encoding: 'utf8' })
+    .split('\n').filter((l) => l.includes(cfg.chainPrefix));
+  return JSON.stringify({ links, rules }, null, 1);
+}
+
+/** A network namespace: a name from `ip netns` or a process's. */
+export type Where = { ns: string } | { pid: number };
+
+function inNetns(where: Where, cmd: string[]): string[] {
+  return 'ns' in where ? ['ip', 'netns', 'exec', where.ns, ...cmd]
+    : ['nsenter', `--net=/proc/${where.pid}/ns/net`, ...cmd];
+}
+
+// #region peer-server
+/**
+ * A Node server inside a network namespace that answers each TCP
+ * connection or UDP datagram with the address it came from: the test's
+ * way to see what source address NAT left on a packet.
+ */
+export async function peerServer(where: Where, port: number,
+  proto: 'tcp' | 'udp' = 'tcp'): Promise<ChildProcess> {
+  const code = proto === 'tcp'
+    ? `require('net').createServer((s) => s.end(s.remoteAddress + '\\n'))
+        .listen(${port}, '0.0.0.0', () => console.log('ready'))`
+    : `const u = require('dgram').createSocket('udp4');
+       u.on('message', (m, r) => u.send(r.address + '\\n', r.port,
+         r.address));
+       u.bind(${port}, () => console.log('ready'))`;
+  const [cmd, ...args] = inNetns(where, [process.execPath, '-e', code]);
+  const child = spawn(cmd, args, { stdio: ['ignore', 'pipe', 'inherit'] });
+  await new Promise<void>((res, rej) => {
+    child.stdout!.once('data', () => res());
+    child.once('exit', (code) => rej(new Error(`server exited: ${code}`)));
+  });
+  return child;
+}
+// #endregion
+
+/** A Node client inside a network namespace; the answer it got. */
+export function peerClient(where: Where, host: string, port: number,
+  proto: 'tcp' | 'udp' = 'tcp'): string {
+  const code = proto === 'tcp'
+    ? `const s = require('net').connect(${port}, '${host}');
+       s.pipe(process.stdout); s.setTimeout(4000, () => process.exit(3));`
+    : `const u = require('dgram').createSocket('udp4');
+       u.on('message', (m) => { process.stdout.write(m); process.exit(0) });
+       u.send('hi', ${port}, '${host}');
+       setTimeout(() => process.exit(3), 4000);`;
+  const [cmd, ...args] = inNetns(where, [process.execPath, '-e', code]);
+  const r = spawnSync(cmd, args, { encoding: 'utf8', timeout: 10_000 });
+  if (r.status !== 0) {
+    throw new Error(`client to ${host}:${port}/${proto}: exit ${r.status}` +
+      ` ${r.stderr}`);
+  }
+  return r.stdout.trim();
+}
+
+/** Runs a command in a network namespace; its stdout. */
+export function execIn(where: Where, cmd: string[], timeout = 10_000):
+  string {
+  const [c, ...args] = inNetns(where, cmd);
+  return execFileSync(c, args, { encoding: 'utf8', timeout });
+}
+
+/** UDP from this process: sends one datagram, returns the answer. */
+export function udpAsk(host: string, port: number): Promise<string> {
+  return new Promise((res, rej) => {
+    const u = createSocket('udp4');
+    const timer = setTimeout(() => { u.close(); rej(new Error(
+      `no UDP answer from ${host}:${port}`)); }, 4000);
+    u.on('message', (m) => {
+      clearTimeout(timer); u.close(); res(m.toString().trim());
+    });
+    u.send('hi', port, host);
+  });
+}
