@@ -1,7 +1,10 @@
 import assert from 'node:assert/strict';
-import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import {
+  existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync,
+} from 'node:fs';
 import { dirname, join } from 'node:path';
 import { test, type TestContext } from 'node:test';
+import { fileURLToPath } from 'node:url';
 import { tempDir } from '../support/testing.ts';
 import { buildBook } from './build.ts';
 import { regionsOf } from './regions.ts';
@@ -116,3 +119,19 @@ test('nested region markers are dropped and code is dedented', () => {
   assert.equal(regions.get('outer'), 'function f() {\n  return 1;\n}');
   assert.equal(regions.get('inner'), 'return 1;');
 });
+
+test('every diagram is a scalable SVG with a title for screen readers',
+  () => {
+    const dir = join(dirname(fileURLToPath(import.meta.url)), 'diagrams');
+    const svgs = readdirSync(dir).filter((f) => f.endsWith('.svg'));
+    assert.ok(svgs.length >= 4, `${svgs.length} diagrams`);
+    for (const svg of svgs) {
+      const text = readFileSync(join(dir, svg), 'utf8');
+      assert.match(text, /^<svg xmlns="http:\/\/www\.w3\.org\/2000\/svg"/,
+        svg);
+      assert.match(text, /viewBox="0 0 \d+ \d+"/, svg);
+      assert.match(text, /<title[^>]*>[^<]+<\/title>/, svg);
+      assert.doesNotMatch(text, /(href|src)="(https?:)?\/\//,
+        `${svg} loads something from the network`);
+    }
+  });
