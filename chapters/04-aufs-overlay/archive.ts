@@ -487,3 +487,25 @@ export async function importRootfs(store: ImageStore, tarball: string,
     opts.ref ? [opts.ref] : []);
 }
 // #endregion
+
+// #region stack
+/**
+ * A new image: `base` with one more layer from a tarball on top (what a
+ * Dockerfile's ADD of a tar does); `createdBy` goes into the history.
+ */
+export async function stackLayer(store: ImageStore, base: string,
+  tarball: string, opts: { ref?: string; createdBy?: string;
+    changes?: ContainerConfig } = {}): Promise<Image> {
+  const parent = store.image(base).config;
+  const s = await store.stageLayer({ file: tarball });
+  const created = new Date().toISOString();
+  const config: ImageConfig = structuredClone(parent);
+  config.created = created;
+  config.config = { ...config.config, ...opts.changes };
+  config.rootfs.diff_ids.push(s.diffId);
+  (config.history ??= []).push({ created,
+    created_by: opts.createdBy ?? `skiff add ${basename(tarball)}` });
+  return store.addImage(Buffer.from(JSON.stringify(config)), [s],
+    opts.ref ? [opts.ref] : []);
+}
+// #endregion
