@@ -1,0 +1,110 @@
+// docker run's resource flags, and what bad input gets: one line, 125,
+// and no cgroup left behind.
+import assert from 'node:assert/strict';
+import { readdirSync } from 'node:fs';
+import { describe, test } from 'node:test';
+import { needsRoot, runTs } from '../../support/testing.ts';
+import { cachedRootfs } from '../01-chroot/rootfs.ts';
+import { sharesToWeight } from './controllers/cpu.ts';
+import { ruleToString, DEFAULT_DEVICE_RULES } from './controllers/devices.ts';
+import { detectHierarchies } from './cgroups/mode.ts';
+import {
+  parseCpus, parseCpuset, parseMemory, parseResourceFlags,
+} from './flags.ts';
+
+const RUN = 'chapters/03-cgroups/run.ts';
+
+describe('chapter 03: resource flags', () => {
+  test('sizes as docker reads them', () => {
+    assert.equal(parseMemory('64m'), 64 * 2 ** 20);
+    assert.equal(parseMemory('1.5g'), 1.5 * 2 ** 30);
+    assert.equal(parseMemory('512K'), 512 * 1024);
+    assert.equal(parseMemory('100'), 100);
+    assert.equal(parseMemory('64mb'), 64 * 2 ** 20);
+    assert.throws(() => parseMemory('10x'),
+      /invalid argument "10x" for --memory/);
+  });
+
+  test('--cpus becomes CFS quota per period', () => {
+    assert.deepEqual(parseCpus('0.5', [0, 1]),
+      { quota: 50_000, period: 100_000 });
+    assert.deepEqual(parseCpus('2', [0, 1]),
+      { quota: 200_000, period: 100_000 });
+    assert.throws(() => parseCpus('-1', [0, 1]), /above 0/);
+    assert.throws(() => parseCpus('3', [0, 1]), /has 2 CPUs/);
+  });
+
+  test('--cpuset-cpus is checked against the online CPUs', () => {
+    assert.equal(parseCpuset('0-1', [0, 1]), '0-1');
+    assert.throws(() => parseCpuset('0,7', [0, 1]),
+      /CPU 7 does not exist \(online: 0-1\)/);
+    assert.throws(() => parseCpuset('1-0', [0, 1]), /CPU list/);
+  });
+
+  test('shares map onto v2 weights as runc maps them', () => {
+    assert.equal(sharesToWeight(2), 1);
+    assert.equal(sharesToWeight(1024), 39);
+    assert.equal(sharesToWeight(262144), 10000);
+  });
+
+  test('a command line becomes OCI resources', () => {
+    const { resources, rest } = parseResourceFlags(['--memory', '64m',
+      '--cpus=0.5', '--pids-limit', '64', '--cpu-shares', '512', 'sh']);
+    assert.deepEqual(resources, {
+      memory: { limit: 64 * 2 ** 20 },
+      cpu: { quota: 50_000, period: 100_000, shares: 512 },
+      pids: { limit: 64 },
+    });
+    assert.deepEqual(rest, ['sh']);
+    assert.throws(() => parseResourceFlags(['--memory-swap', '1g']),
+      /needs --memory/);
+  });
+
+  test('docker\'s default device rules in v1 syntax', () => {
+    assert.deepEqual(DEFAULT_DEVICE_RULES.slice(0, 4).map(ruleToString),
+      ['a *:* rwm', 'c *:* m', 'b *:* m', 'c 1:3 rwm']);
+  });
+});
+
+/** Names under every skiff parent directory in every hierarchy. */
+function skiffCgroups(): string[] {
+  const h = detectHierarchies();
+  const roots = h.mode === 'unified' ? [h.unified!] : [...h.v1.values()];
+  return roots.flatMap((root) => {
+    try {
+      return readdirSync(`${root}/skiff`, { withFileTypes: true })
+        .filter((d) => d.isDirectory())
+        .map((d) => `${root}/skiff/${d.name}`);
+    } catch {
+      return [];
+    }
+  }).sort();
+}
+
+describe('chapter 03: bad input to the demo', needsRoot, () => {
+  const cases: [string[], RegExp][] = [
+    [['--memory', '10x'], /^skiff: invalid argument "10x" for --memory: /],
+    [['--cpus', '-1'], /^skiff: invalid argument "-1" for --cpus: /],
+    [['--cpuset-cpus', '4095'],
+      /^skiff: .* for --cpuset-cpus: CPU 4095 does not exist/],
+    [['--device-read-bps', '/dev/null:1mb'], /not a block device/],
+    [['--pids-limit', 'many'], /for --pids-limit: expected an integer/],
+  ];
+  for (const [flags, message] of cases) {
+    test(`${flags.join(' ')}: one line, exit 125, no cgroup`, () => {
+      const before = skiffCgroups();
+      const r = runTs(RUN, [...flags, cachedRootfs(), 'true']);
+      assert.equal(r.status, 125, r.stderr);
+      assert.match(r.stderr, message);
+      assert.equal(r.stderr.split('\n').length, 2, r.stderr);
+      assert.deepEqual(skiffCgroups(), before);
+    });
+  }
+
+  test('the demo runs with limits and reports them', () => {
+    const r = runTs(RUN, ['--memory', '64m', '--pids-limit', '64',
+      '--stats', cachedRootfs(), 'sh', '-c', 'exit 3']);
+    assert.equal(r.status, 3, r.stderr);
+    assert.match(r.stderr, /memory .* \/ 64\.0MiB, pids \d+ \/ 64/);
+  });
+});
