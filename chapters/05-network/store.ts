@@ -114,12 +114,17 @@ export function processRef(pid = process.pid): ProcessRef {
   return { pid, start: startTime(pid) ?? 0 };
 }
 
-/** Field 22 of /proc/PID/stat: start time in clock ticks since boot. */
+/**
+ * Field 22 of /proc/PID/stat: start time in clock ticks since boot;
+ * undefined for a process that is gone or a zombie (state Z or X),
+ * which has exited but is not yet reaped.
+ */
 function startTime(pid: number): number | undefined {
   try {
     const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
     // The command name (field 2) may hold spaces: split after its ")".
     const rest = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    if (rest[0] === 'Z' || rest[0] === 'X') return undefined;
     return Number(rest[19]);
   } catch {
     return undefined;

@@ -1,0 +1,225 @@
+import assert from 'node:assert/strict';
+import { execFileSync, spawn, spawnSync } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { after, before, describe, test } from 'node:test';
+import { needsRoot, REPO, tempDir } from '../../support/testing.ts';
+import { parseSubnet } from './cidr.ts';
+import {
+  findLease, listNetworks, releaseEndpoint, reserve, sweep, type NetConfig,
+} from './network.ts';
+import { parsePublish } from './ports.ts';
+import { containerResolvConf } from './resolv.ts';
+import { networkStep } from './step.ts';
+import {
+  configEnv, dropConfig, freeSubnet, hostState, netRootfs, testConfig,
+} from './testnet.ts';
+
+describe('chapter 05: parsing', () => {
+  test('parsePublish takes docker run -p forms', () => {
+    assert.deepEqual(parsePublish('8080:80'), [{ hostIP: '', hostPort: 8080,
+      containerPort: 80, protocol: 'tcp' }]);
+    assert.deepEqual(parsePublish('127.0.0.1::53/udp'), [{
+      hostIP: '127.0.0.1', hostPort: 0, containerPort: 53, protocol: 'udp' }]);
+    assert.deepEqual(parsePublish('0.0.0.0:81:80')[0].hostIP, '');
+    assert.deepEqual(parsePublish('80')[0].hostPort, 0);
+    assert.deepEqual(parsePublish('8000-8001:80-81').map((p) =>
+      [p.hostPort, p.containerPort]), [[8000, 80], [8001, 81]]);
+    for (const bad of ['80/sctp', '70000:80', 'a:b', '1:2:3:4',
+      '300.0.0.1:80:80', '8000-8002:80-81', '']) {
+      assert.throws(() => parsePublish(bad), /^Error: invalid publish/, bad);
+    }
+  });
+
+  test('subnets must be proper networks', () => {
+    assert.deepEqual(parseSubnet('10.1.2.0/24'), { base: 0x0a010200,
+      bits: 24 });
+    assert.throws(() => parseSubnet('10.1.2.3/24'),
+      /host bits are set \(did you mean 10\.1\.2\.0\/24\?\)/);
+    assert.throws(() => parseSubnet('10.1.2.0/31'), /invalid subnet/);
+  });
+
+  test('resolv.conf: loopback resolvers replaced by upstream or fallback',
+    (t) => {
+      const dir = tempDir(t);
+      const host = join(dir, 'resolv.conf');
+      const upstream = join(dir, 'upstream.conf');
+      writeFileSync(host, 'nameserver 127.0.0.53\noptions edns0\n' +
+        'search example.test\n');
+      writeFileSync(upstream, 'nameserver 10.9.8.7\nsearch example.test\n');
+      assert.equal(containerResolvConf(host, upstream),
+        'nameserver 10.9.8.7\nsearch example.test\n');
+      const fallback = containerResolvConf(host, join(dir, 'none'));
+      assert.match(fallback, /^nameserver 8\.8\.8\.8$/m);
+      assert.match(fallback, /^options edns0$/m);
+      assert.doesNotMatch(fallback, /127\.0\.0\.53/);
+      writeFileSync(host, 'nameserver 127.0.0.1\nnameserver 10.1.1.1\n');
+      assert.equal(containerResolvConf(host, join(dir, 'none')),
+        'nameserver 10.1.1.1\n');
+    });
+});
+
+describe('chapter 05: address pool', needsRoot, () => {
+  let cfg: NetConfig;
+  before(() => { cfg = testConfig(); });
+  after(() => { if (cfg) dropConfig(cfg); });
+
+  test('never the network, gateway or broadcast address; then a clear ' +
+    'error', () => {
+      const small = { ...testConfig(), defaultSubnet: freeSubnet(29) };
+      try {
+        const base = small.defaultSubnet.replace(/\.0\/29$/, '');
+        const got = [1, 2, 3, 4, 5].map((i) =>
+          reserve(small, 'bridge', `c${i}`, 'h', []).lease.ip);
+        assert.deepEqual(got.sort(), [2, 3, 4, 5, 6].map((i) =>
+          `${base}.${i}`));
+        assert.throws(() => reserve(small, 'bridge', 'c6', 'h', []),
+          new RegExp(`network "bridge": no free address in ${base}` +
+            '\\.0/29'));
+        // Released addresses come back, last.
+        releaseEndpoint(small, 'bridge', 'c3');
+        assert.equal(reserve(small, 'bridge', 'c7', 'h', []).lease.ip,
+          got[2]);
+        // Asking again for a container returns its lease.
+        assert.equal(reserve(small, 'bridge', 'c1', 'h', []).lease.ip,
+          got[0]);
+      } finally {
+        dropConfig(small);
+      }
+    });
+
+  // #region test-concurrent-ipam
+  test('20 processes reserving at once get 20 distinct addresses',
+    async () => {
+      const code = `
+        import { reserve } from '${REPO}/chapters/05-network/network.ts';
+        const cfg = JSON.parse(process.env.CFG);
+        const r = reserve(cfg, 'bridge', process.argv[1], 'h', []);
+        console.log(r.lease.ip);`;
+      const runs = Array.from({ length: 20 }, (_, i) => new Promise<string>(
+        (res, rej) => {
+          const p = spawn(process.execPath, ['--import', 'tsx',
+            '--input-type=module', '-e', code, `ctr${i}`],
+          { cwd: REPO, env: { ...process.env, CFG: JSON.stringify(cfg) } });
+          let out = '';
+          p.stdout.on('data', (d) => { out += d; });
+          p.stderr.on('data', (d) => { out += d; });
+          p.on('exit', (st) => st === 0 ? res(out.trim())
+            : rej(new Error(out)));
+        }));
+      const ips = await Promise.all(runs);
+      assert.equal(new Set(ips).size, 20, ips.join(' '));
+      const leased = listNetworks(cfg)[0].containers.map((c) => c.ip);
+      assert.deepEqual(leased.sort(), [...ips].sort());
+      for (let i = 0; i < 20; i++) releaseEndpoint(cfg, 'bridge', `ctr${i}`);
+      assert.deepEqual(listNetworks(cfg)[0].containers, []);
+    });
+  // #endregion
+});
+
+describe('chapter 05: many containers, crashes, idempotence', needsRoot,
+  () => {
+    let cfg: NetConfig;
+    let initial: string;
+    before(() => {
+      netRootfs();
+      cfg = testConfig();
+      initial = hostState(cfg);
+    });
+    after(() => { if (cfg) dropConfig(cfg); });
+
+    test('20 concurrent starts from separate processes: 20 addresses, ' +
+      'nothing left after', async () => {
+      const runs = Array.from({ length: 20 }, () => new Promise<string>(
+        (res, rej) => {
+          const p = spawn(process.execPath, ['--import', 'tsx',
+            'chapters/05-network/run.ts', '-p', '80', netRootfs(),
+            'ip', '-4', '-o', 'addr', 'show', 'eth0'],
+          { cwd: REPO, env: configEnv(cfg) });
+          let out = '';
+          p.stdout.on('data', (d) => { out += d; });
+          p.stderr.on('data', (d) => { out += d; });
+          p.on('exit', (st) => st === 0 ? res(out) : rej(new Error(out)));
+        }));
+      const outs = await Promise.all(runs);
+      const ips = outs.map((o) => /inet (\S+)\//.exec(o)?.[1]);
+      assert.equal(new Set(ips).size, 20, outs.join('\n'));
+      assert.deepEqual(listNetworks(cfg)[0].containers, []);
+      const rules = execFileSync('iptables-save', [], { encoding: 'utf8' });
+      assert.doesNotMatch(rules, new RegExp(`${cfg.chainPrefix}:ctr:`));
+    });
+
+    test('sweep cleans up after a killed engine and container', async () => {
+      const p = spawn(process.execPath, ['--import', 'tsx',
+        'chapters/05-network/run.ts', '-p', '80', netRootfs(), 'sleep',
+        '1000'], { cwd: REPO, env: configEnv(cfg), stdio: 'ignore' });
+      let lease;
+      for (let i = 0; i < 100 && !lease?.init; i++) {
+        await new Promise((r) => setTimeout(r, 100));
+        lease = listNetworks(cfg)[0].containers[0] &&
+          findLease(cfg, listNetworks(cfg)[0].containers[0].id)?.lease;
+      }
+      assert.ok(lease?.init, 'the container did not start');
+      const rulesOf = () => execFileSync('iptables-save', [],
+        { encoding: 'utf8' }).includes(`${cfg.chainPrefix}:ctr:`);
+      assert.ok(rulesOf());
+      p.kill('SIGKILL');
+      process.kill(lease.init.pid, 'SIGKILL');
+      await new Promise((r) => setTimeout(r, 200));
+      assert.deepEqual(sweep(cfg, false).filter((s) => s.startsWith('lease')),
+        [`lease ${lease.ip} of ${lease.container}`]);
+      assert.ok(!rulesOf(), 'port rules survived the sweep');
+      assert.deepEqual(listNetworks(cfg)[0].containers, []);
+      assert.deepEqual(sweep(cfg, false), [], 'second sweep found more');
+    });
+
+    // #region test-idempotent
+    test('preparing and attaching twice does not duplicate anything',
+      async () => {
+        const ns = spawn('unshare', ['--net', 'sleep', '100'],
+          { stdio: 'ignore' });
+        await new Promise((r) => setTimeout(r, 100));
+        const step = networkStep({ config: cfg, publish: ['8080:80',
+          '5353:53/udp'] });
+        const spec = { mounts: [], linux: { namespaces: [] } };
+        const c = { id: randomBytes(8).toString('hex'), spec, pid: 0,
+          data: {} } as never as Parameters<NonNullable<
+            typeof step.prepare>>[0];
+        const snapshot = () => ({
+          rules: execFileSync('iptables-save', [], { encoding: 'utf8' })
+            .split('\n').filter((l) => l.includes(cfg.chainPrefix)).sort(),
+          links: execFileSync('ip', ['-o', 'link'], { encoding: 'utf8' })
+            .split('\n').filter((l) => l.includes(`master ${
+              cfg.defaultBridge}`)).length,
+          addrs: spawnSync('nsenter', [`--net=/proc/${ns.pid}/ns/net`, 'ip',
+            '-4', '-o', 'addr'], { encoding: 'utf8' }).stdout.split('\n')
+            .map((l) => l.split(/\s+/).slice(1, 4).join(' ')),
+        });
+        try {
+          await step.prepare!(c);
+          c.pid = ns.pid!;
+          await step.attach!(c);
+          const once = snapshot();
+          assert.equal(once.links, 1);
+          assert.equal(once.rules.filter((r) => r.includes(':ctr:')).length,
+            4, once.rules.join('\n'));
+          await step.prepare!(c);
+          await step.attach!(c);
+          assert.deepEqual(snapshot(), once);
+          assert.equal(spec.mounts.length, 3);
+        } finally {
+          await step.release!(c);
+          await step.release!(c);
+          ns.kill();
+        }
+        assert.equal(snapshot().links, 0);
+        assert.deepEqual(listNetworks(cfg)[0].containers, []);
+      });
+    // #endregion
+
+    test('removing everything restores the host', () => {
+      dropConfig(cfg);
+      assert.equal(hostState(cfg), initial);
+    });
+  });
