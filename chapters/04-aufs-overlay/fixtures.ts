@@ -81,6 +81,7 @@ export async function busyboxStore(root: string): Promise<ImageStore> {
   ]);
   await stackLayer(store, 'busybox', layer, { ref: 'busybox:layered',
     createdBy: 'ADD layer2.tar /', changes: { Labels: { layer: 'two' } } });
+  rmSync(layer);
   return store;
 }
 
