@@ -8,6 +8,7 @@ import { execFileSync, spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, renameSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { CACHE_DIR } from '../chapters/01-chroot/rootfs.ts';
+import { ImageStore } from '../chapters/04-aufs-overlay/store.ts';
 import { unpack } from '../chapters/04-aufs-overlay/unpack.ts';
 
 const TARBALL = join(CACHE_DIR, 'debian-bookworm-minbase.tar');
@@ -50,6 +51,21 @@ async function timeSkiff(file: string): Promise<number> {
   }
 }
 
+/** The whole import of a layer: unpack, hash, keep the tar, fsync. */
+async function timeStage(file: string): Promise<number> {
+  const dir = scratch();
+  try {
+    dropCaches();
+    const store = new ImageStore(dir);
+    const t0 = process.hrtime.bigint();
+    await store.stageLayer({ file });
+    const t1 = process.hrtime.bigint();
+    return Number(t1 - t0) / 1e9;
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
 function timeGnuTar(file: string): number {
   const dir = scratch();
   try {
@@ -73,17 +89,20 @@ async function main(): Promise<void> {
   const file = debianTarball();
   const size = Number(execFileSync('stat', ['-c', '%s', file], {
     encoding: 'utf8' }).trim());
-  const skiff: number[] = [], gnu: number[] = [];
+  const skiff: number[] = [], gnu: number[] = [], stage: number[] = [];
   for (let i = 0; i < rounds; i++) { // interleaved: same conditions
     gnu.push(timeGnuTar(file));
     skiff.push(await timeSkiff(file));
+    stage.push(await timeStage(file));
   }
-  const s = median(skiff), g = median(gnu);
+  const s = median(skiff), g = median(gnu), st = median(stage);
   console.log(`layer: ${file} (${(size / 2 ** 20).toFixed(0)} MiB)`);
   console.log(`GNU tar -xpf     median ${g.toFixed(3)} s  ` +
     `[${gnu.map((x) => x.toFixed(2)).join(' ')}]`);
   console.log(`skiff unpack()   median ${s.toFixed(3)} s  ` +
     `[${skiff.map((x) => x.toFixed(2)).join(' ')}]`);
+  console.log(`skiff stageLayer median ${st.toFixed(3)} s  ` +
+    `[${stage.map((x) => x.toFixed(2)).join(' ')}]  (+ keep tar, fsync)`);
   console.log(`ratio skiff/GNU tar: ${(s / g).toFixed(2)}x (goal <= 1.5x)`);
 }
 

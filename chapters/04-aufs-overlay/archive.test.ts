@@ -6,7 +6,9 @@ import {
 } from 'node:fs';
 import { join } from 'node:path';
 import { describe, test } from 'node:test';
-import { needsRoot, runTs, tempDir, uniqueName } from '../../support/testing.ts';
+import {
+  needsRoot, runTs, tempDir, uniqueName,
+} from '../../support/testing.ts';
 import { loadImages, saveImages } from './archive.ts';
 import { craftTar, testStore } from './fixtures.ts';
 import { createRootfs, mountRootfs } from './overlay.ts';

@@ -83,7 +83,8 @@ async function run(store: ImageStore, args: string[]): Promise<number> {
   const steps = [overlayStep(store, ref, { keep: true })];
   const container = await startContainer(spec, { id: name, steps });
   const status = await container.wait();
-  await container.destroy(); // unmounts; the upper layer stays, as `docker ps -a`
+  // unmounts; the upper layer stays, as for a container in `docker ps -a`
+  await container.destroy();
   return status.code;
 }
 // #endregion

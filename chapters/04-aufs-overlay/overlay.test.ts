@@ -33,7 +33,7 @@ function mounted(t: { after(fn: () => void): void }, store: ImageStore,
 }
 
 describe('chapter 04: overlay rootfs', needsRoot, () => {
-  test('layers stack: whiteouts and opaque dirs hide lower files', async (t) => {
+  test('layers stack: whiteouts, opaque dirs hide lower files', async (t) => {
     const store = await testStore(t);
     const { merged } = rootfsOf(store, mounted(t, store, 'busybox:layered'));
     assert.equal(readFileSync(join(merged, 'etc/motd'), 'utf8'),

@@ -104,13 +104,13 @@ describe('chapter 04: image store', needsRoot, () => {
     mkdirSync(join(root, 'x'));
     // flock(1) in another process must wait until we leave withLock.
     const out = store.withLock(() => execFileSync('sh', ['-c',
-      `flock -n ${join(root, 'lock')} true && echo free || echo held`],
+      `flock -n ${join(root, 'store.lock')} true && echo free || echo held`],
     { encoding: 'utf8' }));
     assert.equal(out.trim(), 'held');
     const after = execFileSync('sh', ['-c',
-      `flock -n ${join(root, 'lock')} true && echo free || echo held`],
+      `flock -n ${join(root, 'store.lock')} true && echo free || echo held`],
     { encoding: 'utf8' });
     assert.equal(after.trim(), 'free');
-    assert.ok(existsSync(join(root, 'lock')));
+    assert.ok(existsSync(join(root, 'store.lock')));
   });
 });

@@ -9,8 +9,8 @@
 //   repositories.json        "busybox:latest" -> image ID
 //   overlay/<container>/     upper, work, merged dirs of each container
 //
-// Every change happens under an exclusive flock(2) on <root>/lock and is
-// written to a temporary file then renamed, so a crash leaves either the
+// Every change happens under an exclusive flock(2) on <root>/store.lock
+// and is written to a temporary file then renamed, so a crash leaves the
 // old state or the new one, never half a file.
 import {
   closeSync, existsSync, fsyncSync, mkdirSync, mkdtempSync, openSync,
@@ -104,7 +104,9 @@ export function chainIds(diffIds: string[]): string[] {
 // #endregion
 
 // #region reference
-const NAME = /^[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*(?:\/[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*)*$/;
+// distribution/reference's grammar: path components joined by "/"
+const COMPONENT = '[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*';
+const NAME = new RegExp(`^${COMPONENT}(?:/${COMPONENT})*$`);
 const TAG = /^[\w][\w.-]{0,127}$/;
 
 /**
@@ -164,8 +166,8 @@ export class ImageStore {
 
   // #region lock
   /**
-   * Runs `fn` holding the store's lock: flock(2) on <root>/lock, which
-   * the kernel drops if we die. `fn` is synchronous: flock blocks the
+   * Runs `fn` holding the store's lock: flock(2) on <root>/store.lock,
+   * which the kernel drops if we die. `fn` is synchronous: flock blocks the
    * whole thread, and an await inside would let a second caller in this
    * process block it forever. Nested calls just run.
    */
@@ -174,7 +176,7 @@ export class ImageStore {
       this.lockDepth++;
       try { return fn(); } finally { this.lockDepth--; }
     }
-    const fd = openSync(join(this.root, 'lock'), 'a');
+    const fd = openSync(join(this.root, 'store.lock'), 'a');
     try {
       flock(fd, LOCK_EX);
       this.lockDepth = 1;
