@@ -1,0 +1,76 @@
+// The Docker Engine API (v1.43) shapes the CLI and the daemon exchange,
+// as far as skiff uses them. Field names are Docker's, so the official
+// docker CLI and dockerode can talk to skiff's daemon.
+
+export interface PortBinding { HostIp: string; HostPort: string }
+
+export interface RestartPolicy {
+  Name: '' | 'no' | 'always' | 'on-failure' | 'unless-stopped';
+  MaximumRetryCount?: number;
+}
+
+/** POST /containers/create: Config plus HostConfig. */
+export interface CreateBody {
+  Hostname?: string;
+  User?: string;
+  AttachStdin?: boolean;
+  AttachStdout?: boolean;
+  AttachStderr?: boolean;
+  Tty?: boolean;
+  OpenStdin?: boolean;
+  StdinOnce?: boolean;
+  Env?: string[];
+  Cmd?: string[] | null;
+  Entrypoint?: string[] | null;
+  Image: string;
+  WorkingDir?: string;
+  Labels?: Record<string, string>;
+  ExposedPorts?: Record<string, object>;
+  StopSignal?: string;
+  StopTimeout?: number;
+  HostConfig?: HostConfig;
+}
+
+export interface HostConfig {
+  Binds?: string[];
+  NetworkMode?: string;
+  PortBindings?: Record<string, PortBinding[]>;
+  RestartPolicy?: RestartPolicy;
+  AutoRemove?: boolean;
+  ReadonlyRootfs?: boolean;
+  Init?: boolean | null;
+  Memory?: number;
+  NanoCpus?: number;
+  CpuShares?: number;
+  CpusetCpus?: string;
+  PidsLimit?: number | null;
+}
+
+/** An image's config, as in the OCI image config and docker inspect. */
+export interface ImageConfig {
+  Env?: string[];
+  Cmd?: string[] | null;
+  Entrypoint?: string[] | null;
+  WorkingDir?: string;
+  User?: string;
+  ExposedPorts?: Record<string, object>;
+  StopSignal?: string;
+  Labels?: Record<string, string>;
+}
+
+export interface ContainerState {
+  Status: 'created' | 'running' | 'paused' | 'restarting' | 'removing' |
+    'exited' | 'dead';
+  Running: boolean;
+  Paused: boolean;
+  Restarting: boolean;
+  OOMKilled: boolean;
+  Dead: boolean;
+  Pid: number;
+  ExitCode: number;
+  Error: string;
+  StartedAt: string;
+  FinishedAt: string;
+}
+
+export const ZERO_TIME = '0001-01-01T00:00:00Z';

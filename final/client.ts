@@ -1,0 +1,162 @@
+// The CLI's side of the REST API: HTTP over the daemon's unix socket,
+// plus the hijacked stream of attach/exec (HTTP upgrade), and starting
+// a daemon in the background when none answers. Only node:http, node:net
+// and node:child_process: the CLI imports this on every call.
+import { spawn } from 'node:child_process';
+import { mkdirSync, openSync } from 'node:fs';
+import http from 'node:http';
+import type { Socket } from 'node:net';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { API_VERSION, defaultRoot, defaultSock } from './paths.ts';
+
+/** An error the daemon answered with: docker's `Error response`. */
+export class ApiError extends Error {
+  exitCode = 125;
+  constructor(readonly status: number, message: string) {
+    super(message);
+  }
+}
+
+export interface Reply {
+  status: number;
+  headers: http.IncomingHttpHeaders;
+  body: string;
+}
+
+export type Query = Record<string, string | number | boolean | undefined>;
+
+export function withQuery(path: string, query: Query = {}): string {
+  const q = Object.entries(query).filter(([, v]) => v !== undefined &&
+    v !== false).map(([k, v]) =>
+    `${encodeURIComponent(k)}=${encodeURIComponent(String(v))}`);
+  return q.length ? `${path}?${q.join('&')}` : path;
+}
+
+export class Client {
+  constructor(readonly sock = defaultSock(), readonly root = defaultRoot()) {}
+
+  /** Sends one request and reads the whole answer. */
+  request(method: string, path: string, body?: unknown): Promise<Reply> {
+    return new Promise((resolve, reject) => {
+      const req = this.raw(method, path, body);
+      req.on('response', (res) => {
+        const chunks: Buffer[] = [];
+        res.on('data', (c: Buffer) => chunks.push(c));
+        res.on('end', () => resolve({
+          status: res.statusCode ?? 0, headers: res.headers,
+          body: Buffer.concat(chunks).toString('utf8'),
+        }));
+        res.on('error', reject);
+      });
+      req.on('error', reject);
+    });
+  }
+
+  /** A request whose JSON answer is returned; errors become ApiError. */
+  async call<T = any>(method: string, path: string, body?: unknown,
+    ok: number[] = [200, 201, 204, 304]): Promise<T> {
+    const r = await this.request(method, path, body);
+    if (!ok.includes(r.status)) throw apiError(r);
+    return (r.body ? JSON.parse(r.body) : undefined) as T;
+  }
+
+  /** A request whose answer is streamed to the caller. */
+  stream(method: string, path: string, body?: unknown)
+    : Promise<http.IncomingMessage> {
+    return new Promise((resolve, reject) => {
+      const req = this.raw(method, path, body);
+      req.on('response', async (res) => {
+        if ((res.statusCode ?? 0) < 300) return resolve(res);
+        const chunks: Buffer[] = [];
+        for await (const c of res) chunks.push(c as Buffer);
+        reject(apiError({ status: res.statusCode ?? 0, headers: res.headers,
+          body: Buffer.concat(chunks).toString('utf8') }));
+      });
+      req.on('error', reject);
+    });
+  }
+
+  /**
+   * POST with `Connection: Upgrade`: on 101 the daemon hands over the
+   * raw socket, as docker's attach and exec start do ("hijacking").
+   */
+  upgrade(path: string, body?: unknown): Promise<Socket> {
+    return new Promise((resolve, reject) => {
+      const req = this.raw('POST', path, body, {
+        Connection: 'Upgrade', Upgrade: 'tcp' });
+      req.on('upgrade', (_res, socket, head) => {
+        if (head.length) socket.unshift(head);
+        resolve(socket);
+      });
+      req.on('response', async (res) => {
+        const chunks: Buffer[] = [];
+        for await (const c of res) chunks.push(c as Buffer);
+        reject(apiError({ status: res.statusCode ?? 0, headers: res.headers,
+          body: Buffer.concat(chunks).toString('utf8') }));
+      });
+      req.on('error', reject);
+    });
+  }
+
+  private raw(method: string, path: string, body?: unknown,
+    headers: Record<string, string> = {}): http.ClientRequest {
+    const data = body === undefined ? undefined : JSON.stringify(body);
+    const req = http.request({
+      socketPath: this.sock, method, path: `/v${API_VERSION}${path}`,
+      headers: {
+        ...headers, Host: 'skiff',
+        ...(data ? { 'Content-Type': 'application/json',
+          'Content-Length': Buffer.byteLength(data) } : {}),
+      },
+    });
+    req.end(data);
+    return req;
+  }
+
+  async ping(): Promise<boolean> {
+    try {
+      return (await this.request('GET', '/_ping')).status === 200;
+    } catch {
+      return false;
+    }
+  }
+
+  /**
+   * Makes sure a daemon answers, starting one in the background when
+   * none does (detached, its output in <root>/daemon.log), like
+   * podman's service-less mode does not have to and docker's does.
+   */
+  async ensureDaemon(timeoutMs = 15_000): Promise<void> {
+    if (await this.ping()) return;
+    mkdirSync(this.root, { recursive: true });
+    const log = openSync(join(this.root, 'daemon.log'), 'a');
+    const cli = join(dirname(fileURLToPath(import.meta.url)), 'cli.ts');
+    const child = spawn(process.execPath, [...process.execArgv, cli,
+      'daemon', '--root', this.root, '--sock', this.sock], {
+      detached: true, stdio: ['ignore', log, log],
+    });
+    let exited: number | null = null;
+    child.on('exit', (code) => { exited = code ?? 1; });
+    child.unref();
+    const deadline = Date.now() + timeoutMs;
+    while (Date.now() < deadline) {
+      await new Promise((r) => setTimeout(r, 15));
+      if (await this.ping()) return;
+      if (exited !== null && !(await this.ping())) {
+        throw new Error(`start daemon: exited with ${exited}, ` +
+          `see ${join(this.root, 'daemon.log')}`);
+      }
+    }
+    throw new Error(`start daemon: no answer on ${this.sock} ` +
+      `after ${timeoutMs / 1000} s`);
+  }
+}
+
+function apiError(r: Reply): ApiError {
+  let message = r.body.trim() || `HTTP ${r.status}`;
+  try {
+    message = JSON.parse(r.body).message ?? message;
+  } catch { /* not JSON: keep the text */ }
+  return new ApiError(r.status, message);
+}

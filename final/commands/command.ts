@@ -1,0 +1,70 @@
+// What every command file exports, and what it is handed to run. One
+// file per command under final/commands/, as crun and youki do.
+import type { Client } from '../client.ts';
+import type { FlagSpec, Parsed } from '../flags.ts';
+
+export interface Ctx {
+  client: Client;
+  /** Writes to stdout (tests capture it). */
+  out(text: string): void;
+}
+
+export interface Command {
+  /** "run [OPTIONS] IMAGE [COMMAND] [ARG...]" */
+  usage: string;
+  summary: string;
+  flags: FlagSpec[];
+  minArgs?: number;
+  maxArgs?: number;
+  /** Flags may follow arguments (`rm a -f`), as docker's non-run verbs. */
+  interspersed?: boolean;
+  /** Runs without a daemon (doctor, version's client half). */
+  local?: boolean;
+  /** Subcommands: `volume ls`, `network create`, `system prune`. */
+  sub?: Record<string, () => Promise<{ default: Command }>>;
+  /** Returns the process's exit code. */
+  run?(p: Parsed, ctx: Ctx): Promise<number>;
+}
+
+export const FORMAT_FLAG: FlagSpec = {
+  name: 'format', kind: 'string', value: 'string',
+  help: 'Format output: "json" or a Go-template-like "{{.Field}}"',
+};
+
+/** A flag's string value, or undefined. */
+export function str(p: Parsed, name: string): string | undefined {
+  const v = p.flags[name];
+  return typeof v === 'string' ? v : undefined;
+}
+
+export function list(p: Parsed, name: string): string[] {
+  const v = p.flags[name];
+  return Array.isArray(v) ? v : [];
+}
+
+export function bool(p: Parsed, name: string): boolean {
+  return p.flags[name] === true;
+}
+
+/**
+ * Runs `fn` for each named container, as docker's stop/rm/kill do: a
+ * failure is printed and the others still run; exit 1 if any failed.
+ */
+export async function forEach(names: string[],
+  fn: (name: string) => Promise<string | void>, ctx: Ctx)
+  : Promise<number> {
+  let failed = 0;
+  for (const name of names) {
+    try {
+      const out = await fn(name);
+      ctx.out(`${out ?? name}\n`);
+    } catch (err) {
+      process.stderr.write(`Error response from daemon: ${
+        (err as Error).message}\n`);
+      failed++;
+    }
+  }
+  return failed ? 1 : 0;
+}
+
+export const q = encodeURIComponent;

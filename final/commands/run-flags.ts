@@ -1,0 +1,183 @@
+// The flags `run` and `create` share, and how they become the body of
+// POST /containers/create (docker's container.Config + HostConfig).
+import { readFileSync } from 'node:fs';
+import type { CreateBody, PortBinding, RestartPolicy } from
+  '../api-types.ts';
+import { UsageError, type FlagSpec, type Parsed } from '../flags.ts';
+import { bool, list, str } from './command.ts';
+
+// #region run-flags
+export const CREATE_FLAGS: FlagSpec[] = [
+  { name: 'interactive', short: 'i', kind: 'bool',
+    help: 'Keep STDIN open even if not attached' },
+  { name: 'tty', short: 't', kind: 'bool', help: 'Allocate a pseudo-TTY' },
+  { name: 'name', kind: 'string', help: 'Assign a name to the container' },
+  { name: 'env', short: 'e', kind: 'list',
+    help: 'Set environment variables' },
+  { name: 'env-file', kind: 'list',
+    help: 'Read in a file of environment variables' },
+  { name: 'volume', short: 'v', kind: 'list',
+    help: 'Bind mount a volume (/host:/ctr[:ro] or name:/ctr)' },
+  { name: 'publish', short: 'p', kind: 'list',
+    help: 'Publish a container\'s port(s) to the host' },
+  { name: 'network', kind: 'string', value: 'network',
+    help: 'Connect a container to a network', default: 'default' },
+  { name: 'hostname', short: 'h', kind: 'string',
+    help: 'Container host name' },
+  { name: 'workdir', short: 'w', kind: 'string',
+    help: 'Working directory inside the container' },
+  { name: 'user', short: 'u', kind: 'string',
+    help: 'Username or UID (format: <name|uid>[:<group|gid>])' },
+  { name: 'entrypoint', kind: 'string',
+    help: 'Overwrite the default ENTRYPOINT of the image' },
+  { name: 'memory', short: 'm', kind: 'string', value: 'bytes',
+    help: 'Memory limit' },
+  { name: 'cpus', kind: 'string', value: 'decimal',
+    help: 'Number of CPUs' },
+  { name: 'cpu-shares', short: 'c', kind: 'string', value: 'int',
+    help: 'CPU shares (relative weight)' },
+  { name: 'cpuset-cpus', kind: 'string',
+    help: 'CPUs in which to allow execution (0-3, 0,1)' },
+  { name: 'pids-limit', kind: 'string', value: 'int',
+    help: 'Tune container pids limit (set -1 for unlimited)' },
+  { name: 'read-only', kind: 'bool',
+    help: 'Mount the container\'s root filesystem as read only' },
+  { name: 'init', kind: 'bool',
+    help: 'Run an init inside the container that forwards signals and ' +
+      'reaps processes' },
+  { name: 'restart', kind: 'string',
+    help: 'Restart policy to apply when a container exits', default: 'no' },
+  { name: 'label', short: 'l', kind: 'list',
+    help: 'Set meta data on a container' },
+  { name: 'stop-signal', kind: 'string', help: 'Signal to stop the container' },
+  { name: 'stop-timeout', kind: 'string', value: 'int',
+    help: 'Timeout (in seconds) to stop a container' },
+];
+// #endregion
+
+/** "512m" -> bytes, as docker's RAMInBytes. */
+export function parseBytes(text: string): number {
+  const m = /^(\d+(?:\.\d+)?)\s*([bkmgt]?)i?b?$/i.exec(text.trim());
+  if (!m) throw new UsageError(`invalid size: '${text}'`);
+  const unit = 'bkmgt'.indexOf((m[2] || 'b').toLowerCase());
+  return Math.round(Number(m[1]) * 1024 ** unit);
+}
+
+function parseInt10(text: string, flag: string): number {
+  if (!/^-?\d+$/.test(text)) {
+    throw new UsageError(`invalid argument "${text}" for "--${flag}" ` +
+      'flag: strconv.ParseInt: parsing: invalid syntax');
+  }
+  return Number(text);
+}
+
+/** -e NAME takes NAME's value from our environment, as docker does. */
+function envEntry(kv: string): string | undefined {
+  if (kv.includes('=')) return kv;
+  const v = process.env[kv];
+  return v === undefined ? undefined : `${kv}=${v}`;
+}
+
+function readEnvFile(path: string): string[] {
+  let text: string;
+  try {
+    text = readFileSync(path, 'utf8');
+  } catch (err) {
+    throw new UsageError(`open ${path}: ${(err as NodeJS.ErrnoException)
+      .code === 'ENOENT' ? 'no such file or directory' : String(err)}`);
+  }
+  return text.split('\n').map((l) => l.trim())
+    .filter((l) => l && !l.startsWith('#'))
+    .map(envEntry).filter((e): e is string => !!e);
+}
+
+export function parseRestart(text: string): RestartPolicy {
+  const [name, count] = text.split(':');
+  if (!['no', 'always', 'on-failure', 'unless-stopped'].includes(name) ||
+    (count !== undefined && (name !== 'on-failure' || !/^\d+$/.test(count)))) {
+    throw new UsageError(`invalid restart policy: '${text}'`);
+  }
+  return { Name: name as RestartPolicy['Name'],
+    MaximumRetryCount: count ? Number(count) : 0 };
+}
+
+// #region publish
+/** -p [ip:][hostPort:]containerPort[/proto] into docker's two maps. */
+export function parsePublish(specs: string[]): {
+  exposed: Record<string, object>;
+  bindings: Record<string, PortBinding[]>;
+} {
+  const exposed: Record<string, object> = {};
+  const bindings: Record<string, PortBinding[]> = {};
+  for (const spec of specs) {
+    const [addr, proto = 'tcp'] = spec.split('/');
+    const parts = addr.split(':');
+    const ctr = parts.pop()!;
+    const host = parts.pop() ?? '';
+    const ip = parts.join(':');
+    const valid = (p: string) => /^\d+$/.test(p) && +p > 0 && +p < 65536;
+    if (!valid(ctr) || (host && !valid(host)) ||
+      !['tcp', 'udp', 'sctp'].includes(proto)) {
+      throw new UsageError(`invalid port specification: "${spec}"`);
+    }
+    const key = `${ctr}/${proto}`;
+    exposed[key] = {};
+    (bindings[key] ??= []).push({ HostIp: ip, HostPort: host });
+  }
+  return { exposed, bindings };
+}
+// #endregion
+
+// #region create-body
+export function createBody(p: Parsed): CreateBody {
+  const [image, ...cmd] = p.args;
+  const envFiles = list(p, 'env-file').flatMap(readEnvFile);
+  const env = [...envFiles, ...list(p, 'env').map(envEntry)
+    .filter((e): e is string => !!e)];
+  const restart = parseRestart(str(p, 'restart') ?? 'no');
+  if (bool(p, 'rm') && restart.Name !== 'no') {
+    throw new UsageError('conflicting options: cannot specify both ' +
+      '--restart and --rm');
+  }
+  const ports = parsePublish(list(p, 'publish'));
+  const entrypoint = str(p, 'entrypoint');
+  const cpus = str(p, 'cpus');
+  if (cpus !== undefined && !(Number(cpus) > 0)) {
+    throw new UsageError(`invalid argument "${cpus}" for "--cpus" flag`);
+  }
+  const num = (name: string) => {
+    const v = str(p, name);
+    return v === undefined ? undefined : parseInt10(v, name);
+  };
+  const interactive = bool(p, 'interactive');
+  return {
+    Image: image, Cmd: cmd.length ? cmd : null,
+    Entrypoint: entrypoint === undefined ? null
+      : entrypoint === '' ? [] : [entrypoint],
+    Env: env, Hostname: str(p, 'hostname') ?? '',
+    WorkingDir: str(p, 'workdir') ?? '', User: str(p, 'user') ?? '',
+    Tty: bool(p, 'tty'), OpenStdin: interactive,
+    StdinOnce: interactive && !bool(p, 'detach'),
+    AttachStdin: interactive, AttachStdout: !bool(p, 'detach'),
+    AttachStderr: !bool(p, 'detach'),
+    Labels: Object.fromEntries(list(p, 'label').map((l) => {
+      const eq = l.indexOf('=');
+      return eq < 0 ? [l, ''] : [l.slice(0, eq), l.slice(eq + 1)];
+    })),
+    ExposedPorts: ports.exposed,
+    StopSignal: str(p, 'stop-signal'),
+    StopTimeout: num('stop-timeout'),
+    HostConfig: {
+      Binds: list(p, 'volume'), NetworkMode: str(p, 'network') ?? 'default',
+      PortBindings: ports.bindings, RestartPolicy: restart,
+      AutoRemove: bool(p, 'rm'), ReadonlyRootfs: bool(p, 'read-only'),
+      Init: bool(p, 'init') || null,
+      Memory: str(p, 'memory') ? parseBytes(str(p, 'memory')!) : 0,
+      NanoCpus: cpus ? Math.round(Number(cpus) * 1e9) : 0,
+      CpuShares: num('cpu-shares') ?? 0,
+      CpusetCpus: str(p, 'cpuset-cpus') ?? '',
+      PidsLimit: num('pids-limit') ?? null,
+    },
+  };
+}
+// #endregion

@@ -1,0 +1,92 @@
+// The CLI's end of an attached container: the caller's terminal in raw
+// mode with -t (keys go to the container's pty, window sizes follow),
+// stdcopy frames split back onto our stdout and stderr without -t, our
+// stdin forwarded with -i, and signals passed on (docker's sig-proxy).
+import type { Socket } from 'node:net';
+import type { Client } from '../client.ts';
+import { Demuxer } from '../stdcopy.ts';
+
+export interface AttachOptions {
+  id: string;
+  tty: boolean;
+  stdin: boolean;
+}
+
+export async function openAttach(client: Client, o: AttachOptions)
+  : Promise<Socket> {
+  return client.upgrade(`/containers/${o.id}/attach?stream=1&stdout=1` +
+    `&stderr=1${o.stdin ? '&stdin=1' : ''}`);
+}
+
+// #region pump
+/** Copies the streams until the container's output ends. */
+export function pump(client: Client, sock: Socket, o: AttachOptions)
+  : Promise<void> {
+  const restore: (() => void)[] = [];
+  const stdin = process.stdin;
+  if (o.tty && stdin.isTTY) {
+    stdin.setRawMode(true);
+    restore.push(() => stdin.setRawMode(false));
+  }
+  if (o.stdin) {
+    stdin.on('data', (d) => sock.write(d));
+    // With -i but no -t, the end of our input is the end of theirs.
+    stdin.on('end', () => { if (!o.tty) sock.end(); });
+    restore.push(() => stdin.pause());
+  }
+  if (o.tty) {
+    const resize = () => void resizeTty(client, o.id);
+    process.stdout.on('resize', resize);
+    process.on('SIGWINCH', resize);
+    restore.push(() => {
+      process.stdout.off('resize', resize);
+      process.off('SIGWINCH', resize);
+    });
+  } else {
+    restore.push(proxySignals(client, o.id));
+  }
+  const demux = new Demuxer();
+  sock.on('data', (chunk: Buffer) => {
+    if (o.tty) return void process.stdout.write(chunk);
+    demux.push(chunk, (stream, data) => {
+      (stream === 2 ? process.stderr : process.stdout).write(data);
+    });
+  });
+  return new Promise((resolve) => {
+    const done = () => {
+      for (const undo of restore) undo();
+      resolve();
+    };
+    sock.on('end', done);
+    sock.on('close', done);
+    sock.on('error', done);
+  });
+}
+// #endregion
+
+export async function resizeTty(client: Client, id: string): Promise<void> {
+  const { rows, columns } = process.stdout;
+  if (!rows || !columns) return;
+  await client.request('POST',
+    `/containers/${id}/resize?h=${rows}&w=${columns}`).catch(() => {});
+}
+
+/** Forwards the signals a user sends us to the container. */
+function proxySignals(client: Client, id: string): () => void {
+  const sigs: NodeJS.Signals[] = ['SIGINT', 'SIGTERM', 'SIGHUP', 'SIGQUIT',
+    'SIGUSR1', 'SIGUSR2'];
+  const handlers = sigs.map((sig) => {
+    const h = () => void client.request('POST',
+      `/containers/${id}/kill?signal=${sig}`).catch(() => {});
+    process.on(sig, h);
+    return [sig, h] as const;
+  });
+  return () => { for (const [s, h] of handlers) process.off(s, h); };
+}
+
+/** docker's mapping of a start failure to 126 or 127. */
+export function startFailureCode(message: string): number {
+  if (/not found|no such file|executable file/i.test(message)) return 127;
+  if (/permission denied|not executable/i.test(message)) return 126;
+  return 125;
+}

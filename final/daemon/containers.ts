@@ -1,0 +1,474 @@
+// The daemon's containers: create, start, supervise, stop, remove. Each
+// lives in <root>/containers/<id>/ as config.json (the OCI config),
+// state.json (docker inspect's shape, written atomically) and
+// <id>-json.log. The daemon is every container's parent: it keeps the
+// exit code and the logs, and applies the restart policy.
+import { randomBytes } from 'node:crypto';
+import { EventEmitter } from 'node:events';
+import {
+  existsSync, mkdirSync, readdirSync, readFileSync, rmSync,
+} from 'node:fs';
+import { join } from 'node:path';
+import type { Spec } from '../../chapters/02-namespaces/spec.ts';
+import type { StartStep } from '../../chapters/02-namespaces/steps.ts';
+import {
+  ZERO_TIME, type ContainerState, type CreateBody, type HostConfig,
+} from '../api-types.ts';
+import { normalizeRef, type Image, type ImageSource } from './images.ts';
+import { ContainerIo } from './io.ts';
+import { LogFile } from './logs.ts';
+import { randomName } from './names.ts';
+import { buildSpec, resolveUser } from './ocispec.ts';
+import {
+  processStartTime, signalNumber, type ExitStatus, type Runtime,
+  type Running,
+} from './runtime.ts';
+import { readJson, writeJson } from './state.ts';
+import { BadRequest, Conflict, NotFound, type Volumes } from './volumes.ts';
+
+export class NotModified extends Error {
+  readonly status = 304;
+}
+
+export interface MountPoint {
+  Type: 'bind' | 'volume';
+  Name?: string;
+  Source: string;
+  Destination: string;
+  Mode: string;
+  RW: boolean;
+  Propagation: string;
+}
+
+/** What state.json holds: docker inspect's fields plus our own. */
+export interface ContainerRecord {
+  Id: string;
+  Name: string;
+  Created: string;
+  Path: string;
+  Args: string[];
+  State: ContainerState;
+  Image: string;
+  LogPath: string;
+  RestartCount: number;
+  Driver: string;
+  Platform: 'linux';
+  Mounts: MountPoint[];
+  Config: CreateBody;
+  HostConfig: HostConfig;
+  /** Start time of State.Pid (/proc/PID/stat field 22), against reuse. */
+  PidStartTime?: number;
+  /** What the start steps recorded, so a later daemon can undo them. */
+  StepData?: Record<string, unknown>;
+}
+
+// #region container
+export class Container extends EventEmitter {
+  io?: ContainerIo;
+  running?: Running;
+  log: LogFile;
+  /** Set by stop/kill-by-user: the restart policy must not apply. */
+  stopping = false;
+  restartTimer?: NodeJS.Timeout;
+  removed = false;
+
+  constructor(readonly dir: string, public rec: ContainerRecord) {
+    super();
+    this.setMaxListeners(0);
+    this.log = new LogFile(rec.LogPath);
+  }
+
+  get id(): string { return this.rec.Id; }
+  get name(): string { return this.rec.Name.slice(1); }
+  get isRunning(): boolean { return this.rec.State.Running; }
+
+  save(): void {
+    if (!this.removed) writeJson(join(this.dir, 'state.json'), this.rec);
+  }
+
+  spec(): Spec {
+    return readJson<Spec>(join(this.dir, 'config.json'));
+  }
+}
+// #endregion
+
+function freshState(): ContainerState {
+  return {
+    Status: 'created', Running: false, Paused: false, Restarting: false,
+    OOMKilled: false, Dead: false, Pid: 0, ExitCode: 0, Error: '',
+    StartedAt: ZERO_TIME, FinishedAt: ZERO_TIME,
+  };
+}
+
+export interface EngineOptions {
+  root: string;
+  images: ImageSource;
+  runtime: Runtime;
+  volumes: Volumes;
+  /** The chapters' start steps (cgroups, storage, network). */
+  steps?: () => StartStep[];
+  /** The default spec to build on (chapter 02's defaultSpec). */
+  baseSpec?: () => Spec;
+}
+
+export class Containers {
+  readonly byId = new Map<string, Container>();
+  private readonly dir: string;
+
+  constructor(readonly opts: EngineOptions) {
+    this.dir = join(opts.root, 'containers');
+    mkdirSync(this.dir, { recursive: true });
+  }
+
+  // #region lookup
+  /** By full id, name, or unique id prefix: docker's lookup order. */
+  get(ref: string): Container {
+    const exact = this.byId.get(ref);
+    if (exact) return exact;
+    const name = ref.replace(/^\//, '');
+    for (const c of this.byId.values()) if (c.name === name) return c;
+    const hits = [...this.byId.values()].filter((c) => c.id.startsWith(ref));
+    if (hits.length === 1 && ref.length > 0) return hits[0];
+    if (hits.length > 1) {
+      throw new BadRequest(`multiple IDs found with provided prefix: ${ref}`);
+    }
+    throw new NotFound(`No such container: ${ref}`);
+  }
+  // #endregion
+
+  list(): Container[] {
+    return [...this.byId.values()].sort((a, b) =>
+      b.rec.Created.localeCompare(a.rec.Created));
+  }
+
+  // #region create
+  create(body: CreateBody, name?: string): Container {
+    const image = this.opts.images.find(body.Image);
+    if (!image) {
+      throw new NotFound(`No such image: ${normalizeRef(body.Image)}`);
+    }
+    name = this.checkName(name);
+    const id = randomBytes(32).toString('hex');
+    const dir = join(this.dir, id);
+    mkdirSync(dir, { recursive: true, mode: 0o700 });
+    try {
+      return this.createIn(dir, id, name, body, image);
+    } catch (err) {
+      this.opts.images.removeRootfs(dir);
+      rmSync(dir, { recursive: true, force: true });
+      throw err;
+    }
+  }
+
+  private createIn(dir: string, id: string, name: string, body: CreateBody,
+    image: Image): Container {
+    const hc = body.HostConfig ?? {};
+    const mounts: MountPoint[] = [];
+    const ociMounts = (hc.Binds ?? []).map((bind) => {
+      const { mount, volume } = this.opts.volumes.toMount(bind);
+      const rw = !mount.options?.includes('ro');
+      mounts.push({ Type: volume ? 'volume' : 'bind', Name: volume,
+        Source: mount.source!, Destination: mount.destination,
+        Mode: rw ? '' : 'ro', RW: rw, Propagation: 'rprivate' });
+      return mount;
+    });
+    const spec = buildSpec({ id, body, image: image.Config, mounts: ociMounts,
+      base: this.opts.baseSpec?.() });
+    this.opts.images.makeRootfs(image, dir);
+    spec.root.path = 'rootfs';
+    writeJson(join(dir, 'config.json'), spec);
+    const rec: ContainerRecord = {
+      Id: id, Name: `/${name}`, Created: new Date().toISOString(),
+      Path: spec.process.args[0], Args: spec.process.args.slice(1),
+      State: freshState(), Image: image.Id,
+      LogPath: join(dir, `${id}-json.log`), RestartCount: 0,
+      Driver: 'skiff', Platform: 'linux', Mounts: mounts,
+      Config: { ...body, Image: body.Image, Hostname: spec.hostname,
+        Env: spec.process.env, Cmd: body.Cmd?.length ? body.Cmd
+          : image.Config.Cmd ?? null, WorkingDir: spec.process.cwd },
+      HostConfig: hc,
+    };
+    const c = new Container(dir, rec);
+    c.save();
+    this.byId.set(id, c);
+    return c;
+  }
+
+  private checkName(name?: string): string {
+    if (!name) {
+      for (;;) {
+        const n = randomName();
+        if (![...this.byId.values()].some((c) => c.name === n)) return n;
+      }
+    }
+    name = name.replace(/^\//, '');
+    if (!/^[a-zA-Z0-9][a-zA-Z0-9_.-]+$/.test(name)) {
+      throw new BadRequest(`Invalid container name (${name}), only ` +
+        '[a-zA-Z0-9][a-zA-Z0-9_.-] are allowed');
+    }
+    const owner = [...this.byId.values()].find((c) => c.name === name);
+    if (owner) {
+      throw new Conflict(`Conflict. The container name "/${name}" is ` +
+        `already in use by container "${owner.id}". You have to remove ` +
+        '(or rename) that container to be able to reuse that name.');
+    }
+    return name;
+  }
+  // #endregion
+
+  // #region start
+  async start(c: Container): Promise<void> {
+    if (c.isRunning) throw new NotModified('already running');
+    clearTimeout(c.restartTimer);
+    c.stopping = false;
+    const spec = c.spec();
+    spec.root.path = join(c.dir, 'rootfs');
+    const rootfs = spec.root.path;
+    const etc = (f: string) => existsSync(join(rootfs, 'etc', f))
+      ? readFileSync(join(rootfs, 'etc', f), 'utf8') : '';
+    spec.process.user = {
+      ...spec.process.user,
+      ...resolveUser(spec.annotations?.['org.skiff.user'] ?? '',
+        etc('passwd'), etc('group')),
+    };
+    const io = new ContainerIo(c.dir, !!c.rec.Config.Tty,
+      !!c.rec.Config.OpenStdin);
+    io.setup(c.log);
+    let running: Running;
+    try {
+      running = await this.opts.runtime.start(c.id, spec, io.fds,
+        this.opts.steps?.() ?? []);
+    } catch (err) {
+      io.destroy();
+      const code = (err as { exitCode?: number }).exitCode;
+      c.rec.State = { ...c.rec.State, Status: 'created', Error:
+        (err as Error).message, ExitCode: code ?? 125 };
+      c.save();
+      throw err;
+    } finally {
+      io.closeChildSide();
+    }
+    c.io = io;
+    c.running = running;
+    c.rec.State = { ...freshState(), Status: 'running', Running: true,
+      Pid: running.pid, StartedAt: new Date().toISOString() };
+    c.rec.PidStartTime = processStartTime(running.pid);
+    c.save();
+    c.emit('start');
+    void running.exited.then((status) => this.exited(c, status));
+  }
+  // #endregion
+
+  // #region exited
+  private async exited(c: Container, status: ExitStatus): Promise<void> {
+    // Output written just before the exit may still be in the pipes.
+    await Promise.race([c.io?.drained,
+      new Promise((r) => setTimeout(r, 1000))]);
+    c.io?.destroy();
+    await c.running?.release().catch(() => {});
+    c.io = undefined;
+    c.running = undefined;
+    c.rec.State = { ...c.rec.State, Status: 'exited', Running: false,
+      Restarting: false, Paused: false, Pid: 0, ExitCode: status.code,
+      FinishedAt: new Date().toISOString() };
+    c.rec.PidStartTime = undefined;
+    const restart = this.shouldRestart(c, status);
+    if (restart) c.rec.State.Status = 'restarting';
+    c.rec.State.Restarting = restart;
+    c.save();
+    c.emit('exit', status);
+    if (restart) return this.scheduleRestart(c);
+    if (c.rec.HostConfig.AutoRemove) await this.remove(c, true);
+  }
+
+  private shouldRestart(c: Container, status: ExitStatus): boolean {
+    const policy = c.rec.HostConfig.RestartPolicy;
+    if (c.stopping || c.removed || !policy) return false;
+    if (policy.Name === 'always' || policy.Name === 'unless-stopped') {
+      return true;
+    }
+    if (policy.Name !== 'on-failure' || status.code === 0) return false;
+    const max = policy.MaximumRetryCount ?? 0;
+    return max === 0 || c.rec.RestartCount < max;
+  }
+
+  /** docker's back-off: 100 ms, doubling, at most a minute. */
+  private scheduleRestart(c: Container): void {
+    const ran = Date.parse(c.rec.State.FinishedAt) -
+      Date.parse(c.rec.State.StartedAt);
+    const delay = ran > 10_000 ? 100
+      : Math.min(60_000, 100 * 2 ** Math.min(c.rec.RestartCount, 10));
+    c.restartTimer = setTimeout(() => {
+      if (c.stopping || c.removed) return;
+      c.rec.RestartCount++;
+      this.start(c).catch((err) => {
+        c.rec.State = { ...c.rec.State, Status: 'exited',
+          Restarting: false, Error: (err as Error).message };
+        c.save();
+      });
+    }, delay);
+  }
+  // #endregion
+
+  // #region stop
+  /** SIGTERM (or the image's StopSignal), SIGKILL after `timeout` s. */
+  async stop(c: Container, timeout?: number, signal?: string)
+    : Promise<void> {
+    c.stopping = true;
+    clearTimeout(c.restartTimer);
+    if (c.rec.State.Restarting) {
+      c.rec.State = { ...c.rec.State, Status: 'exited', Restarting: false };
+      c.save();
+      return;
+    }
+    if (!c.isRunning || !c.running) throw new NotModified('not running');
+    const exit = new Promise((r) => c.once('exit', r));
+    const secs = timeout ?? c.rec.Config.StopTimeout ?? 10;
+    this.signal(c, signal ?? c.rec.Config.StopSignal ?? 'SIGTERM');
+    const timer = setTimeout(() => this.signal(c, 'SIGKILL'), secs * 1000);
+    await exit;
+    clearTimeout(timer);
+  }
+
+  kill(c: Container, signal = 'SIGKILL'): void {
+    const n = signalNumber(signal);
+    if (!c.isRunning) {
+      throw new Conflict(`Cannot kill container: ${c.id}: Container ` +
+        `${c.id} is not running`);
+    }
+    if (n === 9 || n === 15 || n === 2) c.stopping = true;
+    this.signal(c, n);
+  }
+
+  private signal(c: Container, sig: string | number): void {
+    try {
+      c.running?.kill(signalNumber(sig));
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== 'ESRCH') throw err;
+    }
+  }
+  // #endregion
+
+  // #region remove
+  async remove(c: Container, force = false, volumes = false)
+    : Promise<void> {
+    if (c.removed) return;
+    if (c.isRunning && !force) {
+      throw new Conflict(`You cannot remove a running container ${c.id}. ` +
+        'Stop the container before attempting removal or force remove');
+    }
+    c.stopping = true;
+    clearTimeout(c.restartTimer);
+    if (c.isRunning) {
+      const exit = new Promise((r) => c.once('exit', r));
+      this.signal(c, 'SIGKILL');
+      await exit;
+    }
+    if (c.removed) return;
+    c.removed = true;
+    c.log.close();
+    this.byId.delete(c.id);
+    this.opts.images.removeRootfs(c.dir);
+    rmSync(c.dir, { recursive: true, force: true });
+    if (volumes) {
+      for (const m of c.rec.Mounts) {
+        if (m.Type === 'volume' && m.Name && /^[0-9a-f]{64}$/.test(m.Name)) {
+          try {
+            this.opts.volumes.remove(m.Name, this.usersOf(m.Name));
+          } catch { /* in use elsewhere: keep it */ }
+        }
+      }
+    }
+    c.emit('removed');
+  }
+  // #endregion
+
+  /** Names of the containers that mount volume `name`. */
+  usersOf(name: string): string[] {
+    return this.list().filter((c) => c.rec.Mounts.some((m) =>
+      m.Type === 'volume' && m.Name === name)).map((c) => c.id);
+  }
+
+  // #region wait
+  /** docker's conditions: not-running (default), next-exit, removed. */
+  wait(c: Container, condition = 'not-running'): Promise<number> {
+    if (condition === 'removed') {
+      if (c.removed) return Promise.resolve(c.rec.State.ExitCode);
+      return new Promise((r) => c.once('removed',
+        () => r(c.rec.State.ExitCode)));
+    }
+    if (condition === 'not-running' && !c.isRunning &&
+      !c.rec.State.Restarting) {
+      return Promise.resolve(c.rec.State.ExitCode);
+    }
+    return new Promise((r) => c.once('exit',
+      (s: ExitStatus) => r(s.code)));
+  }
+  // #endregion
+
+  // #region recover
+  /**
+   * After a restart of the daemon (even kill -9): load every container;
+   * one marked running whose pid still runs with the same start time is
+   * still ours, its output FIFOs are reopened and its pid watched; any
+   * other is marked exited (255, as docker does when it lost one).
+   */
+  async recover(): Promise<void> {
+    for (const id of readdirSync(this.dir)) {
+      const file = join(this.dir, id, 'state.json');
+      if (!existsSync(file)) {
+        rmSync(join(this.dir, id), { recursive: true, force: true });
+        continue;
+      }
+      const c = new Container(join(this.dir, id), readJson(file));
+      this.byId.set(id, c);
+      const st = c.rec.State;
+      if (!st.Running && !st.Restarting) continue;
+      const pid = st.Pid;
+      if (st.Running && pid > 0 &&
+        processStartTime(pid) === c.rec.PidStartTime) {
+        this.adopt(c);
+        continue;
+      }
+      c.rec.State = { ...st, Status: 'exited', Running: false,
+        Restarting: false, Pid: 0, ExitCode: 255,
+        FinishedAt: new Date().toISOString() };
+      c.save();
+      if (c.rec.HostConfig.AutoRemove) await this.remove(c, true);
+      else if (this.shouldRestart(c, { code: 255 })) this.scheduleRestart(c);
+    }
+  }
+
+  /** Watches a container another daemon started (we are not its parent). */
+  private adopt(c: Container): void {
+    const pid = c.rec.State.Pid;
+    const start = c.rec.PidStartTime;
+    const io = new ContainerIo(c.dir, !!c.rec.Config.Tty, false);
+    io.reopen(c.log);
+    c.io = io;
+    let resolve!: (s: ExitStatus) => void;
+    const exited = new Promise<ExitStatus>((r) => { resolve = r; });
+    const timer = setInterval(() => {
+      if (processStartTime(pid) !== start) {
+        clearInterval(timer);
+        resolve({ code: 255 });
+      }
+    }, 250);
+    c.running = {
+      pid, exited,
+      kill: (sig) => process.kill(pid, signalNumber(sig)),
+      release: async () => {},
+    };
+    void exited.then((s) => this.exited(c, s));
+  }
+  // #endregion
+
+  /** Stops watching (daemon shutdown); containers keep running. */
+  detachAll(): void {
+    for (const c of this.byId.values()) {
+      clearTimeout(c.restartTimer);
+      c.io?.destroy();
+      c.log.close();
+    }
+  }
+}

@@ -1,0 +1,91 @@
+// The daemon's parts, wired: containers, images, volumes, the runtime.
+import { readFileSync } from 'node:fs';
+import os from 'node:os';
+import { join } from 'node:path';
+import { API_VERSION, SKIFF_VERSION } from '../paths.ts';
+import { Containers } from './containers.ts';
+import { BusyboxSource, type ImageSource } from './images.ts';
+import { unshareRuntime, type Runtime } from './runtime.ts';
+import { NotFound, Volumes } from './volumes.ts';
+
+export interface EngineConfig {
+  root: string;
+  sock: string;
+}
+
+export class Engine {
+  readonly images: ImageSource;
+  readonly volumes: Volumes;
+  readonly containers: Containers;
+  readonly runtime: Runtime;
+  readonly startedAt = new Date();
+
+  constructor(readonly config: EngineConfig) {
+    this.images = new BusyboxSource();
+    this.volumes = new Volumes(join(config.root, 'volumes'));
+    this.runtime = unshareRuntime;
+    this.containers = new Containers({
+      root: config.root, images: this.images, runtime: this.runtime,
+      volumes: this.volumes,
+    });
+  }
+
+  inspectImage(ref: string) {
+    const img = this.images.find(ref);
+    if (!img) throw new NotFound(`No such image: ${ref}`);
+    return { ...img, Created: new Date(img.Created * 1000).toISOString(),
+      Architecture: process.arch === 'x64' ? 'amd64' : process.arch,
+      Os: 'linux', RootFS: { Type: 'layers', Layers: [] } };
+  }
+
+  version() {
+    const arch = process.arch === 'x64' ? 'amd64' : process.arch;
+    return {
+      Platform: { Name: 'skiff' },
+      Components: [{ Name: 'Engine', Version: SKIFF_VERSION,
+        Details: { ApiVersion: API_VERSION, NodeVersion: process.version,
+          Runtime: this.runtime.name } }],
+      Version: SKIFF_VERSION, ApiVersion: API_VERSION,
+      MinAPIVersion: '1.24', GitCommit: '', GoVersion: process.version,
+      Os: 'linux', Arch: arch, KernelVersion: os.release(),
+      BuildTime: '',
+    };
+  }
+
+  info() {
+    const all = this.containers.list();
+    const running = all.filter((c) => c.isRunning && !c.rec.State.Paused);
+    const paused = all.filter((c) => c.rec.State.Paused);
+    return {
+      ID: this.config.root, Containers: all.length,
+      ContainersRunning: running.length, ContainersPaused: paused.length,
+      ContainersStopped: all.length - running.length - paused.length,
+      Images: this.images.list().length, Driver: 'skiff',
+      DockerRootDir: this.config.root, KernelVersion: os.release(),
+      OperatingSystem: osName(), OSType: 'linux',
+      Architecture: os.machine(), NCPU: os.cpus().length,
+      MemTotal: os.totalmem(), Name: os.hostname(),
+      ServerVersion: SKIFF_VERSION, CgroupVersion: cgroupVersion(),
+      CgroupDriver: 'cgroupfs', LoggingDriver: 'json-file',
+      DefaultRuntime: this.runtime.name, Runtimes: {
+        [this.runtime.name]: {} },
+      Volumes: this.volumes.list().length,
+      Socket: this.config.sock,
+    };
+  }
+}
+
+function osName(): string {
+  try {
+    const text = readFileSync('/etc/os-release', 'utf8');
+    return /^PRETTY_NAME="?([^"\n]*)/m.exec(text)?.[1] ?? 'Linux';
+  } catch {
+    return 'Linux';
+  }
+}
+
+/** "2" when /sys/fs/cgroup is cgroup2 itself, else "1" (v1 or hybrid). */
+export function cgroupVersion(): '1' | '2' {
+  const mounts = readFileSync('/proc/self/mountinfo', 'utf8');
+  return / \/sys\/fs\/cgroup .* - cgroup2 /.test(mounts) ? '2' : '1';
+}

@@ -1,0 +1,49 @@
+// The daemon's life: one per state root (an flock on daemon.lock), the
+// socket, the containers found again after a restart, and a clean exit
+// on SIGTERM/SIGINT that leaves the containers running (they are found
+// again by the next daemon, like docker's live-restore).
+import { chmodSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { createServer } from './api.ts';
+import { Engine } from './engine.ts';
+import { lockFile } from './state.ts';
+
+export interface DaemonOptions {
+  root: string;
+  sock: string;
+}
+
+// #region run-daemon
+export async function runDaemon(opts: DaemonOptions): Promise<void> {
+  mkdirSync(opts.root, { recursive: true, mode: 0o711 });
+  try {
+    lockFile(join(opts.root, 'daemon.lock'), false);
+  } catch (err) {
+    throw new Error(`another skiff daemon owns ${opts.root}`,
+      { cause: err });
+  }
+  writeFileSync(join(opts.root, 'daemon.pid'), `${process.pid}\n`);
+  const engine = new Engine(opts);
+  await engine.containers.recover();
+  const server = createServer(engine);
+  mkdirSync(dirname(opts.sock), { recursive: true });
+  rmSync(opts.sock, { force: true }); // a stale socket of a dead daemon
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(opts.sock, resolve);
+  });
+  chmodSync(opts.sock, 0o660);
+  console.log(`skiff daemon ${process.pid}: listening on ${opts.sock}, ` +
+    `state in ${opts.root}, runtime ${engine.runtime.name}`);
+  const shutdown = (sig: string) => {
+    console.log(`skiff daemon: ${sig}, shutting down`);
+    engine.containers.detachAll();
+    server.close();
+    rmSync(opts.sock, { force: true });
+    process.exit(0);
+  };
+  process.on('SIGTERM', () => shutdown('SIGTERM'));
+  process.on('SIGINT', () => shutdown('SIGINT'));
+  process.on('SIGPIPE', () => {});
+}
+// #endregion
