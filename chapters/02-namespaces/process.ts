@@ -19,6 +19,10 @@ const prctl = syscall<[number, number, number, number, number]>(
 const setrlimit = syscall<[number, Buffer]>(
   'int setrlimit(int resource, const void *rlim)');
 const PR_SET_NO_NEW_PRIVS = 38;
+const setsid = syscall<[]>('int setsid(void)');
+const ioctlInt = syscall<[number, number, number]>(
+  'int ioctl(int fd, unsigned long request, unsigned long arg)');
+const TIOCSCTTY = 0x540e;
 
 const RLIMITS: Record<string, number> = {
   RLIMIT_CPU: 0, RLIMIT_FSIZE: 1, RLIMIT_DATA: 2, RLIMIT_STACK: 3,
@@ -48,6 +52,7 @@ export function applyProcess(p: Process): void {
   }
   if (p.user.umask !== undefined) umask(p.user.umask);
   if (p.noNewPrivileges) prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0);
+  if (p.terminal) takeTerminal();
   // `--init`: the command is the init's argument; check it here so that
   // a typo fails with 127 like any command, not from inside the init.
   if (p.args[0] === INIT_PATH && p.args[1] === '--' && p.args[2]) {
@@ -57,6 +62,19 @@ export function applyProcess(p: Process): void {
   setgroups(additionalGids.length, additionalGids);
   setresgid(gid, gid, gid);
   setresuid(uid, uid, uid);
+}
+// #endregion
+
+// #region controlling-terminal
+/**
+ * `docker run -t`: stdin is a pseudo-terminal's slave. Make it our
+ * controlling terminal (a new session, then TIOCSCTTY, tty_ioctl(4)), so
+ * that ^C typed on it sends SIGINT to the foreground job and a shell
+ * gets job control.
+ */
+function takeTerminal(): void {
+  setsid();
+  ioctlInt(0, TIOCSCTTY, 0);
 }
 // #endregion
 
