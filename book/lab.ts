@@ -3,6 +3,7 @@
 //   sudo npm run lab 01-chroot            every lab of chapter 1
 //   sudo npm run lab 01-chroot/workdir    one lab
 //   sudo npm run lab                      every lab of the book
+//   sudo npm run lab -- --fail-fast 01-chroot   stop at the first miss
 //
 // Exit status 0 when every check passes, 1 when some fail, 2 on misuse.
 import chalk from 'chalk';
@@ -14,7 +15,8 @@ import {
 
 const REPO = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 
-async function gradeOne(info: LabInfo): Promise<boolean> {
+async function gradeOne(info: LabInfo, failFast: boolean)
+  : Promise<boolean> {
   const id = `${info.chapter}/${info.name}`;
   console.log(chalk.bold(`\nlab ${id}: ${labTitle(info)}`));
   const mod = await import(pathToFileURL(info.grader).href) as
@@ -24,7 +26,7 @@ async function gradeOne(info: LabInfo): Promise<boolean> {
       'defineLab({ ... }) as default'));
     return false;
   }
-  const results = await gradeLab(mod.default, REPO, (r) => {
+  const results = await gradeLab(mod.default, REPO, { failFast }, (r) => {
     if (r.ok) {
       console.log(`  ${chalk.green('✔')} ${r.name}`);
       return;
@@ -42,7 +44,10 @@ async function gradeOne(info: LabInfo): Promise<boolean> {
   return all;
 }
 
-async function main(filter: string): Promise<number> {
+async function main(args: string[]): Promise<number> {
+  const failFast = args.includes('--fail-fast');
+  const filter = (args.find((a) => !a.startsWith('--')) ?? '')
+    .replace(/\/$/, '');
   if (process.getuid?.() !== 0) {
     console.error('skiff: labs run containers: use sudo npm run lab ...');
     return 2;
@@ -55,8 +60,8 @@ async function main(filter: string): Promise<number> {
     return 2;
   }
   let ok = true;
-  for (const info of labs) ok = (await gradeOne(info)) && ok;
+  for (const info of labs) ok = (await gradeOne(info, failFast)) && ok;
   return ok ? 0 : 1;
 }
 
-process.exitCode = await main((process.argv[2] ?? '').replace(/\/$/, ''));
+process.exitCode = await main(process.argv.slice(2));

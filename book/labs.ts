@@ -13,7 +13,8 @@
 // and each failing check says what is missing.
 import { spawnSync } from 'node:child_process';
 import {
-  cpSync, existsSync, mkdtempSync, readdirSync, readFileSync, rmSync,
+  chmodSync, cpSync, existsSync, mkdtempSync, readdirSync, readFileSync,
+  rmSync,
 } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
@@ -106,12 +107,16 @@ let counter = 0;
 
 /** Runs every check of a lab against `repo`, cleaning up after. */
 export async function gradeLab(lab: Lab, repo: string,
+  opts: { failFast?: boolean } = {},
   report: (r: CheckResult) => void = () => {}): Promise<CheckResult[]> {
   const scratch: string[] = [];
   let rootfs: string | undefined;
   const tempDir = () => {
     const dir = mkdtempSync(join(tmpdir(), 'skiff-lab-'));
     scratch.push(dir);
+    // Container root is an unprivileged uid on the host (user namespace,
+    // chapter 2): it must be able to reach a rootfs kept in here.
+    chmodSync(dir, 0o755);
     return dir;
   };
   const ctx: LabContext = {
@@ -134,6 +139,7 @@ export async function gradeLab(lab: Lab, repo: string,
       const result = await runCheck(check, ctx);
       report(result);
       results.push(result);
+      if (!result.ok && opts.failFast) break;
     }
   } finally {
     for (const dir of scratch) rmSync(dir, { recursive: true, force: true });
