@@ -170,11 +170,12 @@ async function main(argv: string[]): Promise<number> {
     case 'layers': {
       const img = store.image(rest[0]);
       console.log(`driver: ${unionDriver()}`);
-      for (const d of img.config.rootfs.diff_ids) {
-        const dir = store.diffDir(d);
-        console.log(`${short(d)}  l/${store.layerMeta(d).link}  inode ${
-          statSync(dir).ino}  ${dir}`);
-      }
+      img.config.rootfs.diff_ids.forEach((d, i) => {
+        const m = store.layerMeta(d);
+        console.log(`${i + 1}  ${short(d)}  ${mb(m.size).padStart(7)}  ` +
+          `l/${m.link} -> layers/${short(d)}…/diff  inode ${
+            statSync(store.diffDir(d)).ino}`);
+      });
       return 0;
     }
     default:
