@@ -24,6 +24,7 @@ export async function runDaemon(opts: DaemonOptions): Promise<void> {
   }
   writeFileSync(join(opts.root, 'daemon.pid'), `${process.pid}\n`);
   const engine = new Engine(opts);
+  await engine.ready;
   await engine.containers.recover();
   const server = createServer(engine);
   mkdirSync(dirname(opts.sock), { recursive: true });
