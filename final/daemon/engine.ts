@@ -4,7 +4,7 @@ import os from 'node:os';
 import { join } from 'node:path';
 import { API_VERSION, SKIFF_VERSION } from '../paths.ts';
 import { Containers } from './containers.ts';
-import { BusyboxSource, type ImageSource } from './images.ts';
+import { seedBusybox, StoreImages, type ImageSource } from './images.ts';
 import { unshareRuntime, type Runtime } from './runtime.ts';
 import { NotFound, Volumes } from './volumes.ts';
 
@@ -19,9 +19,12 @@ export class Engine {
   readonly containers: Containers;
   readonly runtime: Runtime;
   readonly startedAt = new Date();
+  /** Settles once a fresh root has its busybox image. */
+  readonly ready: Promise<void>;
 
   constructor(readonly config: EngineConfig) {
-    this.images = new BusyboxSource();
+    this.images = new StoreImages(config.root);
+    this.ready = seedBusybox(this.images.store);
     this.volumes = new Volumes(join(config.root, 'volumes'));
     this.runtime = unshareRuntime;
     this.containers = new Containers({

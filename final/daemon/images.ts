@@ -1,13 +1,23 @@
-// Where the daemon finds images. The interface is what the engine needs;
-// chapter 04's image store implements it for real.
+// Where the daemon finds images: chapter 04's image store under the
+// engine's root, seen through the few calls the engine needs. Docker's
+// JSON shapes (Id, RepoTags, Created in seconds) are made here, once.
 //
-// TEMPORARY: until chapter 04's store lands, the only image is
-// "busybox", backed by chapter 01's cachedRootfs(), and each container
-// gets a private copy of it (cp -a) instead of an overlay mount.
-import { execFileSync } from 'node:child_process';
-import { createHash } from 'node:crypto';
-import { readFileSync, statSync } from 'node:fs';
-import { cachedRootfs } from '../../chapters/01-chroot/rootfs.ts';
+// A fresh engine has no registry to pull from, so the first daemon on a
+// root imports chapter 01's busybox rootfs as "busybox:latest": `skiff
+// run busybox sh` works on a machine without internet.
+import { closeSync, openSync, rmSync } from 'node:fs';
+import { basename, join } from 'node:path';
+import { makeBusyboxRootfs } from '../../chapters/01-chroot/rootfs.ts';
+import { importRootfs } from '../../chapters/04-aufs-overlay/archive.ts';
+import {
+  createRootfs, mountRootfs, removeRootfs, rootfsOf,
+} from '../../chapters/04-aufs-overlay/overlay.ts';
+import { packTree } from '../../chapters/04-aufs-overlay/pack.ts';
+import {
+  ImageError, ImageStore, normalizeRef as storeRef,
+  type Image as StoredImage, type HistoryEntry,
+} from '../../chapters/04-aufs-overlay/store.ts';
+import { TarWriter } from '../../chapters/04-aufs-overlay/tar.ts';
 import type { ImageConfig } from '../api-types.ts';
 
 export interface Image {
@@ -18,67 +28,121 @@ export interface Image {
   Created: number;
   Size: number;
   Config: ImageConfig;
+  /** The layers' diff IDs, bottom first. */
+  Layers: string[];
+  History: HistoryEntry[];
+  Author?: string;
+  Architecture: string;
+  Os: string;
 }
 
 export interface ImageSource {
   /** Finds "busybox", "busybox:latest" or an id prefix; else undefined. */
   find(ref: string): Image | undefined;
   list(): Image[];
-  /** Makes the container's root filesystem at `dir`; returns its path. */
+  /**
+   * Makes the container's root filesystem (its own layer over the
+   * image's, mounted) for the container whose directory is `dir`;
+   * returns the path to use as spec.root.path. Idempotent: on a layer
+   * that exists already it only makes sure the union is mounted.
+   */
   makeRootfs(image: Image, dir: string): string;
-  /** Undoes makeRootfs. */
+  /** Undoes makeRootfs: unmounts and deletes the container's layer. */
   removeRootfs(dir: string): void;
+  /** Chapter 04's store itself: load, save, commit, export use it. */
+  readonly store: ImageStore;
 }
 
-/** "busybox" -> "busybox:latest"; "host:5000/a/b:tag" kept. */
+/**
+ * "busybox" -> "busybox:latest"; "host:5000/a/b:tag" kept. Never
+ * throws: an invalid reference comes back as it is (for messages).
+ */
 export function normalizeRef(ref: string): string {
-  const slash = ref.lastIndexOf('/');
-  return ref.slice(slash + 1).includes(':') || ref.includes('@')
-    ? ref : `${ref}:latest`;
+  try {
+    return storeRef(ref);
+  } catch {
+    return ref;
+  }
 }
 
-// #region temporary-busybox
-export class BusyboxSource implements ImageSource {
-  private image?: Image;
+/** The container id a container directory is named by. */
+const idOf = (dir: string) => basename(dir);
 
-  private busybox(): Image {
-    if (this.image) return this.image;
-    const dir = cachedRootfs();
-    const bin = readFileSync(`${dir}/bin/busybox`);
-    this.image = {
-      Id: `sha256:${createHash('sha256').update(bin).digest('hex')}`,
-      RepoTags: ['busybox:latest'],
-      Created: Math.floor(statSync(`${dir}/bin/busybox`).mtimeMs / 1000),
-      Size: bin.length,
-      Config: {
-        Env: ['PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:' +
-          '/sbin:/bin'],
-        Cmd: ['sh'],
-      },
-    };
-    return this.image;
+// #region store-images
+export class StoreImages implements ImageSource {
+  readonly store: ImageStore;
+
+  constructor(root: string) {
+    this.store = new ImageStore(root);
   }
 
   find(ref: string): Image | undefined {
-    const img = this.busybox();
-    const hex = img.Id.slice(7);
-    if (img.RepoTags.includes(normalizeRef(ref))) return img;
-    const id = ref.replace(/^sha256:/, '');
-    return id.length >= 4 && hex.startsWith(id) ? img : undefined;
+    try {
+      return this.toImage(this.store.image(ref));
+    } catch (err) {
+      if (err instanceof ImageError && / not found$/.test(err.message)) {
+        return undefined;
+      }
+      throw err;
+    }
   }
 
   list(): Image[] {
-    return [this.busybox()];
+    return this.store.images().map((i) => this.toImage(i))
+      .sort((a, b) => b.Created - a.Created);
   }
 
-  makeRootfs(_image: Image, dir: string): string {
-    const rootfs = `${dir}/rootfs`;
-    execFileSync('cp', ['-a', cachedRootfs(), rootfs]);
-    return rootfs;
+  makeRootfs(image: Image, dir: string): string {
+    const id = idOf(dir);
+    if (!rootfsOf(this.store, id).image) {
+      createRootfs(this.store, id, image.Id);
+    }
+    return mountRootfs(this.store, id);
   }
 
   removeRootfs(dir: string): void {
-    execFileSync('rm', ['-rf', '--one-file-system', `${dir}/rootfs`]);
+    removeRootfs(this.store, idOf(dir));
+  }
+
+  private toImage(i: StoredImage): Image {
+    const c = i.config;
+    return {
+      Id: i.id, RepoTags: i.tags.sort(),
+      Created: Math.floor(Date.parse(c.created ?? '') / 1000) || 0,
+      Size: this.store.size(i), Config: { ...c.config },
+      Layers: [...c.rootfs.diff_ids], History: c.history ?? [],
+      Author: c.author, Architecture: c.architecture, Os: c.os,
+    };
+  }
+}
+// #endregion
+
+// #region seed-busybox
+/**
+ * Gives a fresh store its one image: chapter 01's busybox rootfs, built
+ * afresh (the tests' shared copy may hold their leftovers), packed into
+ * a tar and imported as "busybox:latest" with `sh` as its command.
+ * Does nothing when the store has that tag already.
+ */
+export async function seedBusybox(store: ImageStore): Promise<void> {
+  if (store.tags()['busybox:latest']) return;
+  const dir = store.scratch('seed-');
+  try {
+    const tree = join(dir, 'rootfs');
+    makeBusyboxRootfs(tree);
+    const tar = join(dir, 'busybox-rootfs.tar');
+    const fd = openSync(tar, 'w', 0o600);
+    try {
+      const tw = new TarWriter(fd);
+      packTree(tree, tw);
+      tw.finish();
+    } finally {
+      closeSync(fd);
+    }
+    await importRootfs(store, tar, { ref: 'busybox:latest',
+      changes: { Cmd: ['sh'] } });
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
   }
 }
 // #endregion
