@@ -324,6 +324,9 @@ async function handle(table: Route[], req: http.IncomingMessage,
 }
 
 async function readBody(req: http.IncomingMessage): Promise<unknown> {
+  // A tar (load, import, cp) is the handler's to stream: q.raw.
+  const type = req.headers['content-type'] ?? '';
+  if (/^application\/(x-tar|octet-stream)/.test(type)) return undefined;
   const chunks: Buffer[] = [];
   for await (const c of req) chunks.push(c as Buffer);
   const text = Buffer.concat(chunks).toString('utf8');
