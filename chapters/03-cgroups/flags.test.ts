@@ -1,9 +1,13 @@
 // docker run's resource flags, and what bad input gets: one line, 125,
 // and no cgroup left behind.
 import assert from 'node:assert/strict';
-import { readdirSync } from 'node:fs';
+import { spawnSync } from 'node:child_process';
+import { existsSync, mkdirSync, readdirSync, rmdirSync } from 'node:fs';
+import { join, resolve } from 'node:path';
 import { describe, test } from 'node:test';
-import { needsRoot, runTs } from '../../support/testing.ts';
+import {
+  needsRoot, REPO, runTs, uniqueName,
+} from '../../support/testing.ts';
 import { cachedRootfs } from '../01-chroot/rootfs.ts';
 import { sharesToWeight } from './controllers/cpu.ts';
 import { ruleToString, DEFAULT_DEVICE_RULES } from './controllers/devices.ts';
@@ -101,9 +105,47 @@ describe('chapter 03: bad input to the demo', needsRoot, () => {
     });
   }
 
+  test('a controller the host lacks: one line, exit 125, no cgroup',
+    (t) => {
+      // A private mount namespace where the pids controller is missing:
+      // v1, its hierarchy unmounted; v2, the tree is seen from a cgroup
+      // whose parent hands no controllers down (as a host that never
+      // delegated them would).
+      const h = detectHierarchies();
+      let setup: string;
+      let leftIn: string;
+      if (h.mode === 'unified') {
+        const top = join(h.unified!, uniqueName('skiff-t'));
+        leftIn = join(top, 'bare', 'skiff');
+        mkdirSync(join(top, 'bare'), { recursive: true });
+        t.after(() => {
+          for (const d of [leftIn, join(top, 'bare'), top]) {
+            if (existsSync(d)) rmdirSync(d);
+          }
+        });
+        setup = `mount --bind ${top}/bare ${h.unified}`;
+      } else {
+        leftIn = join(h.v1.get('pids')!, 'skiff');
+        setup = `umount ${h.v1.get('pids')}`;
+      }
+      const before = existsSync(leftIn) ? readdirSync(leftIn) : [];
+      const r = spawnSync('unshare', ['--mount', '--propagation',
+        'private', 'sh', '-c', `${setup} && exec "$@"`, 'sh',
+        process.execPath, '--import', 'tsx', resolve(REPO, RUN),
+        '--pids-limit', '64', '--no-user', cachedRootfs(), 'true'],
+      { cwd: REPO, encoding: 'utf8', timeout: 60_000 });
+      assert.equal(r.status, 125, r.stderr);
+      const v = h.mode === 'unified' ? 2 : 1;
+      assert.match(r.stderr, new RegExp('^skiff: [^\n]*cgroup: the host ' +
+        `has no pids controller \\(cgroup v${v}\\)\n$`));
+      const after = existsSync(leftIn) ? readdirSync(leftIn) : [];
+      assert.deepEqual(after, before);
+    });
+
   test('the demo runs with limits and reports them', () => {
+    // Without a user namespace, as `docker run` starts containers.
     const r = runTs(RUN, ['--memory', '64m', '--pids-limit', '64',
-      '--stats', cachedRootfs(), 'sh', '-c', 'exit 3']);
+      '--stats', '--no-user', cachedRootfs(), 'sh', '-c', 'exit 3']);
     assert.equal(r.status, 3, r.stderr);
     assert.match(r.stderr, /memory .* \/ 64\.0MiB, pids \d+ \/ 64/);
   });

@@ -6,11 +6,11 @@ import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, test } from 'node:test';
 import { needsRoot } from '../../support/testing.ts';
-import { cgroupVersion } from './cgroups/manager.ts';
+import { cgroupVersion, openCgroup } from './cgroups/manager.ts';
 import { parseKeyed } from './cgroups/fs.ts';
 import { onlineCpus } from './flags.ts';
 import {
-  cpuRate, cpuSeconds, runIn, sleep, startIn,
+  cpuRate, cpuSeconds, procState, runIn, sleep, startIn,
 } from './testing.ts';
 
 const V = cgroupVersion();
@@ -103,6 +103,32 @@ describe(`chapter 03: limits measured (cgroup v${V})`, needsRoot, () => {
       'pids.events'), 'utf8'));
     assert.ok(events.get('max')! > 0, 'pids.events max');
     assert.equal(spawnSync('sh', ['-c', 'true & wait']).status, 0);
+  });
+
+  test('freezer: pause stops every process, unpause resumes', async (t) => {
+    const c = await startIn(t, {}, ['sh', '-c',
+      'while :; do :; done & echo go; while :; do :; done']);
+    while (!c.stdout().includes('go')) await sleep(50);
+    await sleep(300);
+    const procs = c.cgroup.procs();
+    assert.equal(procs.length, 2);
+    const used = () => procs.reduce((sum, p) => sum + cpuSeconds(p), 0);
+    // `docker pause` runs in another process: it finds the cgroup by
+    // its path, as final/'s pause does.
+    const paused = openCgroup(c.cgroup.path);
+    await paused.freeze();
+    assert.equal(c.cgroup.state(), 'frozen');
+    for (const p of procs) assert.match(procState(p), /^[DS]$/);
+    const at = used();
+    const cgroupAt = c.cgroup.stats().cpuUsageNs;
+    await sleep(1000);
+    // Running, the two loops would add about 2 CPU seconds here.
+    assert.equal(used(), at, 'CPU time moved while paused');
+    assert.equal(c.cgroup.stats().cpuUsageNs, cgroupAt);
+    await paused.thaw();
+    await sleep(1000);
+    assert.ok(used() > at + 0.3, `resumed: ${at} -> ${used()}`);
+    for (const p of procs) assert.equal(procState(p), 'R');
   });
 
   test('accounting: a container\'s CPU, memory and pids', async (t) => {

@@ -11,7 +11,7 @@ import {
 } from './cgroups/manager.ts';
 import { detectHierarchies } from './cgroups/mode.ts';
 import {
-  cpuSeconds, holdScript, runIn, sleep, testCgroup,
+  cpuSeconds, holdScript, procState, runIn, sleep, testCgroup,
 } from './testing.ts';
 
 const HYBRID = [
@@ -95,8 +95,11 @@ describe(`chapter 03: cgroup manager (v${cgroupVersion()})`, needsRoot, () => {
     const { cg, p } = await runIn(t, {}, 'echo go; while :; do :; done');
     await p.printed(/go/);
     await sleep(300);
+    assert.equal(procState(p.pid), 'R');
     await cg.freeze();
     assert.equal(cg.state(), 'frozen');
+    // Frozen tasks sleep in the kernel: D on v1, S on v2; never R.
+    assert.match(procState(p.pid), /^[DS]$/);
     const frozenAt = cpuSeconds(p.pid);
     await sleep(700);
     assert.equal(cpuSeconds(p.pid), frozenAt, 'CPU time moved while frozen');
@@ -105,6 +108,7 @@ describe(`chapter 03: cgroup manager (v${cgroupVersion()})`, needsRoot, () => {
     await cg.thaw();
     assert.equal(cg.state(), 'thawed');
     await sleep(700);
+    assert.equal(procState(p.pid), 'R');
     assert.ok(cpuSeconds(p.pid) > frozenAt + 0.1, 'did not resume');
   });
 

@@ -85,6 +85,12 @@ export function cpuSeconds(pid: number): number {
 }
 // #endregion
 
+/** The state letter of proc(5)'s stat: R running, S, D, T, Z, ... */
+export function procState(pid: number): string {
+  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+  return stat.slice(stat.lastIndexOf(')') + 2).split(' ')[0];
+}
+
 export const sleep = (ms: number) =>
   new Promise<void>((res) => setTimeout(res, ms));
 

@@ -42,7 +42,7 @@ export class CgroupV2 implements Cgroup {
     // the next through its cgroup.subtree_control.
     let parent = root;
     for (const part of path.split('/').filter(Boolean)) {
-      delegate(parent);
+      delegate(parent, root);
       parent = join(parent, part);
       if (parent !== dir) mkdirSync(parent, { recursive: true });
     }
@@ -156,20 +156,24 @@ function controllersOf(dir: string, file: string): string[] {
  * that `dir` itself has. One write per controller: a write naming one
  * the kernel cannot enable fails as a whole.
  */
-function delegate(dir: string): void {
+function delegate(dir: string, root: string): void {
   const available = controllersOf(dir, 'cgroup.controllers');
   const enabled = controllersOf(dir, 'cgroup.subtree_control');
-  for (const name of V2_CONTROLLERS) {
-    if (!available.includes(name) || enabled.includes(name)) continue;
-    try {
-      writeCgroupFile(dir, 'cgroup.subtree_control', `+${name}`);
-    } catch (err) {
-      const busy = (err as Error).cause as NodeJS.ErrnoException;
-      if (busy?.code !== 'EBUSY') throw err;
-      throw new CgroupError(`enable ${name} in ${dir}/cgroup.subtree_` +
-        'control: EBUSY: the cgroup holds processes of its own (the ' +
-        'no-internal-process rule)', { cause: err });
-    }
+  const missing = V2_CONTROLLERS.filter(
+    (name) => available.includes(name) && !enabled.includes(name));
+  if (missing.length === 0) return;
+  // The no-internal-process rule: a cgroup other than the root that
+  // holds processes cannot hand controllers down. The kernel says EBUSY,
+  // or EOPNOTSUPP once a threaded controller (cpu, cpuset, pids) made it
+  // a "thread root": say why instead, and before changing anything.
+  if (dir !== root && parsePids(tryReadCgroupFile(dir,
+    'cgroup.procs')).length > 0) {
+    throw new CgroupError(`enable ${missing.join(', ')} in ${dir}/` +
+      'cgroup.subtree_control: EBUSY: the cgroup holds processes of ' +
+      'its own (the no-internal-process rule)');
+  }
+  for (const name of missing) {
+    writeCgroupFile(dir, 'cgroup.subtree_control', `+${name}`);
   }
 }
 // #endregion
