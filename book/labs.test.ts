@@ -7,7 +7,7 @@ import {
   chmodSync, copyFileSync, existsSync, mkdirSync, readdirSync, symlinkSync,
 } from 'node:fs';
 import { dirname, join, relative } from 'node:path';
-import { describe, test, type TestContext } from 'node:test';
+import { after, describe, test, type TestContext } from 'node:test';
 import { needsRoot, REPO, tempDir } from '../support/testing.ts';
 import { findLabs, type LabInfo } from './labs.ts';
 
@@ -45,9 +45,34 @@ function grade(repo: string, lab: LabInfo, ...flags: string[]) {
   return { status: r.status, out: `${r.stdout}${r.stderr}` };
 }
 
+/**
+ * Applies the reference solution. The chapters keep changing under the
+ * labs: when the patch's context is gone, say which lab to rebase.
+ */
+function applySolution(repo: string, lab: LabInfo): void {
+  const r = spawnSync('git', ['apply', '-p1', '--verbose', lab.solution],
+    { cwd: repo, encoding: 'utf8' });
+  assert.equal(r.status, 0, `${relative(REPO, lab.solution)} no longer ` +
+    'applies to the chapter\'s code: the code it patches changed. ' +
+    `Redo the solution on the current code and regenerate the patch.\n` +
+    r.stderr.trim());
+}
+
+/** Top-level names in the shared busybox rootfs: labs must not add any. */
+function sharedRootfs(): string[] {
+  const dir = join(REPO, '.cache/rootfs-busybox');
+  return existsSync(dir) ? readdirSync(dir).sort() : [];
+}
+
 const labs = findLabs(REPO);
 
 describe('labs', { concurrency: true }, () => {
+  const shared = sharedRootfs();
+  after(() => {
+    assert.deepEqual(sharedRootfs(), shared,
+      'a lab wrote into the shared cached rootfs');
+  });
+
   test('every chapter with labs has at least two, each complete', () => {
     const chapters = readdirSync(join(REPO, 'chapters'))
       .filter((c) => existsSync(join(REPO, 'chapters', c, 'labs')));
@@ -71,7 +96,7 @@ describe('labs', { concurrency: true }, () => {
       const before = grade(repo, lab, '--fail-fast');
       assert.equal(before.status, 1, before.out);
       assert.match(before.out, /✘/);
-      execFileSync('git', ['apply', '-p1', lab.solution], { cwd: repo });
+      applySolution(repo, lab);
       const after = grade(repo, lab);
       assert.equal(after.status, 0, after.out);
       assert.doesNotMatch(after.out, /✘/);

@@ -14,7 +14,7 @@
 import { spawnSync } from 'node:child_process';
 import {
   chmodSync, cpSync, existsSync, mkdtempSync, readdirSync, readFileSync,
-  rmSync,
+  realpathSync, rmSync,
 } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
@@ -125,7 +125,9 @@ export async function gradeLab(lab: Lab, repo: string,
     rootfs() {
       if (rootfs) return rootfs;
       rootfs = join(tempDir(), 'rootfs');
-      cpSync(cachedRootfs(), rootfs,
+      // The cache may be a symbolic link (the labs test shares it): copy
+      // what it points to, never the link, or the lab writes into it.
+      cpSync(realpathSync(cachedRootfs()), rootfs,
         { recursive: true, verbatimSymlinks: true });
       return rootfs;
     },
