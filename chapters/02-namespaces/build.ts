@@ -34,14 +34,19 @@ function publish(path: string, write: (tmp: string) => void): void {
   }
 }
 
-let nsexec: string | undefined;
+const compiled = new Map<string, string>();
 
 // #region compile-nsexec
-/** The path of the compiled trampoline, compiling it if needed. */
-export function nsexecPath(): string {
-  if (nsexec) return nsexec;
-  const src = join(HERE, 'nsexec.c');
-  const out = join(CACHE_DIR, `nsexec-${hashOf(readFileSync(src))}`);
+/**
+ * Compiles a C file of this chapter with `cc -static` into .cache/,
+ * named by a hash of its source, and returns the binary's path.
+ */
+export function compileStatic(file: string): string {
+  const known = compiled.get(file);
+  if (known) return known;
+  const src = join(HERE, file);
+  const name = file.replace(/\.c$/, '');
+  const out = join(CACHE_DIR, `${name}-${hashOf(readFileSync(src))}`);
   if (!existsSync(out)) {
     publish(out, (tmp) => {
       try {
@@ -58,9 +63,13 @@ export function nsexecPath(): string {
       chmodSync(tmp, 0o755);
     });
   }
-  return (nsexec = out);
+  compiled.set(file, out);
+  return out;
 }
 // #endregion
+
+/** The trampoline (and `--init`), compiled if needed. */
+export const nsexecPath = (): string => compileStatic('nsexec.c');
 
 let init: string | undefined;
 

@@ -3,8 +3,10 @@
 // init's pid, hold the init at the barrier while the caller works on
 // it, release it and read the verdict from the error pipe.
 import { spawn, type ChildProcess } from 'node:child_process';
-import { writeFileSync } from 'node:fs';
+import { closeSync, writeFileSync } from 'node:fs';
+import { Socket } from 'node:net';
 import type { Readable, Stream, Writable } from 'node:stream';
+import { syscall } from '../01-chroot/kernel.ts';
 import { initBundlePath, nsexecPath } from './build.ts';
 import {
   CONFIG_FD, ERROR_FD, EXECING, GO, type InitConfig, type InitFailure,
@@ -126,22 +128,73 @@ function verdict(text: string, status?: ExitStatus): StartError | null {
   }
 }
 
+// #region own-pipes
+const pipe2 = syscall<[Int32Array, number]>(
+  'int pipe2(_Out_ int *fds, int flags)');
+const O_CLOEXEC = 0o2000000;
+
+interface Piped {
+  /** What spawn passes on as fds 0-2: our pipes' far ends as numbers. */
+  stdio: StdioEntry[];
+  /** Our ends, for the Container's stdin, stdout, stderr. */
+  ends: (Socket | null)[];
+  /** Closes the far ends in the engine once the child has them. */
+  closeFar(): void;
+}
+
+/**
+ * Pipes of our own for the container's stdio. Node's own 'pipe' belongs
+ * to the trampoline's ChildProcess: when the trampoline exits, an instant
+ * after cloning the init, Node destroys its stdin and lets its stdout
+ * flow with nobody listening, so the container would lose input and
+ * its first lines of output.
+ */
+function ownPipes(stdio: StdioEntry[]): Piped {
+  const far: number[] = [];
+  const ends = stdio.map((entry, i) => {
+    if (entry !== 'pipe') return null;
+    const fds = new Int32Array(2);
+    pipe2(fds, O_CLOEXEC);
+    const [ours, theirs] = i === 0 ? [fds[1], fds[0]] : [fds[0], fds[1]];
+    far[i] = theirs;
+    return new Socket({ fd: ours, readable: i !== 0, writable: i === 0 });
+  });
+  return {
+    stdio: stdio.map((entry, i) => far[i] ?? entry),
+    ends,
+    closeFar: () => far.forEach((fd) => fd !== undefined && closeSync(fd)),
+  };
+}
+// #endregion
+
 // #region launch
 export async function launch(req: LaunchRequest): Promise<Launched> {
-  const child = spawn(nsexecPath(), ['spawn', ...req.nsexecArgs, '--',
-    process.execPath, initBundlePath()], {
-    stdio: [...req.stdio, 'pipe', 'pipe', 'pipe'],
-    env: {}, cwd: '/',
-  });
+  const pipes = ownPipes(req.stdio);
+  let child: ChildProcess;
+  try {
+    child = spawn(nsexecPath(), ['spawn', ...req.nsexecArgs, '--',
+      process.execPath, initBundlePath()], {
+      stdio: [...pipes.stdio, 'pipe', 'pipe', 'pipe'],
+      env: {}, cwd: '/',
+    });
+  } catch (err) {
+    pipes.ends.forEach((end) => end?.destroy());
+    throw err;
+  } finally {
+    pipes.closeFar();
+  }
   const spawned = new Promise<void>((resolve, reject) => {
     child.once('spawn', resolve);
     child.once('error', reject);
   });
   const sync = child.stdio[SYNC_FD] as unknown as Readable & Writable;
   const nextLine = lineReader(sync);
-  const pipes = child.stdio as unknown as Readable[];
-  const errors = readToEnd(pipes[ERROR_FD]);
-  (child.stdio[CONFIG_FD] as Writable).end(JSON.stringify(req.config));
+  const errors = readToEnd(
+    (child.stdio as unknown as Readable[])[ERROR_FD]);
+  const config = child.stdio[CONFIG_FD] as Writable;
+  // If the trampoline fails first, the error pipe says why: not EPIPE.
+  config.on('error', () => {});
+  config.end(JSON.stringify(req.config));
   let pid = 0;
   try {
     await spawned;
@@ -155,22 +208,22 @@ export async function launch(req: LaunchRequest): Promise<Launched> {
     if (!pid) throw new Error(`unexpected message "${line}"`);
   } catch (err) {
     child.kill('SIGKILL');
+    pipes.ends.forEach((end) => end?.destroy());
     const reported = verdict(await errors);
     throw reported ?? new StartError(`start the container init: ${
       (err as Error).message}`, 125, { cause: err });
   }
-  return launched(child, pid, sync, errors);
+  return launched(pipes.ends, pid, sync, errors);
 }
 // #endregion
 
-function launched(child: ChildProcess, pid: number, sync: Writable,
+function launched(ends: (Socket | null)[], pid: number, sync: Writable,
   errors: Promise<string>): Launched {
   const exited = waitForChild(pid);
   let done = false;
   void exited.then(() => { done = true; });
   return {
-    pid, exited,
-    stdin: child.stdin, stdout: child.stdout, stderr: child.stderr,
+    pid, exited, stdin: ends[0], stdout: ends[1], stderr: ends[2],
     async release() {
       sync.end(GO);
       const text = await errors;

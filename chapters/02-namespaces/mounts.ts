@@ -2,7 +2,8 @@
 // namespace: private propagation, the rootfs, spec.mounts, a minimal
 // /dev, pivot_root(2) into it, and the old root gone.
 import {
-  existsSync, lstatSync, mkdirSync, statSync, symlinkSync, writeFileSync,
+  closeSync, existsSync, fstatSync, lstatSync, mkdirSync, statSync,
+  symlinkSync, writeFileSync,
 } from 'node:fs';
 import { dirname, join, normalize } from 'node:path';
 import { type SyscallError, syscall } from '../01-chroot/kernel.ts';
@@ -21,6 +22,12 @@ const pivotRoot = syscall<[string, string]>(
 const chdir = syscall<[string]>('int chdir(const char *path)');
 const statvfs = syscall<[string, Buffer]>(
   'int statvfs(const char *path, void *buf)');
+const moveMount = syscall<[number, string, number, string, number]>(
+  'int move_mount(int from_dfd, const char *from, int to_dfd, ' +
+  'const char *to, unsigned int flags)',
+(_fd, _from, _dfd, to) => `source tree to ${JSON.stringify(to)}`);
+const AT_FDCWD = -100;
+const MOVE_MOUNT_F_EMPTY_PATH = 0x4;
 // #endregion
 
 // mount(2) flags, from <sys/mount.h>.
@@ -120,20 +127,34 @@ function ensureMountPoint(target: string, isFile: boolean): void {
   }
 }
 
+/**
+ * How a spec.mounts entry binds its source, or null for a filesystem:
+ * "rbind" (and type "bind" alone) takes the mounts below the source
+ * along, "bind" only the one.
+ */
+export function bindKind(m: Mount): 'bind' | 'rbind' | null {
+  const { flags } = parseOptions(m.options);
+  if (m.type !== 'bind' && !(flags & MS.BIND)) return null;
+  return m.options?.includes('bind') ? 'bind' : 'rbind';
+}
+
 // #region mount-one
-/** Mounts one spec.mounts entry under `root` (not yet pivoted). */
-export function mountOne(root: string, m: Mount): void {
+/**
+ * Mounts one spec.mounts entry under `root` (not yet pivoted). A bind
+ * mount's source comes as `tree`, a clone of it the trampoline made
+ * with open_tree(2); we attach it with move_mount(2).
+ */
+export function mountOne(root: string, m: Mount, tree?: number): void {
   const target = inRoot(root, m.destination);
-  const type = m.type ?? (m.options?.some((o) => /^r?bind$/.test(o))
-    ? 'bind' : 'none');
+  const type = m.type ?? (bindKind(m) ? 'bind' : 'none');
   const { flags, propagation, data } = parseOptions(m.options);
-  const isBind = type === 'bind' || (flags & MS.BIND) !== 0;
-  if (isBind) {
-    const source = m.source ?? '';
-    const isFile = !statSync(source).isDirectory();
-    ensureMountPoint(target, isFile);
-    const rec = m.options?.includes('bind') ? 0 : MS.REC;
-    mount(source, target, null, MS.BIND | rec, null);
+  if (bindKind(m)) {
+    if (tree === undefined) {
+      throw new Error(`bind mount "${m.source}": source not opened`);
+    }
+    ensureMountPoint(target, !fstatSync(tree).isDirectory());
+    moveMount(tree, '', AT_FDCWD, target, MOVE_MOUNT_F_EMPTY_PATH);
+    closeSync(tree);
     const rest = flags & ~(MS.BIND | MS.REC);
     if (rest & MS.RDONLY) remountReadonly(target, rest & ~MS.RDONLY);
     else if (rest) {
@@ -216,7 +237,12 @@ export function prepareRoot(spec: Spec): string {
   const root = spec.root.path;
   // pivot_root needs the new root to be a mount point: bind it to itself.
   mount(root, root, null, MS.BIND | MS.REC, null);
-  for (const m of spec.mounts) mountOne(root, m);
+  const trees = (process.env.SKIFF_BIND_FDS ?? '').split(',')
+    .filter(Boolean).map(Number);
+  for (const m of spec.mounts) {
+    mountOne(root, m, bindKind(m) ? trees.shift() : undefined);
+  }
+  trees.forEach((fd) => closeSync(fd)); // none should be left over
   populateDev(root);
   return root;
 }

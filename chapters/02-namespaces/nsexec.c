@@ -8,11 +8,14 @@
 // runc does the same with its C "nsexec", which runs in a constructor
 // before the Go runtime starts its threads.
 //
-//   nsexec spawn [-U] [-f FLAGS] [-j PATH]... [-k PATH] -- PROG ARGS...
+//   nsexec spawn [-U] [-f FLAGS] [-j PATH]... [-k PATH] [-b|-B PATH]...
+//          -- PROG ARGS...
 //     -U        create a user namespace; the engine writes its id maps
 //     -f FLAGS  other CLONE_NEW* flags to unshare (decimal)
 //     -j PATH   join the namespace at PATH (/proc/N/ns/net) with setns
 //     -k PATH   open PATH, keep the fd for the init, and tell it (mnt ns)
+//     -b PATH   clone the mount at PATH for the init to bind (-B: with
+//               the mounts below it), while we are still the host's root
 //   nsexec -- CMD ARGS...
 //     a minimal PID 1 (like tini, `docker run --init`): runs CMD,
 //     forwards signals to it and reaps orphaned zombies.
@@ -38,6 +41,12 @@
 #define SYNC_FD 3
 #define ERROR_FD 5
 #define MAX_JOIN 16
+#define MAX_BIND 64
+#ifndef SYS_open_tree
+#define SYS_open_tree 428
+#endif
+#define OPEN_TREE_CLONE 1
+#define AT_RECURSIVE_ 0x8000
 
 // #region fail
 // One line to the engine's error pipe, then exit: the engine turns it
@@ -102,19 +111,44 @@ static void join_all(char **paths, int n) {
 }
 // #endregion
 
+// #region bind-sources
+// Bind mount sources are host paths, and the init that mounts them is
+// root only in its user namespace: mapped to an unprivileged host uid,
+// it may not even reach /root/data. So we clone each source's mount
+// now, as the host's root, with open_tree(2); the init attaches the
+// clone inside the container with move_mount(2). An fd opened with
+// O_PATH would not do: mount(2) refuses a source from another mount
+// namespace. The fds go to the init listed in SKIFF_BIND_FDS.
+static void clone_sources(char **paths, int *recursive, int n) {
+  char list[MAX_BIND * 8] = "";
+  for (int i = 0; i < n; i++) {
+    int fd = syscall(SYS_open_tree, AT_FDCWD, paths[i],
+                     OPEN_TREE_CLONE | (recursive[i] ? AT_RECURSIVE_ : 0));
+    if (fd < 0) fail("bind mount source", paths[i]);
+    snprintf(list + strlen(list), sizeof list - strlen(list), "%s%d",
+             i ? "," : "", fd);
+  }
+  if (n) setenv("SKIFF_BIND_FDS", list, 1);
+}
+// #endregion
+
 // #region spawn
 static int spawn(int argc, char **argv) {
-  char *join[MAX_JOIN];
-  int njoin = 0, user = 0, flags = 0, opt;
+  char *join[MAX_JOIN], *bind[MAX_BIND];
+  int njoin = 0, nbind = 0, recursive[MAX_BIND], user = 0, flags = 0, opt;
   char *keep = NULL;
-  while ((opt = getopt(argc, argv, "+Uf:j:k:")) != -1) {
+  while ((opt = getopt(argc, argv, "+Uf:j:k:b:B:")) != -1) {
     if (opt == 'U') user = 1;
     else if (opt == 'f') flags = atoi(optarg);
     else if (opt == 'j' && njoin < MAX_JOIN) join[njoin++] = optarg;
     else if (opt == 'k') keep = optarg;
-    else { errno = EINVAL; fail("nsexec", "usage"); }
+    else if ((opt == 'b' || opt == 'B') && nbind < MAX_BIND) {
+      recursive[nbind] = opt == 'B';
+      bind[nbind++] = optarg;
+    } else { errno = EINVAL; fail("nsexec", "usage"); }
   }
   if (optind >= argc) { errno = EINVAL; fail("nsexec", "no program"); }
+  clone_sources(bind, recursive, nbind);
   if (keep) {  // e.g. the container's mount ns, for the init to enter
     int fd = open(keep, O_RDONLY);  // no O_CLOEXEC: the init needs it
     if (fd < 0) fail("open", keep);

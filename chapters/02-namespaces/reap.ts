@@ -3,16 +3,12 @@
 // libuv only waits for the pids it spawned itself. We listen for
 // SIGCHLD and call waitpid(2) with WNOHANG for each pid we track;
 // pids we do not track are left alone for libuv.
-import { plain, syscall } from '../01-chroot/kernel.ts';
+import { plain } from '../01-chroot/kernel.ts';
 import { constants } from 'node:os';
 
 const waitpid = plain<(pid: number, status: Int32Array, opts: number)
   => number>('int waitpid(int pid, _Out_ int *status, int options)');
-const prctl = syscall<[number, number, number, number, number]>(
-  'int prctl(int op, unsigned long a, unsigned long b, unsigned long c, ' +
-  'unsigned long d)');
 const WNOHANG = 1;
-const PR_SET_CHILD_SUBREAPER = 36;
 
 export interface ExitStatus {
   /** The exit code, or 128 + N when killed by signal N (as shells do). */
@@ -52,9 +48,9 @@ let installed = false;
 function install(): void {
   if (installed) return;
   installed = true;
-  // Orphans of our containers' processes come to us, not to the host's
-  // init, while we run (prctl(2)); SIGCHLD tells us about our children.
-  prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0);
+  // We are not a child subreaper (prctl(2)): an orphan of a container
+  // without its own pid namespace goes to the host's init, which reaps
+  // it; we could not, without stealing libuv's children.
   process.on('SIGCHLD', reap);
 }
 

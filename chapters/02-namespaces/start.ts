@@ -11,6 +11,7 @@ import { checkRootfs } from '../01-chroot/chroot.ts';
 import {
   launch, type Launched, StartError, type StdioEntry,
 } from './launch.ts';
+import { bindKind } from './mounts.ts';
 import type { ExitStatus } from './reap.ts';
 import type { NamespaceType, Spec } from './spec.ts';
 import type { StartStep, Starting } from './steps.ts';
@@ -53,7 +54,8 @@ export const CLONE_NEW: Record<NamespaceType, number> = {
 /**
  * What the trampoline does for a spec: join each namespace with a path
  * (-j), create a user namespace (-U), unshare the rest (-f). A new
- * cgroup namespace is left to the init, after the attach steps.
+ * cgroup namespace is left to the init, after the attach steps. In a
+ * new mount namespace, it also clones each bind source (-b, -B).
  */
 export function trampolineArgs(spec: Spec): string[] {
   const args: string[] = [];
@@ -64,6 +66,13 @@ export function trampolineArgs(spec: Spec): string[] {
     else if (ns.type !== 'cgroup') flags |= CLONE_NEW[ns.type];
   }
   if (flags) args.push('-f', String(flags));
+  if (flags & CLONE_NEW.mount) {
+    for (const m of spec.mounts) {
+      const kind = bindKind(m);
+      const source = resolve(m.source ?? '');
+      if (kind) args.push(kind === 'bind' ? '-b' : '-B', source);
+    }
+  }
   return args;
 }
 // #endregion
