@@ -1,9 +1,8 @@
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
 import {
-  appendFileSync, existsSync, lstatSync, openSync, readFileSync, rmSync,
-  statSync,
-  writeFileSync,
+  appendFileSync, existsSync, linkSync, lstatSync, mkdirSync, openSync,
+  readFileSync, readdirSync, rmSync, statSync, writeFileSync,
 } from 'node:fs';
 import { join } from 'node:path';
 import { describe, test } from 'node:test';
@@ -13,13 +12,13 @@ import {
 import { ALL_NAMESPACES, defaultSpec } from '../02-namespaces/defaults.ts';
 import { startContainer } from '../02-namespaces/start.ts';
 import type { Starting } from '../02-namespaces/steps.ts';
-import { stackLayer } from './archive.ts';
-import { craftTar, testStore } from './fixtures.ts';
+import { importRootfs, stackLayer } from './archive.ts';
+import { busyboxTarball, craftTar, testStore } from './fixtures.ts';
 import {
   commitRootfs, createRootfs, diffRootfs, exportRootfs, isMounted,
   mountRootfs, overlayOptions, overlayStep, removeRootfs, rootfsOf,
 } from './overlay.ts';
-import type { ImageStore } from './store.ts';
+import { ImageStore } from './store.ts';
 
 const RUN = 'chapters/01-chroot/run.ts';
 
@@ -186,4 +185,67 @@ describe('chapter 04: the rootfs start step', needsRoot, () => {
       assert.deepEqual(hostMounts(), before);
       assert.ok(!existsSync(rootfsOf(store, second.id).dir));
     });
+});
+
+describe('chapter 04: AUFS branches', needsRoot, () => {
+  // This kernel has no AUFS to mount, but what the store does with an
+  // AUFS branch needs none: layers keep ".wh." files, diff and commit
+  // read them from the upper branch.
+  test('whiteouts stay .wh. files; diff and commit read them',
+    async (t) => {
+      const base = await testStore(t);
+      const store = new ImageStore(base.root, 'aufs');
+      const id = uniqueName('c');
+      createRootfs(store, id, 'busybox');
+      const { upper } = rootfsOf(store, id);
+      // what AUFS leaves after `rm /bin/ls; rm -r /var/*; echo x >/new`
+      mkdirSync(join(upper, '.wh..wh.plnk'));
+      writeFileSync(join(upper, '.wh..wh.aufs'), '');
+      mkdirSync(join(upper, 'bin'));
+      linkSync(join(upper, '.wh..wh.aufs'), join(upper, 'bin/.wh.ls'));
+      mkdirSync(join(upper, 'var'));
+      writeFileSync(join(upper, 'var/.wh..wh..opq'), '');
+      writeFileSync(join(upper, 'new'), 'x\n');
+      assert.deepEqual(diffRootfs(store, id).map((c) => `${c.kind} ${
+        c.path}`), ['C /bin', 'D /bin/ls', 'A /new', 'C /var']);
+      const img = await commitRootfs(store, id, { ref: 'aufs-commit' });
+      const tar = store.layerTar(img.config.rootfs.diff_ids[1]);
+      const listing = execFileSync('tar', ['-tvf', tar],
+        { encoding: 'utf8' }).trim().split('\n');
+      const names = listing.map((l) => l.split(/\s+/).at(-1));
+      assert.deepEqual(names, ['bin/', 'bin/.wh.ls', 'new', 'var/',
+        'var/.wh..wh..opq']);
+      assert.ok(listing.every((l) => /^[-d]/.test(l)), 'no hard links');
+      // the same layer, unpacked for overlayfs, has overlay whiteouts
+      const ov = new ImageStore(join(base.root, 'ov'), 'overlay');
+      const s = await ov.stageLayer({ file: tar });
+      const wh = lstatSync(join(s.dir, 'diff/bin/ls'));
+      assert.ok(wh.isCharacterDevice() && wh.rdev === 0);
+      assert.ok(!existsSync(join(s.dir, 'diff/bin/.wh.ls')));
+    });
+});
+
+describe('chapter 04: a store on overlayfs', needsRoot, () => {
+  test('one clear error, and the step leaves nothing behind', async (t) => {
+    const dir = tempDir(t);
+    for (const d of ['lo', 'up', 'wk', 'mnt']) mkdirSync(join(dir, d));
+    execFileSync('mount', ['-t', 'overlay', 'overlay', '-o',
+      `lowerdir=${dir}/lo,upperdir=${dir}/up,workdir=${dir}/wk`,
+      join(dir, 'mnt')]);
+    try { // umount before tempDir's cleanup, which runs first
+      const before = hostMounts();
+      const store = new ImageStore(join(dir, 'mnt/store'));
+      await importRootfs(store, busyboxTarball(), { ref: 'busybox' });
+      const c: Starting = { id: uniqueName('c'), pid: 0, data: {},
+        spec: defaultSpec({ rootfs: '/', args: ['sh'] }) };
+      const step = overlayStep(store, 'busybox');
+      await assert.rejects(async () => step.prepare!(c), new RegExp(
+        'mount overlay on .*: EINVAL: the store .* is itself on overlayfs'));
+      await step.release!(c);
+      assert.deepEqual(readdirSync(join(store.root, 'overlay')), []);
+      assert.deepEqual(hostMounts(), before);
+    } finally {
+      execFileSync('umount', [join(dir, 'mnt')]);
+    }
+  });
 });

@@ -7,7 +7,7 @@
 //   <root>/overlay/<id>/merged/  the union: the container's "/"
 import {
   closeSync, existsSync, lstatSync, mkdirSync, openSync, readFileSync,
-  readdirSync, renameSync, rmSync,
+  readdirSync, renameSync, rmSync, statfsSync,
 } from 'node:fs';
 import { join } from 'node:path';
 import { SyscallError, syscall } from '../01-chroot/kernel.ts';
@@ -16,8 +16,11 @@ import {
   type ContainerConfig, type Image, ImageError, type ImageStore,
   writeAtomic,
 } from './store.ts';
-import { packTree } from './pack.ts';
+import { packTree, type TreeKind } from './pack.ts';
+import { WH_META, WH_PREFIX } from './unpack.ts';
 import { TarWriter } from './tar.ts';
+
+export { type UnionDriver, unionDriver } from './store.ts';
 
 // #region declare-mount
 const mount = syscall<[string, string, string, number, string]>(
@@ -27,23 +30,6 @@ const mount = syscall<[string, string, string, number, string]>(
 const umount2 = syscall<[string, number]>(
   'int umount2(const char *target, int flags)');
 const MNT_DETACH = 2;
-// #endregion
-
-// #region driver
-export type UnionDriver = 'aufs' | 'overlay';
-
-/**
- * The union filesystem to use: AUFS where the kernel has it (Debian and
- * Ubuntu shipped it as a patch for years; Docker preferred it), overlayfs
- * otherwise, which has been in mainline since Linux 3.18.
- */
-export function unionDriver(): UnionDriver {
-  const fs = readFileSync('/proc/filesystems', 'utf8');
-  if (/\taufs$/m.test(fs)) return 'aufs';
-  if (/\toverlay$/m.test(fs)) return 'overlay';
-  throw new ImageError('neither aufs nor overlay is in /proc/filesystems: ' +
-    'try `modprobe overlay`');
-}
 // #endregion
 
 export interface Rootfs {
@@ -114,25 +100,50 @@ export function mountRootfs(store: ImageStore, id: string): string {
   const r = rootfsOf(store, id);
   if (!r.image) throw new ImageError(`no rootfs for container "${id}"`);
   if (isMounted(r.merged)) return r.merged;
-  if (unionDriver() === 'aufs') {
+  if (store.whiteouts === 'aufs') {
     mount('none', r.merged, 'aufs', 0, aufsOptions(store, r));
     return r.merged;
   }
   const absolute = overlayOptions(store, r, false);
   if (absolute.length < PAGE) {
-    mount('overlay', r.merged, 'overlay', 0, absolute);
+    mountOverlay(store, r.merged, absolute);
     return r.merged;
   }
   const cwd = process.cwd();
   process.chdir(store.root);
   try {
-    mount('overlay', r.merged, 'overlay', 0, overlayOptions(store, r, true));
+    mountOverlay(store, r.merged, overlayOptions(store, r, true));
   } finally {
     process.chdir(cwd);
   }
   return r.merged;
 }
 // #endregion
+
+const OVERLAYFS_MAGIC = 0x794c7630; // statfs(2)
+
+/** mount(2) of the union, with a clear word for its common failures. */
+function mountOverlay(store: ImageStore, target: string,
+  options: string): void {
+  try {
+    mount('overlay', target, 'overlay', 0, options);
+  } catch (err) {
+    const code = (err as SyscallError).code;
+    let why = '';
+    if (code === 'ENODEV') {
+      why = 'this kernel has no overlayfs (try `modprobe overlay`)';
+    } else if (code === 'EINVAL' &&
+      statfsSync(store.root).type === OVERLAYFS_MAGIC) {
+      // overlayfs cannot be the upper layer of another overlayfs: the
+      // case inside a container, or a VM whose / is an overlay.
+      why = `the store ${store.root} is itself on overlayfs, which ` +
+        'cannot hold upper layers: put it on another filesystem';
+    }
+    if (!why) throw err;
+    throw new ImageError(`mount overlay on ${target}: ${code}: ${why}`,
+      { cause: err });
+  }
+}
 
 /**
  * AUFS stacks "branches": the first read-write, the rest read-only, and
@@ -213,10 +224,17 @@ export function diffRootfs(store: ImageStore, id: string): Change[] {
     .map((d) => store.diffDir(d));
   const inLower = (rel: string) => lowers.some((l) =>
     lstatSync(join(l, rel), { throwIfNoEntry: false }) !== undefined);
+  const aufs = store.whiteouts === 'aufs';
   const out: Change[] = [];
   const walk = (rel: string) => {
     for (const name of readdirSync(join(r.upper, rel)).sort()) {
       const p = `${rel}/${name}`;
+      if (aufs && name.startsWith(WH_PREFIX)) { // AUFS: ".wh.<name>"
+        if (!name.startsWith(WH_META)) {
+          out.push({ kind: 'D', path: `${rel}/${name.slice(4)}` });
+        }
+        continue;
+      }
       const st = lstatSync(join(r.upper, p));
       if (st.isCharacterDevice() && st.rdev === 0) {
         out.push({ kind: 'D', path: p });
@@ -227,12 +245,12 @@ export function diffRootfs(store: ImageStore, id: string): Change[] {
     }
   };
   walk('');
-  return out;
+  return out.sort((a, b) => a.path < b.path ? -1 : a.path > b.path ? 1 : 0);
 }
 // #endregion
 
 /** Writes a tar of `dir` to `out` (atomically); returns its sha256. */
-function tarTree(dir: string, out: string, kind: 'plain' | 'upper'): string {
+function tarTree(dir: string, out: string, kind: TreeKind): string {
   const tmp = `${out}.${process.pid}.tmp`;
   const fd = openSync(tmp, 'w', 0o600);
   let digest: string;
@@ -264,7 +282,8 @@ export async function commitRootfs(store: ImageStore, id: string,
   const scratch = store.scratch('commit-');
   try {
     const tar = join(scratch, 'layer.tar');
-    tarTree(r.upper, tar, 'upper');
+    tarTree(r.upper, tar, store.whiteouts === 'aufs' ? 'aufs-upper'
+      : 'upper');
     const layer = await store.stageLayer({ file: tar });
     const created = new Date().toISOString();
     const config = structuredClone(base);

@@ -7,7 +7,9 @@ import {
 } from 'node:fs';
 import { syscall } from '../01-chroot/kernel.ts';
 import { type EntryType, TarWriter } from './tar.ts';
-import { OPAQUE_XATTR, WH_OPAQUE, WH_PREFIX } from './unpack.ts';
+import {
+  OPAQUE_XATTR, WH_META, WH_OPAQUE, WH_PREFIX,
+} from './unpack.ts';
 
 // #region declare-xattr
 const llistxattr = syscall<[string, Buffer | null, number]>(
@@ -43,8 +45,8 @@ export function readXattrs(path: string): Map<string, Buffer> {
   return out;
 }
 
-/** What the tree is: a plain filesystem, or an overlayfs upper dir. */
-export type TreeKind = 'plain' | 'upper';
+/** What the tree is: a plain filesystem, or an overlayfs/AUFS upper. */
+export type TreeKind = 'plain' | 'upper' | 'aufs-upper';
 
 // #region whiteout-back
 /**
@@ -69,6 +71,15 @@ export function packTree(root: string, tw: TarWriter,
     for (const name of names) {
       const r = rel ? `${rel}/${name}` : name;
       const p = `${root}/${r}`;
+      if (kind === 'aufs-upper' && name.startsWith(WH_PREFIX)) {
+        // Already ".wh." names, but hard links to one file AUFS keeps
+        // under .wh..wh.aufs: write each as a plain empty file, and
+        // skip AUFS's bookkeeping (.wh..wh.plnk, .wh..wh.orph, ...).
+        if (name.startsWith(WH_META) && name !== WH_OPAQUE) continue;
+        tw.header({ path: r, type: 'file', mode: 0o644,
+          mtime: Math.floor(lstatSync(p).mtimeMs / 1000) });
+        continue;
+      }
       const st = lstatSync(p);
       if (kind === 'upper' && isWhiteout(st)) {
         tw.header({ path: whiteoutName(rel, name), type: 'file',

@@ -23,6 +23,21 @@ import { type BlobRange, unpack, type WhiteoutFormat } from './unpack.ts';
 
 export const DEFAULT_ROOT = process.env.SKIFF_ROOT ?? '/var/lib/skiff';
 
+// #region driver
+export type UnionDriver = 'aufs' | 'overlay';
+
+/**
+ * The union filesystem to use: AUFS where the kernel has it (Debian and
+ * Ubuntu shipped it as a patch for years; Docker preferred it), overlayfs
+ * otherwise, in mainline since Linux 3.18. overlay is often a module
+ * that mount(2) loads on first use, so it need not be listed yet.
+ */
+export function unionDriver(): UnionDriver {
+  const fs = readFileSync('/proc/filesystems', 'utf8');
+  return /\taufs$/m.test(fs) ? 'aufs' : 'overlay';
+}
+// #endregion
+
 // #region image-config
 /** The image config of the OCI image spec (config.md), Docker's too. */
 export interface ImageConfig {
@@ -136,8 +151,12 @@ export function normalizeRef(ref: string): string {
 export class ImageStore {
   private lockDepth = 0;
 
+  /**
+   * Layers keep deletions in the form the union filesystem reads:
+   * overlayfs's 0/0 devices, or AUFS's own ".wh." files.
+   */
   constructor(readonly root: string = DEFAULT_ROOT,
-    readonly whiteouts: WhiteoutFormat = 'overlay') {
+    readonly whiteouts: WhiteoutFormat = unionDriver()) {
     for (const d of ['layers', 'l', 'images', 'overlay', 'tmp']) {
       mkdirSync(join(root, d), { recursive: true });
     }

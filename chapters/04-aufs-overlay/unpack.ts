@@ -39,6 +39,8 @@ export class BreakoutError extends Error {}
 
 export const WH_PREFIX = '.wh.';
 export const WH_OPAQUE = '.wh..wh..opq';
+/** AUFS's own bookkeeping in a branch: .wh..wh.aufs, .wh..wh.plnk, ... */
+export const WH_META = '.wh..wh.';
 export const OPAQUE_XATTR = 'trusted.overlay.opaque';
 
 // #region clean-path
@@ -162,7 +164,7 @@ export class Unpacker implements TarSink {
       lsetxattr(this.abs(dir), OPAQUE_XATTR, Buffer.from('y'), 1, 0);
       return;
     }
-    if (base.startsWith(`${WH_PREFIX}${WH_PREFIX}`)) return; // AUFS metadata
+    if (base.startsWith(WH_META)) return; // AUFS bookkeeping
     const name = base.slice(WH_PREFIX.length);
     const target = dir === '' ? name : `${dir}/${name}`;
     entryPath(target); // ".wh..." must still name something inside
