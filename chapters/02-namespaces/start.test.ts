@@ -1,0 +1,184 @@
+// The start itself: --init, exec into a running container, what a
+// failed or finished start leaves behind (nothing), and the demo.
+import assert from 'node:assert/strict';
+import { readlinkSync } from 'node:fs';
+import { describe, test } from 'node:test';
+import {
+  hostMounts, needsRoot, runTs, uniqueName,
+} from '../../support/testing.ts';
+import { cachedRootfs } from '../01-chroot/rootfs.ts';
+import { DEFAULT_ENV } from '../01-chroot/chroot.ts';
+import { idRange } from './defaults.ts';
+import { execInContainer } from './exec.ts';
+import {
+  background, collect, pidsInNamespace, processState, run, specWith, until,
+} from './harness.ts';
+import type { Spec } from './spec.ts';
+import { startContainer } from './start.ts';
+import type { StartStep } from './steps.ts';
+
+const DEMO = 'chapters/02-namespaces/run.ts';
+
+/** States of the processes in `pid`'s pid namespace, from the host. */
+function statesInside(nsLink: string): string[] {
+  return pidsInNamespace(nsLink).map((p) => processState(p) ?? '-');
+}
+
+describe('chapter 02: --init', needsRoot, () => {
+  // The subshell leaves `sleep` an orphan: it is re-parented to PID 1,
+  // which must wait(2) for it once it exits, or it stays a zombie.
+  const orphan = ['sh', '-c', '(sleep 0.2 &); exec sleep 60'];
+
+  for (const init of [true, false]) {
+    test(`orphaned zombies are ${init ? '' : 'not '}reaped`, async (t) => {
+      const c = await background(t, specWith(orphan, [], { init }));
+      const ns = readlinkSync(`/proc/${c.pid}/ns/pid`);
+      // Orphan born, then dead (reaped, or a zombie).
+      assert.ok(await until(() => statesInside(ns).length >= (init ? 3 : 2)
+        || statesInside(ns).includes('Z'), 3000), 'no orphan seen');
+      const settled = await until(() => init
+        ? statesInside(ns).length === 2 : statesInside(ns).includes('Z'));
+      assert.ok(settled, `states: ${statesInside(ns)}`);
+      assert.equal(statesInside(ns).includes('Z'), !init);
+    });
+
+    test(`SIGTERM ${init ? 'is forwarded' : 'is ignored by PID 1'}`,
+      async (t) => {
+        const c = await background(t, specWith(['sleep', '60'], [],
+          { init }));
+        await until(() => statesInside(
+          readlinkSync(`/proc/${c.pid}/ns/pid`)).length === (init ? 2 : 1));
+        c.kill('SIGTERM');
+        const status = await Promise.race([c.wait(),
+          new Promise((r) => setTimeout(() => r('running'), 700))]);
+        // With no handler, PID 1 of a pid namespace never gets SIGTERM.
+        assert.deepEqual(status, init ? { code: 143 } : 'running');
+      });
+  }
+
+  test('a missing command under --init fails with 127', async () => {
+    await assert.rejects(run(specWith(['no-such-cmd'], [], { init: true })),
+      { exitCode: 127 });
+  });
+});
+
+describe('chapter 02: exec', needsRoot, () => {
+  test('joins every namespace of the running container', async (t) => {
+    const c = await background(t, specWith(['sleep', '60'], [],
+      { hostname: 'exec-target' }));
+    const e = await execInContainer(c.pid, {
+      args: ['sh', '-c', 'hostname; cat /proc/1/cmdline; echo; id -u; ' +
+        'cat /proc/self/uid_map; ls /proc | grep -c "^[0-9]"; exit'],
+      env: DEFAULT_ENV, cwd: '/', user: { uid: 0, gid: 0 },
+    }, { stdio: ['ignore', 'pipe', 'pipe'] });
+    const [out, err, status] = await Promise.all([collect(e.stdout),
+      collect(e.stderr), e.wait()]);
+    assert.equal(status.code, 0, err);
+    const [host, cmd, uid, map, procs] = out.trim().split('\n');
+    assert.equal(host, 'exec-target');
+    assert.equal(cmd, 'sleep\x0060\x00');
+    assert.equal(uid, '0');
+    const { hostID, size } = idRange('uid')[0];
+    assert.deepEqual(map.trim().split(/\s+/).map(Number), [0, hostID, size]);
+    assert.equal(procs, '4', 'sleep, sh, ls, grep: only the container');
+  });
+
+  test('a missing command fails with 127 and leaves nothing', async (t) => {
+    const c = await background(t, specWith(['sleep', '60']));
+    const ns = readlinkSync(`/proc/${c.pid}/ns/pid`);
+    await assert.rejects(execInContainer(c.pid, {
+      args: ['no-such-cmd'], env: DEFAULT_ENV, cwd: '/',
+      user: { uid: 0, gid: 0 },
+    }), { exitCode: 127 });
+    assert.equal(pidsInNamespace(ns).length, 1);
+  });
+});
+
+describe('chapter 02: nothing left behind', needsRoot, () => {
+  /** A step that notes the init's pid namespace and its own release. */
+  function watcher(onAttach?: (pid: number) => void) {
+    const seen = { ns: '', released: 0 };
+    const step: StartStep = {
+      name: 'watch',
+      attach(c) {
+        seen.ns = readlinkSync(`/proc/${c.pid}/ns/pid`);
+        onAttach?.(c.pid);
+      },
+      release() { seen.released++; },
+    };
+    return { seen, step };
+  }
+
+  async function startFails(spec: Spec, step: StartStep,
+    expected: { exitCode: number; message: RegExp }): Promise<void> {
+    const mounts = hostMounts().length;
+    await assert.rejects(startContainer(spec, {
+      id: uniqueName('t'), steps: [step], stdio: ['ignore', 'ignore', 'pipe'],
+    }), (err: Error & { exitCode: number }) => {
+      assert.equal(err.exitCode, expected.exitCode, err.message);
+      assert.match(err.message, expected.message);
+      return true;
+    });
+    assert.equal(hostMounts().length, mounts, 'a mount was left');
+  }
+
+  test('the command exits: no process, no mount', async () => {
+    const { seen, step } = watcher();
+    const mounts = hostMounts().length;
+    const r = await run(specWith(['sh', '-c', 'sleep 60 & exit 7']),
+      { steps: [step] });
+    assert.equal(r.code, 7);
+    assert.deepEqual(pidsInNamespace(seen.ns), []);
+    assert.equal(hostMounts().length, mounts);
+    assert.equal(seen.released, 1);
+  });
+
+  test('command not found: 127, nothing left', async () => {
+    const { seen, step } = watcher();
+    await startFails(specWith(['no-such-cmd']), step,
+      { exitCode: 127, message: /no-such-cmd.*not found/ });
+    assert.deepEqual(pidsInNamespace(seen.ns), []);
+    assert.equal(seen.released, 1);
+  });
+
+  test('not executable: 126, nothing left', async () => {
+    const { seen, step } = watcher();
+    await startFails(specWith(['/etc/passwd']), step,
+      { exitCode: 126, message: /\/etc\/passwd/ });
+    assert.deepEqual(pidsInNamespace(seen.ns), []);
+  });
+
+  test('the init killed mid-setup: 125, nothing left', async () => {
+    const { seen, step } = watcher((pid) => process.kill(pid, 'SIGKILL'));
+    await startFails(specWith(['true']), step, { exitCode: 125,
+      message: /container init died during setup \(killed by SIGKILL\)/ });
+    assert.ok(await until(() => pidsInNamespace(seen.ns).length === 0));
+    assert.equal(seen.released, 1);
+  });
+
+  test('a step fails at the barrier: 125, the init is killed', async () => {
+    const { seen, step } = watcher(() => { throw new Error('no cgroup'); });
+    await startFails(specWith(['true']), step,
+      { exitCode: 125, message: /^start container \S+: no cgroup$/ });
+    assert.deepEqual(pidsInNamespace(seen.ns), []);
+    assert.equal(seen.released, 1);
+  });
+});
+
+describe('chapter 02: the demo', needsRoot, () => {
+  test('run.ts: flags, exit status and errors', () => {
+    const rootfs = cachedRootfs();
+    const r = runTs(DEMO, ['--hostname', 'demo', '--no-net', rootfs, 'sh',
+      '-c', 'hostname; ls /sys/class/net | grep -c .; exit 3']);
+    assert.equal(r.status, 3, r.stderr);
+    const [name, nics] = r.stdout.trim().split('\n');
+    assert.equal(name, 'demo');
+    assert.ok(Number(nics) > 1, 'the host\'s interfaces with --no-net');
+    const bad = runTs(DEMO, [rootfs, 'no-such-cmd']);
+    assert.equal(bad.status, 127);
+    assert.match(bad.stderr, /^skiff: .*no-such-cmd.*\n$/);
+    const usage = runTs(DEMO, ['--bogus', rootfs, 'true']);
+    assert.equal(usage.status, 125);
+    assert.match(usage.stderr, /^skiff: unknown option "--bogus"/);
+  });
+});
