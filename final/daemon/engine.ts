@@ -6,7 +6,10 @@ import { API_VERSION, SKIFF_VERSION } from '../paths.ts';
 import { Containers } from './containers.ts';
 import { seedBusybox, StoreImages, type ImageSource } from './images.ts';
 import { unshareRuntime, type Runtime } from './runtime.ts';
-import { NotFound, Volumes } from './volumes.ts';
+import { Networks } from './networks.ts';
+import { Volumes } from './volumes.ts';
+import { netConfigFromEnv, type NetConfig } from
+  '../../chapters/05-network/network.ts';
 
 export interface EngineConfig {
   root: string;
@@ -18,6 +21,9 @@ export class Engine {
   readonly volumes: Volumes;
   readonly containers: Containers;
   readonly runtime: Runtime;
+  /** The host network configuration the runtime and `network` share. */
+  readonly net: NetConfig;
+  readonly networks: Networks;
   readonly startedAt = new Date();
   /** Settles once a fresh root has its busybox image. */
   readonly ready: Promise<void>;
@@ -26,19 +32,15 @@ export class Engine {
     this.images = new StoreImages(config.root);
     this.ready = seedBusybox(this.images.store);
     this.volumes = new Volumes(join(config.root, 'volumes'));
+    this.net = netConfigFromEnv();
+    if (!process.env.SKIFF_NET_DIR) this.net.stateDir = join(config.root, 'network');
     this.runtime = unshareRuntime;
     this.containers = new Containers({
       root: config.root, images: this.images, runtime: this.runtime,
       volumes: this.volumes,
     });
-  }
-
-  inspectImage(ref: string) {
-    const img = this.images.find(ref);
-    if (!img) throw new NotFound(`No such image: ${ref}`);
-    return { ...img, Created: new Date(img.Created * 1000).toISOString(),
-      Architecture: process.arch === 'x64' ? 'amd64' : process.arch,
-      Os: 'linux', RootFS: { Type: 'layers', Layers: [] } };
+    this.networks = new Networks(this.net, (id) =>
+      this.containers.byId.get(id)?.name);
   }
 
   version() {

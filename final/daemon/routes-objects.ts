@@ -1,50 +1,267 @@
-// Routes for the engine's objects (images, volumes, networks, system),
+// Routes for the engine's objects (images, networks, volumes, system),
 // kept apart from the container routes in api.ts. Docker Engine API
 // v1.43 paths and JSON.
-import type { Engine } from './engine.ts';
+import { loadImages, saveImages, importRootfs, DEFAULT_PATH } from
+  '../../chapters/04-aufs-overlay/archive.ts';
+import { commitRootfs, exportRootfs } from
+  '../../chapters/04-aufs-overlay/overlay.ts';
+import type { ContainerConfig } from
+  '../../chapters/04-aufs-overlay/store.ts';
+import { spawnSync } from 'node:child_process';
 import type { Handler, Req, Route } from './api.ts';
+import { applyChanges } from './changes.ts';
+import type { Container } from './containers.ts';
+import { copyRoutes } from './copy.ts';
+import type { Engine } from './engine.ts';
+import { normalizeRef, type Image } from './images.ts';
+import { all, refOf, sendMade, withUpload } from './transfer.ts';
+import { BadRequest, Conflict, NotFound } from './volumes.ts';
 
 const ID = '([^/]+)';
+/** Image names may hold slashes ("localhost:5000/a/b"). */
+const NAME = '(.+)';
 
+// #region object-routes
 export function objectRoutes(engine: Engine): Route[] {
-  const cs = engine.containers;
   const r = (method: string, path: string, handler: Handler): Route => ({
-    method, pattern: new RegExp(`^${path}$`), handler });
+    method, pattern: new RegExp(`^${path}$`),
+    handler: (q) => translate(() => handler(q)) });
+  const img = imageCalls(engine);
+  const net = engine.networks;
+  const vol = engine.volumes;
+  const cs = engine.containers;
+  const p0 = (q: Req) => decodeURIComponent(q.params[0]);
   return [
-    r('GET', '/images/json', () => engine.images.list().map((i) => ({
-      Id: i.Id, ParentId: '', RepoTags: i.RepoTags, RepoDigests: [],
-      Created: i.Created, Size: i.Size, SharedSize: -1, Labels: {},
-      Containers: cs.list().filter((x) => x.rec.Image === i.Id).length,
-    }))),
-    r('GET', `/images/${ID}/json`, (q) => engine.inspectImage(
-      decodeURIComponent(q.params[0]))),
-    r('GET', '/volumes', () => ({ Volumes: engine.volumes.list(),
-      Warnings: [] })),
+    r('GET', '/images/json', () => img.list()),
+    r('GET', `/images/${NAME}/json`, (q) => img.inspect(p0(q))),
+    r('GET', `/images/${NAME}/history`, (q) => img.history(p0(q))),
+    r('POST', `/images/${NAME}/tag`, (q) => img.tag(p0(q), q.query)),
+    r('DELETE', `/images/${NAME}`, (q) => img.remove(p0(q),
+      flag(q, 'force'))),
+    r('POST', '/images/load', (q) => img.load(q)),
+    r('GET', '/images/get', (q) => img.save(q, all(q.query, 'names'))),
+    r('GET', `/images/${NAME}/get`, (q) => img.save(q, [p0(q)])),
+    r('POST', '/images/create', (q) => img.import(q)),
+    r('POST', '/images/prune', () => img.prune()),
+    r('POST', '/commit', (q) => img.commit(q)),
+    r('GET', `/containers/${ID}/export`, (q) => img.export(q,
+      cs.get(p0(q)))),
+    ...copyRoutes(engine),
+    r('GET', '/networks', () => net.list()),
+    r('GET', `/networks/${ID}`, (q) => net.inspect(p0(q))),
+    r('POST', '/networks/create', (q) => {
+      const cfg = q.body?.IPAM?.Config?.[0] ?? {};
+      const n = net.create(q.body?.Name ?? '', cfg.Subnet, cfg.Gateway);
+      q.res.statusCode = 201;
+      return { Id: n.Id, Warning: '' };
+    }),
+    r('DELETE', `/networks/${ID}`, (q) => net.remove(p0(q))),
+    r('POST', '/networks/prune', () => ({ NetworksDeleted: net.prune() })),
+    r('GET', '/volumes', () => ({ Volumes: vol.list(), Warnings: [] })),
     r('POST', '/volumes/create', (q) => {
       q.res.statusCode = 201;
-      return engine.volumes.create(q.body?.Name || undefined,
-        q.body?.Labels);
+      return vol.create(q.body?.Name || undefined, q.body?.Labels);
     }),
-    r('GET', `/volumes/${ID}`, (q) => engine.volumes.get(q.params[0])),
-    r('DELETE', `/volumes/${ID}`, (q) => engine.volumes.remove(q.params[0],
-      cs.usersOf(q.params[0]), flag(q, 'force'))),
-    r('POST', '/volumes/prune', () => {
-      const unused = engine.volumes.list().filter((v) =>
-        cs.usersOf(v.Name).length === 0 &&
-        (flag2(v.Labels) || /^[0-9a-f]{64}$/.test(v.Name)));
-      for (const v of unused) engine.volumes.remove(v.Name, []);
+    r('GET', `/volumes/${ID}`, (q) => vol.get(p0(q))),
+    r('DELETE', `/volumes/${ID}`, (q) => vol.remove(p0(q),
+      cs.usersOf(p0(q)), flag(q, 'force'))),
+    r('POST', '/volumes/prune', (q) => {
+      // docker >= 23 prunes anonymous volumes only, unless all=true
+      const every = /"all=true"|\ball=true\b/.test(q.query.get('filters')
+        ?? '');
+      const unused = vol.list().filter((v) => cs.usersOf(v.Name)
+        .length === 0 && (every || /^[0-9a-f]{64}$/.test(v.Name)));
+      for (const v of unused) vol.remove(v.Name, []);
       return { VolumesDeleted: unused.map((v) => v.Name),
         SpaceReclaimed: 0 };
     }),
   ];
 }
+// #endregion
 
 function flag(r: Req, name: string): boolean {
   const v = r.query.get(name);
   return v !== null && v !== '0' && v !== 'false';
 }
 
-/** Volume prune removes anonymous volumes only (docker >= 23). */
-function flag2(_labels: Record<string, string>): boolean {
-  return false;
+/**
+ * Chapter 04's errors carry no HTTP status: a missing image is a 404, a
+ * conflict (rmi of an image in use) a 409, any other a bad request.
+ */
+async function translate(fn: () => unknown): Promise<unknown> {
+  try {
+    return await fn();
+  } catch (err) {
+    if ((err as { status?: number }).status) throw err;
+    const m = (err as Error).message;
+    if (/ not found$|^no such/i.test(m)) throw new NotFound(m);
+    if (/^conflict/.test(m)) throw new Conflict(m);
+    if (err instanceof Error && err.constructor !== Error &&
+      !(err instanceof TypeError) && !(err instanceof RangeError)) {
+      throw new BadRequest(m, { cause: err });
+    }
+    throw err;
+  }
 }
+
+// #region image-calls
+function imageCalls(engine: Engine) {
+  const images = engine.images;
+  const store = images.store;
+  const cs = engine.containers;
+  const find = (ref: string): Image => {
+    let i: Image | undefined;
+    try {
+      i = images.find(ref);
+    } catch { /* an invalid reference finds nothing */ }
+    if (!i) throw new NotFound(`No such image: ${ref}`);
+    return i;
+  };
+  const users = (id: string) => cs.list().filter((x) => x.rec.Image === id);
+  return {
+    list: () => images.list().map((i) => ({
+      Id: i.Id, ParentId: '', RepoTags: i.RepoTags, RepoDigests: [],
+      Created: i.Created, Size: i.Size, VirtualSize: i.Size,
+      SharedSize: -1, Labels: i.Config.Labels ?? {},
+      Containers: users(i.Id).length,
+    })),
+    inspect: (ref: string) => inspectImage(store.layerDir.bind(store),
+      find(ref)),
+    history: (ref: string) => history(find(ref), (d) =>
+      store.layerMeta(d).size),
+    tag(ref: string, query: URLSearchParams) {
+      const target = refOf(query);
+      if (!target) throw new BadRequest('tag: a repository is required');
+      store.tag(find(ref).Id, target);
+      return undefined;
+    },
+    remove(ref: string, force: boolean) {
+      find(ref);
+      const r = store.remove(ref, { force });
+      return [...r.untagged.map((t) => ({ Untagged: t })),
+        ...r.deleted.map((d) => ({ Deleted: d }))];
+    },
+    async load(q: Req) {
+      const loaded = await withUpload(store, q.raw, async (file) => {
+        const named = archiveTags(file);
+        return (await loadImages(store, file)).map((i) => ({ ...i,
+          tags: named ? i.tags.filter((t) => named.has(t)) : i.tags }));
+      });
+      // docker answers with a stream of JSON messages, one a line
+      q.res.writeHead(200, { 'Content-Type': 'application/json' });
+      q.res.end(loaded.map((i) => JSON.stringify({ stream: i.tags.length
+        ? i.tags.map((t) => `Loaded image: ${t}\n`).join('')
+        : `Loaded image ID: ${i.id}\n` }) + '\n').join(''));
+    },
+    async save(q: Req, names: string[]) {
+      if (names.length === 0) throw new BadRequest('save: no image named');
+      for (const n of names) find(n);
+      await sendMade(store, q.res, (file) => saveImages(store, names, file,
+        q.query.get('format') === 'oci' ? 'oci' : 'docker'));
+    },
+    async import(q: Req) {
+      if (q.query.get('fromSrc') !== '-') {
+        throw new BadRequest('import: only fromSrc=- (the request body) ' +
+          'is supported');
+      }
+      const ref = refOf(q.query);
+      const changes = applyChanges({ Env: [DEFAULT_PATH] },
+        all(q.query, 'changes'));
+      const i = await withUpload(store, q.raw, (file) => importRootfs(
+        store, file, { ref, changes,
+          message: q.query.get('message') ?? undefined }));
+      return { status: i.id };
+    },
+    prune() {
+      const deleted: object[] = [];
+      for (const i of images.list()) {
+        if (i.RepoTags.length || users(i.Id).length) continue;
+        deleted.push(...store.remove(i.Id).deleted.map((d) =>
+          ({ Deleted: d })));
+      }
+      return { ImagesDeleted: deleted, SpaceReclaimed: 0 };
+    },
+    async commit(q: Req) {
+      const c = cs.get(q.query.get('container') ?? '');
+      const base = containerConfig(c);
+      const changes = applyChanges(base, all(q.query, 'changes'));
+      const i = await commitRootfs(store, c.id, { ref: refOf(q.query),
+        message: q.query.get('comment') || undefined,
+        author: q.query.get('author') || undefined, changes });
+      q.res.statusCode = 201;
+      return { Id: i.id };
+    },
+    export: (q: Req, c: Container) => sendMade(store, q.res,
+      (file) => { exportRootfs(store, c.id, file); }),
+  };
+}
+// #endregion
+
+/**
+ * The names a docker-archive gives its images (manifest.json), so that
+ * `load` reports those and not every tag the image has in the store.
+ */
+function archiveTags(file: string): Set<string> | undefined {
+  const r = spawnSync('tar', ['-xOf', file, 'manifest.json'],
+    { encoding: 'utf8', maxBuffer: 1 << 24 });
+  try {
+    const m = JSON.parse(r.stdout) as { RepoTags?: string[] }[];
+    return new Set(m.flatMap((e) => (e.RepoTags ?? []).map(normalizeRef)));
+  } catch {
+    return undefined; // an OCI layout, or no tar at all
+  }
+}
+
+/** What `commit` keeps of a container's config, as docker does. */
+function containerConfig(c: Container): ContainerConfig {
+  const cfg = c.rec.Config;
+  const out: ContainerConfig = {
+    Env: (cfg.Env ?? []).filter((e) => !/^HOSTNAME=/.test(e)),
+    Cmd: cfg.Cmd ?? null,
+  };
+  if (cfg.Entrypoint) out.Entrypoint = cfg.Entrypoint;
+  if (cfg.WorkingDir && cfg.WorkingDir !== '/') {
+    out.WorkingDir = cfg.WorkingDir;
+  }
+  if (cfg.User) out.User = cfg.User;
+  if (cfg.Labels && Object.keys(cfg.Labels).length) out.Labels = cfg.Labels;
+  if (cfg.ExposedPorts) out.ExposedPorts = cfg.ExposedPorts;
+  return out;
+}
+
+function inspectImage(layerDir: (d: string) => string, i: Image) {
+  const dirs = [...i.Layers].reverse().map((d) => `${layerDir(d)}/diff`);
+  return {
+    Id: i.Id, RepoTags: i.RepoTags, RepoDigests: [], Parent: '',
+    Comment: i.History.at(-1)?.comment ?? '',
+    Created: new Date(i.Created * 1000).toISOString(), Container: '',
+    DockerVersion: '', Author: i.Author ?? '', Config: i.Config,
+    Architecture: i.Architecture, Os: i.Os, Size: i.Size,
+    VirtualSize: i.Size,
+    GraphDriver: { Name: 'overlay2', Data: { LowerDir: dirs.join(':') } },
+    RootFS: { Type: 'layers', Layers: i.Layers },
+    Metadata: { LastTagTime: '0001-01-01T00:00:00Z' },
+  };
+}
+
+// #region history
+/**
+ * GET /images/{name}/history: the config's history, newest first; each
+ * entry that made a layer gets that layer's size, in order.
+ */
+function history(i: Image, size: (diffId: string) => number) {
+  let layer = 0;
+  const rows = i.History.map((h) => {
+    const d = h.empty_layer ? undefined : i.Layers[layer++];
+    const bytes = d ? size(d) : 0;
+    return { Id: '<missing>', Created: Math.floor(Date.parse(
+      h.created ?? '') / 1000) || 0, CreatedBy: h.created_by ?? '',
+    Tags: null as string[] | null, Size: bytes, Comment: h.comment ?? '' };
+  }).reverse();
+  if (rows.length) {
+    rows[0].Id = i.Id;
+    rows[0].Tags = i.RepoTags;
+  }
+  return rows;
+}
+// #endregion

@@ -1,0 +1,143 @@
+// `docker cp`'s daemon half: GET, HEAD and PUT /containers/{id}/archive.
+// A path is looked up in the container's own view of its files: through
+// /proc/PID/root while it runs (its mounts included), else in its
+// mounted rootfs with its volumes and binds mapped by hand. Symlinks are
+// resolved inside that root, never on the host's (as docker's SecureJoin
+// does), and a tar comes in through chapter 04's unpacker, which refuses
+// to write through a symlink.
+import { spawn } from 'node:child_process';
+import { lstatSync, readlinkSync, statSync } from 'node:fs';
+import { posix } from 'node:path';
+import { pipeline } from 'node:stream/promises';
+import { mountRootfs } from '../../chapters/04-aufs-overlay/overlay.ts';
+import { unpack } from '../../chapters/04-aufs-overlay/unpack.ts';
+import type { Handler, Req, Route } from './api.ts';
+import type { Container } from './containers.ts';
+import type { Engine } from './engine.ts';
+import { withUpload } from './transfer.ts';
+import { BadRequest, NotFound } from './volumes.ts';
+
+// #region secure-join
+/**
+ * `path` inside `root` with every symlink on the way resolved as the
+ * container would: an absolute target starts again at `root`, ".."
+ * stops at `root`. The result names no symlink but maybe the last part.
+ */
+export function secureJoin(root: string, path: string, follow = false)
+  : string {
+  const parts = path.split('/').filter((p) => p && p !== '.');
+  const done: string[] = [];
+  let links = 0;
+  while (parts.length) {
+    const name = parts.shift()!;
+    if (name === '..') {
+      done.pop();
+      continue;
+    }
+    const at = `${root}/${[...done, name].join('/')}`;
+    const st = lstatSync(at, { throwIfNoEntry: false });
+    if (!st?.isSymbolicLink() || (parts.length === 0 && !follow)) {
+      done.push(name);
+      continue;
+    }
+    if (++links > 40) throw new BadRequest(`${path}: too many symlinks`);
+    const target = readlinkSync(at);
+    if (target.startsWith('/')) done.length = 0;
+    parts.unshift(...target.split('/').filter((p) => p && p !== '.'));
+  }
+  return `${root}/${done.join('/')}`.replace(/\/$/, '') || '/';
+}
+// #endregion
+
+/** Where to look for `path` of container `c`, on the host. */
+function hostPath(engine: Engine, c: Container, path: string): string {
+  if (!path.startsWith('/')) path = `/${path}`;
+  if (c.isRunning && c.rec.State.Pid) {
+    return secureJoin(`/proc/${c.rec.State.Pid}/root`, path);
+  }
+  // Stopped: the longest volume or bind destination holding the path.
+  const mount = [...c.rec.Mounts].sort((a, b) =>
+    b.Destination.length - a.Destination.length).find((m) =>
+    path === m.Destination || path.startsWith(`${m.Destination}/`));
+  if (mount) {
+    return secureJoin(mount.Source, path.slice(mount.Destination.length));
+  }
+  const root = mountRootfs(engine.images.store, c.id);
+  return secureJoin(root, path);
+}
+
+/** docker's X-Docker-Container-Path-Stat: base64 of a JSON stat. */
+function pathStat(file: string, shown: string): string {
+  const st = lstatSync(file, { throwIfNoEntry: false });
+  if (!st) throw new NotFound(`Could not find the file ${shown} in ` +
+    'container');
+  const stat = { name: posix.basename(shown) || '/', size: st.size,
+    mode: goMode(st.mode), mtime: st.mtime.toISOString(),
+    linkTarget: st.isSymbolicLink() ? readlinkSync(file) : '' };
+  return Buffer.from(JSON.stringify(stat)).toString('base64');
+}
+
+/** Go's os.FileMode: permission bits plus a type bit (ModeDir = 1<<31). */
+function goMode(mode: number): number {
+  const type = mode & 0o170000;
+  const bit = type === 0o040000 ? 2 ** 31 : type === 0o120000 ? 2 ** 27 : 0;
+  return bit + (mode & 0o7777);
+}
+
+// #region copy-routes
+export function copyRoutes(engine: Engine): Route[] {
+  const r = (method: string, handler: Handler): Route => ({ method,
+    pattern: /^\/containers\/([^/]+)\/archive$/, handler });
+  const target = (q: Req) => {
+    const c = engine.containers.get(decodeURIComponent(q.params[0]));
+    const path = q.query.get('path');
+    if (!path) throw new BadRequest('archive: path is required');
+    return { c, path, file: hostPath(engine, c, path) };
+  };
+  return [
+    r('HEAD', (q) => {
+      const t = target(q);
+      q.res.setHeader('X-Docker-Container-Path-Stat',
+        pathStat(t.file, t.path));
+      q.res.end();
+    }),
+    r('GET', async (q) => {
+      const t = target(q);
+      q.res.setHeader('X-Docker-Container-Path-Stat',
+        pathStat(t.file, t.path));
+      await sendTree(q, t.file);
+    }),
+    r('PUT', async (q) => {
+      const t = target(q);
+      const st = statSync(t.file, { throwIfNoEntry: false });
+      if (!st) {
+        throw new NotFound(`Could not find the file ${t.path} in ` +
+          `container ${t.c.name}`);
+      }
+      if (!st.isDirectory()) {
+        throw new BadRequest(`extraction point is not a directory: ` +
+          t.path);
+      }
+      if (t.c.rec.HostConfig.ReadonlyRootfs) {
+        throw new BadRequest('container rootfs is marked read-only');
+      }
+      await withUpload(engine.images.store, q.raw, (file) =>
+        unpack({ file }, t.file));
+    }),
+  ];
+}
+// #endregion
+
+/** A tar of one file or tree, named by its last component. */
+async function sendTree(q: Req, file: string): Promise<void> {
+  const dir = posix.dirname(file);
+  const base = posix.basename(file);
+  const tar = spawn('tar', ['--numeric-owner', '-C', dir, '-cf', '-',
+    '--', base], { stdio: ['ignore', 'pipe', 'pipe'] });
+  let err = '';
+  tar.stderr.on('data', (d: Buffer) => { err += d; });
+  q.res.writeHead(200, { 'Content-Type': 'application/x-tar' });
+  await pipeline(tar.stdout, q.res);
+  const code = await new Promise((r) => tar.on('close', r));
+  if (code !== 0) console.error(`cp: tar ${file}: ${err.trim()}`);
+}
