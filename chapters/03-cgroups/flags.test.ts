@@ -62,6 +62,22 @@ describe('chapter 03: resource flags', () => {
     assert.deepEqual(rest, ['sh']);
     assert.throws(() => parseResourceFlags(['--memory-swap', '1g']),
       /needs --memory/);
+    const bad: [string, string, RegExp][] = [
+      ['--pids-limit', 'many', /for --pids-limit: expected an integer/],
+      ['--pids-limit', '8', /for --pids-limit: the minimum is 16/],
+      ['--memory', '8m', /for --memory: the minimum is 16m/],
+      ['--device-cgroup-rule', 'b 7', /expected TYPE MAJOR:MINOR ACCESS/],
+    ];
+    for (const [flag, value, message] of bad) {
+      assert.throws(() => parseResourceFlags([flag, value]), message);
+    }
+  });
+
+  test('--device-cgroup-rule adds to docker\'s default rules', () => {
+    const { resources } = parseResourceFlags(['--device-cgroup-rule',
+      'b 7:* rw', 'sh']);
+    assert.deepEqual(resources.devices?.slice(0, -1), DEFAULT_DEVICE_RULES);
+    assert.equal(ruleToString(resources.devices!.at(-1)!), 'b 7:* rw');
   });
 
   test('docker\'s default device rules in v1 syntax', () => {
@@ -92,7 +108,6 @@ describe('chapter 03: bad input to the demo', needsRoot, () => {
     [['--cpuset-cpus', '4095'],
       /^skiff: .* for --cpuset-cpus: CPU 4095 does not exist/],
     [['--device-read-bps', '/dev/null:1mb'], /not a block device/],
-    [['--pids-limit', 'many'], /for --pids-limit: expected an integer/],
   ];
   for (const [flags, message] of cases) {
     test(`${flags.join(' ')}: one line, exit 125, no cgroup`, () => {
@@ -147,6 +162,7 @@ describe('chapter 03: bad input to the demo', needsRoot, () => {
     const r = runTs(RUN, ['--memory', '64m', '--pids-limit', '64',
       '--stats', '--no-user', cachedRootfs(), 'sh', '-c', 'exit 3']);
     assert.equal(r.status, 3, r.stderr);
-    assert.match(r.stderr, /memory .* \/ 64\.0MiB, pids \d+ \/ 64/);
+    assert.match(r.stderr,
+      /limit 64\.0MiB; oom kills 0\n.*pids \d+, limit 64;/);
   });
 });

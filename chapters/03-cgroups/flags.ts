@@ -3,10 +3,12 @@
 //   --memory 64m  --memory-swap 128m  --cpus 0.5  --cpu-shares 512
 //   --cpu-period/--cpu-quota  --cpuset-cpus 0-1  --cpuset-mems 0
 //   --pids-limit 64  --device-read-bps /dev/loop0:1mb  (and write, iops)
+//   --device-cgroup-rule 'b 7:* rw'
 import { readFileSync, statSync } from 'node:fs';
 import type {
-  LinuxResources, ThrottleDevice,
+  DeviceRule, LinuxResources, ThrottleDevice,
 } from '../02-namespaces/spec.ts';
+import { DEFAULT_DEVICE_RULES } from './controllers/devices.ts';
 
 /** Bad flag input: one line, exit 125, as `docker run` does. */
 export class FlagError extends Error {
@@ -122,6 +124,20 @@ export function parseDeviceRate(flag: string, value: string):
 }
 // #endregion
 
+// #region parse-device-rule
+/** "b 7:* rw": one more device the container may use (docker's syntax). */
+export function parseDeviceRule(value: string): DeviceRule {
+  const m = /^([abc]) (\d+|\*):(\d+|\*) ([rwm]{1,3})$/.exec(value.trim());
+  if (!m) {
+    throw invalid('--device-cgroup-rule', value,
+      'expected TYPE MAJOR:MINOR ACCESS such as "b 7:* rw"');
+  }
+  const num = (x: string) => (x === '*' ? undefined : Number(x));
+  return { allow: true, type: m[1] as DeviceRule['type'],
+    major: num(m[2]), minor: num(m[3]), access: m[4] };
+}
+// #endregion
+
 /** glibc's dev_t layout: major 12+20 bits, minor 8+24 bits. */
 export function majorMinor(dev: bigint): { major: number; minor: number } {
   return {
@@ -144,7 +160,18 @@ const DEVICE_FLAGS: Record<string, ThrottleKey> = {
 export const RESOURCE_FLAGS: readonly string[] = ['--memory', '-m',
   '--memory-swap', '--memory-reservation', '--cpus', '--cpu-shares', '-c',
   '--cpu-period', '--cpu-quota', '--cpuset-cpus', '--cpuset-mems',
-  '--pids-limit', ...Object.keys(DEVICE_FLAGS)];
+  '--pids-limit', '--device-cgroup-rule', ...Object.keys(DEVICE_FLAGS)];
+
+// #region minimums
+/**
+ * Docker's floor for --memory is 6m. Ours is higher, as is the one for
+ * --pids-limit: the engine's init is a Node.js process (about 10 MiB and
+ * 11 threads) that runs inside the container's cgroup until it becomes
+ * the command, and dies at start under a tighter limit.
+ */
+export const MIN_MEMORY = 16 * 1024 ** 2;
+export const MIN_PIDS = 16;
+// #endregion
 
 // #region set-flag
 /** Applies one `docker run` resource flag to `r`; throws FlagError. */
@@ -155,8 +182,9 @@ export function setResourceFlag(r: LinuxResources, flag: string,
   switch (flag) {
     case '-m': case '--memory':
       mem().limit = parseMemory(value, '--memory');
-      if (mem().limit! < 6 * 1024 ** 2) {
-        throw invalid('--memory', value, 'the minimum is 6m');
+      if (mem().limit! < MIN_MEMORY) {
+        throw invalid('--memory', value, 'the minimum is 16m (the ' +
+          "engine's init starts inside the limit)");
       }
       return;
     case '--memory-swap':
@@ -176,7 +204,16 @@ export function setResourceFlag(r: LinuxResources, flag: string,
     case '--cpuset-cpus': cpu().cpus = parseCpuset(value); return;
     case '--cpuset-mems': parseCpuList(value, flag); cpu().mems = value;
       return;
-    case '--pids-limit': r.pids = { limit: parseInteger(flag, value, -1) };
+    case '--pids-limit':
+      r.pids = { limit: parseInteger(flag, value, -1) };
+      if (r.pids.limit > 0 && r.pids.limit < MIN_PIDS) {
+        throw invalid(flag, value, `the minimum is ${MIN_PIDS} (the ` +
+          "engine's init starts inside the limit), or -1 for none");
+      }
+      return;
+    case '--device-cgroup-rule': // added to docker's default rules
+      r.devices = [...(r.devices ?? DEFAULT_DEVICE_RULES),
+        parseDeviceRule(value)];
       return;
   }
   const key = DEVICE_FLAGS[flag];

@@ -51,11 +51,15 @@ describe(`chapter 03: limits measured (cgroup v${V})`, needsRoot, () => {
     await p.printed(/go/);
     await sleep(300);
     const rate = await cpuRate(p.pid, 3000);
-    // Unlimited, the loop takes a whole CPU (~1.0).
-    assert.ok(rate > 0.3 && rate < 0.65, `rate ${rate.toFixed(2)}`);
+    // Unlimited, the loop takes a whole CPU (~1.0) on an idle host. On
+    // a busy one (other tests, an emulated VM) it may get less than half
+    // either way: the proof that the quota held it is that the kernel
+    // throttled it, period after period (3 s = 30 periods of 100 ms).
+    assert.ok(rate > 0.1 && rate < 0.65, `rate ${rate.toFixed(2)}`);
     const stat = parseKeyed(readFileSync(fileOf(cg.dirs, 'cpu.stat'),
       'utf8'));
-    assert.ok(stat.get('nr_throttled')! > 10, 'never throttled');
+    assert.ok(stat.get('nr_throttled')! > 10,
+      `throttled in ${stat.get('nr_throttled')} periods`);
   });
 
   test('cpu: shares 1:3 split a shared core about 1:3', async (t) => {

@@ -41,7 +41,8 @@ describe('chapter 03: cgroup mode detection', () => {
 });
 
 describe(`chapter 03: cgroup manager (v${cgroupVersion()})`, needsRoot, () => {
-  test('create makes the directories, destroy removes them, twice', async (t) => {
+  test('create makes the directories, destroy removes them, twice',
+    async (t) => {
     const cg = await createCgroup(`/skiff/${uniqueName('t')}`);
     t.after(() => cg.destroy());
     assert.ok(cg.dirs.length >= 1);
@@ -121,7 +122,8 @@ describe(`chapter 03: cgroup manager (v${cgroupVersion()})`, needsRoot, () => {
     assert.equal((await p.exited).code, 3);
   });
 
-  test('the host keeps working: new processes are not put inside', async (t) => {
+  test('the host keeps working: new processes are not put inside',
+    async (t) => {
     const cg = await testCgroup(t, { pids: { limit: 1 } });
     const r = spawnSync('sh', ['-c', 'true & wait']);
     assert.equal(r.status, 0);

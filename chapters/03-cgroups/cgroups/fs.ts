@@ -18,6 +18,19 @@ function errnoOf(err: unknown): string {
   return (err as NodeJS.ErrnoException)?.code ?? String(err);
 }
 
+let traceWrite: ((path: string, value: string) => void) | undefined;
+
+/** Calls `fn` after every write to a cgroup file (the demo's --trace). */
+export function traceCgroupWrites(
+  fn: ((path: string, value: string) => void) | undefined): void {
+  traceWrite = fn;
+}
+
+/** Reports a change made other than by a write (bpf(2)) to the trace. */
+export function traceCgroupChange(path: string, what: string): void {
+  traceWrite?.(path, what);
+}
+
 // #region write-file
 /** Writes one value into a cgroup file: `memory.max` <- "67108864". */
 export function writeCgroupFile(dir: string, file: string,
@@ -31,6 +44,7 @@ export function writeCgroupFile(dir: string, file: string,
       `write ${JSON.stringify(String(value))} to ${path}: ${errnoOf(err)}`,
       { cause: err });
   }
+  traceWrite?.(path, String(value));
 }
 // #endregion
 

@@ -23,6 +23,8 @@ export interface CgroupStats {
   memoryCacheBytes: number;
   /** null: no limit. */
   memoryLimit: number | null;
+  /** The most memory it ever held (0 where the kernel does not say). */
+  memoryPeakBytes: number;
   /** Tasks (processes and threads) in it now. */
   pids: number;
   pidsLimit: number | null;

@@ -103,7 +103,8 @@ export class CgroupV1 implements Cgroup {
     return {
       cpuUsageNs: dir('cpuacct') ? cpuUsageV1(dir('cpuacct')!) : 0,
       ...(mem ? memoryStatsV1(mem) : { memoryBytes: 0,
-        memoryCacheBytes: 0, memoryLimit: null, oomKills: 0 }),
+        memoryCacheBytes: 0, memoryLimit: null, memoryPeakBytes: 0,
+        oomKills: 0 }),
       ...(pidsDir ? pidsStats(pidsDir)
         : { pids: this.procs().length, pidsLimit: null }),
       ...(blk ? ioStatsV1(blk) : { ioReadBytes: 0, ioWriteBytes: 0 }),

@@ -83,7 +83,8 @@ export class CgroupV2 implements Cgroup {
     return {
       cpuUsageNs: cpuUsageV2(d),
       ...(has('memory.current') ? memoryStatsV2(d) : { memoryBytes: 0,
-        memoryCacheBytes: 0, memoryLimit: null, oomKills: 0 }),
+        memoryCacheBytes: 0, memoryLimit: null, memoryPeakBytes: 0,
+        oomKills: 0 }),
       ...(has('pids.current') ? pidsStats(d)
         : { pids: this.procs().length, pidsLimit: null }),
       ...ioStatsV2(d),

@@ -7,7 +7,7 @@
 import { closeSync, constants, openSync } from 'node:fs';
 import type { DeviceRule } from '../../02-namespaces/spec.ts';
 import { errnoName, koffi, libc } from '../../01-chroot/kernel.ts';
-import { CgroupError } from '../cgroups/fs.ts';
+import { CgroupError, traceCgroupChange } from '../cgroups/fs.ts';
 
 // bpf(2) has no libc wrapper: call it by number through syscall(2).
 const SYS_BPF: Record<string, number> = { x64: 321, arm64: 280 };
@@ -157,5 +157,7 @@ export function attachDeviceFilter(dir: string, rules: DeviceRule[]): void {
     closeSync(dirFd);
     closeSync(progFd);
   }
+  traceCgroupChange(dir, `bpf device filter, ${code.length / 8} ` +
+    'instructions');
 }
 // #endregion

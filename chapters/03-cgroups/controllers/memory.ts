@@ -14,6 +14,8 @@ export interface MemoryStats {
   /** Inactive page cache, which `docker stats` subtracts from usage. */
   memoryCacheBytes: number;
   memoryLimit: number | null;
+  /** The most it ever held (0 where the kernel does not say). */
+  memoryPeakBytes: number;
   oomKills: number;
 }
 
@@ -30,8 +32,9 @@ export const memory: Controller = {
       writeCgroupFile(dir, 'memory.limit_in_bytes', m.limit);
     }
     const swap = m.swap ?? m.limit; // Absent: no swap beyond the limit.
-    if (swap !== undefined && hasCgroupFile(dir, 'memory.memsw.limit_in_bytes')) {
-      writeCgroupFile(dir, 'memory.memsw.limit_in_bytes', swap);
+    const memsw = 'memory.memsw.limit_in_bytes';
+    if (swap !== undefined && hasCgroupFile(dir, memsw)) {
+      writeCgroupFile(dir, memsw, swap);
     }
     if (m.reservation !== undefined) {
       writeCgroupFile(dir, 'memory.soft_limit_in_bytes', m.reservation);
@@ -67,6 +70,8 @@ export function memoryStatsV1(dir: string): MemoryStats {
     memoryBytes: Number(readCgroupFile(dir, 'memory.usage_in_bytes')),
     memoryCacheBytes: stat.get('total_inactive_file') ?? 0,
     memoryLimit: v1Limit(tryReadCgroupFile(dir, 'memory.limit_in_bytes')),
+    memoryPeakBytes: Number(tryReadCgroupFile(dir,
+      'memory.max_usage_in_bytes') ?? 0),
     // Since Linux 4.13 oom_control counts the kills it made.
     oomKills: oom.get('oom_kill') ?? 0,
   };
@@ -79,6 +84,8 @@ export function memoryStatsV2(dir: string): MemoryStats {
     memoryBytes: Number(readCgroupFile(dir, 'memory.current')),
     memoryCacheBytes: stat.get('inactive_file') ?? 0,
     memoryLimit: v2Limit(tryReadCgroupFile(dir, 'memory.max')),
+    // memory.peak: Linux 5.19.
+    memoryPeakBytes: Number(tryReadCgroupFile(dir, 'memory.peak') ?? 0),
     oomKills: events.get('oom_kill') ?? 0,
   };
 }
