@@ -1,7 +1,7 @@
 // skiff doctor: what this host can do for skiff, in plain words, and
 // what to install or change where it cannot - moby's check-config.sh
 // for a TypeScript engine. Runs without the daemon.
-import { execFileSync } from 'node:child_process';
+import { execFileSync, spawnSync } from 'node:child_process';
 import { existsSync, readFileSync, readdirSync } from 'node:fs';
 import os from 'node:os';
 import type { Command } from './command.ts';
@@ -34,15 +34,35 @@ function kernel(): Check[] {
 }
 
 // #region namespaces
-const NAMESPACES: [string, string][] = [['pid', 'pid'], ['mnt', 'mount'],
-  ['uts', 'uts'], ['ipc', 'ipc'], ['net', 'network'], ['user', 'user'],
-  ['cgroup', 'cgroup']];
+const NAMESPACES: [string, string, string[]][] = [
+  ['pid', 'pid', ['--pid', '--fork']], ['mnt', 'mount', ['--mount']],
+  ['uts', 'uts', ['--uts']], ['ipc', 'ipc', ['--ipc']],
+  ['net', 'network', ['--net']], ['user', 'user', ['--user']],
+  ['cgroup', 'cgroup', ['--cgroup']]];
 
+/**
+ * Each namespace, tried for real: util-linux's unshare(1) makes one and
+ * runs `true` in it. Without unshare(1), /proc/self/ns/<type> at least
+ * says the kernel knows the type.
+ */
 function namespaces(): Check[] {
-  return NAMESPACES.map(([file, name]) => existsSync(`/proc/self/ns/${file}`)
-    ? { level: 'ok', what: `${name} namespace` }
-    : { level: 'fail', what: `${name} namespace missing`,
-      fix: `rebuild the kernel with CONFIG_${file.toUpperCase()}_NS=y` });
+  const probe = has('unshare');
+  return NAMESPACES.map(([file, name, flags]): Check => {
+    const known = existsSync(`/proc/self/ns/${file}`);
+    const works = known && (!probe || spawnSync('unshare',
+      [...flags, 'true'], { stdio: 'ignore' }).status === 0);
+    if (works) return { level: 'ok', what: `${name} namespace` };
+    if (!known) {
+      return { level: 'fail', what: `${name} namespace missing`,
+        fix: `a kernel with CONFIG_${file.toUpperCase()}_NS=y` };
+    }
+    const max = read('/proc/sys/user/max_user_namespaces').trim();
+    return { level: name === 'user' ? 'warn' : 'fail',
+      what: `${name} namespace: the kernel refuses to make one`,
+      fix: name === 'user' && max === '0'
+        ? 'sysctl -w user.max_user_namespaces=15000'
+        : `check unshare ${flags.join(' ')} true as root` };
+  });
 }
 // #endregion
 
@@ -75,6 +95,27 @@ function cgroups(): Check[] {
 // #endregion
 
 function storage(): Check[] {
+  return [...overlay(), ...stateRoot()];
+}
+
+/**
+ * overlayfs cannot take its upper directory on overlayfs (EINVAL): a
+ * state root inside a container's filesystem will not do.
+ */
+function stateRoot(): Check[] {
+  const root = process.env.SKIFF_ROOT || '/var/lib/skiff';
+  let dir = root;
+  while (!existsSync(dir)) dir = dir.slice(0, dir.lastIndexOf('/')) || '/';
+  const type = spawnSync('stat', ['-f', '-c', '%T', dir],
+    { encoding: 'utf8' }).stdout?.trim();
+  if (type === 'overlayfs') {
+    return [{ level: 'fail', what: `state root ${root} is on overlayfs`,
+      fix: 'set SKIFF_ROOT to a directory on ext4, xfs, btrfs or tmpfs' }];
+  }
+  return [{ level: 'ok', what: `state root ${root} on ${type || '?'}` }];
+}
+
+function overlay(): Check[] {
   const fs = read('/proc/filesystems');
   const module = existsSync(`/lib/modules/${os.release()}/kernel/fs/overlayfs`);
   if (/\toverlay\n/.test(fs)) return [{ level: 'ok', what: 'overlayfs' }];
@@ -85,9 +126,16 @@ function storage(): Check[] {
 
 function network(): Check[] {
   const out: Check[] = [];
-  out.push(has('iptables') ? { level: 'ok', what: 'iptables' }
-    : { level: 'fail', what: 'iptables missing (no NAT, no -p)',
-      fix: 'apt-get install iptables' });
+  const ipt = spawnSync('iptables', ['-w', '-t', 'nat', '-S', 'POSTROUTING'],
+    { encoding: 'utf8' });
+  const version = spawnSync('iptables', ['--version'], { encoding: 'utf8' })
+    .stdout?.trim();
+  out.push(ipt.status === 0 ? { level: 'ok', what: `iptables: ${version}` }
+    : ipt.error ? { level: 'fail', what: 'iptables missing (no NAT, ' +
+      'no -p)', fix: 'apt-get install iptables' }
+      : { level: 'fail', what: `iptables cannot read the nat table: ${
+        ipt.stderr.trim().split('\n')[0]}`, fix: 'load the modules: ' +
+        'modprobe nf_nat iptable_nat (or nf_tables for the nft backend)' });
   out.push(has('ip') ? { level: 'ok', what: 'iproute2 (ip)' }
     : { level: 'warn', what: 'iproute2 missing',
       fix: 'apt-get install iproute2' });
@@ -127,14 +175,17 @@ function builtin(mod: string): boolean {
 
 function users(): Check[] {
   const who = process.env.SUDO_USER || os.userInfo().username;
-  const ranges = read('/etc/subuid').split('\n').filter((l) =>
-    l.startsWith(`${who}:`) || l.startsWith(`${os.userInfo().uid}:`));
-  return [ranges.length ? { level: 'ok', what: `/etc/subuid ranges for ${
-    who}: ${ranges.map((r) => r.split(':').slice(1).join(':')).join(', ')}` }
-    : { level: 'warn', what: `no /etc/subuid range for ${who} ` +
-      '(user namespaces can map only root)',
-    fix: `usermod --add-subuids 100000-165535 --add-subgids ` +
-      `100000-165535 ${who}` }];
+  const uid = process.env.SUDO_UID ?? String(os.userInfo().uid);
+  return ['subuid', 'subgid'].map((kind): Check => {
+    const ranges = read(`/etc/${kind}`).split('\n').filter((l) =>
+      l.startsWith(`${who}:`) || l.startsWith(`${uid}:`));
+    return ranges.length ? { level: 'ok', what: `/etc/${kind} ranges for ${
+      who}: ${ranges.map((r) => r.split(':').slice(1).join(':'))
+      .join(', ')}` }
+      : { level: 'warn', what: `no /etc/${kind} range for ${who} ` +
+        '(a user namespace can map only one id)',
+      fix: `usermod --add-${kind}s 100000-165535 ${who}` };
+  });
 }
 
 function tools(): Check[] {

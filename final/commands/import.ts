@@ -1,4 +1,5 @@
 // skiff import: a root filesystem tarball becomes a one-layer image.
+import { basename } from 'node:path';
 import { withQuery } from '../client.ts';
 import type { Command } from './command.ts';
 import { list, str } from './command.ts';
@@ -25,7 +26,7 @@ const command: Command = {
     const changes = list(p, 'change')
       .map((c) => `&changes=${encodeURIComponent(c)}`).join('');
     const path = withQuery('/images/create', { fromSrc: '-', repo: ref,
-      message: str(p, 'message') }) + changes;
+      message: str(p, 'message'), origin: basename(file) }) + changes;
     const r = JSON.parse(await upload(ctx.client, 'POST', path, file));
     ctx.out(`${r.status}\n`);
     return 0;

@@ -1,8 +1,9 @@
 // Tars between the CLI and the daemon: a file or stdin sent as a
 // request body (load, import, cp), and an answer written to a file
 // (atomically) or to stdout (save, export, cp).
-import { createReadStream, createWriteStream, renameSync, rmSync } from
-  'node:fs';
+import {
+  createReadStream, createWriteStream, existsSync, renameSync, rmSync,
+} from 'node:fs';
 import http from 'node:http';
 import type { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
@@ -12,6 +13,9 @@ import { API_VERSION } from '../paths.ts';
 /** Sends `body` (a file, "-" for stdin, or a stream) as a tar. */
 export function upload(client: Client, method: string, path: string,
   body: string | Readable): Promise<string> {
+  if (typeof body === 'string' && body !== '-' && !existsSync(body)) {
+    throw new Error(`open ${body}: no such file or directory`);
+  }
   const input: Readable = typeof body !== 'string' ? body
     : body === '-' ? process.stdin : createReadStream(body);
   return new Promise((resolve, reject) => {

@@ -42,7 +42,8 @@ export function objectRoutes(engine: Engine): Route[] {
     r('GET', '/images/get', (q) => img.save(q, all(q.query, 'names'))),
     r('GET', `/images/${NAME}/get`, (q) => img.save(q, [p0(q)])),
     r('POST', '/images/create', (q) => img.import(q)),
-    r('POST', '/images/prune', () => img.prune()),
+    r('POST', '/images/prune', (q) => img.prune(/"dangling":\s*\[\s*"(false|0)"/
+      .test(q.query.get('filters') ?? ''))),
     r('POST', '/commit', (q) => img.commit(q)),
     r('GET', `/containers/${ID}/export`, (q) => img.export(q,
       cs.get(p0(q)))),
@@ -169,15 +170,25 @@ function imageCalls(engine: Engine) {
         all(q.query, 'changes'));
       const i = await withUpload(store, q.raw, (file) => importRootfs(
         store, file, { ref, changes,
-          message: q.query.get('message') ?? undefined }));
+          message: q.query.get('message') ?? undefined }),
+      // skiff's own parameter: the file's name, for the history
+      q.query.get('origin') || '-');
       return { status: i.id };
     },
-    prune() {
+    /** Dangling images (no tag), or with `all` every unused one. */
+    prune(all: boolean) {
       const deleted: object[] = [];
       for (const i of images.list()) {
-        if (i.RepoTags.length || users(i.Id).length) continue;
-        deleted.push(...store.remove(i.Id).deleted.map((d) =>
-          ({ Deleted: d })));
+        if ((i.RepoTags.length && !all) || users(i.Id).length) continue;
+        const r = i.RepoTags.length
+          ? [...i.RepoTags].reduce((acc, t) => {
+            const x = store.remove(t);
+            return { untagged: [...acc.untagged, ...x.untagged],
+              deleted: [...acc.deleted, ...x.deleted] };
+          }, { untagged: [] as string[], deleted: [] as string[] })
+          : store.remove(i.Id);
+        deleted.push(...r.untagged.map((t) => ({ Untagged: t })),
+          ...r.deleted.map((d) => ({ Deleted: d })));
       }
       return { ImagesDeleted: deleted, SpaceReclaimed: 0 };
     },

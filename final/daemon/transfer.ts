@@ -3,7 +3,7 @@
 // file), and a file or a stream sent back as application/x-tar.
 import { createReadStream, createWriteStream, rmSync } from 'node:fs';
 import type http from 'node:http';
-import { join } from 'node:path';
+import { basename, join } from 'node:path';
 import { pipeline } from 'node:stream/promises';
 import type { ImageStore } from '../../chapters/04-aufs-overlay/store.ts';
 import { BadRequest } from './volumes.ts';
@@ -13,11 +13,11 @@ import { BadRequest } from './volumes.ts';
  * of the store; the directory is gone afterwards, whatever happens.
  */
 export async function withUpload<T>(store: ImageStore,
-  req: http.IncomingMessage, fn: (file: string) => Promise<T> | T)
-  : Promise<T> {
+  req: http.IncomingMessage, fn: (file: string) => Promise<T> | T,
+  name = 'body.tar'): Promise<T> {
   const dir = store.scratch('upload-');
   try {
-    const file = join(dir, 'body.tar');
+    const file = join(dir, basename(name) || 'body.tar');
     await pipeline(req, createWriteStream(file, { mode: 0o600 }));
     return await fn(file);
   } finally {
