@@ -167,7 +167,10 @@ function fail(err: unknown): number {
 }
 // #endregion
 
+// Exit at once: a pending request (run's wait, a log follower) must not
+// keep us alive. stdout and stderr are synchronous on Linux for files,
+// pipes and terminals, so nothing written is lost.
 main(process.argv.slice(2)).then(
-  (code) => { process.exitCode = code; },
-  (err) => { process.exitCode = fail(err); },
+  (code) => process.exit(code),
+  (err) => process.exit(fail(err)),
 );

@@ -10,7 +10,6 @@ import {
 } from 'node:fs';
 import { join } from 'node:path';
 import type { Spec } from '../../chapters/02-namespaces/spec.ts';
-import type { StartStep } from '../../chapters/02-namespaces/steps.ts';
 import {
   ZERO_TIME, type ContainerState, type CreateBody, type HostConfig,
 } from '../api-types.ts';
@@ -20,8 +19,8 @@ import { LogFile } from './logs.ts';
 import { randomName } from './names.ts';
 import { buildSpec, resolveUser } from './ocispec.ts';
 import {
-  processStartTime, signalNumber, type ExitStatus, type Runtime,
-  type Running,
+  cgroupParent, processStartTime, signalNumber, type StartPlan, type ExitStatus, type Runtime,
+  type Running, type SavedSteps,
 } from './runtime.ts';
 import { readJson, writeJson } from './state.ts';
 import { BadRequest, Conflict, NotFound, type Volumes } from './volumes.ts';
@@ -59,7 +58,7 @@ export interface ContainerRecord {
   /** Start time of State.Pid (/proc/PID/stat field 22), against reuse. */
   PidStartTime?: number;
   /** What the start steps recorded, so a later daemon can undo them. */
-  StepData?: Record<string, unknown>;
+  StepData?: SavedSteps;
 }
 
 // #region container
@@ -105,10 +104,6 @@ export interface EngineOptions {
   images: ImageSource;
   runtime: Runtime;
   volumes: Volumes;
-  /** The chapters' start steps (cgroups, storage, network). */
-  steps?: () => StartStep[];
-  /** The default spec to build on (chapter 02's defaultSpec). */
-  baseSpec?: () => Spec;
 }
 
 export class Containers {
@@ -173,9 +168,8 @@ export class Containers {
       return mount;
     });
     const spec = buildSpec({ id, body, image: image.Config, mounts: ociMounts,
-      base: this.opts.baseSpec?.() });
-    this.opts.images.makeRootfs(image, dir);
-    spec.root.path = 'rootfs';
+      cgroupParent: cgroupParent() });
+    spec.root.path = this.opts.images.makeRootfs(image, dir);
     writeJson(join(dir, 'config.json'), spec);
     const rec: ContainerRecord = {
       Id: id, Name: `/${name}`, Created: new Date().toISOString(),
@@ -222,7 +216,9 @@ export class Containers {
     clearTimeout(c.restartTimer);
     c.stopping = false;
     const spec = c.spec();
-    spec.root.path = join(c.dir, 'rootfs');
+    // Mounted again if need be (after a reboot, or a daemon that died).
+    const image = this.opts.images.find(c.rec.Image);
+    if (image) spec.root.path = this.opts.images.makeRootfs(image, c.dir);
     const rootfs = spec.root.path;
     const etc = (f: string) => existsSync(join(rootfs, 'etc', f))
       ? readFileSync(join(rootfs, 'etc', f), 'utf8') : '';
@@ -236,8 +232,7 @@ export class Containers {
     io.setup(c.log);
     let running: Running;
     try {
-      running = await this.opts.runtime.start(c.id, spec, io.fds,
-        this.opts.steps?.() ?? []);
+      running = await this.opts.runtime.start(this.plan(c, spec, io));
     } catch (err) {
       io.destroy();
       const code = (err as { exitCode?: number }).exitCode;
@@ -253,11 +248,30 @@ export class Containers {
     c.rec.State = { ...freshState(), Status: 'running', Running: true,
       Pid: running.pid, StartedAt: new Date().toISOString() };
     c.rec.PidStartTime = processStartTime(running.pid);
+    c.rec.StepData = running.saved;
     c.save();
     c.emit('start');
     void running.exited.then((status) => this.exited(c, status));
   }
   // #endregion
+
+  private plan(c: Container, spec: Spec, io: ContainerIo): StartPlan {
+    const hc = c.rec.HostConfig;
+    const publish = Object.entries(hc.PortBindings ?? {}).flatMap(
+      ([key, binds]) => (binds ?? []).map((b) => [b.HostIp,
+        b.HostPort, key].filter((x, i) => x || i === 2).join(':')));
+    return {
+      id: c.id, spec, fds: io.fds, network: hc.NetworkMode || 'default',
+      publish, name: c.name, filesDir: join(c.dir, 'net'),
+      resolveContainer: (ref) => {
+        const x = this.get(ref);
+        if (!x.isRunning) {
+          throw new Conflict(`container ${ref} is not running`);
+        }
+        return { pid: x.rec.State.Pid, id: x.id };
+      },
+    };
+  }
 
   // #region exited
   private async exited(c: Container, status: ExitStatus): Promise<void> {
@@ -272,6 +286,7 @@ export class Containers {
       Restarting: false, Paused: false, Pid: 0, ExitCode: status.code,
       FinishedAt: new Date().toISOString() };
     c.rec.PidStartTime = undefined;
+    c.rec.StepData = undefined;
     const restart = this.shouldRestart(c, status);
     if (restart) c.rec.State.Status = 'restarting';
     c.rec.State.Restarting = restart;
@@ -430,6 +445,7 @@ export class Containers {
         this.adopt(c);
         continue;
       }
+      await this.releaseSaved(c);
       c.rec.State = { ...st, Status: 'exited', Running: false,
         Restarting: false, Pid: 0, ExitCode: 255,
         FinishedAt: new Date().toISOString() };
@@ -455,13 +471,23 @@ export class Containers {
       }
     }, 250);
     c.running = {
-      pid, exited,
+      pid, exited, saved: c.rec.StepData ?? { cgroup: '' },
       kill: (sig) => process.kill(pid, signalNumber(sig)),
-      release: async () => {},
+      release: () => this.releaseSaved(c),
     };
     void exited.then((s) => this.exited(c, s));
   }
   // #endregion
+
+  /** Undoes what a previous daemon's start steps did for `c`. */
+  private async releaseSaved(c: Container): Promise<void> {
+    const saved = c.rec.StepData;
+    if (!saved) return;
+    await this.opts.runtime.releaseSaved(c.id, saved).catch((err) => {
+      console.error(`release container ${c.id}: ${(err as Error).message}`);
+    });
+    c.rec.StepData = undefined;
+  }
 
   /** Stops watching (daemon shutdown); containers keep running. */
   detachAll(): void {

@@ -5,11 +5,11 @@ import { join } from 'node:path';
 import { API_VERSION, SKIFF_VERSION } from '../paths.ts';
 import { Containers } from './containers.ts';
 import { seedBusybox, StoreImages, type ImageSource } from './images.ts';
-import { unshareRuntime, type Runtime } from './runtime.ts';
+import { chapterRuntime, engineNetConfig, type Runtime } from
+  './runtime.ts';
 import { Networks } from './networks.ts';
 import { Volumes } from './volumes.ts';
-import { netConfigFromEnv, type NetConfig } from
-  '../../chapters/05-network/network.ts';
+import type { NetConfig } from '../../chapters/05-network/network.ts';
 
 export interface EngineConfig {
   root: string;
@@ -32,9 +32,8 @@ export class Engine {
     this.images = new StoreImages(config.root);
     this.ready = seedBusybox(this.images.store);
     this.volumes = new Volumes(join(config.root, 'volumes'));
-    this.net = netConfigFromEnv();
-    if (!process.env.SKIFF_NET_DIR) this.net.stateDir = join(config.root, 'network');
-    this.runtime = unshareRuntime;
+    this.net = engineNetConfig(config.root);
+    this.runtime = chapterRuntime(this.net);
     this.containers = new Containers({
       root: config.root, images: this.images, runtime: this.runtime,
       volumes: this.volumes,

@@ -81,7 +81,10 @@ export class ContainerIo {
     const path = `${this.dir}/${name}.fifo`;
     if (!existsSync(path)) mkfifo(path, 0o600);
     const ours = openSync(path, fsc.O_RDONLY | fsc.O_NONBLOCK);
-    const theirs = openSync(path, fsc.O_WRONLY);
+    // The container's end is opened read-write: while it lives, the
+    // FIFO always has a reader, so a daemon that dies (and closes ours)
+    // costs it no SIGPIPE; its writes wait for the next daemon instead.
+    const theirs = openSync(path, fsc.O_RDWR);
     this.pump(new net.Socket({ fd: ours, readable: true, writable: false }),
       name, log);
     return theirs;

@@ -1,7 +1,11 @@
 // From `run` flags and an image's config to an OCI runtime config.json
 // (runtime-spec config.md): how docker merges the two, written out.
-import type { Mount, Spec } from '../../chapters/02-namespaces/spec.ts';
-import type { CreateBody, ImageConfig } from '../api-types.ts';
+import { defaultSpec } from '../../chapters/02-namespaces/defaults.ts';
+import type {
+  LinuxResources, Mount, NamespaceType, Spec,
+} from '../../chapters/02-namespaces/spec.ts';
+import type { CreateBody, HostConfig, ImageConfig } from '../api-types.ts';
+import { BadRequest } from './volumes.ts';
 
 export const DEFAULT_PATH =
   'PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin';
@@ -34,49 +38,9 @@ export function mergeArgs(body: CreateBody, image: ImageConfig): string[] {
 }
 // #endregion
 
-/** "512m" -> 536870912, docker's RAMInBytes (binary units). */
-export function parseBytes(text: string): number {
-  const m = /^(\d+(?:\.\d+)?)\s*([bkmgt]?)i?b?$/i.exec(text.trim());
-  if (!m) throw new Error(`invalid size: "${text}"`);
-  const unit = 'bkmgt'.indexOf((m[2] || 'b').toLowerCase());
-  return Math.round(Number(m[1]) * 1024 ** unit);
-}
-
-/** The default configuration: namespaces, /proc, /dev, /sys, masks. */
-export function baseSpec(): Spec {
-  return {
-    ociVersion: '1.0.2',
-    process: {
-      terminal: false, user: { uid: 0, gid: 0 }, args: ['sh'],
-      env: [DEFAULT_PATH], cwd: '/', noNewPrivileges: false,
-    },
-    root: { path: 'rootfs', readonly: false },
-    hostname: 'skiff',
-    mounts: [
-      { destination: '/proc', type: 'proc', source: 'proc',
-        options: ['nosuid', 'noexec', 'nodev'] },
-      { destination: '/dev', type: 'tmpfs', source: 'tmpfs',
-        options: ['nosuid', 'strictatime', 'mode=755', 'size=65536k'] },
-      { destination: '/dev/pts', type: 'devpts', source: 'devpts',
-        options: ['nosuid', 'noexec', 'newinstance', 'ptmxmode=0666',
-          'mode=0620'] },
-      { destination: '/dev/shm', type: 'tmpfs', source: 'shm',
-        options: ['nosuid', 'noexec', 'nodev', 'mode=1777', 'size=65536k'] },
-      { destination: '/dev/mqueue', type: 'mqueue', source: 'mqueue',
-        options: ['nosuid', 'noexec', 'nodev'] },
-      { destination: '/sys', type: 'sysfs', source: 'sysfs',
-        options: ['nosuid', 'noexec', 'nodev', 'ro'] },
-    ],
-    linux: {
-      namespaces: ['pid', 'network', 'ipc', 'uts', 'mount', 'cgroup']
-        .map((type) => ({ type: type as 'pid' })),
-      maskedPaths: ['/proc/kcore', '/proc/keys', '/proc/timer_list',
-        '/proc/sched_debug', '/sys/firmware', '/proc/scsi'],
-      readonlyPaths: ['/proc/bus', '/proc/fs', '/proc/irq', '/proc/sys',
-        '/proc/sysrq-trigger'],
-    },
-  };
-}
+/** docker's namespaces: all but the user namespace (no userns-remap). */
+export const DOCKER_NAMESPACES: NamespaceType[] =
+  ['pid', 'mount', 'uts', 'ipc', 'network', 'cgroup'];
 
 export interface SpecInputs {
   id: string;
@@ -84,38 +48,38 @@ export interface SpecInputs {
   image: ImageConfig;
   /** Resolved -v mounts (bind or named volume). */
   mounts: Mount[];
-  /** The default to start from (chapter 02's defaultSpec when present). */
-  base?: Spec;
+  /** Where containers' cgroups go ("/skiff"). */
+  cgroupParent: string;
 }
 
 // #region build-spec
-export function buildSpec({ id, body, image, mounts, base }: SpecInputs)
-  : Spec {
-  const spec = structuredClone(base ?? baseSpec());
+/** Chapter 02's defaultSpec, with what `run`'s flags and the image say. */
+export function buildSpec({ id, body, image, mounts, cgroupParent }:
+  SpecInputs): Spec {
   const hc = body.HostConfig ?? {};
-  spec.hostname = body.Hostname || id.slice(0, 12);
-  spec.process.args = mergeArgs(body, image);
-  if (spec.process.args.length === 0) {
-    throw new Error('no command specified');
-  }
+  const args = mergeArgs(body, image);
+  if (args.length === 0) throw new BadRequest('no command specified');
+  const hostname = body.Hostname || id.slice(0, 12);
+  const spec = defaultSpec({
+    rootfs: '/', args, namespaces: DOCKER_NAMESPACES, hostname,
+    init: !!hc.Init, readonly: hc.ReadonlyRootfs ?? false, mounts,
+    env: mergeEnv([DEFAULT_PATH], image.Env, [`HOSTNAME=${hostname}`],
+      body.Tty ? ['TERM=xterm'] : [], body.Env),
+    cwd: body.WorkingDir || image.WorkingDir || '/',
+  });
   spec.process.terminal = body.Tty ?? false;
-  spec.process.env = mergeEnv([DEFAULT_PATH], image.Env,
-    [`HOSTNAME=${spec.hostname}`], body.Tty ? ['TERM=xterm'] : [], body.Env);
-  spec.process.cwd = body.WorkingDir || image.WorkingDir || '/';
-  spec.root.readonly = hc.ReadonlyRootfs ?? false;
-  spec.mounts = [...spec.mounts, ...mounts];
-  spec.annotations = { ...spec.annotations, 'org.skiff.user':
-    body.User || image.User || '' };
-  spec.linux.cgroupsPath = `/skiff/${id}`;
-  spec.linux.resources = resources(body);
+  spec.annotations = { 'org.skiff.user': body.User || image.User || '' };
+  spec.linux.cgroupsPath = `${cgroupParent}/${id}`;
+  spec.linux.resources = resources(hc);
   return spec;
 }
 // #endregion
 
-function resources(body: CreateBody): Spec['linux']['resources'] {
-  const hc = body.HostConfig ?? {};
-  const r: NonNullable<Spec['linux']['resources']> = {};
-  if (hc.Memory) r.memory = { limit: hc.Memory, swap: hc.Memory };
+// #region resources
+/** docker's HostConfig limits as OCI resources (chapter 03 applies them). */
+export function resources(hc: HostConfig): LinuxResources {
+  const r: LinuxResources = {};
+  if (hc.Memory) r.memory = { limit: hc.Memory };
   if (hc.NanoCpus || hc.CpuShares || hc.CpusetCpus) {
     r.cpu = {};
     if (hc.NanoCpus) {
@@ -128,6 +92,7 @@ function resources(body: CreateBody): Spec['linux']['resources'] {
   if (hc.PidsLimit && hc.PidsLimit > 0) r.pids = { limit: hc.PidsLimit };
   return r;
 }
+// #endregion
 
 /**
  * -u "name", "uid", "uid:gid" or "name:group" against the rootfs's

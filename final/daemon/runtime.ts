@@ -1,17 +1,39 @@
 // How the daemon starts a container's process: the one seam between the
-// engine and chapter 02's start sequence. Everything else in the daemon
-// (state, logs, restart policies) only sees this interface.
-import { spawn } from 'node:child_process';
+// engine and the chapters. Chapter 02's two-step start runs the steps
+// chapter 03 (the cgroup) and chapter 05 (the network) add to it; the
+// rootfs (chapter 04) is the image source's, made when the container is
+// created and kept until it is removed, as docker keeps a container's
+// layer. Everything else in the daemon (state, logs, restart policies)
+// only sees the interfaces below.
 import { readdirSync, readFileSync } from 'node:fs';
 import { constants } from 'node:os';
-import type { Spec } from '../../chapters/02-namespaces/spec.ts';
-import type { StartStep } from '../../chapters/02-namespaces/steps.ts';
+import { join } from 'node:path';
+import { execInContainer, type ExecHandle, type ExecStep } from
+  '../../chapters/02-namespaces/exec.ts';
+import type { Process, Spec } from '../../chapters/02-namespaces/spec.ts';
+import { startContainer, type StdioEntry } from
+  '../../chapters/02-namespaces/start.ts';
+import type { StartStep, Starting } from
+  '../../chapters/02-namespaces/steps.ts';
+import { openCgroup, type Cgroup } from
+  '../../chapters/03-cgroups/cgroups/manager.ts';
+import { cgroupPathOf, cgroupStep } from '../../chapters/03-cgroups/step.ts';
+import {
+  findLease, netConfigFromEnv, type NetConfig,
+} from '../../chapters/05-network/network.ts';
+import { networkStep } from '../../chapters/05-network/step.ts';
 import type { ContainerFds } from './io.ts';
 
 /** How a process ended: docker's exit code (128+N for signal N). */
 export interface ExitStatus {
   code: number;
-  signal?: NodeJS.Signals;
+  signal?: string;
+}
+
+/** What a later daemon needs to undo a container's steps (JSON). */
+export interface SavedSteps {
+  cgroup: string;
+  network?: unknown;
 }
 
 export interface Running {
@@ -20,14 +42,39 @@ export interface Running {
   /** Resolves once the process is reaped. */
   exited: Promise<ExitStatus>;
   kill(signal: NodeJS.Signals | number): void;
-  /** Undoes the start steps (mounts, cgroups, veths). Idempotent. */
+  /** Undoes the start steps (cgroup, veth, leases). Idempotent. */
   release(): Promise<void>;
+  saved: SavedSteps;
+}
+
+/** What a container asks of the host besides its spec. */
+export interface StartPlan {
+  id: string;
+  spec: Spec;
+  fds: ContainerFds;
+  /** --network: "default", "bridge", "none", "host", "container:x". */
+  network: string;
+  /** -p values: "[ip:][host:]ctr[/proto]". */
+  publish: string[];
+  /** The container's name (an alias in /etc/hosts). */
+  name: string;
+  /** Where the container's hostname, hosts and resolv.conf go. */
+  filesDir: string;
+  /** Pid and id of a running container, for --network container:x. */
+  resolveContainer(ref: string): { pid: number; id?: string };
 }
 
 export interface Runtime {
   readonly name: string;
-  start(id: string, spec: Spec, fds: ContainerFds, steps: StartStep[])
-    : Promise<Running>;
+  start(plan: StartPlan): Promise<Running>;
+  /** Undoes the steps of a container a previous daemon started. */
+  releaseSaved(id: string, saved: SavedSteps): Promise<void>;
+  exec(pid: number, cgroupPath: string, proc: Process,
+    stdio: [StdioEntry, StdioEntry, StdioEntry]): Promise<ExecHandle>;
+  /** The cgroup of a container, for stats and pause. */
+  cgroup(spec: Spec, id: string): Cgroup;
+  /** The container's address on its network, if it has one. */
+  address(id: string): string | undefined;
 }
 
 export function signalNumber(sig: NodeJS.Signals | number | string)
@@ -38,12 +85,6 @@ export function signalNumber(sig: NodeJS.Signals | number | string)
   const n = constants.signals[name as NodeJS.Signals];
   if (n === undefined) throw new Error(`invalid signal: ${sig}`);
   return n;
-}
-
-export function exitStatus(code: number | null,
-  signal: NodeJS.Signals | null): ExitStatus {
-  if (signal) return { code: 128 + signalNumber(signal), signal };
-  return { code: code ?? 255 };
 }
 
 /** Field 22 of /proc/PID/stat: start time in clock ticks since boot. */
@@ -58,55 +99,84 @@ export function processStartTime(pid: number): number | undefined {
   }
 }
 
-// #region temporary-runtime
 /**
- * TEMPORARY, until chapter 02's startContainer lands: util-linux's
- * unshare(1) in new pid, mount, uts and ipc namespaces, chrooted into
- * the rootfs. No hostname, no /dev, no capabilities dropped.
+ * The engine's network configuration: chapter 05's defaults (bridge
+ * skiff0, 172.28.0.0/16, chains SKIFF-*), overridden by SKIFF_NET_*,
+ * with its leases under the engine's root unless SKIFF_NET_DIR says.
  */
-export const unshareRuntime: Runtime = {
-  name: 'unshare (temporary)',
-  async start(_id, spec, fds) {
-    const { uid, gid } = spec.process.user;
-    const args = ['--pid', '--fork', '--kill-child', '--mount', '--uts',
-      '--ipc', '--mount-proc', `--root=${spec.root.path}`,
-      `--wd=${spec.process.cwd}`, `--setuid=${uid}`, `--setgid=${gid}`,
-      '--', ...spec.process.args];
-    const cmd = spec.process.terminal ? 'setsid' : 'unshare';
-    const argv = spec.process.terminal ? ['-c', 'unshare', ...args] : args;
-    const child = spawn(cmd, argv, {
-      stdio: [fds.stdin, fds.stdout, fds.stderr],
-      env: Object.fromEntries(spec.process.env.map((kv) => {
-        const eq = kv.indexOf('=');
-        return [kv.slice(0, eq), kv.slice(eq + 1)];
-      })),
-    });
-    await new Promise<void>((resolve, reject) => {
-      child.once('spawn', resolve);
-      child.once('error', reject);
-    });
-    const exited = new Promise<ExitStatus>((resolve) => {
-      child.once('exit', (code, sig) => resolve(exitStatus(code, sig)));
-    });
-    const pid = child.pid!;
-    const init = () => {
+export function engineNetConfig(root: string): NetConfig {
+  const cfg = netConfigFromEnv();
+  if (!process.env.SKIFF_NET_DIR) cfg.stateDir = join(root, 'network');
+  return cfg;
+}
+
+/** Where containers' cgroups go: /skiff, or SKIFF_CGROUP_PARENT. */
+export function cgroupParent(): string {
+  return process.env.SKIFF_CGROUP_PARENT || '/skiff';
+}
+
+// #region chapter-runtime
+/**
+ * The runtime made of the chapters: chapter 02's startContainer with
+ * chapter 03's cgroup step and chapter 05's network step. The init is
+ * the daemon's own child (the trampoline clones it with CLONE_PARENT):
+ * no process per container but the container's.
+ */
+export function chapterRuntime(net: NetConfig): Runtime {
+  return {
+    name: 'skiff',
+    async start(plan) {
+      let data: Record<string, unknown> = {};
+      const record: StartStep = { name: 'record',
+        prepare(c) { data = c.data; } };
+      const steps = [record, cgroupStep(), networkStep({
+        network: plan.network, publish: plan.publish, name: plan.name,
+        hostname: plan.spec.hostname, config: net,
+        filesDir: plan.filesDir, resolveContainer: plan.resolveContainer,
+      })];
+      const { fds } = plan;
+      const ctr = await startContainer(plan.spec, { id: plan.id, steps,
+        stdio: [fds.stdin, fds.stdout, fds.stderr] });
+      return {
+        pid: ctr.pid,
+        exited: ctr.wait(),
+        kill: (sig) => ctr.kill(sig),
+        release: () => ctr.destroy(),
+        saved: saveSteps(plan.spec, plan.id, data),
+      };
+    },
+    async releaseSaved(id, saved) {
+      const c: Starting = { id, spec: {} as Spec, pid: 0, data: {} };
+      if (saved.network) c.data.network = saved.network;
       try {
-        const kids = readFileSync(`/proc/${pid}/task/${pid}/children`,
-          'utf8').trim().split(' ').filter(Boolean);
-        return kids.length ? Number(kids[0]) : pid;
-      } catch {
-        return pid;
-      }
-    };
-    return {
-      get pid() { return init(); },
-      exited,
-      kill(sig) { process.kill(init(), signalNumber(sig)); },
-      async release() {},
-    };
-  },
-};
+        await openCgroup(saved.cgroup).destroy();
+      } catch { /* already gone */ }
+      await networkStep({ config: net }).release?.(c);
+    },
+    exec(pid, cgroupPath, proc, stdio) {
+      const join: ExecStep = { name: 'cgroup', attach(e) {
+        openCgroup(cgroupPath).addProcess(e.pid);
+      } };
+      return execInContainer(pid, proc, { steps: [join], stdio });
+    },
+    cgroup(spec, id) {
+      return openCgroup(cgroupPathOf(spec, id, cgroupParent()));
+    },
+    address(id) {
+      return findLease(net, id)?.lease.ip;
+    },
+  };
+}
 // #endregion
+
+function saveSteps(spec: Spec, id: string, data: Record<string, unknown>)
+  : SavedSteps {
+  const network = data.network as { reservation?: unknown } | undefined;
+  const { reservation, ...rest } = network ?? {};
+  void reservation;
+  return { cgroup: cgroupPathOf(spec, id, cgroupParent()),
+    network: network ? rest : undefined };
+}
 
 /** Every pid in a process's tree, for `top`. */
 export function descendants(pid: number): number[] {
