@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { execFileSync, spawn, spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { writeFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { needsRoot, REPO, tempDir } from '../../support/testing.ts';
@@ -88,34 +88,6 @@ describe('chapter 05: address pool', needsRoot, () => {
         dropConfig(small);
       }
     });
-
-  // #region test-concurrent-ipam
-  test('20 processes reserving at once get 20 distinct addresses',
-    async () => {
-      const code = `
-        import { reserve } from '${REPO}/chapters/05-network/network.ts';
-        const cfg = JSON.parse(process.env.CFG);
-        const r = reserve(cfg, 'bridge', process.argv[1], 'h', []);
-        console.log(r.lease.ip);`;
-      const runs = Array.from({ length: 20 }, (_, i) => new Promise<string>(
-        (res, rej) => {
-          const p = spawn(process.execPath, ['--import', 'tsx',
-            '--input-type=module', '-e', code, `ctr${i}`],
-          { cwd: REPO, env: { ...process.env, CFG: JSON.stringify(cfg) } });
-          let out = '';
-          p.stdout.on('data', (d) => { out += d; });
-          p.stderr.on('data', (d) => { out += d; });
-          p.on('exit', (st) => st === 0 ? res(out.trim())
-            : rej(new Error(out)));
-        }));
-      const ips = await Promise.all(runs);
-      assert.equal(new Set(ips).size, 20, ips.join(' '));
-      const leased = listNetworks(cfg)[0].containers.map((c) => c.ip);
-      assert.deepEqual(leased.sort(), [...ips].sort());
-      for (let i = 0; i < 20; i++) releaseEndpoint(cfg, 'bridge', `ctr${i}`);
-      assert.deepEqual(listNetworks(cfg)[0].containers, []);
-    });
-  // #endregion
 });
 
 describe('chapter 05: many containers, crashes, idempotence', needsRoot,
@@ -129,26 +101,45 @@ describe('chapter 05: many containers, crashes, idempotence', needsRoot,
     });
     after(() => { if (cfg) dropConfig(cfg); });
 
-    test('20 concurrent starts from separate processes: 20 addresses, ' +
+    // #region test-concurrent
+    test('20 concurrent starts in 20 processes: 20 distinct addresses, ' +
       'nothing left after', async () => {
-      const runs = Array.from({ length: 20 }, () => new Promise<string>(
-        (res, rej) => {
-          const p = spawn(process.execPath, ['--import', 'tsx',
-            'chapters/05-network/run.ts', '-p', '80', netRootfs(),
-            'ip', '-4', '-o', 'addr', 'show', 'eth0'],
-          { cwd: REPO, env: configEnv(cfg) });
+      // Each container prints its address, then waits for its stdin to
+      // close: all twenty hold their lease at the same time.
+      const procs = Array.from({ length: 20 }, () => spawn(
+        process.execPath, ['--import', 'tsx', 'chapters/05-network/run.ts',
+          '-p', '80', netRootfs(), 'sh', '-c',
+          'ip -4 -o addr show eth0; read x || true'],
+        { cwd: REPO, env: configEnv(cfg) }));
+      const outs = await Promise.all(procs.map((p) =>
+        new Promise<string>((res, rej) => {
           let out = '';
-          p.stdout.on('data', (d) => { out += d; });
+          p.stdout.on('data', (d) => {
+            out += d;
+            if (/inet /.test(out)) res(out);
+          });
           p.stderr.on('data', (d) => { out += d; });
-          p.on('exit', (st) => st === 0 ? res(out) : rej(new Error(out)));
-        }));
-      const outs = await Promise.all(runs);
+          p.on('exit', () => rej(new Error(out)));
+        })));
       const ips = outs.map((o) => /inet (\S+)\//.exec(o)?.[1]);
       assert.equal(new Set(ips).size, 20, outs.join('\n'));
+      const leased = listNetworks(cfg)[0].containers;
+      assert.deepEqual(leased.map((c) => c.ip).sort(), [...ips].sort());
+      assert.equal(new Set(leased.map((c) => c.ports[0].hostPort)).size, 20);
+      const codes = await Promise.all(procs.map((p) =>
+        new Promise<number | null>((res) => {
+          p.on('exit', res);
+          p.stdin.end();
+        })));
+      assert.deepEqual(codes, procs.map(() => 0));
       assert.deepEqual(listNetworks(cfg)[0].containers, []);
       const rules = execFileSync('iptables-save', [], { encoding: 'utf8' });
       assert.doesNotMatch(rules, new RegExp(`${cfg.chainPrefix}:ctr:`));
+      const veths = execFileSync('ip', ['-o', 'link', 'show', 'master',
+        cfg.defaultBridge], { encoding: 'utf8' });
+      assert.equal(veths.trim(), '');
     });
+    // #endregion
 
     test('sweep cleans up after a killed engine and container', async () => {
       const p = spawn(process.execPath, ['--import', 'tsx',
@@ -176,13 +167,16 @@ describe('chapter 05: many containers, crashes, idempotence', needsRoot,
 
     // #region test-idempotent
     test('preparing and attaching twice does not duplicate anything',
-      async () => {
+      async (t) => {
         const ns = spawn('unshare', ['--net', 'sleep', '100'],
           { stdio: 'ignore' });
         await new Promise((r) => setTimeout(r, 100));
         const step = networkStep({ config: cfg, publish: ['8080:80',
           '5353:53/udp'] });
-        const spec = { mounts: [], linux: { namespaces: [] } };
+        // An image without /etc: the step makes the bind mount points.
+        const root = tempDir(t);
+        const spec = { root: { path: root }, mounts: [],
+          linux: { namespaces: [] } };
         const c = { id: randomBytes(8).toString('hex'), spec, pid: 0,
           data: {} } as never as Parameters<NonNullable<
             typeof step.prepare>>[0];
@@ -208,6 +202,9 @@ describe('chapter 05: many containers, crashes, idempotence', needsRoot,
           await step.attach!(c);
           assert.deepEqual(snapshot(), once);
           assert.equal(spec.mounts.length, 3);
+          for (const f of ['hosts', 'hostname', 'resolv.conf']) {
+            assert.equal(readFileSync(join(root, 'etc', f), 'utf8'), '');
+          }
         } finally {
           await step.release!(c);
           await step.release!(c);

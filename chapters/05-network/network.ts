@@ -24,6 +24,8 @@ export interface NetConfig {
   stateDir: string;
   /** Prefix of skiff's iptables chains and rule comments. */
   chainPrefix: string;
+  /** Prefix of the host's veth ends and user networks' bridges. */
+  linkPrefix: string;
   /** The default network "bridge": its Linux bridge and subnet. */
   defaultBridge: string;
   defaultSubnet: string;
@@ -32,6 +34,7 @@ export interface NetConfig {
 export const DEFAULT_NET_CONFIG: NetConfig = {
   stateDir: '/var/lib/skiff/network',
   chainPrefix: 'SKIFF',
+  linkPrefix: 'sk',
   defaultBridge: 'skiff0',
   defaultSubnet: '172.28.0.0/16',
 };
@@ -39,6 +42,27 @@ export const DEFAULT_NET_CONFIG: NetConfig = {
 
 export function netConfig(over: Partial<NetConfig> = {}): NetConfig {
   return { ...DEFAULT_NET_CONFIG, ...over };
+}
+
+/** The environment variable that overrides each field. */
+export const NET_ENV: Record<keyof NetConfig, string> = {
+  stateDir: 'SKIFF_NET_DIR', chainPrefix: 'SKIFF_NET_PREFIX',
+  linkPrefix: 'SKIFF_NET_LINK_PREFIX', defaultBridge: 'SKIFF_NET_BRIDGE',
+  defaultSubnet: 'SKIFF_NET_SUBNET',
+};
+
+/**
+ * The configuration, with overrides from the environment (NET_ENV): the
+ * tests give the demos a state dir, chains, links and a subnet of their
+ * own this way.
+ */
+export function netConfigFromEnv(env = process.env): NetConfig {
+  const cfg = netConfig();
+  for (const [key, name] of Object.entries(NET_ENV)) {
+    const value = env[name];
+    if (value) cfg[key as keyof NetConfig] = value;
+  }
+  return cfg;
 }
 
 /** The name of the default network, as in Docker. */
@@ -108,8 +132,8 @@ export function createNetwork(name: string, opts: CreateOptions = {},
       throw new NetworkError(`network with name ${name} already exists`);
     }
     const id = randomBytes(32).toString('hex');
-    const rec = newRecord(store, cfg, name, id, `sk-${id.slice(0, 12)}`,
-      opts);
+    const bridge = `${cfg.linkPrefix}-${id}`.slice(0, 15);
+    const rec = newRecord(store, cfg, name, id, bridge, opts);
     store.write(rec);
     try {
       setUpHost(cfg, rec);
@@ -295,7 +319,7 @@ export function reserve(cfg: NetConfig, name: string, container: string,
 /** The host end's name: unique per container and at most 15 bytes. */
 export function vethName(cfg: NetConfig, container: string): string {
   const h = createHash('sha256').update(`${cfg.chainPrefix}:${container}`);
-  return `sk${h.digest('hex').slice(0, 12)}`;
+  return `${cfg.linkPrefix}${h.digest('hex')}`.slice(0, 15);
 }
 
 // #region next-address

@@ -10,9 +10,8 @@ import { randomBytes } from 'node:crypto';
 import { exitWithError } from '../01-chroot/fail.ts';
 import { defaultSpec } from '../02-namespaces/defaults.ts';
 import { startContainer } from '../02-namespaces/start.ts';
-import { formatMapping } from './ports.ts';
+import { netConfigFromEnv } from './network.ts';
 import { networkStep } from './step.ts';
-import { findLease, netConfig } from './network.ts';
 
 const USAGE = 'usage: run.ts [--network MODE] [-p SPEC]... [--name NAME] ' +
   '[--hostname NAME] <rootfs> <command> [args...]';
@@ -43,13 +42,8 @@ async function main(argv: string[]): Promise<number> {
   const spec = defaultSpec({ rootfs: o.rootfs, args: o.args,
     hostname: o.hostname ?? id.slice(0, 12) });
   const net = networkStep({ network: o.network, publish: o.publish,
-    name: o.name || undefined, config: configFromEnv() });
+    name: o.name || undefined, config: netConfigFromEnv() });
   const container = await startContainer(spec, { id, steps: [net] });
-  const lease = findLease(netConfig(configFromEnv()), id)?.lease;
-  if (lease) {
-    process.stderr.write(`skiff: ${id.slice(0, 12)} ${lease.ip} ` +
-      `${lease.ports.map(formatMapping).join(', ')}\n`);
-  }
   for (const sig of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) {
     process.on(sig, () => container.kill(sig));
   }
@@ -58,16 +52,5 @@ async function main(argv: string[]): Promise<number> {
   return status.code;
 }
 // #endregion
-
-/** Tests point the demo at their own state dir, chains and bridge. */
-export function configFromEnv() {
-  const e = process.env;
-  return {
-    ...(e.SKIFF_NET_DIR ? { stateDir: e.SKIFF_NET_DIR } : {}),
-    ...(e.SKIFF_NET_PREFIX ? { chainPrefix: e.SKIFF_NET_PREFIX } : {}),
-    ...(e.SKIFF_NET_BRIDGE ? { defaultBridge: e.SKIFF_NET_BRIDGE } : {}),
-    ...(e.SKIFF_NET_SUBNET ? { defaultSubnet: e.SKIFF_NET_SUBNET } : {}),
-  };
-}
 
 main(process.argv.slice(2)).then((code) => process.exit(code), exitWithError);

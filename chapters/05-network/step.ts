@@ -3,7 +3,9 @@
 // `prepare` reserves an address and host ports and adds the /etc files
 // to the spec; `attach` plugs a veth pair into the init's network
 // namespace; `release` takes it all back.
-import { existsSync, rmSync } from 'node:fs';
+import {
+  existsSync, lstatSync, mkdirSync, rmSync, writeFileSync,
+} from 'node:fs';
 import { join } from 'node:path';
 import type { Spec } from '../02-namespaces/spec.ts';
 import type { Starting, StartStep } from '../02-namespaces/steps.ts';
@@ -147,9 +149,46 @@ function setNetns(spec: Spec, ns: { type: 'network'; path?: string } |
 }
 
 function addMounts(spec: Spec, mounts: Spec['mounts']): void {
+  makeMountPoints(spec.root.path, mounts.map((m) => m.destination));
   const dests = new Set(mounts.map((m) => m.destination));
   const kept = spec.mounts.filter((m) => !dests.has(m.destination));
   spec.mounts.splice(0, spec.mounts.length, ...kept, ...mounts);
+}
+
+/**
+ * Creates empty files for the binds in an image that lacks them, as
+ * Docker does. The init could do it too, but in a user namespace it is
+ * an unprivileged host uid that may not write to the image; we are
+ * still host root here. The image is untrusted: a symbolic link on the
+ * way (/etc -> /host/etc) must not make us write outside it, so we
+ * stop at one and leave it to the init, which refuses it. A read-only
+ * image is left to the init too.
+ */
+function makeMountPoints(root: string, dests: string[]): void {
+  for (const dest of dests) {
+    const parts = dest.split('/').filter((p) => p && p !== '.');
+    if (parts.includes('..')) continue;
+    let path = root;
+    try {
+      parts.forEach((part, i) => {
+        path = join(path, part);
+        const last = i === parts.length - 1;
+        const st = lstatOrUndefined(path);
+        if (st?.isSymbolicLink()) throw new Error('symlink');
+        if (st) return;
+        if (last) writeFileSync(path, '', { flag: 'wx', mode: 0o644 });
+        else mkdirSync(path, { mode: 0o755 });
+      });
+    } catch { /* a link, or read-only: the init will say so */ }
+  }
+}
+
+function lstatOrUndefined(path: string) {
+  try {
+    return lstatSync(path);
+  } catch {
+    return undefined;
+  }
 }
 
 // #region plug-veth

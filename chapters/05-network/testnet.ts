@@ -17,7 +17,7 @@ import { defaultSpec } from '../02-namespaces/defaults.ts';
 import { startContainer, type Container } from '../02-namespaces/start.ts';
 import { uniqueName } from '../../support/testing.ts';
 import { overlappingRoute } from './bridge.ts';
-import { type NetConfig, sweep } from './network.ts';
+import { NET_ENV, type NetConfig, sweep } from './network.ts';
 import { networkStep, type NetworkOptions } from './step.ts';
 
 /** A random 10.x.y.0/<bits> that no host route touches. */
@@ -36,10 +36,13 @@ export function testConfig(): NetConfig {
   // The container's root, mapped to an unprivileged host uid, must be
   // able to reach the /etc files bound from here: mkdtemp made it 0700.
   chmodSync(stateDir, 0o755);
+  // "_" ends the prefix: no other process's names start with it.
+  const linkPrefix = `${uniqueName('s5')}_`;
   return {
     stateDir,
     chainPrefix: uniqueName('SK5').toUpperCase(),
-    defaultBridge: uniqueName('sk5b'),
+    linkPrefix,
+    defaultBridge: `${linkPrefix}0`,
     defaultSubnet: freeSubnet(),
   };
 }
@@ -52,11 +55,11 @@ export function dropConfig(cfg: NetConfig): void {
 
 /** The environment run.ts reads its configuration from. */
 export function configEnv(cfg: NetConfig): Record<string, string> {
-  return {
-    ...process.env as Record<string, string>,
-    SKIFF_NET_DIR: cfg.stateDir, SKIFF_NET_PREFIX: cfg.chainPrefix,
-    SKIFF_NET_BRIDGE: cfg.defaultBridge, SKIFF_NET_SUBNET: cfg.defaultSubnet,
-  };
+  const env = { ...process.env } as Record<string, string>;
+  for (const [key, name] of Object.entries(NET_ENV)) {
+    env[name] = cfg[key as keyof NetConfig];
+  }
+  return env;
 }
 
 /**
@@ -172,13 +175,17 @@ export function httpGet(host: string, port: number, path: string,
   });
 }
 
-/** What a test must leave as it found: links, skiff rules, leases. */
+/**
+ * What a test must leave as it found: the configuration's links, rules
+ * and chains (other engineers' tests run beside ours: only ours count).
+ */
 export function hostState(cfg: NetConfig): string {
   const links = execFileSync('ip', ['-o', 'link', 'show'],
     { encoding: 'utf8' }).split('\n').map((l) => l.split(':')[1]?.trim())
-    .filter((n) => n && /^sk/.test(n)).sort();
+    .filter((n) => n?.startsWith(cfg.linkPrefix)).sort();
+  const mine = [`${cfg.chainPrefix}-`, `"${cfg.chainPrefix}:`];
   const rules = execFileSync('iptables-save', [], { encoding: 'utf8' })
-    .split('\n').filter((l) => l.includes(cfg.chainPrefix));
+    .split('\n').filter((l) => mine.some((m) => l.includes(m)));
   return JSON.stringify({ links, rules }, null, 1);
 }
 
