@@ -2,14 +2,14 @@ import assert from 'node:assert/strict';
 import { type ChildProcess, execFileSync } from 'node:child_process';
 import { createServer, type Server } from 'node:net';
 import { after, before, describe, test } from 'node:test';
-import { needsRoot } from '../../support/testing.ts';
+import { needsRoot, runTs } from '../../support/testing.ts';
 import { ephemeralRange } from './ports.ts';
 import {
-  createNetwork, inspectNetwork, listNetworks, removeNetwork,
-  type NetConfig,
+  createNetwork, inspectNetwork, listNetworks, releaseEndpoint,
+  removeNetwork, reserve, type NetConfig,
 } from './network.ts';
 import {
-  dropConfig, execIn, freeSubnet, hostState, httpGet, makeOutside,
+  configEnv, dropConfig, execIn, freeSubnet, hostState, httpGet, makeOutside,
   netRootfs, peerClient, peerServer, startNet, testConfig, udpAsk, waitTcp,
   type Outside, type TestContainer,
 } from './testnet.ts';
@@ -127,7 +127,8 @@ describe('chapter 05: container networking', needsRoot, () => {
     });
   // #endregion
 
-  test('-p udp: from the host (127.0.0.1) and from outside', async () => {
+  test('-p udp: from the host (127.0.0.1), from outside, hairpin',
+    async () => {
     const [p1, p2] = [freePort(), freePort()];
     const c = track(await startNet(cfg, SLEEP, {
       publish: [`127.0.0.1:${p1}:5353/udp`, `${p2}:5353/udp`] }));
@@ -137,6 +138,10 @@ describe('chapter 05: container networking', needsRoot, () => {
     assert.equal(await udpAsk('127.0.0.1', p1), gw);
     assert.equal(peerClient({ ns: outside.ns }, outside.hostIP, p2, 'udp'),
       outside.ip);
+    // From another container's namespace, to the port on the gateway.
+    const other = track(await startNet(cfg, SLEEP));
+    assert.equal(peerClient({ pid: other.pid }, gw, p2, 'udp'), gw);
+    await other.destroy();
     await c.destroy();
   });
 
@@ -174,6 +179,36 @@ describe('chapter 05: container networking', needsRoot, () => {
       { publish: [`${p2}:81/udp`] }));
     await a.destroy();
     await b.destroy();
+  });
+
+  test('bad input: one line, exit 125, nothing left behind', async () => {
+    const port = freePort();
+    const srv: Server = createServer().listen(port, '0.0.0.0');
+    await new Promise((r) => srv.once('listening', r));
+    // The default network's bridge and chains stay, as docker0 does.
+    reserve(cfg, 'bridge', 'warm-up', 'h', []);
+    releaseEndpoint(cfg, 'bridge', 'warm-up');
+    const state = hostState(cfg);
+    const cases: [string[], RegExp][] = [
+      [['-p', '80/sctp'], /^skiff: invalid publish "80\/sctp": protocol/],
+      [['--network', 'nosuch'], /network nosuch not found$/],
+      [['--network', 'container:4999999'], /container 4999999 is not/],
+      [['-p', `${port}:80`], re(`port 0.0.0.0:${port}/tcp: address ` +
+        'already in use \\(by a host process\\)$')],
+    ];
+    try {
+      for (const [args, message] of cases) {
+        const r = runTs('chapters/05-network/run.ts', [...args, netRootfs(),
+          'true'], { env: configEnv(cfg) });
+        assert.equal(r.status, 125, r.stderr);
+        assert.equal(r.stderr.trim().split('\n').length, 1, r.stderr);
+        assert.match(r.stderr.trim(), message);
+        assert.equal(hostState(cfg), state, args.join(' '));
+        assert.deepEqual(endpoints(cfg), []);
+      }
+    } finally {
+      srv.close();
+    }
   });
 
   test('--network none: only loopback, and it is up', async () => {
