@@ -144,9 +144,24 @@ export async function gradeLab(lab: Lab, repo: string,
       if (!result.ok && opts.failFast) break;
     }
   } finally {
-    for (const dir of scratch) rmSync(dir, { recursive: true, force: true });
+    for (const dir of scratch) {
+      // A half-done solution may leave a mount in there: never delete
+      // through one.
+      unmountUnder(dir);
+      rmSync(dir, { recursive: true, force: true });
+    }
   }
   return results;
+}
+
+/** Lazily unmounts whatever is mounted at or below `dir`. */
+function unmountUnder(dir: string): void {
+  const points = readFileSync('/proc/self/mountinfo', 'utf8').split('\n')
+    .map((l) => l.split(' ')[4] ?? '')
+    .filter((p) => p === dir || p.startsWith(`${dir}/`));
+  for (const p of points.reverse()) {
+    spawnSync('umount', ['--lazy', p], { stdio: 'ignore' });
+  }
 }
 
 async function runCheck(check: Check, ctx: LabContext): Promise<CheckResult> {
