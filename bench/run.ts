@@ -1,0 +1,364 @@
+// Benchmark: `run --rm busybox true`, end to end, in one run, through
+// skiff's CLI, through skiff's daemon API alone, and with runc, crun,
+// docker and podman where they are installed; plus the daemon's memory
+// per idle detached container. Medians, and ratios between them.
+//
+//   sudo npx tsx bench/run.ts [rounds]
+//
+// skiff gets an engine of its own (state root, socket, bridge, subnet,
+// chains, cgroup parent), removed at the end. runc and crun run the same
+// busybox rootfs from a bundle; on a cgroup v1 host with a cgroup2 mount
+// at /sys/fs/cgroup/unified (the "hybrid" layout) crun wrongly takes it
+// for the unified hierarchy, so it runs in a private mount namespace
+// where that mount is gone.
+import { spawnSync } from 'node:child_process';
+import {
+  mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync,
+} from 'node:fs';
+import http from 'node:http';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { cachedRootfs } from '../chapters/01-chroot/rootfs.ts';
+import { defaultSpec } from '../chapters/02-namespaces/defaults.ts';
+import { startContainer } from '../chapters/02-namespaces/start.ts';
+import type { StartStep } from '../chapters/02-namespaces/steps.ts';
+import { cgroupStep } from '../chapters/03-cgroups/step.ts';
+import { networkStep } from '../chapters/05-network/step.ts';
+import { configEnv, dropConfig, testConfig } from
+  '../chapters/05-network/testnet.ts';
+import { REPO, uniqueName } from '../support/testing.ts';
+
+const ROUNDS = Number(process.argv[2] ?? 20);
+const dir = mkdtempSync(join(tmpdir(), 'skiff-bench-'));
+const net = testConfig();
+const cgroupParent = `/${uniqueName('skbench')}`;
+const sock = join(dir, 'skiff.sock');
+const env = { ...configEnv(net), SKIFF_ROOT: join(dir, 'root'),
+  SKIFF_SOCK: sock, SKIFF_CGROUP_PARENT: cgroupParent };
+const TSX = import.meta.resolve('tsx/esm');
+
+const median = (xs: number[]) => {
+  const s = [...xs].sort((a, b) => a - b);
+  return s.length % 2 ? s[(s.length - 1) / 2]
+    : (s[s.length / 2 - 1] + s[s.length / 2]) / 2;
+};
+
+/** Wall-clock milliseconds of `fn`, `ROUNDS` times after `warm` runs. */
+async function times(fn: () => unknown, warm = 2): Promise<number[]> {
+  for (let i = 0; i < warm; i++) await fn();
+  const out: number[] = [];
+  for (let i = 0; i < ROUNDS; i++) {
+    const t0 = performance.now();
+    await fn();
+    out.push(performance.now() - t0);
+  }
+  return out;
+}
+
+/** Runs a command; throws with its stderr unless it exits 0. */
+function run(cmd: string, args: string[], opts = {}): string {
+  const r = spawnSync(cmd, args, { encoding: 'utf8', env, ...opts });
+  if (r.status !== 0) {
+    throw new Error(`${cmd} ${args.join(' ')}: ${r.stderr || r.error}`);
+  }
+  return r.stdout;
+}
+
+const skiff = (...args: string[]) => run(process.execPath,
+  ['--import', TSX, join(REPO, 'final/cli.ts'), ...args]);
+
+// #region api-client
+/** One request to the daemon over its socket, JSON in and out. */
+const agent = new http.Agent({ keepAlive: true });
+function api(method: string, path: string, body?: unknown): Promise<any> {
+  return new Promise((resolve, reject) => {
+    const data = body === undefined ? undefined : JSON.stringify(body);
+    const req = http.request({ socketPath: sock, agent, method, path,
+      headers: data ? { 'Content-Type': 'application/json' } : {} },
+    (res) => {
+      let text = '';
+      res.on('data', (c) => { text += c; });
+      res.on('end', () => (res.statusCode ?? 500) >= 400
+        ? reject(new Error(`${method} ${path}: ${text}`))
+        : resolve(text ? JSON.parse(text) : undefined));
+    });
+    req.on('error', reject);
+    req.end(data);
+  });
+}
+
+/** What `docker run --rm` asks of the daemon, phase by phase. */
+const phases = { create: [] as number[], start: [] as number[],
+  exit: [] as number[] };
+async function apiRun(network = 'default'): Promise<void> {
+  const t0 = performance.now();
+  const { Id } = await api('POST', '/containers/create', { Image: 'busybox',
+    Cmd: ['true'], HostConfig: { AutoRemove: true, NetworkMode: network } });
+  const t1 = performance.now();
+  const removed = api('POST', `/containers/${Id}/wait?condition=removed`);
+  await api('POST', `/containers/${Id}/start`);
+  const t2 = performance.now();
+  await removed;
+  const t3 = performance.now();
+  phases.create.push(t1 - t0);
+  phases.start.push(t2 - t1);
+  phases.exit.push(t3 - t2);
+}
+// #endregion
+
+/** An OCI bundle running busybox `true` from the read-only rootfs. */
+function bundle(): string {
+  const b = join(dir, 'bundle');
+  run('mkdir', ['-p', b]);
+  run('runc', ['spec', '--bundle', b]);
+  const spec = JSON.parse(readFileSync(join(b, 'config.json'), 'utf8'));
+  spec.root = { path: cachedRootfs(), readonly: true };
+  spec.process.args = ['true'];
+  spec.process.terminal = false;
+  writeFileSync(join(b, 'config.json'), JSON.stringify(spec));
+  return b;
+}
+
+/**
+ * `runtime run` ROUNDS times in one bash loop (bash's EPOCHREALTIME: no
+ * process per timestamp); crun in a mount namespace without the hybrid
+ * layout's /sys/fs/cgroup/unified.
+ */
+function runtimeTimes(runtime: string, b: string): number[] {
+  const state = join(dir, `${runtime}-state`);
+  const loop = `for i in $(seq ${ROUNDS + 2}); do t0=$EPOCHREALTIME; ` +
+    `${runtime} --root ${state} run --bundle ${b} skb$$-$i >/dev/null ` +
+    '|| exit 1; t1=$EPOCHREALTIME; echo "$t0 $t1"; done';
+  const hybrid = readFileSync('/proc/self/mountinfo', 'utf8')
+    .includes(' /sys/fs/cgroup/unified ');
+  const pre = runtime === 'crun' && hybrid
+    ? 'umount -l /sys/fs/cgroup/unified && ' : '';
+  const args = ['--mount', '--propagation', 'private', 'bash', '-c',
+    pre + loop];
+  const out = run('unshare', args);
+  return out.trim().split('\n').slice(2).map((l) => {
+    const [a, b2] = l.split(' ').map(Number);
+    return (b2 - a) * 1000;
+  });
+}
+
+const has = (cmd: string) => spawnSync('sh', ['-c', `command -v ${cmd}`])
+  .status === 0;
+
+/** docker or podman, if its daemon answers: busybox loaded from skiff. */
+function otherEngine(cli: string): number[] | string {
+  if (!has(cli)) return 'not installed';
+  if (spawnSync(cli, ['info'], { stdio: 'ignore' }).status !== 0) {
+    return `${cli} is installed but its daemon does not answer`;
+  }
+  const tar = join(dir, 'busybox.tar');
+  skiff('save', '-o', tar, 'busybox');
+  run(cli, ['load', '-i', tar]);
+  const r: number[] = [];
+  for (let i = 0; i < ROUNDS + 2; i++) {
+    const t0 = performance.now();
+    run(cli, ['run', '--rm', '--network', 'none', 'busybox', 'true']);
+    r.push(performance.now() - t0);
+  }
+  return r.slice(2);
+}
+
+// #region bundled-cli
+/**
+ * The CLI as one JavaScript file (esbuild, which tsx itself uses): what
+ * `run` costs without tsx compiling TypeScript at every start.
+ */
+function bundledCli(): string {
+  // in the repository, where node finds koffi for the bundle's imports
+  const out = join(REPO, '.cache', `skiff-cli-${process.pid}.mjs`);
+  process.on('exit', () => rmSync(out, { force: true }));
+  run(join(REPO, 'node_modules/.bin/esbuild'), [join(REPO, 'final/cli.ts'),
+    '--bundle', '--platform=node', '--format=esm', '--external:koffi',
+    '--log-level=error', `--outfile=${out}`]);
+  return out;
+}
+// #endregion
+
+/**
+ * Chapter 02's start in this process, then with chapter 03's cgroup
+ * step, then with chapter 05's network step too: which step costs what.
+ */
+async function startSteps(): Promise<Record<string, number>> {
+  const variants: [string, () => StartStep[]][] = [
+    ['namespaces, mounts, pivot_root', () => []],
+    ['+ cgroup step', () => [cgroupStep({ parent: cgroupParent })]],
+    ['+ network step (bridge)', () => [cgroupStep({ parent: cgroupParent }),
+      networkStep({ config: net })]],
+  ];
+  const out: Record<string, number> = {};
+  let n = 0;
+  for (const [name, steps] of variants) {
+    out[name] = median(await times(async () => {
+      const id = `${uniqueName('skb')}${n++}`;
+      const spec = defaultSpec({ rootfs: cachedRootfs(), args: ['true'],
+        readonly: true });
+      const c = await startContainer(spec, { id, steps: steps(),
+        stdio: ['ignore', 'ignore', 'ignore'] });
+      await c.wait();
+      await c.destroy();
+    }));
+  }
+  return out;
+}
+
+// #region memory
+/** Resident memory (kB) of a process: VmRSS in /proc/PID/status. */
+function rss(pid: number): number {
+  const m = /VmRSS:\s+(\d+)/.exec(readFileSync(`/proc/${pid}/status`,
+    'utf8'));
+  return Number(m?.[1] ?? 0);
+}
+
+/** The daemon's descendants: container processes and anything else. */
+function descendants(pid: number): number {
+  const kids = (p: number) => readdirSync(`/proc/${p}/task`).flatMap((t) =>
+    readFileSync(`/proc/${p}/task/${t}/children`, 'utf8').trim().split(' ')
+      .filter(Boolean).map(Number));
+  let n = 0;
+  for (let todo = kids(pid); todo.length; n++) {
+    const p = todo.pop()!;
+    try { todo.push(...kids(p)); } catch { /* exited */ }
+  }
+  return n;
+}
+
+/** The median of a few RSS samples, once the daemon is idle. */
+async function quietRss(pid: number): Promise<number> {
+  await new Promise((r) => setTimeout(r, 1500));
+  const xs: number[] = [];
+  for (let i = 0; i < 7; i++) {
+    xs.push(rss(pid));
+    await new Promise((r) => setTimeout(r, 200));
+  }
+  return median(xs);
+}
+
+/**
+ * The daemon's growth per idle `run -d` (RSS, so V8's heap settles
+ * within a few MB: with 40 containers the noise per container is small),
+ * and the processes each container adds under the daemon.
+ */
+async function memory(daemon: number, n = 40) {
+  const ids: string[] = [];
+  const [before, procs] = [await quietRss(daemon), descendants(daemon)];
+  for (let i = 0; i < n; i++) {
+    const { Id } = await api('POST', '/containers/create', {
+      Image: 'busybox', Cmd: ['sleep', '3600'] });
+    await api('POST', `/containers/${Id}/start`);
+    ids.push(Id);
+  }
+  const after = await quietRss(daemon);
+  const result = { perContainerKB: (after - before) / n,
+    processesPerContainer: (descendants(daemon) - procs) / n, n };
+  for (const id of ids) await api('DELETE', `/containers/${id}?force=1`);
+  return result;
+}
+// #endregion
+
+async function main(): Promise<void> {
+  const rows: [string, number[] | string][] = [];
+  skiff('version'); // starts the daemon
+  const daemon = Number(readFileSync(join(dir, 'root', 'daemon.pid'),
+    'utf8'));
+  const startup = {
+    node: median(await times(() => run(process.execPath, ['-e', '0']))),
+    tsx: median(await times(() => run(process.execPath, ['--import', TSX,
+      '-e', '0']))),
+    ping: median(await times(() => skiff('version'))),
+  };
+  rows.push(['skiff CLI (bridge network)', await times(() =>
+    skiff('run', '--rm', 'busybox', 'true'))]);
+  rows.push(['skiff CLI (--network none)', await times(() =>
+    skiff('run', '--rm', '--network', 'none', 'busybox', 'true'))]);
+  const cliJs = bundledCli();
+  rows.push(['skiff CLI bundled, plain node', await times(() => run(
+    process.execPath, [cliJs, 'run', '--rm', 'busybox', 'true']))]);
+  rows.push(['skiff daemon API (bridge)', await times(() => apiRun())]);
+  const bridged = { ...phases };
+  for (const k of Object.keys(phases) as (keyof typeof phases)[]) {
+    phases[k] = [];
+  }
+  rows.push(['skiff daemon API (none)', await times(() => apiRun('none'))]);
+  const steps = await startSteps();
+  const b = bundle();
+  for (const rt of ['runc', 'crun']) {
+    rows.push([`${rt} run (no network)`, has(rt) ? runtimeTimes(rt, b)
+      : 'not installed (apt-get install runc crun)']);
+  }
+  rows.push(['docker run --rm', otherEngine('docker')]);
+  rows.push(['podman run --rm', otherEngine('podman')]);
+  const mem = await memory(daemon);
+  report(rows, startup, bridged, mem, steps);
+}
+
+function report(rows: [string, number[] | string][],
+  startup: Record<string, number>, bridged: typeof phases,
+  mem: { perContainerKB: number; processesPerContainer: number;
+    n: number },
+  steps: Record<string, number>): void {
+  const med = (name: string) => {
+    const r = rows.find(([n]) => n.startsWith(name))?.[1];
+    return Array.isArray(r) ? median(r) : undefined;
+  };
+  const [runc, crun] = [med('runc'), med('crun')];
+  const ratio = (x: number, base?: number) => base ? `${(x / base)
+    .toFixed(1)}x` : '-';
+  console.log(`run --rm busybox true, ${ROUNDS} rounds, medians (ms)\n`);
+  console.log(`${'what'.padEnd(30)}${'median'.padStart(8)}` +
+    `${'min'.padStart(8)}${'vs runc'.padStart(9)}${'vs crun'.padStart(9)}`);
+  for (const [name, r] of rows) {
+    if (!Array.isArray(r)) {
+      console.log(`${name.padEnd(30)}  ${r}`);
+      continue;
+    }
+    const m = median(r);
+    console.log(`${name.padEnd(30)}${m.toFixed(1).padStart(8)}` +
+      `${Math.min(...r).toFixed(1).padStart(8)}` +
+      `${ratio(m, runc).padStart(9)}${ratio(m, crun).padStart(9)}`);
+  }
+  console.log('\nwhere the CLI\'s time goes (medians, ms)');
+  console.log(`  node -e 0                    ${startup.node.toFixed(1)}`);
+  console.log(`  node --import tsx -e 0       ${startup.tsx.toFixed(1)}`);
+  console.log(`  skiff version (start + ping) ${startup.ping.toFixed(1)}`);
+  console.log('where the daemon\'s time goes (bridge network, ms)');
+  console.log(`  POST create                  ${median(bridged.create)
+    .toFixed(1)}`);
+  console.log(`  POST start                   ${median(bridged.start)
+    .toFixed(1)}`);
+  console.log(`  run, exit, remove            ${median(bridged.exit)
+    .toFixed(1)}`);
+  console.log('chapter 02\'s start in-process, run to exit (ms)');
+  for (const [name, ms] of Object.entries(steps)) {
+    console.log(`  ${name.padEnd(31)}${ms.toFixed(1)}`);
+  }
+  console.log(`\ndaemon memory per idle detached container: ${
+    (mem.perContainerKB / 1024).toFixed(2)} MB (RSS growth over ${mem.n})`);
+  console.log(`processes per container, its own included: ${
+    mem.processesPerContainer.toFixed(2)}`);
+}
+
+function cleanUp(): void {
+  try {
+    process.kill(Number(readFileSync(join(dir, 'root', 'daemon.pid'),
+      'utf8')), 'SIGTERM');
+  } catch { /* not started */ }
+  agent.destroy();
+  dropConfig(net);
+  spawnSync('sh', ['-c', `grep -o ' ${dir}[^ ]*' /proc/self/mountinfo | ` +
+    'sort -r | xargs -r -n1 umount -l']);
+  rmSync(dir, { recursive: true, force: true });
+  for (const c of readdirSync('/sys/fs/cgroup')) {
+    spawnSync('rmdir', [join('/sys/fs/cgroup', c, cgroupParent)]);
+  }
+  spawnSync('rmdir', [join('/sys/fs/cgroup', cgroupParent)]);
+}
+
+main().catch((err) => {
+  console.error(`bench: ${(err as Error).message}`);
+  process.exitCode = 1;
+}).finally(cleanUp);
