@@ -28,8 +28,7 @@ const UNITS: Record<string, number> = {
 /** Docker's sizes: "64m", "1.5g", "512k", "100" (bytes); 1k = 1024. */
 export function parseMemory(value: string, flag = '--memory'): number {
   const m = /^(\d+(?:\.\d+)?)\s*([bkmgt]?)b?$/i.exec(value.trim());
-  if (!m) throw invalid(flag, value, 'expected a size such as 64m ' +
-    '(units b, k, m, g)');
+  if (!m) throw invalid(flag, value, 'expected a size such as 64m');
   return Math.floor(Number(m[1]) * UNITS[m[2].toLowerCase()]);
 }
 // #endregion
@@ -73,7 +72,7 @@ export function onlineCpus(): number[] {
 export function parseCpuset(value: string, online = onlineCpus()): string {
   for (const cpu of parseCpuList(value)) {
     if (!online.includes(cpu)) {
-      throw invalid('--cpuset-cpus', value, `CPU ${cpu} does not exist ` +
+      throw invalid('--cpuset-cpus', value, `no CPU ${cpu} ` +
         `(online: ${formatCpuList(online)})`);
     }
   }

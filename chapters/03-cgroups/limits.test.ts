@@ -5,12 +5,12 @@ import { spawnSync } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, test } from 'node:test';
-import { needsRoot } from '../../support/testing.ts';
+import { needsRoot, uniqueName } from '../../support/testing.ts';
 import { cgroupVersion, openCgroup } from './cgroups/manager.ts';
 import { parseKeyed } from './cgroups/fs.ts';
 import { onlineCpus } from './flags.ts';
 import {
-  cpuRate, cpuSeconds, procState, runIn, sleep, startIn,
+  cpuRate, cpuSeconds, procState, runIn, sleep, startIn, waitPrinted,
 } from './testing.ts';
 
 const V = cgroupVersion();
@@ -46,16 +46,21 @@ describe(`chapter 03: limits measured (cgroup v${V})`, needsRoot, () => {
   });
 
   test('cpu: --cpus 0.5 holds a busy loop near half a CPU', async (t) => {
+    // Other tests load this host (and an emulated VM is slow): were the
+    // loop to get less than half a CPU anyway, the quota would never
+    // bind. So it runs in a cgroup at the top of the tree with the
+    // highest weight: wanting a CPU, it gets nearly all of one, and only
+    // the quota holds it back.
     const { cg, p } = await runIn(t, { cpu: { quota: 50_000,
-      period: 100_000 } }, 'echo go; while :; do :; done');
+      period: 100_000, shares: 262_144 } }, 'echo go; while :; do :; done',
+    `/${uniqueName('skiff-t')}`);
     await p.printed(/go/);
     await sleep(300);
     const rate = await cpuRate(p.pid, 3000);
-    // Unlimited, the loop takes a whole CPU (~1.0) on an idle host. On
-    // a busy one (other tests, an emulated VM) it may get less than half
-    // either way: the proof that the quota held it is that the kernel
-    // throttled it, period after period (3 s = 30 periods of 100 ms).
-    assert.ok(rate > 0.1 && rate < 0.65, `rate ${rate.toFixed(2)}`);
+    // Unlimited, the loop would take a whole CPU (~1.0).
+    assert.ok(rate > 0.25 && rate < 0.65, `rate ${rate.toFixed(2)}`);
+    // And the kernel says why: throttled period after period (3 s are
+    // 30 periods of 100 ms).
     const stat = parseKeyed(readFileSync(fileOf(cg.dirs, 'cpu.stat'),
       'utf8'));
     assert.ok(stat.get('nr_throttled')! > 10,
@@ -93,10 +98,7 @@ describe(`chapter 03: limits measured (cgroup v${V})`, needsRoot, () => {
       'i=$((i+1)); done';
     const c = await startIn(t, { pids: { limit: 32 } }, ['sh', '-c',
       `sh -c '${flood}'; echo spawned; exec sleep 60`]);
-    const deadline = Date.now() + 20_000;
-    while (!c.stdout().includes('spawned') && Date.now() < deadline) {
-      await sleep(50);
-    }
+    await waitPrinted(c, 'spawned');
     const s = c.cgroup.stats();
     // Unlimited: 101 tasks (100 sleeps and PID 1). Limited: 32 at the
     // failed fork, one less once the inner shell gave up.
@@ -112,7 +114,7 @@ describe(`chapter 03: limits measured (cgroup v${V})`, needsRoot, () => {
   test('freezer: pause stops every process, unpause resumes', async (t) => {
     const c = await startIn(t, {}, ['sh', '-c',
       'while :; do :; done & echo go; while :; do :; done']);
-    while (!c.stdout().includes('go')) await sleep(50);
+    await waitPrinted(c, 'go');
     await sleep(300);
     const procs = c.cgroup.procs();
     assert.equal(procs.length, 2);
@@ -131,19 +133,17 @@ describe(`chapter 03: limits measured (cgroup v${V})`, needsRoot, () => {
     assert.equal(c.cgroup.stats().cpuUsageNs, cgroupAt);
     await paused.thaw();
     await sleep(1000);
-    assert.ok(used() > at + 0.3, `resumed: ${at} -> ${used()}`);
+    // Any progress will do: a loaded host may give the loops little.
+    assert.ok(used() > at, `resumed: ${at} -> ${used()}`);
     for (const p of procs) assert.equal(procState(p), 'R');
   });
 
   test('accounting: a container\'s CPU, memory and pids', async (t) => {
     const c = await startIn(t, {}, ['sh', '-c', [
       "x=$(head -c 24000000 /dev/zero | tr '\\0' a)",
-      'i=0; while [ $i -lt 300000 ]; do i=$((i+1)); done',
+      'i=0; while [ $i -lt 150000 ]; do i=$((i+1)); done',
       'sleep 60 & echo ready; wait'].join('\n')]);
-    const deadline = Date.now() + 30_000;
-    while (!c.stdout().includes('ready') && Date.now() < deadline) {
-      await sleep(50);
-    }
+    await waitPrinted(c, 'ready');
     const s = c.cgroup.stats();
     const cpu = cpuSeconds(c.container.pid);
     assert.ok(s.cpuUsageNs / 1e9 >= cpu * 0.8 && s.cpuUsageNs > 2e8,

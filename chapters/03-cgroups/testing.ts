@@ -58,18 +58,18 @@ export function holdScript(t: TestContext, script: string): Held {
   };
 }
 
-/** A cgroup under /skiff with a unique name, destroyed after the test. */
-export async function testCgroup(t: TestContext, r: LinuxResources = {}):
-  Promise<Cgroup> {
-  const cg = await createCgroup(`/skiff/${uniqueName('t')}`, r);
+/** A cgroup (by default under /skiff), destroyed after the test. */
+export async function testCgroup(t: TestContext, r: LinuxResources = {},
+  path = `/skiff/${uniqueName('t')}`): Promise<Cgroup> {
+  const cg = await createCgroup(path, r);
   t.after(() => cg.destroy());
   return cg;
 }
 
 /** A held script already inside a new cgroup, and running. */
 export async function runIn(t: TestContext, r: LinuxResources,
-  script: string): Promise<{ cg: Cgroup; p: Held }> {
-  const cg = await testCgroup(t, r);
+  script: string, path?: string): Promise<{ cg: Cgroup; p: Held }> {
+  const cg = await testCgroup(t, r, path);
   const p = holdScript(t, script);
   cg.addProcess(p.pid);
   p.release();
@@ -110,6 +110,18 @@ export function loopDevice(t: TestContext, mb = 16): string {
     { encoding: 'utf8' }).trim();
   t.after(() => execFileSync('losetup', ['-d', dev]));
   return dev;
+}
+
+/** Waits until the container printed `text` (generous: VMs are slow). */
+export async function waitPrinted(c: TestContainer, text: string,
+  ms = 120_000): Promise<void> {
+  const deadline = Date.now() + ms;
+  while (!c.stdout().includes(text)) {
+    if (Date.now() > deadline) {
+      throw new Error(`no "${text}" in ${ms} ms: ${c.stdout()}${c.stderr()}`);
+    }
+    await sleep(50);
+  }
 }
 
 /** A started container with its cgroup and collected output. */
