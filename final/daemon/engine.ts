@@ -64,7 +64,7 @@ export class Engine {
       ID: this.config.root, Containers: all.length,
       ContainersRunning: running.length, ContainersPaused: paused.length,
       ContainersStopped: all.length - running.length - paused.length,
-      Images: this.images.list().length, Driver: 'skiff',
+      Images: this.images.list().length, Driver: 'overlay2',
       DockerRootDir: this.config.root, KernelVersion: os.release(),
       OperatingSystem: osName(), OSType: 'linux',
       Architecture: os.machine(), NCPU: os.cpus().length,
