@@ -70,7 +70,7 @@ export async function execInContainer(containerPid: number, proc: Process,
   opts: ExecOptions = {}): Promise<ExecHandle> {
   const init: Launched = await launch({
     nsexecArgs: joinArgs(containerPid),
-    config: { mode: 'exec', process: proc },
+    config: { mode: 'exec', process: proc, containerPid },
     stdio: opts.stdio ?? ['inherit', 'inherit', 'inherit'],
   });
   try {

@@ -5,7 +5,9 @@
 // finally becomes the user's command with execve(2).
 //
 // It runs bundled (see build.ts) as `node init.mjs`, never imported.
-import { readSync, writeFileSync, writeSync } from 'node:fs';
+import {
+  closeSync, constants, openSync, readSync, writeFileSync, writeSync,
+} from 'node:fs';
 import { enterRoot, execCommand, ExecError } from '../01-chroot/chroot.ts';
 import { syscall } from '../01-chroot/kernel.ts';
 import { finishRoot, pivotInto, prepareRoot } from './mounts.ts';
@@ -22,8 +24,11 @@ const unshare = syscall<[number]>('int unshare(int flags)');
 const setns = syscall<[number, number]>('int setns(int fd, int nstype)');
 const fcntl = syscall<[number, number, number]>(
   'int fcntl(int fd, int cmd, int arg)');
+const fchdir = syscall<[number]>('int fchdir(int fd)');
+const chroot = syscall<[string]>('int chroot(const char *path)');
 const F_SETFD = 2;
 const FD_CLOEXEC = 1;
+const O_PATH = 0o10000000;
 const CLONE_FS = 0x200;
 const CLONE_NEWNS = 0x20000;
 const CLONE_NEWCGROUP = 0x02000000;
@@ -92,12 +97,24 @@ function writeSysctls(spec: Spec): void {
  * filesystem context (root, cwd) of our own: Node's threads share one,
  * so unshare(CLONE_FS) first. Only this thread moves, and it is the one
  * that calls execve(2).
+ *
+ * setns puts us at the namespace's root mount, which pivot_root(2) made
+ * the container's rootfs, unless the engine itself runs chrooted (as in
+ * an initramfs): then the pivot moved only the init's root. So we take
+ * the root the container's PID 1 has, as `nsenter --root` does.
  */
-function enterMountNs(): void {
+function enterMountNs(containerPid?: number): void {
   const fd = Number(process.env.SKIFF_KEEP_FD);
   if (!Number.isInteger(fd)) return;
+  const root = containerPid
+    ? openSync(`/proc/${containerPid}/root`, O_PATH | constants.O_DIRECTORY)
+    : -1;
   unshare(CLONE_FS);
   setns(fd, CLONE_NEWNS);
+  if (root < 0) return;
+  fchdir(root);
+  chroot('.');
+  closeSync(root);
 }
 // #endregion
 
@@ -127,7 +144,7 @@ function main(): never {
       setUpContainer(config.spec);
       proc = config.spec.process;
     } else {
-      enterMountNs();
+      enterMountNs(config.containerPid);
       proc = config.process;
     }
     applyProcess(proc);

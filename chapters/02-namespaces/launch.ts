@@ -4,7 +4,7 @@
 // it, release it and read the verdict from the error pipe.
 import { spawn, type ChildProcess } from 'node:child_process';
 import { closeSync, writeFileSync } from 'node:fs';
-import { Socket } from 'node:net';
+import { Socket, type SocketConstructorOpts } from 'node:net';
 import type { Readable, Stream, Writable } from 'node:stream';
 import { syscall } from '../01-chroot/kernel.ts';
 import { initBundlePath, nsexecPath } from './build.ts';
@@ -157,7 +157,11 @@ function ownPipes(stdio: StdioEntry[]): Piped {
     pipe2(fds, O_CLOEXEC);
     const [ours, theirs] = i === 0 ? [fds[1], fds[0]] : [fds[0], fds[1]];
     far[i] = theirs;
-    return new Socket({ fd: ours, readable: i !== 0, writable: i === 0 });
+    // manualStart: read only once the caller does, so that a command
+    // that printed nothing and ended does not close the stream before
+    // the caller listens (a net.Socket reads at once by default).
+    return new Socket({ fd: ours, readable: i !== 0, writable: i === 0,
+      manualStart: true } as SocketConstructorOpts);
   });
   return {
     stdio: stdio.map((entry, i) => far[i] ?? entry),

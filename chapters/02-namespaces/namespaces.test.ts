@@ -15,8 +15,8 @@ import {
 } from '../../support/testing.ts';
 import { idRange } from './defaults.ts';
 import {
-  background, collect, joinCgroup, makeCgroup, privateRootfs,
-  processState, rootfsWithEscape, run, sh, specWith, until,
+  background, joinCgroup, makeCgroup, needsUserNs, privateRootfs,
+  processState, rootfsWithEscape, run, sh, specWith, until, userNsWorks,
 } from './harness.ts';
 import { type Container, startContainer } from './start.ts';
 import type { StartStep } from './steps.ts';
@@ -156,7 +156,10 @@ describe('chapter 02: mount', needsRoot, () => {
       { rootfs }));
     assert.notEqual(jailed.code, 0);
     assert.doesNotMatch(jailed.stdout, /host secret/);
-    // Without a mount namespace there is only chroot(2) to rely on.
+    // Without a mount namespace there is only chroot(2) to rely on. (Where
+    // the tests themselves run in a chroot, as in vm-run, the escape
+    // climbs out of that one too, past the marker: nothing to compare.)
+    if (!userNsWorks) return;
     const free = await run(specWith(['/escape', marker], ['mount', 'user'],
       { rootfs }));
     assert.equal(free.code, 0, free.stderr);
@@ -229,12 +232,13 @@ describe('chapter 02: mount', needsRoot, () => {
   });
 
   test('a missing bind source fails the start and leaves nothing', async () => {
-    const before = hostMounts().length;
-    await assert.rejects(run(specWith(['true'], [], { mounts: [
+    const spec = specWith(['true'], [], { mounts: [
       { destination: '/vol', type: 'bind', source: '/nonexistent-skiff' },
-    ] })), { exitCode: 125,
+    ] });
+    await assert.rejects(run(spec), { exitCode: 125,
       message: 'bind mount source /nonexistent-skiff: ENOENT' });
-    assert.equal(hostMounts().length, before);
+    assert.deepEqual(hostMounts().filter(
+      (m) => m.startsWith(spec.root.path)), []);
   });
 });
 
@@ -251,11 +255,18 @@ describe('chapter 02: network', needsRoot, () => {
     assert.match(r.stdout, /<LOOPBACK,UP,LOWER_UP>/);
   });
 
-  test('without it the host\'s devices show', async () => {
+  test('without it the host\'s devices show', async (t) => {
+    // Devices of our own, so that the host has more than lo.
+    const dummy = uniqueName('sk02v');
+    sh('ip', ['link', 'add', dummy, 'type', 'veth', 'peer', 'name',
+      `${dummy}p`]);
+    t.after(() => sh('ip', ['link', 'del', dummy]));
     const r = await run(specWith(['cat', '/proc/net/dev'], ['network']));
     const host = devices(readFileSync('/proc/net/dev', 'utf8'));
     assert.deepEqual(devices(r.stdout), host);
-    assert.ok(host.length > 1);
+    assert.ok(host.includes(dummy));
+    const own = await run(specWith(['cat', '/proc/net/dev']));
+    assert.deepEqual(devices(own.stdout), ['lo']);
   });
 });
 
@@ -264,7 +275,8 @@ describe('chapter 02: user', needsRoot, () => {
 
   for (const userNs of [true, false]) {
     test(`a file container root creates is owned by ${
-      userNs ? mapped : 0} on the host`, async (t) => {
+      userNs ? mapped : 0} on the host`, userNs ? needsUserNs : {},
+    async (t) => {
       const vol = tempDir(t);
       chmodSync(vol, 0o777);
       const rootfs = privateRootfs(t, ['vol/']);
@@ -277,7 +289,8 @@ describe('chapter 02: user', needsRoot, () => {
     });
   }
 
-  test('container root cannot rename the host or make devices', async (t) => {
+  test('container root cannot rename the host or make devices', needsUserNs,
+    async (t) => {
     const before = hostname();
     // Should the user namespace ever be lost, put the name back.
     t.after(() => { if (hostname() !== before) sh('hostname', [before]); });
@@ -294,7 +307,7 @@ describe('chapter 02: user', needsRoot, () => {
     assert.equal(host.stdout, '0\n', host.stderr);
   });
 
-  test('the id map reads as configured inside', async () => {
+  test('the id map reads as configured inside', needsUserNs, async () => {
     const r = await run(specWith(['cat', '/proc/self/uid_map']));
     assert.deepEqual(r.stdout.trim().split(/\s+/).map(Number),
       [0, mapped, idRange('uid')[0].size]);

@@ -26,6 +26,8 @@ export type InitConfig =
     process: Process;
     /** The container's mount ns, left open by the trampoline (-k). */
     mountNsFd?: number;
+    /** Host pid of the container's PID 1, whose root we take. */
+    containerPid?: number;
   };
 
 /** What the init writes on the error pipe when something fails. */
