@@ -103,7 +103,7 @@ describe('chapter 05: many containers, crashes, idempotence', needsRoot,
 
     // #region test-concurrent
     test('20 concurrent starts in 20 processes: 20 distinct addresses, ' +
-      'nothing left after', async () => {
+      'nothing left after', { timeout: 180_000 }, async () => {
       // Each container prints its address, then waits for its stdin to
       // close: all twenty hold their lease at the same time.
       const procs = Array.from({ length: 20 }, () => spawn(
@@ -111,27 +111,30 @@ describe('chapter 05: many containers, crashes, idempotence', needsRoot,
           '-p', '80', netRootfs(), 'sh', '-c',
           'ip -4 -o addr show eth0; read x || true'],
         { cwd: REPO, env: configEnv(cfg) }));
-      const outs = await Promise.all(procs.map((p) =>
-        new Promise<string>((res, rej) => {
-          let out = '';
-          p.stdout.on('data', (d) => {
-            out += d;
-            if (/inet /.test(out)) res(out);
-          });
-          p.stderr.on('data', (d) => { out += d; });
-          p.on('exit', () => rej(new Error(out)));
-        })));
-      const ips = outs.map((o) => /inet (\S+)\//.exec(o)?.[1]);
-      assert.equal(new Set(ips).size, 20, outs.join('\n'));
-      const leased = listNetworks(cfg)[0].containers;
-      assert.deepEqual(leased.map((c) => c.ip).sort(), [...ips].sort());
-      assert.equal(new Set(leased.map((c) => c.ports[0].hostPort)).size, 20);
-      const codes = await Promise.all(procs.map((p) =>
-        new Promise<number | null>((res) => {
-          p.on('exit', res);
-          p.stdin.end();
-        })));
-      assert.deepEqual(codes, procs.map(() => 0));
+      const exits = procs.map((p) =>
+        new Promise<number | null>((res) => p.on('exit', res)));
+      try {
+        const outs = await Promise.all(procs.map((p) =>
+          new Promise<string>((res, rej) => {
+            let out = '';
+            p.stdout.on('data', (d) => {
+              out += d;
+              if (/inet /.test(out)) res(out);
+            });
+            p.stderr.on('data', (d) => { out += d; });
+            p.on('exit', () => rej(new Error(out)));
+          })));
+        const ips = outs.map((o) => /inet (\S+)\//.exec(o)?.[1]);
+        assert.equal(new Set(ips).size, 20, outs.join('\n'));
+        const leased = listNetworks(cfg)[0].containers;
+        assert.deepEqual(leased.map((c) => c.ip).sort(), [...ips].sort());
+        assert.equal(new Set(leased.map((c) => c.ports[0].hostPort)).size,
+          20);
+      } finally {
+        for (const p of procs) p.stdin.end();
+        await Promise.all(exits);
+      }
+      assert.deepEqual(await Promise.all(exits), procs.map(() => 0));
       assert.deepEqual(listNetworks(cfg)[0].containers, []);
       const rules = execFileSync('iptables-save', [], { encoding: 'utf8' });
       assert.doesNotMatch(rules, new RegExp(`${cfg.chainPrefix}:ctr:`));
