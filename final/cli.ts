@@ -27,6 +27,11 @@ const COMMANDS: Record<string, Loader> = {
   logs: () => import('./commands/logs.ts'),
   inspect: () => import('./commands/inspect.ts'),
   attach: () => import('./commands/attach.ts'),
+  exec: () => import('./commands/exec.ts'),
+  top: () => import('./commands/top.ts'),
+  stats: () => import('./commands/stats.ts'),
+  pause: () => import('./commands/pause.ts'),
+  unpause: () => import('./commands/unpause.ts'),
   daemon: () => import('./commands/daemon.ts'),
   ...Object.fromEntries(Object.entries(OBJECT_COMMANDS)
     .map(([name, c]) => [name, c.load])),
@@ -46,6 +51,11 @@ const SUMMARIES: Record<string, string> = {
   logs: 'Fetch the logs of a container',
   inspect: 'Return low-level information on skiff objects',
   attach: 'Attach to a running container\'s input and output',
+  exec: 'Execute a command in a running container',
+  top: 'Display the running processes of a container',
+  stats: 'Display a live stream of container resource usage statistics',
+  pause: 'Pause all processes within one or more containers',
+  unpause: 'Unpause all processes within one or more containers',
   daemon: 'Run the skiff daemon in the foreground',
   ...Object.fromEntries(Object.entries(OBJECT_COMMANDS)
     .map(([name, c]) => [name, c.summary])),

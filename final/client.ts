@@ -155,8 +155,13 @@ export class Client {
 
 function apiError(r: Reply): ApiError {
   let message = r.body.trim() || `HTTP ${r.status}`;
+  let code: unknown;
   try {
-    message = JSON.parse(r.body).message ?? message;
+    const body = JSON.parse(r.body);
+    message = body.message ?? message;
+    code = body.exitCode; // skiff's: 126 or 127 for a failed start
   } catch { /* not JSON: keep the text */ }
-  return new ApiError(r.status, message);
+  const err = new ApiError(r.status, message);
+  if (code === 126 || code === 127) err.exitCode = code;
+  return err;
 }

@@ -58,3 +58,14 @@ export function applyFormat(format: string, item: Record<string, unknown>)
       return json ? JSON.stringify(v) : String(v ?? '');
     }).replace(/\\t/g, '\t').replace(/\\n/g, '\n');
 }
+
+/** 1.2MiB, 7.63GiB: binary units, as docker stats shows memory. */
+export function binarySize(bytes: number): string {
+  const units = ['B', 'KiB', 'MiB', 'GiB', 'TiB'];
+  let i = 0;
+  while (bytes >= 1024 && i < units.length - 1) {
+    bytes /= 1024;
+    i++;
+  }
+  return `${Number(bytes.toFixed(i ? 2 : 0))}${units[i]}`;
+}

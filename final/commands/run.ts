@@ -68,7 +68,8 @@ async function start(ctx: Ctx, id: string, autoRemove: boolean)
         .catch(() => {});
     }
     if (err instanceof ApiError) {
-      throw Object.assign(err, { exitCode: startFailureCode(err.message) });
+      throw Object.assign(err, { exitCode:
+        startFailureCode(err.message, err.exitCode) });
     }
     throw err;
   }

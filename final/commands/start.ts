@@ -29,7 +29,7 @@ const command: Command = {
       } catch (err) {
         sock.destroy();
         if (err instanceof ApiError) err.exitCode =
-          startFailureCode(err.message);
+          startFailureCode(err.message, err.exitCode);
         throw err;
       }
       await streamed;

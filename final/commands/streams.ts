@@ -10,6 +10,8 @@ export interface AttachOptions {
   id: string;
   tty: boolean;
   stdin: boolean;
+  /** An exec instance (resized at /exec/{id}), not a container. */
+  exec?: boolean;
 }
 
 export async function openAttach(client: Client, o: AttachOptions)
@@ -35,14 +37,14 @@ export function pump(client: Client, sock: Socket, o: AttachOptions)
     restore.push(() => stdin.pause());
   }
   if (o.tty) {
-    const resize = () => void resizeTty(client, o.id);
+    const resize = () => void resizeTty(client, o.id, o.exec);
     process.stdout.on('resize', resize);
     process.on('SIGWINCH', resize);
     restore.push(() => {
       process.stdout.off('resize', resize);
       process.off('SIGWINCH', resize);
     });
-  } else {
+  } else if (!o.exec) {
     restore.push(proxySignals(client, o.id));
   }
   const demux = new Demuxer();
@@ -64,11 +66,12 @@ export function pump(client: Client, sock: Socket, o: AttachOptions)
 }
 // #endregion
 
-export async function resizeTty(client: Client, id: string): Promise<void> {
+export async function resizeTty(client: Client, id: string, exec = false)
+  : Promise<void> {
   const { rows, columns } = process.stdout;
   if (!rows || !columns) return;
-  await client.request('POST',
-    `/containers/${id}/resize?h=${rows}&w=${columns}`).catch(() => {});
+  await client.request('POST', `/${exec ? 'exec' : 'containers'}/${id}` +
+    `/resize?h=${rows}&w=${columns}`).catch(() => {});
 }
 
 /** Forwards the signals a user sends us to the container. */
@@ -85,7 +88,8 @@ function proxySignals(client: Client, id: string): () => void {
 }
 
 /** docker's mapping of a start failure to 126 or 127. */
-export function startFailureCode(message: string): number {
+export function startFailureCode(message: string, code?: number): number {
+  if (code === 126 || code === 127) return code;
   if (/not found|no such file|executable file/i.test(message)) return 127;
   if (/permission denied|not executable/i.test(message)) return 126;
   return 125;

@@ -10,11 +10,13 @@ import type { Container, Containers } from './containers.ts';
 import { NotModified } from './containers.ts';
 import type { LogEntry } from './logs.ts';
 import { readLog } from './logs.ts';
-import { BadRequest } from './volumes.ts';
+import { BadRequest, Conflict } from './volumes.ts';
 import type { Engine } from './engine.ts';
 import { descendants } from './runtime.ts';
 import { objectRoutes } from './routes-objects.ts';
 import { execFileSync } from 'node:child_process';
+import { Execs, type ExecInstance } from './execs.ts';
+import { containerStats } from './stats.ts';
 
 export interface Req {
   method: string;
@@ -36,7 +38,7 @@ export interface Route {
 const ID = '([^/]+)';
 
 // #region routes
-export function routes(engine: Engine): Route[] {
+export function routes(engine: Engine, execs: Execs): Route[] {
   const cs = engine.containers;
   const c = (r: Req) => cs.get(decodeURIComponent(r.params[0]));
   const r = (method: string, path: string, handler: Handler): Route => ({
@@ -54,7 +56,8 @@ export function routes(engine: Engine): Route[] {
       q.res.statusCode = 201;
       return { Id: created.id, Warnings: [] };
     }),
-    r('GET', `/containers/${ID}/json`, (q) => inspect(c(q))),
+    r('GET', `/containers/${ID}/json`, (q) => inspect(engine, c(q),
+      execs)),
     r('POST', `/containers/${ID}/start`, (q) => cs.start(c(q))),
     r('POST', `/containers/${ID}/stop`, (q) => cs.stop(c(q),
       num(q, 't'), q.query.get('signal') ?? undefined)),
@@ -73,7 +76,22 @@ export function routes(engine: Engine): Route[] {
     r('DELETE', `/containers/${ID}`, (q) => cs.remove(c(q),
       flag(q, 'force'), flag(q, 'v'))),
     r('GET', `/containers/${ID}/logs`, (q) => logs(c(q), q)),
-    r('GET', `/containers/${ID}/top`, (q) => top(c(q), q)),
+    r('GET', `/containers/${ID}/top`, (q) => top(engine, c(q), q)),
+    r('GET', `/containers/${ID}/stats`, (q) => stats(engine, c(q), q)),
+    r('POST', `/containers/${ID}/pause`, (q) => cs.pause(c(q))),
+    r('POST', `/containers/${ID}/unpause`, (q) => cs.unpause(c(q))),
+    r('POST', `/containers/${ID}/exec`, (q) => {
+      q.res.statusCode = 201;
+      return { Id: execs.create(c(q), q.body).id };
+    }),
+    r('POST', `/exec/${ID}/start`, async (q) => {
+      // Detached (or a client that does not take the connection over):
+      // the process runs, its output goes nowhere.
+      await execs.start(execs.get(q.params[0]), null);
+    }),
+    r('POST', `/exec/${ID}/resize`, (q) => execs.get(q.params[0])
+      .resize(num(q, 'h') ?? 0, num(q, 'w') ?? 0)),
+    r('GET', `/exec/${ID}/json`, (q) => execs.get(q.params[0]).inspect()),
     r('POST', '/containers/prune', async () => {
       const gone = cs.list().filter((x) => !x.isRunning &&
         !x.rec.State.Restarting);
@@ -144,16 +162,36 @@ function ports(x: Container) {
   return out;
 }
 
-function inspect(x: Container) {
+function inspect(engine: Engine, x: Container, execs: Execs) {
   const { PidStartTime, StepData, ...rec } = x.rec;
   void PidStartTime; void StepData;
+  const ip = x.isRunning ? engine.runtime.address(x.id) ?? '' : '';
+  const net = rec.HostConfig.NetworkMode || 'default';
+  const name = net === 'default' ? 'bridge' : net;
+  const files = (f: string) => `${x.dir}/net/${f}`;
+  const ids = execs.of(x);
   return {
-    ...rec, ResolvConfPath: '', HostnamePath: '', HostsPath: '',
-    MountLabel: '', ProcessLabel: '', AppArmorProfile: '', ExecIDs: null,
-    GraphDriver: { Name: rec.Driver, Data: { MergedDir:
-      `${x.dir}/rootfs` } },
-    NetworkSettings: { Ports: {}, Networks: {} },
+    ...rec, ResolvConfPath: files('resolv.conf'),
+    HostnamePath: files('hostname'), HostsPath: files('hosts'),
+    MountLabel: '', ProcessLabel: '', AppArmorProfile: '',
+    ExecIDs: ids.length ? ids : null,
+    GraphDriver: { Name: 'overlay2', Data: { MergedDir:
+      x.spec().root.path } },
+    NetworkSettings: {
+      Ports: portMap(x), IPAddress: ip, IPPrefixLen: ip ? 24 : 0,
+      Networks: ip ? { [name]: { IPAddress: ip } } : {},
+    },
   };
+}
+
+/** docker inspect's NetworkSettings.Ports: "80/tcp" -> host bindings. */
+function portMap(x: Container) {
+  const out: Record<string, { HostIp: string; HostPort: string }[]> = {};
+  for (const p of ports(x)) {
+    (out[`${p.PrivatePort}/${p.Type}`] ??= []).push({
+      HostIp: p.IP ?? '0.0.0.0', HostPort: String(p.PublicPort ?? '') });
+  }
+  return out;
 }
 
 // #region logs
@@ -202,12 +240,19 @@ function logs(x: Container, q: Req): Promise<void> {
 }
 // #endregion
 
-function top(x: Container, q: Req) {
+// #region top
+/** `docker top`: the host's ps, kept to the container's cgroup. */
+function top(engine: Engine, x: Container, q: Req) {
   if (!x.isRunning || !x.running) {
-    throw new BadRequest(`Container ${x.id} is not running`);
+    throw new Conflict(`Container ${x.id} is not running`);
   }
   const args = (q.query.get('ps_args') || '-ef').split(/\s+/);
-  const pids = descendants(x.running.pid);
+  let pids: number[];
+  try {
+    pids = engine.runtime.cgroup(x.spec(), x.id).procs();
+  } catch {
+    pids = descendants(x.running.pid);
+  }
   const out = execFileSync('ps', [...args], { encoding: 'utf8' })
     .trimEnd().split('\n');
   const titles = out[0].trim().split(/\s+/);
@@ -218,6 +263,25 @@ function top(x: Container, q: Req) {
     return [...head, cells.slice(titles.length - 1).join(' ')];
   }).filter((row) => pids.includes(Number(row[pidCol])));
   return { Titles: titles, Processes: rows };
+}
+// #endregion
+
+/** GET /containers/{id}/stats: one sample, or one a second. */
+async function stats(engine: Engine, x: Container, q: Req): Promise<void> {
+  const stream = q.query.get('stream') !== '0' &&
+    q.query.get('stream') !== 'false';
+  const res = q.res;
+  res.writeHead(200, { 'Content-Type': 'application/json' });
+  let closed = false;
+  res.on('close', () => { closed = true; });
+  let prev = containerStats(engine, x);
+  do {
+    await new Promise((r) => setTimeout(r, stream ? 1000 : 500));
+    const now = containerStats(engine, x, prev);
+    res.write(JSON.stringify(now) + '\n');
+    prev = now;
+  } while (stream && !closed && x.isRunning);
+  res.end();
 }
 
 // #region attach
@@ -251,10 +315,16 @@ export function attach(engine: Engine, req: http.IncomingMessage,
   socket.on('close', () => { x.log.off('entry', onEntry); x.off('exit', done); });
   socket.on('error', () => {});
   if (on('stdin') && x.rec.Config.OpenStdin) {
-    socket.on('data', (d: Buffer) => x.io?.stdin?.write(d));
-    socket.on('end', () => {
-      if (x.rec.Config.StdinOnce) x.io?.closeStdin();
-    });
+    // `run -i` attaches before it starts the container: what the client
+    // sends meanwhile waits in the socket until there is a stdin.
+    const hook = () => {
+      socket.on('data', (d: Buffer) => x.io?.stdin?.write(d));
+      socket.on('end', () => {
+        if (x.rec.Config.StdinOnce) x.io?.closeStdin();
+      });
+    };
+    if (x.io?.stdin) hook();
+    else x.once('start', hook);
   }
   void req;
 }
@@ -262,7 +332,8 @@ export function attach(engine: Engine, req: http.IncomingMessage,
 
 // #region server
 export function createServer(engine: Engine): http.Server {
-  const table = routes(engine);
+  const execs = new Execs(engine.containers, engine.runtime);
+  const table = routes(engine, execs);
   const server = http.createServer((req, res) => {
     void handle(table, req, res);
   });
@@ -270,18 +341,37 @@ export function createServer(engine: Engine): http.Server {
     const url = new URL(req.url ?? '/', 'http://skiff');
     const path = url.pathname.replace(/^\/v[\d.]+/, '');
     const m = /^\/containers\/([^/]+)\/attach$/.exec(path);
-    try {
+    const e = /^\/exec\/([^/]+)\/start$/.exec(path);
+    void (async () => {
+      if (e) return execStart(execs, execs.get(e[1]), socket);
       if (!m) throw new BadRequest(`page not found: ${path}`);
       attach(engine, req, socket, url.searchParams, decodeURIComponent(m[1]));
-    } catch (err) {
+    })().catch((err) => {
       const status = (err as { status?: number }).status ?? 500;
-      const body = JSON.stringify({ message: (err as Error).message });
+      const body = errorBody(err);
       socket.end(`HTTP/1.1 ${status} ${http.STATUS_CODES[status]}\r\n` +
         'Content-Type: application/json\r\nContent-Length: ' +
         `${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`);
-    }
+    });
   });
   return server;
+}
+
+/** Starts an exec on a connection taken over from HTTP (hijacked). */
+function execStart(execs: Execs, x: ExecInstance, socket: Duplex)
+  : Promise<void> {
+  // The process is launched before the 101: a command that cannot run
+  // is answered as an HTTP error carrying its exit code (126, 127).
+  return execs.start(x, socket, 'HTTP/1.1 101 UPGRADED\r\nContent-Type: ' +
+    `application/vnd.docker.${x.config.Tty ? 'raw' : 'multiplexed'}` +
+    '-stream\r\nConnection: Upgrade\r\nUpgrade: tcp\r\n\r\n');
+}
+
+/** docker's error body, with the exit code a CLI should exit with. */
+function errorBody(err: unknown): string {
+  const code = (err as { exitCode?: number }).exitCode;
+  return JSON.stringify({ message: (err as Error).message,
+    ...(typeof code === 'number' ? { exitCode: code } : {}) });
 }
 
 async function handle(table: Route[], req: http.IncomingMessage,
@@ -318,7 +408,7 @@ async function handle(table: Route[], req: http.IncomingMessage,
     res.statusCode = status;
     if (status === 304) return void res.end();
     res.setHeader('Content-Type', 'application/json');
-    res.end(JSON.stringify({ message: (err as Error).message }) + '\n');
+    res.end(errorBody(err) + '\n');
     if (status === 500 && process.env.SKIFF_DEBUG) console.error(err);
   }
 }

@@ -361,6 +361,37 @@ export class Containers {
     } catch (err) {
       if ((err as NodeJS.ErrnoException).code !== 'ESRCH') throw err;
     }
+    // A frozen process gets its signal only once thawed (docker too
+    // unpauses a container it stops or kills).
+    const n = signalNumber(sig);
+    if (c.rec.State.Paused && (n === 9 || n === 15)) {
+      void this.unpause(c).catch(() => {});
+    }
+  }
+  // #endregion
+
+  // #region pause
+  /** `docker pause`: chapter 03's freezer stops every process at once. */
+  async pause(c: Container): Promise<void> {
+    if (!c.isRunning) {
+      throw new Conflict(`Container ${c.id} is not running`);
+    }
+    if (c.rec.State.Paused) {
+      throw new Conflict(`Container ${c.id} is already paused`);
+    }
+    await this.opts.runtime.cgroup(c.spec(), c.id).freeze();
+    c.rec.State = { ...c.rec.State, Paused: true, Status: 'paused' };
+    c.save();
+  }
+
+  async unpause(c: Container): Promise<void> {
+    if (!c.rec.State.Paused) {
+      throw new Conflict(`Container ${c.id} is not paused`);
+    }
+    await this.opts.runtime.cgroup(c.spec(), c.id).thaw();
+    if (!c.isRunning) return;
+    c.rec.State = { ...c.rec.State, Paused: false, Status: 'running' };
+    c.save();
   }
   // #endregion
 

@@ -1,0 +1,216 @@
+// `docker exec`: more processes in a running container. Docker's API
+// makes it two calls - create an exec instance (POST
+// /containers/{id}/exec), then start it (POST /exec/{id}/start, which
+// takes over the connection) - and GET /exec/{id}/json tells its exit
+// code afterwards. Chapter 02's execInContainer joins the container's
+// namespaces and root, the runtime adds its cgroup.
+import { randomBytes } from 'node:crypto';
+import { closeSync, existsSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import type { Duplex, Readable } from 'node:stream';
+import tty from 'node:tty';
+import type { ExecHandle } from '../../chapters/02-namespaces/exec.ts';
+import type { Process } from '../../chapters/02-namespaces/spec.ts';
+import { frame } from '../stdcopy.ts';
+import { openPty, setWinsize } from '../pty.ts';
+import type { Container, Containers } from './containers.ts';
+import { mergeEnv, resolveUser } from './ocispec.ts';
+import type { Runtime } from './runtime.ts';
+import { Conflict, NotFound } from './volumes.ts';
+
+/** POST /containers/{id}/exec's body (docker's ExecConfig). */
+export interface ExecConfig {
+  AttachStdin?: boolean;
+  AttachStdout?: boolean;
+  AttachStderr?: boolean;
+  Tty?: boolean;
+  Env?: string[];
+  Cmd: string[];
+  WorkingDir?: string;
+  User?: string;
+}
+
+export class ExecInstance {
+  readonly id = randomBytes(32).toString('hex');
+  running = false;
+  exitCode: number | null = null;
+  pid = 0;
+  master = -1;
+  handle?: ExecHandle;
+
+  constructor(readonly container: Container, readonly config: ExecConfig) {}
+
+  inspect() {
+    const c = this.config;
+    return {
+      ID: this.id, ContainerID: this.container.id, Running: this.running,
+      ExitCode: this.exitCode, Pid: this.pid, OpenStdin: !!c.AttachStdin,
+      OpenStdout: c.AttachStdout !== false,
+      OpenStderr: c.AttachStderr !== false,
+      ProcessConfig: { tty: !!c.Tty, entrypoint: c.Cmd[0],
+        arguments: c.Cmd.slice(1), user: c.User ?? '' },
+    };
+  }
+
+  resize(rows: number, cols: number): void {
+    if (this.master >= 0 && rows > 0 && cols > 0) {
+      setWinsize(this.master, rows, cols);
+    }
+  }
+}
+
+export class Execs {
+  private readonly byId = new Map<string, ExecInstance>();
+
+  constructor(private readonly containers: Containers,
+    private readonly runtime: Runtime) {}
+
+  create(c: Container, config: ExecConfig): ExecInstance {
+    if (!c.isRunning || !c.running) {
+      throw new Conflict(`Container ${c.id} is not running`);
+    }
+    if (c.rec.State.Paused) {
+      throw new Conflict(`Container ${c.id} is paused, unpause the ` +
+        'container before exec');
+    }
+    if (!config?.Cmd?.length) throw new NotFound('No exec command specified');
+    const x = new ExecInstance(c, config);
+    this.byId.set(x.id, x);
+    // Forget it with its container, as docker does.
+    c.once('removed', () => this.byId.delete(x.id));
+    return x;
+  }
+
+  get(id: string): ExecInstance {
+    const x = this.byId.get(id);
+    if (!x) throw new NotFound(`No such exec instance: ${id}`);
+    return x;
+  }
+
+  // #region exec-process
+  /** The process to run: the container's env, cwd and user by default. */
+  private process(x: ExecInstance): Process {
+    const c = x.container;
+    const spec = c.spec();
+    const cfg = x.config;
+    const root = spec.root.path;
+    const etc = (f: string) => {
+      const p = join(root, 'etc', f);
+      return existsSync(p) ? readFileSync(p, 'utf8') : '';
+    };
+    const user = cfg.User || spec.annotations?.['org.skiff.user'] || '';
+    return {
+      terminal: !!cfg.Tty,
+      user: resolveUser(user, etc('passwd'), etc('group')),
+      args: cfg.Cmd,
+      env: mergeEnv(spec.process.env, cfg.Tty ? ['TERM=xterm'] : [],
+        cfg.Env),
+      cwd: cfg.WorkingDir || spec.process.cwd || '/',
+    };
+  }
+  // #endregion
+
+  /**
+   * Starts the process; its output goes to `out` (raw with a terminal,
+   * stdcopy frames without) and `input` feeds its stdin. Throws the
+   * StartError (126, 127) before anything is written to `out`.
+   */
+  async start(x: ExecInstance, out: Duplex | null, preamble = '')
+    : Promise<void> {
+    if (x.running || x.exitCode !== null) {
+      throw new Conflict(`exec ${x.id} has already been started`);
+    }
+    const c = x.container;
+    if (!c.running) throw new Conflict(`Container ${c.id} is not running`);
+    const proc = this.process(x);
+    const cgroup = c.rec.StepData?.cgroup ?? '';
+    const stdinWanted = !!x.config.AttachStdin && out !== null;
+    let handle: ExecHandle;
+    let outputs: [Readable, 'stdout' | 'stderr'][] = [];
+    let input: NodeJS.WritableStream | null = null;
+    if (x.config.Tty) {
+      const pty = openPty();
+      try {
+        handle = await this.runtime.exec(c.rec.State.Pid, cgroup, proc,
+          [pty.slave, pty.slave, pty.slave]);
+      } catch (err) {
+        closeSync(pty.master);
+        throw err;
+      } finally {
+        closeSync(pty.slave); // the process holds it now
+      }
+      x.master = pty.master;
+      // One tty stream on the master, both ways: what the process
+      // writes comes out of it, what we write is typed on its terminal.
+      const stream = new tty.ReadStream(pty.master);
+      outputs = [[stream, 'stdout']];
+      input = stream;
+    } else {
+      handle = await this.runtime.exec(c.rec.State.Pid, cgroup, proc,
+        [stdinWanted ? 'pipe' : 'ignore', 'pipe', 'pipe']);
+      outputs = [[handle.stdout!, 'stdout'], [handle.stderr!, 'stderr']];
+      input = handle.stdin;
+    }
+    if (out && preamble) out.write(preamble);
+    x.handle = handle;
+    x.pid = handle.pid;
+    x.running = true;
+    this.pipe(x, out, outputs, stdinWanted ? input : null);
+  }
+
+  private pipe(x: ExecInstance, out: Duplex | null,
+    outputs: [Readable, 'stdout' | 'stderr'][],
+    input: NodeJS.WritableStream | null): void {
+    const tty = !!x.config.Tty;
+    let open = outputs.length;
+    let code: number | null = null;
+    const finish = () => {
+      if (open > 0 || code === null) return;
+      x.running = false;
+      x.exitCode = code;
+      if (x.master >= 0) {
+        outputs[0][0].destroy();
+        x.master = -1;
+      }
+      out?.end();
+    };
+    for (const [stream, name] of outputs) {
+      stream.on('data', (d: Buffer) => {
+        if (out && !out.destroyed) out.write(tty ? d : frame(name, d));
+      });
+      let ended = false;
+      const end = () => {
+        if (ended) return;
+        ended = true;
+        open--;
+        finish();
+      };
+      stream.on('end', end);
+      stream.on('close', end);
+      stream.on('error', end); // a pty master reads EIO at the end
+    }
+    if (input && out) {
+      input.on?.('error', () => {});
+      out.on('data', (d: Buffer) => input.write(d));
+      out.on('end', () => { if (!tty) input.end(); });
+    }
+    out?.on('error', () => {});
+    out?.on('close', () => {
+      // The client went away: a terminal session ends with it.
+      if (tty && x.running) x.handle?.kill('SIGHUP');
+    });
+    void x.handle!.wait().then((s) => {
+      code = s.code;
+      // With a terminal, the process's children may hold the slave
+      // open: stop reading once the process itself is gone.
+      if (tty) setTimeout(() => { open = 0; finish(); }, 100);
+      finish();
+    });
+  }
+
+  /** Every exec of a container, for inspect's ExecIDs. */
+  of(c: Container): string[] {
+    return [...this.byId.values()].filter((x) => x.container === c &&
+      x.running).map((x) => x.id);
+  }
+}
