@@ -1,8 +1,8 @@
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
 import {
-  existsSync, lstatSync, mkdirSync, readFileSync, readdirSync, readlinkSync,
-  statSync, writeFileSync,
+  closeSync, existsSync, lstatSync, mkdirSync, openSync, readFileSync,
+  readdirSync, readlinkSync, statSync, writeFileSync,
 } from 'node:fs';
 import { join } from 'node:path';
 import * as zlib from 'node:zlib';
@@ -77,6 +77,8 @@ describe('chapter 04: faithful unpacking', needsRoot, () => {
       ln usr/bin/su usr/bin/su-hard
       ln -s ../owned usr/link
       mknod null c 1 3; mknod sda b 8 0; mkfifo pipe
+      mkdir -m 2775 shared; chgrp 50 shared; touch shared/f shared/g
+      chgrp 0 shared/f; chmod 600 shared/f; chmod 4750 shared/g
       python3 -c "import os; os.setxattr('owned', 'trusted.skiff', b'hello')"
       touch -h -d '2001-02-03 04:05:06' usr/link owned tmp`]);
     const tar = join(dir, 'layer.tar');
@@ -104,6 +106,11 @@ describe('chapter 04: faithful unpacking', needsRoot, () => {
     const nul = statSync(join(out, 'null'));
     assert.ok(nul.isCharacterDevice());
     assert.equal(nul.rdev, statSync('/dev/null').rdev);
+    // in a setgid directory a new file takes the directory's group
+    const sh = (f: string) => statSync(join(out, 'shared', f));
+    assert.deepEqual([sh('').gid, sh('').mode & 0o7777], [50, 0o2775]);
+    assert.deepEqual([sh('f').gid, sh('f').mode & 0o7777], [0, 0o600]);
+    assert.deepEqual([sh('g').gid, sh('g').mode & 0o7777], [50, 0o4750]);
     const sda = lstatSync(join(out, 'sda'));
     assert.ok(sda.isBlockDevice() && sda.rdev === 8 * 256, `${sda.rdev}`);
     assert.ok(lstatSync(join(out, 'pipe')).isFIFO());
@@ -130,6 +137,34 @@ describe('chapter 04: faithful unpacking', needsRoot, () => {
       assert.deepEqual(readdirSync(join(dir, 'zst')), [], 'nothing written');
     }
   });
+
+  test('a large layer is hashed and copied on a second thread',
+    async (t) => {
+      const dir = tempDir(t);
+      const tar = join(dir, 'big.tar');
+      const big = Buffer.alloc(12 << 20);
+      for (let i = 0; i < big.length; i += 4096) big.writeUInt32LE(i, i);
+      const digest = craftTar(tar, [
+        { path: 'a/big', body: big }, { path: 'a/small', body: 'x' }]);
+      execFileSync('gzip', ['-k', tar]);
+      for (const file of [tar, `${tar}.gz`]) {
+        const out = join(dir, `out-${file.length}`);
+        mkdirSync(out);
+        const copy = join(dir, 'copy.tar');
+        const fd = openSync(copy, 'w');
+        const s = await unpack({ file }, out, { copyTo: fd });
+        closeSync(fd);
+        assert.equal(s.diffId, digest, file);
+        assert.ok(readFileSync(copy).equals(readFileSync(tar)), 'the copy');
+        assert.ok(readFileSync(join(out, 'a/big')).equals(big));
+      }
+      // a copy that cannot be written fails the unpack, saying why
+      const ro = openSync(tar, 'r');
+      t.after(() => closeSync(ro));
+      mkdirSync(join(dir, 'ro'));
+      await assert.rejects(unpack({ file: tar }, join(dir, 'ro'),
+        { copyTo: ro }), /EBADF/);
+    });
 
   test('whiteouts become overlayfs whiteouts and opaque dirs', async (t) => {
     const dir = tempDir(t);

@@ -5,10 +5,10 @@
 import {
   closeSync, constants as C, createReadStream, fchmodSync, fchownSync,
   futimesSync, linkSync, lchownSync, lstatSync, lutimesSync, mkdirSync,
-  openSync, readSync, rmSync, symlinkSync, unlinkSync, writeSync,
-  chmodSync,
+  openSync, readFileSync, readSync, rmSync, statSync, symlinkSync,
+  unlinkSync, writeSync, chmodSync,
 } from 'node:fs';
-import { createHash } from 'node:crypto';
+import { CopyFailed, type LayerDigest, layerDigest } from './digest.ts';
 import * as zlib from 'node:zlib';
 import type { Readable, Transform } from 'node:stream';
 import { syscall } from '../01-chroot/kernel.ts';
@@ -30,6 +30,7 @@ export function makedev(major: number, minor: number): bigint {
 // #endregion
 
 const S_IFCHR = 0o020000, S_IFBLK = 0o060000, S_IFIFO = 0o010000;
+const S_ISGID = 0o2000;
 
 /** How deletions are recorded on disk: by overlayfs or by AUFS. */
 export type WhiteoutFormat = 'overlay' | 'aufs';
@@ -77,11 +78,18 @@ export class Unpacker implements TarSink {
   private cur: TarEntry | null = null;
   private curPath = '';
   entries = 0;
+  /** Directories whose new files take the directory's group. */
+  private readonly setgidDirs = new Set<string>();
+  private readonly umask = currentUmask();
+  private readonly asRoot = process.getuid?.() === 0 &&
+    process.getgid?.() === 0;
 
   constructor(
     private readonly root: string,
     private readonly whiteouts: WhiteoutFormat = 'overlay',
-  ) {}
+  ) {
+    if ((lstatSync(root).mode & S_ISGID) !== 0) this.setgidDirs.add('');
+  }
 
   private abs(rel: string): string {
     return rel === '' ? this.root : `${this.root}/${rel}`;
@@ -104,11 +112,14 @@ export class Unpacker implements TarSink {
     const st = lstatOrNull(this.abs(parent));
     if (st === null) {
       mkdirSync(this.abs(parent), 0o755);
+      if (this.setgidDirs.has(parentOf(parent))) this.setgidDirs.add(parent);
     } else if (st.isSymbolicLink()) {
       throw new BreakoutError(`"${entry}" would be written through ` +
         `the symlink "${parent}"`);
     } else if (!st.isDirectory()) {
       throw new BreakoutError(`"${entry}": "${parent}" is not a directory`);
+    } else if ((st.mode & S_ISGID) !== 0) {
+      this.setgidDirs.add(parent);
     }
     this.safeDirs.add(parent);
   }
@@ -142,7 +153,7 @@ export class Unpacker implements TarSink {
     }
     switch (e.type) {
       case 'dir': return this.dir(rel, e);
-      case 'file': return this.file(rel);
+      case 'file': return this.file(rel, e);
       case 'symlink': return this.symlink(rel, e);
       case 'link': return this.hardlink(rel, e);
       default: return this.node(rel, e);
@@ -180,20 +191,22 @@ export class Unpacker implements TarSink {
     if (st === null || !st.isDirectory()) mkdirSync(p, 0o700);
     lchownSync(p, e.uid, e.gid);
     chmodSync(p, e.mode);
+    if ((e.mode & S_ISGID) !== 0) this.setgidDirs.add(rel);
     this.xattrs(p, e);
     this.safeDirs.add(rel);
     this.dirTimes.push([rel, e.mtime]);
   }
 
-  private file(rel: string): void {
+  private file(rel: string, e: TarEntry): void {
     const p = this.abs(rel);
     const flags = C.O_WRONLY | C.O_CREAT | C.O_EXCL | C.O_NOFOLLOW;
+    const mode = e.mode & 0o777; // O_EXCL: a new file, ours alone
     try {
-      this.fd = openSync(p, flags, 0o600);
+      this.fd = openSync(p, flags, mode);
     } catch (err) {
       if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
       this.clear(rel);
-      this.fd = openSync(p, flags, 0o600);
+      this.fd = openSync(p, flags, mode);
     }
   }
 
@@ -210,14 +223,27 @@ export class Unpacker implements TarSink {
     this.fd = -1;
     try {
       // chown(2) clears setuid and setgid bits, so ownership comes first.
-      fchownSync(fd, e.uid, e.gid);
-      fchmodSync(fd, e.mode);
+      if (!this.ownsAsCreated(e)) fchownSync(fd, e.uid, e.gid);
+      if ((e.mode & (0o7000 | this.umask)) !== 0) fchmodSync(fd, e.mode);
       futimesSync(fd, e.mtime, e.mtime);
     } finally {
       closeSync(fd);
     }
     this.xattrs(this.abs(this.curPath), e);
   }
+
+  // #region fewer-calls
+  /**
+   * Most files of an image belong to root, and root created them: then
+   * the chown is a no-op (unless a setgid directory gave the file its
+   * own group), as is a chmod to the mode open(2) already set, minus the
+   * umask. Skipping both saves two of six system calls per file.
+   */
+  private ownsAsCreated(e: TarEntry): boolean {
+    return this.asRoot && e.uid === 0 && e.gid === 0 &&
+      !this.setgidDirs.has(parentOf(this.curPath));
+  }
+  // #endregion
 
   private symlink(rel: string, e: TarEntry): void {
     const p = this.abs(rel);
@@ -286,6 +312,18 @@ export class Unpacker implements TarSink {
   }
 }
 
+function parentOf(rel: string): string {
+  const slash = rel.lastIndexOf('/');
+  return slash < 0 ? '' : rel.slice(0, slash);
+}
+
+/** The process's umask, read without changing it (proc(5) "Umask"). */
+function currentUmask(): number {
+  const m = /^Umask:\s*([0-7]+)$/m.exec(readFileSync('/proc/self/status',
+    'utf8'));
+  return m ? parseInt(m[1], 8) : 0o777; // unknown: always chmod
+}
+
 function lstatOrNull(p: string) {
   return lstatSync(p, { throwIfNoEntry: false }) ?? null;
 }
@@ -339,26 +377,30 @@ export async function unpack(blob: BlobRange, dest: string,
   opts: UnpackOptions = {}): Promise<UnpackStats> {
   const sink = new Unpacker(dest, opts.whiteouts);
   const reader = new TarReader(sink);
-  const hash = createHash('sha256');
+  const size = blob.length ?? statSync(blob.file).size - (blob.start ?? 0);
+  const digest = layerDigest(size, opts.copyTo);
   let bytes = 0;
   const feed = (chunk: Buffer) => {
-    hash.update(chunk);
     bytes += chunk.length;
-    if (opts.copyTo !== undefined) writeAll(opts.copyTo, chunk);
     reader.push(chunk);
   };
   try {
     const kind = compressionOf(readAt(blob.file, blob.start ?? 0, 4));
-    if (kind === 'none') readRange(blob, feed);
-    else for await (const chunk of openBlob(blob, kind)) feed(chunk);
+    if (kind === 'none') readInto(blob, digest, feed);
+    else {
+      for await (const chunk of openBlob(blob, kind)) {
+        copyInto(chunk, digest);
+        feed(chunk);
+      }
+    }
     reader.finish();
     sink.finish();
   } catch (err) {
     sink.abort();
-    throw err;
+    const why = await digest.abort();
+    throw err instanceof CopyFailed ? why ?? err : err;
   }
-  return { entries: sink.entries, bytes, diffId: `sha256:${
-    hash.digest('hex')}` };
+  return { entries: sink.entries, bytes, diffId: await digest.digest() };
 }
 // #endregion
 
@@ -372,6 +414,38 @@ function openBlob(blob: BlobRange, kind: Compression): Readable {
     highWaterMark: 1 << 20 });
   raw.on('error', (err) => inflate.destroy(err));
   return raw.pipe(inflate);
+}
+
+/**
+ * Reads a range into the digest's buffers and feeds each to `feed` too:
+ * the bytes hashed are the bytes unpacked, read once.
+ */
+function readInto(blob: BlobRange, digest: LayerDigest,
+  feed: (b: Buffer) => void): void {
+  const fd = openSync(blob.file, 'r');
+  let pos = blob.start ?? 0;
+  let left = blob.length ?? Infinity;
+  try {
+    while (left > 0) {
+      const buf = digest.slot();
+      const n = readSync(fd, buf, 0, Math.min(buf.length, left), pos);
+      if (n === 0) break;
+      digest.commit(n);
+      feed(buf.subarray(0, n));
+      pos += n;
+      left -= n;
+    }
+  } finally {
+    closeSync(fd);
+  }
+}
+
+function copyInto(chunk: Buffer, digest: LayerDigest): void {
+  for (let at = 0; at < chunk.length;) {
+    const n = chunk.copy(digest.slot(), 0, at);
+    digest.commit(n);
+    at += n;
+  }
 }
 
 /** Calls `feed` with the bytes of a range, 1 MiB at a time. */
@@ -402,9 +476,4 @@ function readAt(file: string, pos: number, len: number): Buffer {
     closeSync(fd);
   }
   return b;
-}
-
-function writeAll(fd: number, b: Buffer): void {
-  let done = 0;
-  while (done < b.length) done += writeSync(fd, b, done);
 }
