@@ -312,7 +312,10 @@ export function attach(engine: Engine, req: http.IncomingMessage,
     socket.end();
   };
   x.once('exit', done);
-  socket.on('close', () => { x.log.off('entry', onEntry); x.off('exit', done); });
+  socket.on('close', () => {
+    x.log.off('entry', onEntry);
+    x.off('exit', done);
+  });
   socket.on('error', () => {});
   if (on('stdin') && x.rec.Config.OpenStdin) {
     // `run -i` attaches before it starts the container: what the client
