@@ -3,7 +3,7 @@
 // exists the source keeps its name; otherwise it takes the destination's.
 import { spawn } from 'node:child_process';
 import {
-  createWriteStream, existsSync, mkdirSync, mkdtempSync, readdirSync, renameSync,
+  createWriteStream, existsSync, lstatSync, mkdirSync, mkdtempSync, readdirSync, renameSync,
   rmSync, statSync,
 } from 'node:fs';
 import { basename, dirname, join, resolve } from 'node:path';
@@ -97,14 +97,18 @@ async function toContainer(client: Client, ctr: string, dest: string,
     dir = posix.dirname(dest);
     name = posix.basename(dest);
   }
-  const tar = tarOf(src, name);
-  let bytes = 0;
-  tar.on('data', (d: Buffer) => { bytes += d.length; });
   await upload(client, 'PUT', withQuery(`/containers/${q(ctr)}/archive`,
-    { path: dir }), tar);
-  return bytes;
+    { path: dir }), tarOf(src, name));
+  return treeSize(src);
 }
 // #endregion
+
+/** Bytes in the files of a tree, as `docker cp` reports them. */
+function treeSize(path: string): number {
+  const st = lstatSync(path);
+  if (!st.isDirectory()) return st.size;
+  return readdirSync(path).reduce((n, e) => n + treeSize(join(path, e)), 0);
+}
 
 /** A tar of `src` whose top entry is called `name` (GNU tar). */
 function tarOf(src: string, name: string): Readable {
@@ -118,7 +122,7 @@ function tarOf(src: string, name: string): Readable {
   return tar.stdout;
 }
 
-// #region from-container
+// #region from-container (unused)
 async function fromContainer(client: Client, ctr: string, src: string,
   dest: string): Promise<number> {
   const res = await client.stream('GET', withQuery(
@@ -138,17 +142,22 @@ async function fromContainer(client: Client, ctr: string, src: string,
     const file = join(tmp, 'in.tar');
     await pipeline(res, createWriteStream(file, { mode: 0o600 }));
     if (st?.isDirectory()) { // merged into it, as docker does
-      return (await unpack({ file }, target)).bytes;
+      const out = join(tmp, 'count');
+      mkdirSync(out);
+      await unpack({ file }, out); // to count what is in it
+      await unpack({ file }, target);
+      return treeSize(out);
     }
     const out = join(tmp, 'out');
     mkdirSync(out);
-    const stats = await unpack({ file }, out);
+    await unpack({ file }, out);
     const [top] = readdirSync(out);
+    const bytes = treeSize(join(out, top));
     if (st && statSync(join(out, top)).isDirectory()) {
       throw new Error(`cannot copy a directory to a file: ${dest}`);
     }
     renameSync(join(out, top), target);
-    return stats.bytes;
+    return bytes;
   } finally {
     rmSync(tmp, { recursive: true, force: true });
   }

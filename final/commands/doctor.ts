@@ -209,7 +209,7 @@ function tools(): Check[] {
   return out;
 }
 
-// #region report
+// #region report (unused)
 const SECTIONS: [string, () => Check[]][] = [
   ['Kernel', kernel], ['Namespaces', namespaces], ['Control groups', cgroups],
   ['Storage', storage], ['Network', network], ['Users', users],

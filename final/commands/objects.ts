@@ -5,7 +5,7 @@ import type { Command } from './command.ts';
 
 type Loader = () => Promise<{ default: Command }>;
 
-// #region object-commands
+// #region object-commands (unused)
 export const OBJECT_COMMANDS: Record<string,
   { load: Loader; summary: string }> = {
   images: { load: () => import('./images.ts'), summary: 'List images' },

@@ -2,7 +2,7 @@
 import type { Command } from './command.ts';
 import { bool } from './command.ts';
 
-// #region system-prune
+// #region system-prune (unused)
 const prune: Command = {
   usage: 'system prune [OPTIONS]',
   summary: 'Remove unused data: stopped containers, networks no ' +

@@ -6,7 +6,7 @@ import type { ContainerConfig } from
   '../../chapters/04-aufs-overlay/store.ts';
 import { BadRequest } from './volumes.ts';
 
-// #region changes
+// #region changes (unused)
 /** Applies each instruction in turn to a copy of `base`. */
 export function applyChanges(base: ContainerConfig, lines: string[])
   : ContainerConfig {

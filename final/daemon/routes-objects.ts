@@ -105,7 +105,7 @@ async function translate(fn: () => unknown): Promise<unknown> {
   }
 }
 
-// #region image-calls
+// #region image-calls (unused)
 function imageCalls(engine: Engine) {
   const images = engine.images;
   const store = images.store;
@@ -255,7 +255,7 @@ function inspectImage(layerDir: (d: string) => string, i: Image) {
   };
 }
 
-// #region history
+// #region history (unused)
 /**
  * GET /images/{name}/history: the config's history, newest first; each
  * entry that made a layer gets that layer's size, in order.
