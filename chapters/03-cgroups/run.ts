@@ -10,6 +10,7 @@
 // --trace prints every cgroup file the engine writes, as it writes it.
 // Like `docker run`, every namespace but the user namespace (--userns).
 import { randomBytes } from 'node:crypto';
+import { writeSync } from 'node:fs';
 import { exitWithError } from '../01-chroot/fail.ts';
 import { ALL_NAMESPACES, defaultSpec } from '../02-namespaces/defaults.ts';
 import type { NamespaceType } from '../02-namespaces/spec.ts';
@@ -79,17 +80,27 @@ async function main(argv: string[]): Promise<number> {
   }
   const status = await container.wait();
   if (o.stats && cgroup.cgroup) {
-    process.stderr.write(formatStats(cgroup.cgroup.stats()) + '\n');
+    say(formatStats(cgroup.cgroup.stats()));
   }
   await container.destroy();
   return status.code;
 }
 // #endregion
 
+/**
+ * Writes a line to stderr at once. A reader who pipes it into `head`
+ * closes it early: that must not crash the engine mid-start (a stream's
+ * EPIPE would, leaving the cgroup behind), so the line is dropped.
+ */
+function say(line: string): void {
+  try {
+    writeSync(2, `${line}\n`);
+  } catch { /* stderr closed: nobody is listening */ }
+}
+
 /** "memory/skiff/ab12/memory.max <- 33554432", under /sys/fs/cgroup. */
 function printWrite(path: string, value: string): void {
-  const short = path.replace(/^\/sys\/fs\/cgroup\//, '');
-  process.stderr.write(`cgroup: ${short} <- ${value}\n`);
+  say(`cgroup: ${path.replace(/^\/sys\/fs\/cgroup\//, '')} <- ${value}`);
 }
 
 function mib(n: number | null): string {
