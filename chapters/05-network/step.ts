@@ -61,7 +61,12 @@ export function parseNetworkMode(value = DEFAULT_NETWORK): Mode {
   return { kind: 'bridge', network: value };
 }
 
-interface StepData {
+/**
+ * What the step keeps in `c.data.network`. `mode` and `filesDir` are
+ * plain JSON: an engine may save them and, after a restart, call
+ * `release` with them alone (the reservation is read back from disk).
+ */
+export interface NetworkStepData {
   mode: Mode;
   filesDir: string;
   reservation?: Reservation;
@@ -80,7 +85,7 @@ export function networkStep(opts: NetworkOptions = {}): StartStep {
   return {
     name: 'network',
     prepare(c) {
-      const d: StepData = {
+      const d: NetworkStepData = {
         mode, filesDir: opts.filesDir ?? join(cfg.stateDir, 'containers',
           c.id),
       };
@@ -88,12 +93,12 @@ export function networkStep(opts: NetworkOptions = {}): StartStep {
       prepareMode(c, d, cfg, opts, ports);
     },
     attach(c) {
-      const d = c.data.network as StepData;
+      const d = c.data.network as NetworkStepData;
       if (d.mode.kind === 'none') ipBatch(['link set lo up'], c.pid);
-      if (d.reservation) plugVeth(cfg, d.reservation, c.pid);
+      if (d.reservation) connect(cfg, d.reservation, c.pid);
     },
     release(c) {
-      const d = c.data.network as StepData | undefined;
+      const d = c.data.network as NetworkStepData | undefined;
       if (!d) return;
       if (d.mode.kind === 'bridge') {
         releaseEndpoint(cfg, d.mode.network, c.id);
@@ -104,7 +109,17 @@ export function networkStep(opts: NetworkOptions = {}): StartStep {
 }
 // #endregion
 
-function prepareMode(c: Starting, d: StepData, cfg: NetConfig,
+/** plugVeth, with an error that names the network. */
+function connect(cfg: NetConfig, r: Reservation, pid: number): void {
+  try {
+    plugVeth(cfg, r, pid);
+  } catch (err) {
+    throw new NetworkError(`connect to network "${r.network.name}": ` +
+      (err as Error).message, { cause: err });
+  }
+}
+
+function prepareMode(c: Starting, d: NetworkStepData, cfg: NetConfig,
   opts: NetworkOptions, ports: PortMapping[]): void {
   const hostname = opts.hostname ?? c.spec.hostname ?? c.id.slice(0, 12);
   const aliases = opts.name ? [opts.name] : [];
