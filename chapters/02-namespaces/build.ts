@@ -22,7 +22,7 @@ function hashOf(...parts: (string | Buffer)[]): string {
   return h.digest('hex').slice(0, 16);
 }
 
-/** Writes via a temporary name and rename(2): concurrent builders race safely. */
+/** Writes via a temporary name and rename(2): concurrent builders are safe. */
 function publish(path: string, write: (tmp: string) => void): void {
   mkdirSync(dirname(path), { recursive: true, mode: 0o755 });
   const tmp = `${path}.${process.pid}.tmp`;

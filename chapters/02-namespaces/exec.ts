@@ -3,7 +3,9 @@
 // the init enters its mount namespace and execs the process.
 import { readlinkSync } from 'node:fs';
 import type { Readable, Writable } from 'node:stream';
-import { launch, type Launched, StartError, type StdioEntry } from './launch.ts';
+import {
+  launch, type Launched, StartError, type StdioEntry,
+} from './launch.ts';
 import type { ExitStatus } from './reap.ts';
 import type { Process } from './spec.ts';
 

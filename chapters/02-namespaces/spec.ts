@@ -47,7 +47,8 @@ export interface Process {
   rlimits?: { type: string; hard: number; soft: number }[];
 }
 
-// #region resources
+// Chapter 3's subject; named here so it can be pulled from there.
+// #region resources (unused)
 export interface LinuxResources {
   memory?: {
     limit?: number;        // bytes
