@@ -9,6 +9,7 @@ type Loader = () => Promise<{ default: Command }>;
 export const OBJECT_COMMANDS: Record<string,
   { load: Loader; summary: string }> = {
   images: { load: () => import('./images.ts'), summary: 'List images' },
+  image: { load: () => import('./image.ts'), summary: 'Manage images' },
   load: { load: () => import('./load.ts'),
     summary: 'Load an image from a tar archive or STDIN' },
   save: { load: () => import('./save.ts'),
