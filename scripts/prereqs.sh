@@ -9,6 +9,7 @@ REQUIREMENTS=(
   "busybox-static:busybox_is_static"
   "iproute2:command -v ip"
   "iptables:command -v iptables"
+  "conntrack:command -v conntrack"
   "util-linux:command -v unshare"
   "procps:command -v ps"
   "chromium:command -v chromium"
