@@ -70,10 +70,11 @@ export const READONLY_PATHS = [
  * gives the user "root", as `usermod --add-subuids` writes it, else
  * 100000-165535, which Debian's useradd would hand the first user.
  */
-export function idRange(kind: 'uid' | 'gid'): IdMapping[] {
+export function idRange(kind: 'uid' | 'gid',
+  file = `/etc/sub${kind}`): IdMapping[] {
   let lines: string[] = [];
   try {
-    lines = readFileSync(`/etc/sub${kind}`, 'utf8').split('\n');
+    lines = readFileSync(file, 'utf8').split('\n');
   } catch { /* no file: the default below */ }
   for (const line of lines) {
     const [name, start, count] = line.trim().split(':');

@@ -307,6 +307,35 @@ describe('chapter 02: user', needsRoot, () => {
     assert.equal(host.stdout, '0\n', host.stderr);
   });
 
+  test('host ids come from root\'s /etc/subuid line, else 100000:65536',
+    (t) => {
+      const file = join(tempDir(t), 'subuid');
+      assert.deepEqual(idRange('uid', file),
+        [{ containerID: 0, hostID: 100000, size: 65536 }], 'no file');
+      writeFileSync(file, 'alice:100000:65536\nroot:300000:70000\n');
+      assert.deepEqual(idRange('uid', file),
+        [{ containerID: 0, hostID: 300000, size: 65536 }]);
+      writeFileSync(file, 'alice:100000:65536\n');
+      assert.equal(idRange('uid', file)[0].hostID, 100000);
+    });
+
+  test('container root\'s file is owned by the spec\'s mapped uid',
+    needsUserNs,
+    async (t) => {
+      const vol = tempDir(t);
+      chmodSync(vol, 0o777);
+      const rootfs = privateRootfs(t, ['vol/']);
+      const spec = specWith(['touch', '/vol/f'], [], { rootfs, mounts: [
+        { destination: '/vol', type: 'bind', source: vol }] });
+      const map = [{ containerID: 0, hostID: 231072, size: 65536 }];
+      spec.linux.uidMappings = map;
+      spec.linux.gidMappings = map;
+      const r = await run(spec);
+      assert.equal(r.code, 0, r.stderr);
+      const st = statSync(join(vol, 'f'));
+      assert.deepEqual([st.uid, st.gid], [231072, 231072]);
+    });
+
   test('the id map reads as configured inside', needsUserNs, async () => {
     const r = await run(specWith(['cat', '/proc/self/uid_map']));
     assert.deepEqual(r.stdout.trim().split(/\s+/).map(Number),
