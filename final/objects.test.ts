@@ -196,6 +196,24 @@ describe('skiff objects', needsRoot, () => {
     ok('start', 'changer');
   });
 
+  test('a new daemon mounts stopped containers again, drops orphans', () => {
+    ok('run', '--name', 'again', 'busybox', 'sh', '-c', 'echo ran');
+    const id = ok('inspect', '--format', '{{.Id}}', 'again').trim();
+    process.kill(Number(readFileSync(join(root(), 'daemon.pid'), 'utf8')),
+      'SIGTERM');
+    waitFor(() => !existsSync(join(dir, 'skiff.sock')));
+    const merged = join(root(), 'overlay', id, 'merged');
+    assert.equal(spawnSync('umount', [merged]).status, 0); // a "reboot"
+    const orphan = join(root(), 'overlay', 'f'.repeat(64));
+    mkdirSync(join(orphan, 'upper'), { recursive: true });
+    ok('start', 'again');
+    assert.equal(ok('wait', 'again'), '0\n');
+    assert.equal(ok('logs', 'again'), 'ran\nran\n');
+    assert.ok(!existsSync(orphan), 'the orphan layer is still there');
+    ok('rm', 'again');
+    assert.ok(!existsSync(join(root(), 'overlay', id)), 'layer left');
+  });
+
   test('networks: create, inspect, isolation, rm in use refused', () => {
     const [a, b] = [uniqueName('skna'), uniqueName('sknb')];
     const subnet = freeSubnet();

@@ -4,7 +4,9 @@ import os from 'node:os';
 import { join } from 'node:path';
 import { API_VERSION, SKIFF_VERSION } from '../paths.ts';
 import { Containers } from './containers.ts';
-import { seedBusybox, StoreImages, type ImageSource } from './images.ts';
+import {
+  restoreRootfs, seedBusybox, StoreImages, type ImageSource,
+} from './images.ts';
 import { chapterRuntime, engineNetConfig, type Runtime } from
   './runtime.ts';
 import { Networks } from './networks.ts';
@@ -30,7 +32,8 @@ export class Engine {
 
   constructor(readonly config: EngineConfig) {
     this.images = new StoreImages(config.root);
-    this.ready = seedBusybox(this.images.store);
+    this.ready = seedBusybox(this.images.store).then(() =>
+      restoreRootfs(this.images.store, join(config.root, 'containers')));
     this.volumes = new Volumes(join(config.root, 'volumes'));
     this.net = engineNetConfig(config.root);
     this.runtime = chapterRuntime(this.net);

@@ -5,7 +5,9 @@
 // A fresh engine has no registry to pull from, so the first daemon on a
 // root imports chapter 01's busybox rootfs as "busybox:latest": `skiff
 // run busybox sh` works on a machine without internet.
-import { closeSync, openSync, rmSync } from 'node:fs';
+import {
+  closeSync, existsSync, openSync, readdirSync, rmSync,
+} from 'node:fs';
 import { basename, join } from 'node:path';
 import { makeBusyboxRootfs } from '../../chapters/01-chroot/rootfs.ts';
 import { importRootfs } from '../../chapters/04-aufs-overlay/archive.ts';
@@ -143,6 +145,29 @@ export async function seedBusybox(store: ImageStore): Promise<void> {
       changes: { Cmd: ['sh'] } });
   } finally {
     rmSync(dir, { recursive: true, force: true });
+  }
+}
+// #endregion
+
+// #region restore-rootfs
+/**
+ * After a reboot (or a crash) a container's union is no longer mounted,
+ * and a crash between making a container's layer and writing its state
+ * leaves a layer nobody owns. At daemon start: mount the layer of every
+ * container that has a state file, delete the others.
+ */
+export function restoreRootfs(store: ImageStore, containersDir: string)
+  : void {
+  for (const id of readdirSync(join(store.root, 'overlay'))) {
+    try {
+      if (existsSync(join(containersDir, id, 'state.json'))) {
+        mountRootfs(store, id);
+      } else {
+        removeRootfs(store, id);
+      }
+    } catch (err) {
+      console.error(`restore rootfs of ${id}: ${(err as Error).message}`);
+    }
   }
 }
 // #endregion
