@@ -7,6 +7,7 @@
 import {
   iptablesApply, iptablesSnapshot, type IptablesSnapshot,
 } from './exec.ts';
+import { spawnSync } from 'node:child_process';
 import type { PortMapping } from './ports.ts';
 
 export interface Chains {
@@ -152,6 +153,24 @@ export function setPortRules(c: Chains, id: string, ip: string,
 export function deletePortRules(c: Chains, id: string): void {
   iptablesApply(deletions(c, `ctr:${id}`));
 }
+
+// #region forget-udp
+/**
+ * Forgets the kernel's UDP "connections" to published host ports, with
+ * conntrack(8). UDP has no end: a client that keeps sending keeps its
+ * conntrack entry alive, and the entry, not the rules, says where its
+ * packets go. A container publishing a port that another one had (or
+ * that nobody had when the client began) would never see them.
+ */
+export function forgetUdpFlows(ports: PortMapping[]): void {
+  for (const p of ports.filter((p) => p.protocol === 'udp')) {
+    const dst = p.hostIP ? ['--orig-dst', p.hostIP] : [];
+    // Exit status 1 means "0 flow entries have been deleted".
+    spawnSync('conntrack', ['-D', '-p', 'udp', ...dst,
+      '--orig-port-dst', String(p.hostPort)], { stdio: 'ignore' });
+  }
+}
+// #endregion
 
 /** `-D` lines for every rule whose comment is `<prefix>:<owner>`. */
 function deletions(c: Chains, owner: string,

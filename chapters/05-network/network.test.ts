@@ -10,7 +10,7 @@ import {
 } from './network.ts';
 import {
   configEnv, dropConfig, execIn, freeSubnet, hostState, httpGet, makeOutside,
-  netRootfs, peerClient, peerServer, startNet, testConfig, udpAsk, waitTcp,
+  netRootfs, peerClient, peerServer, startNet, testConfig, udpClient, waitTcp,
   type Outside, type TestContainer,
 } from './testnet.ts';
 
@@ -127,22 +127,35 @@ describe('chapter 05: container networking', needsRoot, () => {
     });
   // #endregion
 
-  test('-p udp: from the host (127.0.0.1), from outside, hairpin',
-    async () => {
+  test('-p udp: from the host (127.0.0.1), from outside, hairpin; ' +
+    'a flow follows the port to a new container', async () => {
     const [p1, p2] = [freePort(), freePort()];
     const c = track(await startNet(cfg, SLEEP, {
       publish: [`127.0.0.1:${p1}:5353/udp`, `${p2}:5353/udp`] }));
     servers.push(await peerServer({ pid: c.pid }, 5353, 'udp'));
     const gw = inspectNetwork('bridge', cfg).gateway!;
     // From 127.0.0.1 the packet is masqueraded to the bridge address.
-    assert.equal(await udpAsk('127.0.0.1', p1), gw);
-    assert.equal(peerClient({ ns: outside.ns }, outside.hostIP, p2, 'udp'),
-      outside.ip);
-    // From another container's namespace, to the port on the gateway.
-    const other = track(await startNet(cfg, SLEEP));
-    assert.equal(peerClient({ pid: other.pid }, gw, p2, 'udp'), gw);
-    await other.destroy();
-    await c.destroy();
+    const client = await udpClient();
+    try {
+      assert.equal(await client.ask('127.0.0.1', p1), gw);
+      assert.equal(peerClient({ ns: outside.ns }, outside.hostIP, p2,
+        'udp'), outside.ip);
+      // From another container's namespace, to the port on the gateway.
+      const other = track(await startNet(cfg, SLEEP));
+      assert.equal(peerClient({ pid: other.pid }, gw, p2, 'udp'), gw);
+      await other.destroy();
+      await c.destroy();
+      // The same client, from the same source port, to a new container
+      // on the port: the kernel must have forgotten the old flow.
+      const next = track(await startNet(cfg, SLEEP, {
+        publish: [`127.0.0.1:${p1}:5353/udp`] }));
+      servers.push(await peerServer({ pid: next.pid }, 5353, 'udp'));
+      assert.equal(await client.ask('127.0.0.1', p1), gw,
+        'the flow still went to the old container');
+      await next.destroy();
+    } finally {
+      client.close();
+    }
   });
 
   test('-p 80: a free host port is picked and reachable', async () => {

@@ -9,7 +9,8 @@ import { deleteBridge, ensureBridge, overlappingRoute } from './bridge.ts';
 import { deleteLink, iptablesSnapshot, linkExists } from './exec.ts';
 import {
   chainsOf, deleteBaseChains, deleteNetworkRules, deletePortRules,
-  ensureBaseChains, ensureNetworkRules, ruleOwners, type Chains,
+  ensureBaseChains, ensureNetworkRules, forgetUdpFlows, ruleOwners,
+  type Chains,
 } from './firewall.ts';
 import { clash, ephemeralRange, hostSockets, type PortMapping } from
   './ports.ts';
@@ -276,6 +277,7 @@ function leaseIsLive(l: Lease): boolean {
 function dropEndpoint(cfg: NetConfig, l: Lease): void {
   deleteLink(l.veth);
   deletePortRules(chainsOf(cfg.chainPrefix), l.container);
+  forgetUdpFlows(l.ports ?? []);
 }
 
 export interface Reservation {

@@ -11,7 +11,7 @@ import type { Spec } from '../02-namespaces/spec.ts';
 import type { Starting, StartStep } from '../02-namespaces/steps.ts';
 import { parseSubnet } from './cidr.ts';
 import { deleteLink, ipBatch } from './exec.ts';
-import { setPortRules } from './firewall.ts';
+import { forgetUdpFlows, setPortRules } from './firewall.ts';
 import {
   DEFAULT_NETWORK, NetworkError, findLease, netConfig, recordInit,
   releaseEndpoint, reserve, type NetConfig, type Reservation,
@@ -231,6 +231,7 @@ function plugVeth(cfg: NetConfig, r: Reservation, pid: number): void {
   if (lease.ports.length) {
     setPortRules(r.chains, lease.container, lease.ip, net.bridge,
       lease.ports);
+    forgetUdpFlows(lease.ports);
   }
   recordInit(cfg, net.name, lease.container, pid);
 }

@@ -248,15 +248,39 @@ export function execIn(where: Where, cmd: string[], timeout = 10_000):
   return execFileSync(c, args, { encoding: 'utf8', timeout });
 }
 
+/** A UDP socket of this process, on one source port for its life. */
+export interface UdpClient {
+  /** Sends one datagram; the answer. */
+  ask(host: string, port: number): Promise<string>;
+  close(): void;
+}
+
+export async function udpClient(): Promise<UdpClient> {
+  const u = createSocket('udp4');
+  await new Promise<void>((res) => u.bind(0, '127.0.0.1', res));
+  return {
+    ask: (host, port) => new Promise((res, rej) => {
+      const onMessage = (m: Buffer) => {
+        clearTimeout(timer);
+        res(m.toString().trim());
+      };
+      const timer = setTimeout(() => {
+        u.off('message', onMessage);
+        rej(new Error(`no UDP answer from ${host}:${port}`));
+      }, 4000);
+      u.once('message', onMessage);
+      u.send('hi', port, host);
+    }),
+    close: () => u.close(),
+  };
+}
+
 /** UDP from this process: sends one datagram, returns the answer. */
-export function udpAsk(host: string, port: number): Promise<string> {
-  return new Promise((res, rej) => {
-    const u = createSocket('udp4');
-    const timer = setTimeout(() => { u.close(); rej(new Error(
-      `no UDP answer from ${host}:${port}`)); }, 4000);
-    u.on('message', (m) => {
-      clearTimeout(timer); u.close(); res(m.toString().trim());
-    });
-    u.send('hi', port, host);
-  });
+export async function udpAsk(host: string, port: number): Promise<string> {
+  const u = await udpClient();
+  try {
+    return await u.ask(host, port);
+  } finally {
+    u.close();
+  }
 }
