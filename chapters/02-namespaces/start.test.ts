@@ -19,6 +19,8 @@ import { startContainer } from './start.ts';
 import type { StartStep } from './steps.ts';
 
 const DEMO = 'chapters/02-namespaces/run.ts';
+// tsx alone takes seconds to start in the (emulated) vm-run guest.
+const demo = (args: string[]) => runTs(DEMO, args, { timeout: 300_000 });
 
 /**
  * Host mounts at or under the shared rootfs: any would be a leak (others'
@@ -176,7 +178,7 @@ describe('chapter 02: the demo', needsRoot, () => {
   test('run.ts: flags, exit status and errors', () => {
     const rootfs = cachedRootfs();
     const noUser = userNsWorks ? [] : ['--no-user'];
-    const r = runTs(DEMO, [...noUser, '--hostname', 'demo', '--no-net',
+    const r = demo([...noUser, '--hostname', 'demo', '--no-net',
       rootfs, 'sh', '-c', 'hostname; cat /proc/net/dev; exit 3']);
     assert.equal(r.status, 3, r.stderr);
     const [name, ...dev] = r.stdout.trim().split('\n');
@@ -185,10 +187,10 @@ describe('chapter 02: the demo', needsRoot, () => {
       .map((l) => l.trim().split(':')[0]).sort();
     assert.deepEqual(names(dev), names(readFileSync('/proc/net/dev', 'utf8')
       .trim().split('\n')), 'the host\'s devices with --no-net');
-    const bad = runTs(DEMO, [...noUser, rootfs, 'no-such-cmd']);
+    const bad = demo([...noUser, rootfs, 'no-such-cmd']);
     assert.equal(bad.status, 127);
     assert.match(bad.stderr, /^skiff: .*no-such-cmd.*\n$/);
-    const usage = runTs(DEMO, ['--bogus', rootfs, 'true']);
+    const usage = demo(['--bogus', rootfs, 'true']);
     assert.equal(usage.status, 125);
     assert.match(usage.stderr, /^skiff: unknown option "--bogus"/);
   });
