@@ -72,6 +72,24 @@ describe('chapter 02: --init', needsRoot, () => {
   });
 });
 
+describe('chapter 02: stdio', needsRoot, () => {
+  test('piped stdin reaches the command; output is whole', async () => {
+    const c = await startContainer(specWith(['sh', '-c',
+      'echo first; cat; echo oops >&2']), {
+      id: uniqueName('t'), stdio: ['pipe', 'pipe', 'pipe'],
+    });
+    // Late on purpose: the command may have printed and waited already.
+    await new Promise((r) => setTimeout(r, 300));
+    c.stdin!.end('from the engine\n');
+    const [out, err, status] = await Promise.all([collect(c.stdout),
+      collect(c.stderr), c.wait()]);
+    await c.destroy();
+    assert.equal(status.code, 0);
+    assert.equal(out, 'first\nfrom the engine\n');
+    assert.equal(err, 'oops\n');
+  });
+});
+
 describe('chapter 02: exec', needsRoot, () => {
   test('joins every namespace of the running container', async (t) => {
     const c = await background(t, specWith(['sleep', '60'], [],
