@@ -49,16 +49,19 @@ function namespaces(): Check[] {
   const probe = has('unshare');
   return NAMESPACES.map(([file, name, flags]): Check => {
     const known = existsSync(`/proc/self/ns/${file}`);
-    const works = known && (!probe || spawnSync('unshare',
-      [...flags, 'true'], { stdio: 'ignore' }).status === 0);
-    if (works) return { level: 'ok', what: `${name} namespace` };
+    const r = known && probe ? spawnSync('unshare', [...flags, 'true'],
+      { encoding: 'utf8' }) : undefined;
+    if (known && (!r || r.status === 0)) {
+      return { level: 'ok', what: `${name} namespace` };
+    }
     if (!known) {
       return { level: 'fail', what: `${name} namespace missing`,
         fix: `a kernel with CONFIG_${file.toUpperCase()}_NS=y` };
     }
     const max = read('/proc/sys/user/max_user_namespaces').trim();
+    const why = r?.stderr.trim().split('\n')[0].replace(/^unshare: /, '');
     return { level: name === 'user' ? 'warn' : 'fail',
-      what: `${name} namespace: the kernel refuses to make one`,
+      what: `${name} namespace: the kernel refuses to make one (${why})`,
       fix: name === 'user' && max === '0'
         ? 'sysctl -w user.max_user_namespaces=15000'
         : `check unshare ${flags.join(' ')} true as root` };
