@@ -105,12 +105,14 @@ function writeSysctls(spec: Spec): void {
  */
 function enterMountNs(containerPid?: number): void {
   const fd = Number(process.env.SKIFF_KEEP_FD);
-  if (!Number.isInteger(fd)) return;
   const root = containerPid
     ? openSync(`/proc/${containerPid}/root`, O_PATH | constants.O_DIRECTORY)
     : -1;
-  unshare(CLONE_FS);
-  setns(fd, CLONE_NEWNS);
+  if (Number.isInteger(fd)) {
+    unshare(CLONE_FS);
+    setns(fd, CLONE_NEWNS);
+  }
+  // Also where the container shares our mounts and has only a chroot.
   if (root < 0) return;
   fchdir(root);
   chroot('.');

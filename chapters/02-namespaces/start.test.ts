@@ -112,6 +112,15 @@ describe('chapter 02: exec', needsRoot, () => {
     assert.equal(procs, '4', 'sleep, sh, ls, grep: only the container');
   });
 
+  test('without a mount namespace, exec lands in the chroot', async (t) => {
+    const c = await background(t, specWith(['sleep', '60'], ['mount']));
+    const e = await execInContainer(c.pid, {
+      args: ['ls', '/'], env: DEFAULT_ENV, cwd: '/', user: { uid: 0, gid: 0 },
+    }, { stdio: ['ignore', 'pipe', 'inherit'] });
+    const [out] = await Promise.all([collect(e.stdout), e.wait()]);
+    assert.match(out, /^linuxrc$/m);
+  });
+
   test('a missing command fails with 127 and leaves nothing', async (t) => {
     const c = await background(t, specWith(['sleep', '60']));
     const ns = readlinkSync(`/proc/${c.pid}/ns/pid`);
