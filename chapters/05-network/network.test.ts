@@ -11,7 +11,7 @@ import {
 import {
   configEnv, dropConfig, execIn, freeSubnet, hostState, httpGet, makeOutside,
   netRootfs, peerClient, peerServer, startNet, testConfig, udpClient, waitTcp,
-  type Outside, type TestContainer,
+  USERNS_ARGS, type Outside, type TestContainer,
 } from './testnet.ts';
 
 const HTTPD = ['httpd', '-f', '-p', '80', '-h', '/'];
@@ -211,8 +211,8 @@ describe('chapter 05: container networking', needsRoot, () => {
     ];
     try {
       for (const [args, message] of cases) {
-        const r = runTs('chapters/05-network/run.ts', [...args, netRootfs(),
-          'true'], { env: configEnv(cfg) });
+        const r = runTs('chapters/05-network/run.ts', [...USERNS_ARGS,
+          ...args, netRootfs(), 'true'], { env: configEnv(cfg) });
         assert.equal(r.status, 125, r.stderr);
         assert.equal(r.stderr.trim().split('\n').length, 1, r.stderr);
         assert.match(r.stderr.trim(), message);

@@ -13,7 +13,8 @@ import { connect } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { CACHE_DIR, cachedRootfs } from '../01-chroot/rootfs.ts';
-import { defaultSpec } from '../02-namespaces/defaults.ts';
+import { ALL_NAMESPACES, defaultSpec } from
+  '../02-namespaces/defaults.ts';
 import { startContainer, type Container } from '../02-namespaces/start.ts';
 import { uniqueName } from '../../support/testing.ts';
 import { overlappingRoute } from './bridge.ts';
@@ -128,12 +129,24 @@ export interface TestContainer extends Container {
   output(): string;
 }
 
+/**
+ * Can this machine create user namespaces? vm-run's guest cannot (its
+ * root is a chroot, and unshare(2) refuses CLONE_NEWUSER in one): there
+ * the tests run containers without one, as `docker run --userns host`.
+ */
+export const USERNS = spawnSync('unshare', ['-U', 'true']).status === 0;
+
+/** run.ts's arguments that go with USERNS. */
+export const USERNS_ARGS = USERNS ? [] : ['--userns', 'host'];
+
 /** Starts busybox `args` in a container with a network. */
 export async function startNet(cfg: NetConfig, args: string[],
   opts: NetworkOptions = {}, id = randomBytes(32).toString('hex')):
   Promise<TestContainer> {
   const spec = defaultSpec({ rootfs: netRootfs(), args,
-    hostname: opts.hostname ?? id.slice(0, 12) });
+    hostname: opts.hostname ?? id.slice(0, 12),
+    namespaces: USERNS ? undefined
+      : ALL_NAMESPACES.filter((n) => n !== 'user') });
   const c = await startContainer(spec, { id,
     steps: [networkStep({ ...opts, config: cfg })],
     stdio: ['ignore', 'pipe', 'pipe'] });
