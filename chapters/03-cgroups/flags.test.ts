@@ -17,6 +17,8 @@ import {
 } from './flags.ts';
 
 const RUN = 'chapters/03-cgroups/run.ts';
+// Starting node and tsx takes a minute in an emulated VM on a busy host.
+const SLOW = { timeout: 300_000 };
 
 describe('chapter 03: resource flags', () => {
   test('sizes as docker reads them', () => {
@@ -119,7 +121,7 @@ describe('chapter 03: bad input to the demo', needsRoot, () => {
   for (const [flags, message] of cases) {
     test(`${flags.join(' ')}: one line, exit 125, no cgroup`, () => {
       const before = skiffCgroups();
-      const r = runTs(RUN, [...flags, cachedRootfs(), 'true']);
+      const r = runTs(RUN, [...flags, cachedRootfs(), 'true'], SLOW);
       assert.equal(r.status, 125, r.stderr);
       assert.match(r.stderr, message);
       assert.equal(r.stderr.split('\n').length, 2, r.stderr);
@@ -155,7 +157,7 @@ describe('chapter 03: bad input to the demo', needsRoot, () => {
         'private', 'sh', '-c', `${setup} && exec "$@"`, 'sh',
         process.execPath, '--import', 'tsx', resolve(REPO, RUN),
         '--pids-limit', '64', '--no-user', cachedRootfs(), 'true'],
-      { cwd: REPO, encoding: 'utf8', timeout: 60_000 });
+      { cwd: REPO, encoding: 'utf8', ...SLOW });
       assert.equal(r.status, 125, r.stderr);
       const v = h.mode === 'unified' ? 2 : 1;
       assert.match(r.stderr, new RegExp('^skiff: [^\n]*cgroup: the host ' +
@@ -166,7 +168,7 @@ describe('chapter 03: bad input to the demo', needsRoot, () => {
   test('the demo runs with limits and reports them', () => {
     // Without a user namespace, as `docker run` starts containers.
     const r = runTs(RUN, ['--memory', '64m', '--pids-limit', '64',
-      '--stats', '--no-user', cachedRootfs(), 'sh', '-c', 'exit 3']);
+      '--stats', '--no-user', cachedRootfs(), 'sh', '-c', 'exit 3'], SLOW);
     assert.equal(r.status, 3, r.stderr);
     assert.match(r.stderr,
       /limit 64\.0MiB; oom kills 0\n.*pids \d+, limit 64;/);
