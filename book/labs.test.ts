@@ -2,7 +2,7 @@
 // do) and pass once the reference solution is applied. Each lab is graded
 // in a copy of the repository, so the working tree is never patched.
 import assert from 'node:assert/strict';
-import { execFileSync, spawnSync } from 'node:child_process';
+import { execFileSync, spawn, spawnSync } from 'node:child_process';
 import {
   chmodSync, copyFileSync, existsSync, mkdirSync, readdirSync, symlinkSync,
 } from 'node:fs';
@@ -36,13 +36,21 @@ function copyRepo(t: TestContext): string {
   return dir;
 }
 
-function grade(repo: string, lab: LabInfo, ...flags: string[]) {
-  const r = spawnSync(process.execPath, ['--import', 'tsx', 'book/lab.ts',
-    ...flags, `${lab.chapter}/${lab.name}`], {
-    cwd: repo, encoding: 'utf8', timeout: 120_000,
-    env: { ...process.env, FORCE_COLOR: '0' },
+/** `npm run lab <lab>` in `repo`, without blocking the other tests. */
+function grade(repo: string, lab: LabInfo, ...flags: string[])
+  : Promise<{ status: number | null; out: string }> {
+  return new Promise((done, fail) => {
+    const child = spawn(process.execPath, ['--import', 'tsx', 'book/lab.ts',
+      ...flags, `${lab.chapter}/${lab.name}`], {
+      cwd: repo, timeout: 180_000, stdio: ['ignore', 'pipe', 'pipe'],
+      env: { ...process.env, FORCE_COLOR: '0' },
+    });
+    let out = '';
+    child.stdout.on('data', (d) => { out += d; });
+    child.stderr.on('data', (d) => { out += d; });
+    child.on('error', fail);
+    child.on('close', (status) => done({ status, out }));
   });
-  return { status: r.status, out: `${r.stdout}${r.stderr}` };
 }
 
 /**
@@ -66,17 +74,19 @@ function sharedRootfs(): string[] {
 
 const labs = findLabs(REPO);
 
-describe('labs', { concurrency: true }, () => {
+// Each lab runs its own containers, mostly waiting on the kernel and
+// on process start-up: a few at a time keep a 2-CPU machine busy.
+describe('labs', { concurrency: 4 }, () => {
   const shared = sharedRootfs();
   after(() => {
     assert.deepEqual(sharedRootfs(), shared,
       'a lab wrote into the shared cached rootfs');
   });
 
-  test('every chapter with labs has at least two, each complete', () => {
+  test('every chapter has at least two labs, each complete', () => {
     const chapters = readdirSync(join(REPO, 'chapters'))
-      .filter((c) => existsSync(join(REPO, 'chapters', c, 'labs')));
-    assert.ok(chapters.includes('01-chroot'), 'chapter 01 has labs');
+      .filter((c) => /^\d\d-/.test(c));
+    assert.ok(chapters.length >= 5, `chapters: ${chapters.join(', ')}`);
     for (const chapter of chapters) {
       const own = labs.filter((l) => l.chapter === chapter);
       assert.ok(own.length >= 2, `${chapter} has ${own.length} lab(s)`);
@@ -90,14 +100,14 @@ describe('labs', { concurrency: true }, () => {
 
   for (const lab of labs) {
     test(`${lab.chapter}/${lab.name}: the starting point fails, ` +
-      'the solution passes', needsRoot, (t) => {
+      'the solution passes', needsRoot, async (t) => {
       const repo = copyRepo(t);
       // The first missing piece is enough to know the start fails.
-      const before = grade(repo, lab, '--fail-fast');
+      const before = await grade(repo, lab, '--fail-fast');
       assert.equal(before.status, 1, before.out);
       assert.match(before.out, /✘/);
       applySolution(repo, lab);
-      const after = grade(repo, lab);
+      const after = await grade(repo, lab);
       assert.equal(after.status, 0, after.out);
       assert.doesNotMatch(after.out, /✘/);
       assert.match(after.out, /lab complete/);
