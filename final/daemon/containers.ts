@@ -6,7 +6,7 @@
 import { randomBytes } from 'node:crypto';
 import { EventEmitter } from 'node:events';
 import {
-  existsSync, mkdirSync, readdirSync, readFileSync, rmSync,
+  existsSync, lstatSync, mkdirSync, readdirSync, readFileSync, rmSync,
 } from 'node:fs';
 import { join } from 'node:path';
 import type { Spec } from '../../chapters/02-namespaces/spec.ts';
@@ -90,6 +90,24 @@ export class Container extends EventEmitter {
   }
 }
 // #endregion
+
+/**
+ * docker creates -w's directory when the image lacks it. Each component
+ * is checked on the way down: a symbolic link in the image must not
+ * lead our (host root's) mkdir out of the rootfs.
+ */
+function makeWorkdir(rootfs: string, cwd: string): void {
+  let at = rootfs;
+  for (const part of cwd.split('/').filter((p) => p && p !== '.')) {
+    if (part === '..') return;
+    at = join(at, part);
+    try {
+      if (lstatSync(at).isSymbolicLink()) return; // the init resolves it
+    } catch {
+      mkdirSync(at, { mode: 0o755 });
+    }
+  }
+}
 
 function freshState(): ContainerState {
   return {
@@ -220,6 +238,7 @@ export class Containers {
     const image = this.opts.images.find(c.rec.Image);
     if (image) spec.root.path = this.opts.images.makeRootfs(image, c.dir);
     const rootfs = spec.root.path;
+    makeWorkdir(rootfs, spec.process.cwd);
     const etc = (f: string) => existsSync(join(rootfs, 'etc', f))
       ? readFileSync(join(rootfs, 'etc', f), 'utf8') : '';
     spec.process.user = {

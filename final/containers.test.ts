@@ -1,0 +1,543 @@
+// The engine's containers end to end, through the CLI as a user types
+// it: run and its flags, ps, logs, exec, stop, kill, start, restart, rm,
+// wait, inspect, top, stats, pause; -t and exec -t sessions through a
+// pseudo-terminal; 50 concurrent containers; run/rm cycles that leave
+// nothing behind; a daemon killed with SIGKILL and started again. One
+// engine (its own root, socket, bridge, subnet, chains and cgroup
+// parent) serves the file; everything it made is checked gone at the end.
+import assert from 'node:assert/strict';
+import { spawn, spawnSync } from 'node:child_process';
+import {
+  closeSync, existsSync, mkdtempSync, readdirSync, readFileSync, rmSync,
+  writeFileSync,
+} from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, before, describe, test } from 'node:test';
+import tty from 'node:tty';
+import type { NetConfig } from '../chapters/05-network/network.ts';
+import {
+  configEnv, dropConfig, hostState, testConfig,
+} from '../chapters/05-network/testnet.ts';
+import { hostMounts, needsRoot, REPO, uniqueName } from
+  '../support/testing.ts';
+import { Client } from './client.ts';
+import { openPty, setWinsize } from './pty.ts';
+
+const VM = !!process.env.SKIFF_VM; // ten times slower: fewer containers
+const TSX = import.meta.resolve('tsx/esm');
+const cgroupParent = `/${uniqueName('skctr')}`;
+let dir = '';
+let cfg: NetConfig;
+let env: Record<string, string> = {};
+const root = () => join(dir, 'root');
+const sock = () => join(dir, 'skiff.sock');
+
+interface Out { status: number | null; stdout: string; stderr: string }
+
+function cli(args: string[]): string[] {
+  return ['--import', TSX, join(REPO, 'final/cli.ts'), ...args];
+}
+
+/** `skiff ARGS...` with this file's engine. */
+function sk(args: string[], input?: string): Out {
+  const r = spawnSync(process.execPath, cli(args), { cwd: dir, env, input,
+    encoding: 'utf8', timeout: 60_000 });
+  return { status: r.status, stdout: r.stdout, stderr: r.stderr };
+}
+
+/** The command must succeed; returns its stdout. */
+function ok(...args: string[]): string {
+  const r = sk(args);
+  assert.equal(r.status, 0, `skiff ${args.join(' ')}: ${r.stderr}`);
+  return r.stdout;
+}
+
+/** Fails with `code` and one line on stderr matching `pattern`. */
+function fails(code: number, pattern: RegExp, ...args: string[]): void {
+  const r = sk(args);
+  assert.equal(r.status, code, `skiff ${args.join(' ')}: ${r.stderr}`);
+  assert.match(r.stderr, pattern);
+  assert.equal(r.stderr.trim().split('\n').length, 1, r.stderr);
+}
+
+function skAsync(args: string[]): Promise<Out> {
+  return new Promise((resolve) => {
+    const child = spawn(process.execPath, cli(args), { cwd: dir, env });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (d) => { stdout += d; });
+    child.stderr.on('data', (d) => { stderr += d; });
+    child.on('close', (status) => resolve({ status, stdout, stderr }));
+  });
+}
+
+async function waitFor(what: string, cond: () => boolean,
+  ms = 20_000): Promise<void> {
+  const end = Date.now() + ms;
+  while (!cond()) {
+    if (Date.now() > end) assert.fail(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}
+
+const inspect = (ref: string) => JSON.parse(ok('inspect', ref))[0];
+const daemonPid = () => Number(readFileSync(join(root(), 'daemon.pid'),
+  'utf8'));
+
+/** The cgroup directories below our parent, in every hierarchy. */
+function cgroups(): string[] {
+  const out: string[] = [];
+  const walk = (d: string) => {
+    if (!existsSync(d)) return;
+    for (const e of readdirSync(d, { withFileTypes: true })) {
+      if (e.isDirectory()) {
+        out.push(join(d, e.name));
+        walk(join(d, e.name));
+      }
+    }
+  };
+  for (const h of ['', ...readdirSync('/sys/fs/cgroup')]) {
+    walk(join('/sys/fs/cgroup', h, cgroupParent));
+  }
+  return out.sort();
+}
+
+/** What the engine may leave on the host: must match before and after. */
+function footprint(): string {
+  const leases = readdirSync(cfg.stateDir).filter((f) => f.endsWith('.json'))
+    .flatMap((f) => Object.keys(JSON.parse(readFileSync(
+      join(cfg.stateDir, f), 'utf8')).leases ?? {}));
+  const state = ['containers', 'overlay'].flatMap((d) =>
+    existsSync(join(root(), d)) ? readdirSync(join(root(), d)) : []);
+  return JSON.stringify({ net: JSON.parse(hostState(cfg)), leases, state,
+    cgroups: cgroups(), mounts: hostMounts().filter((m) =>
+      m.startsWith(dir)) }, null, 1);
+}
+
+before(() => {
+  if (process.getuid?.() !== 0) return;
+  dir = mkdtempSync(join(tmpdir(), 'skiff-ctr-'));
+  cfg = testConfig();
+  env = { ...configEnv(cfg), SKIFF_ROOT: root(), SKIFF_SOCK: sock(),
+    SKIFF_CGROUP_PARENT: cgroupParent };
+});
+
+after(() => {
+  if (!dir) return;
+  const steps = [
+    () => {
+      const ids = sk(['ps', '-aq']).stdout.split('\n').filter(Boolean);
+      if (ids.length) sk(['rm', '-f', ...ids]);
+    },
+    () => process.kill(daemonPid(), 'SIGTERM'),
+    () => dropConfig(cfg),
+  ];
+  for (const step of steps) {
+    try { step(); } catch { /* the next one still runs */ }
+  }
+  const left = hostMounts().filter((m) => m.startsWith(dir));
+  for (const m of left.reverse()) spawnSync('umount', ['-l', m]);
+  rmSync(dir, { recursive: true, force: true });
+  for (const d of cgroups().reverse()) spawnSync('rmdir', [d]);
+  for (const c of readdirSync('/sys/fs/cgroup')) {
+    spawnSync('rmdir', [join('/sys/fs/cgroup', c, cgroupParent)]);
+  }
+  spawnSync('rmdir', [join('/sys/fs/cgroup', cgroupParent)]);
+  assert.deepEqual(left, [], 'mounts left behind');
+});
+
+describe('skiff containers', needsRoot, () => {
+  // #region test-run
+  test('run: output, exit codes, stdout and stderr apart', () => {
+    const r = sk(['run', '--rm', 'busybox', 'sh', '-c',
+      'echo out; echo err >&2; exit 3']);
+    assert.deepEqual([r.status, r.stdout, r.stderr], [3, 'out\n', 'err\n']);
+    // (PID 1 of a pid namespace ignores even SIGKILL from inside: the
+    // shell kills a child instead, and reports its status.)
+    const killed = sk(['run', '--rm', 'busybox', 'sh', '-c',
+      'sh -c "kill -9 \\$\\$"; exit $?']);
+    assert.equal(killed.status, 137);
+    assert.equal(sk(['run', '--rm', '-i', 'busybox', 'sh', '-c',
+      'cat; echo done'], 'typed\n').stdout, 'typed\ndone\n');
+  });
+  // #endregion
+
+  test('errors: one line, docker\'s exit codes, nothing left', () => {
+    const before = footprint();
+    fails(125, /Unable to find image "busybx:latest"/, 'run', 'busybx');
+    fails(127, /exec "nosuch": not found/, 'run', '--rm', 'busybox',
+      'nosuch');
+    fails(126, /permission denied/, 'run', '--rm', 'busybox',
+      '/etc/passwd');
+    fails(125, /unknown flag: --bogus/, 'run', '--bogus', 'busybox');
+    fails(125, /invalid restart policy/, 'run', '--restart', 'sometimes',
+      'busybox');
+    fails(125, /No such container: ghost/, 'logs', 'ghost');
+    ok('run', '--name', 'taken', 'busybox', 'true');
+    fails(125, /name "\/taken" is already in use/, 'run', '--name',
+      'taken', 'busybox', 'true');
+    ok('rm', 'taken');
+    assert.equal(footprint(), before);
+  });
+
+  test('run flags: env, hostname, workdir, user, entrypoint, init', () => {
+    const envFile = join(dir, 'env.list');
+    writeFileSync(envFile, '# comment\nFROM_FILE=yes\nB=file\n');
+    assert.equal(ok('run', '--rm', '-e', 'A=1', '--env-file', envFile,
+      '-e', 'B=flag', 'busybox', 'sh', '-c', 'echo $A $FROM_FILE $B'),
+    '1 yes flag\n');
+    assert.equal(ok('run', '--rm', '-h', 'boat', '-w', '/tmp/work', '-u',
+      'nobody', 'busybox', 'sh', '-c', 'hostname; pwd; id -u; id -g'),
+    'boat\n/tmp/work\n65534\n65534\n');
+    assert.equal(ok('run', '--rm', '-u', '1234:55', 'busybox', 'id'),
+      'uid=1234 gid=55 groups=55\n');
+    assert.equal(ok('run', '--rm', '--entrypoint', 'echo', 'busybox', 'a',
+      'b'), 'a b\n');
+    // --init: PID 1 is the init, the command its child.
+    assert.equal(ok('run', '--rm', '--init', 'busybox', 'sh', '-c',
+      'cat /proc/1/cmdline | tr "\\0" " "; echo; echo $$'),
+    '/dev/init -- sh -c cat /proc/1/cmdline | tr "\\0" " "; echo; ' +
+      'echo $$ \n2\n');
+    assert.equal(ok('run', '--rm', 'busybox', 'sh', '-c', 'echo $$'), '1\n');
+  });
+
+  test('volumes: bind, read-only bind, named volume, --read-only', () => {
+    const host = mkdtempSync(join(dir, 'bind-'));
+    writeFileSync(join(host, 'in'), 'from host\n');
+    assert.equal(ok('run', '--rm', '-v', `${host}:/data`, 'busybox', 'sh',
+      '-c', 'cat /data/in; echo back > /data/out'), 'from host\n');
+    assert.equal(readFileSync(join(host, 'out'), 'utf8'), 'back\n');
+    const ro = sk(['run', '--rm', '-v', `${host}:/data:ro`, 'busybox',
+      'touch', '/data/x']);
+    assert.equal(ro.status, 1);
+    assert.match(ro.stderr, /Read-only file system/);
+    ok('run', '--rm', '-v', 'skctr-vol:/v', 'busybox', 'sh', '-c',
+      'echo kept > /v/f');
+    assert.equal(ok('run', '--rm', '-v', 'skctr-vol:/v', 'busybox', 'cat',
+      '/v/f'), 'kept\n');
+    ok('volume', 'rm', 'skctr-vol');
+    const rofs = sk(['run', '--rm', '--read-only', 'busybox', 'touch',
+      '/x']);
+    assert.equal(rofs.status, 1);
+    assert.match(rofs.stderr, /Read-only file system/);
+  });
+
+  test('resources land in the container\'s cgroup', () => {
+    const id = ok('run', '-d', '--memory', '64m', '--cpus', '0.5',
+      '--cpu-shares', '512', '--cpuset-cpus', '0', '--pids-limit', '40',
+      'busybox', 'sleep', '600').trim();
+    const { Pid } = inspect(id).State;
+    const cg = readFileSync(`/proc/${Pid}/cgroup`, 'utf8');
+    const v2 = existsSync('/sys/fs/cgroup/cgroup.controllers')
+      ? /^0::(\/.*)$/m.exec(cg)?.[1] : undefined;
+    const read = (ctrl: string, file: string) => {
+      const path = v2 ?? new RegExp(`^\\d+:[^:]*\\b${ctrl}\\b[^:]*:(.*)$`,
+        'm').exec(cg)![1];
+      const base = v2 ? '/sys/fs/cgroup' : `/sys/fs/cgroup/${ctrl}`;
+      assert.ok(path.startsWith(`${cgroupParent}/${id}`), path);
+      return readFileSync(join(base, path, file), 'utf8').trim();
+    };
+    if (v2) {
+      assert.equal(read('memory', 'memory.max'), String(64 << 20));
+      assert.equal(read('cpu', 'cpu.max'), '50000 100000');
+      assert.equal(read('pids', 'pids.max'), '40');
+      assert.equal(read('cpuset', 'cpuset.cpus'), '0');
+    } else {
+      assert.equal(read('memory', 'memory.limit_in_bytes'),
+        String(64 << 20));
+      assert.equal(read('cpu', 'cpu.cfs_quota_us'), '50000');
+      assert.equal(read('cpu', 'cpu.shares'), '512');
+      assert.equal(read('pids', 'pids.max'), '40');
+      assert.equal(read('cpuset', 'cpuset.cpus'), '0');
+    }
+    const stats = ok('stats', '--no-stream', id).split('\n');
+    assert.match(stats[0], /^CONTAINER ID\s+NAME\s+CPU %\s+MEM USAGE \/ LIMIT\s+MEM %\s+NET I\/O\s+BLOCK I\/O\s+PIDS$/);
+    assert.match(stats[1], new RegExp(`^${id.slice(0, 12)}\\s+\\S+\\s+` +
+      '\\d+\\.\\d\\d%\\s+[\\d.]+[KM]iB / 64MiB\\s+[\\d.]+%\\s+.*\\s1$'));
+    ok('rm', '-f', id);
+  });
+
+  test('-p publishes a port; --network none has only lo', async () => {
+    const port = 20000 + Math.floor(Math.random() * 20000);
+    ok('run', '-d', '--name', 'web', '-p', `127.0.0.1:${port}:80`,
+      'busybox', 'httpd', '-f', '-p', '80', '-h', '/etc');
+    const ip = inspect('web').NetworkSettings.IPAddress;
+    assert.match(ip, /^10\.\d+\.\d+\.\d+$/);
+    await waitFor('the web server', () => spawnSync('wget', ['-qO-',
+      `http://127.0.0.1:${port}/hostname`]).status === 0);
+    const got = spawnSync('wget', ['-qO-',
+      `http://127.0.0.1:${port}/hostname`], { encoding: 'utf8' }).stdout;
+    assert.equal(got, `${inspect('web').Id.slice(0, 12)}\n`);
+    assert.match(ok('ps'), new RegExp(`127\\.0\\.0\\.1:${port}->80/tcp\\s+web`));
+    ok('rm', '-f', 'web');
+    assert.equal(ok('run', '--rm', '--network', 'none', 'busybox', 'sh',
+      '-c', 'ls /sys/class/net'), 'lo\n');
+  });
+
+  // #region test-lifecycle
+  test('lifecycle: ps, logs, stop, start, restart, kill, wait, rm', async () => {
+    const id = ok('run', '-d', '--name', 'life', 'busybox', 'sh', '-c',
+      'trap "echo got TERM; exit 0" TERM; echo hello; echo oops >&2; ' +
+      'while true; do sleep 0.1; done').trim();
+    assert.match(id, /^[0-9a-f]{64}$/);
+    const ps = ok('ps').split('\n');
+    assert.match(ps[0], /^CONTAINER ID\s+IMAGE\s+COMMAND\s+CREATED\s+STATUS\s+PORTS\s+NAMES$/);
+    assert.match(ok('ps'), new RegExp(`^${id.slice(0, 12)}\\s+busybox\\s+` +
+      '"sh -c trap \\\\"echo go…"\\s+.* ago\\s+Up (Less than a second|\\d+ seconds?)\\s+life$', 'm'));
+    assert.equal(ok('ps', '-q'), `${id.slice(0, 12)}\n`);
+    const json = JSON.parse(ok('ps', '--format', 'json').split('\n')[0]);
+    assert.equal(json.Names, 'life');
+    assert.equal(json.State, 'running');
+    await waitFor('logs', () => sk(['logs', 'life']).stdout === 'hello\n');
+    const logs = sk(['logs', 'life']);
+    assert.deepEqual([logs.stdout, logs.stderr], ['hello\n', 'oops\n']);
+    assert.match(ok('logs', '-t', '--tail', '1', 'life'),
+      /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d+Z (hello|oops)\n$/);
+    // top and pause/unpause: the freezer stops the processes.
+    assert.match(ok('top', 'life'), /^UID\s+PID\s+PPID.*\n.*sh -c trap/);
+    ok('pause', 'life');
+    assert.match(ok('ps'), /Up .* \(Paused\)\s+life/);
+    assert.equal(inspect('life').State.Status, 'paused');
+    ok('unpause', 'life');
+    // stop sends SIGTERM: the trap answers and the exit code is 0.
+    ok('stop', 'life');
+    assert.match(ok('logs', 'life'), /got TERM/);
+    assert.match(ok('ps', '-a'), /Exited \(0\) (Less than a second|\d+ seconds?) ago\s+life/);
+    assert.equal(ok('ps', '-q'), '');
+    ok('start', 'life');
+    assert.equal(inspect('life').State.Running, true);
+    ok('restart', '-t', '1', 'life');
+    assert.equal(inspect('life').State.Running, true);
+    const waiter = skAsync(['wait', 'life']);
+    ok('kill', '-s', 'USR1', 'life'); // sh dies of SIGUSR1: 128+10
+    assert.equal((await waiter).stdout, '138\n');
+    assert.equal(inspect('life').State.ExitCode, 138);
+    // stop -t 1 on a process that ignores SIGTERM: SIGKILL after 1 s.
+    ok('run', '-d', '--name', 'stubborn', 'busybox', 'sh', '-c',
+      'trap "" TERM; while true; do sleep 0.1; done');
+    const t0 = Date.now();
+    ok('stop', '-t', '1', 'stubborn');
+    assert.ok(Date.now() - t0 < 8000);
+    assert.equal(inspect('stubborn').State.ExitCode, 137);
+    fails(1, /You cannot remove a running container/, 'rm',
+      (ok('start', 'stubborn'), 'stubborn'));
+    ok('rm', '-f', 'stubborn', 'life');
+    assert.equal(ok('ps', '-aq'), '');
+  });
+  // #endregion
+
+  test('logs -f follows; logs outlive the CLI that ran it', async () => {
+    ok('run', '-d', '--name', 'talker', 'busybox', 'sh', '-c',
+      'for i in 1 2 3; do echo line $i; sleep 0.3; done');
+    const follow = await skAsync(['logs', '-f', 'talker']);
+    assert.equal(follow.stdout, 'line 1\nline 2\nline 3\n');
+    assert.equal(ok('logs', '--tail', '2', 'talker'), 'line 2\nline 3\n');
+    assert.equal(ok('wait', 'talker'), '0\n');
+    ok('rm', 'talker');
+  });
+
+  test('restart policies: on-failure retries, always restarts', async () => {
+    ok('run', '-d', '--name', 'flaky', '--restart', 'on-failure:2',
+      'busybox', 'sh', '-c', 'echo try; exit 1');
+    await waitFor('two retries', () =>
+      inspect('flaky').RestartCount === 2 && !inspect('flaky').State.Running
+      && !inspect('flaky').State.Restarting);
+    assert.equal(ok('logs', 'flaky'), 'try\ntry\ntry\n');
+    ok('run', '-d', '--name', 'phoenix', '--restart', 'always', 'busybox',
+      'sh', '-c', 'sleep 0.2; exit 0');
+    await waitFor('a restart', () => inspect('phoenix').RestartCount >= 1);
+    ok('stop', 'phoenix');
+    const n = inspect('phoenix').RestartCount;
+    await new Promise((r) => setTimeout(r, 600));
+    assert.equal(inspect('phoenix').RestartCount, n, 'stop ends restarts');
+    ok('rm', '-f', 'flaky', 'phoenix');
+  });
+
+  test('exec: env, workdir, user, exit codes, the container\'s cgroup',
+    () => {
+      ok('run', '-d', '--name', 'host', '-e', 'FROM_RUN=1', 'busybox',
+        'sleep', '600');
+      assert.equal(ok('exec', '-e', 'X=2', '-w', '/etc', '-u', 'nobody',
+        'host', 'sh', '-c', 'echo $FROM_RUN $X $PWD $(id -u)'),
+      '1 2 /etc 65534\n');
+      assert.equal(sk(['exec', 'host', 'sh', '-c', 'exit 9']).status, 9);
+      fails(127, /exec "nope": not found/, 'exec', 'host', 'nope');
+      assert.equal(ok('exec', '-i', 'host', 'cat'), '');
+      // Same namespaces and cgroup as the container's PID 1.
+      const pid1 = inspect('host').State.Pid;
+      const inside = ok('exec', 'host', 'sh', '-c',
+        'for n in pid net mnt; do readlink /proc/self/ns/$n; done; ' +
+        'sort /proc/self/cgroup').trim();
+      const ns = ['pid', 'net', 'mnt'].map((n) => spawnSync('readlink',
+        [`/proc/${pid1}/ns/${n}`], { encoding: 'utf8' }).stdout.trim());
+      assert.deepEqual(inside.split('\n').slice(0, 3), ns);
+      const cg = readFileSync(`/proc/${pid1}/cgroup`, 'utf8');
+      assert.ok(cg.includes(`${cgroupParent}/${inspect('host').Id}`));
+      assert.equal(inside.split('\n').slice(3).join('\n'), ok('exec',
+        'host', 'sh', '-c', 'sort /proc/1/cgroup').trim());
+      fails(1, /is not running|No such container/, 'exec', 'nobody-here',
+        'true');
+    });
+
+  // #region test-tty
+  test('-t: a terminal session through a pseudo-terminal', async () => {
+    const s = await terminalSession(['run', '-it', '--rm', 'busybox',
+      'sh']);
+    await s.expect(/\/ # /);
+    s.type('echo hi; stty size\r');
+    await s.expect(/\nhi\r?\r\n24 80\r?\r\n/);
+    s.resize(40, 120);
+    s.type('stty size\r');
+    await s.expect(/\n40 120\r?\r\n/);
+    s.type('sleep 30\r');
+    await new Promise((r) => setTimeout(r, 300));
+    s.type('\x03'); // ^C: SIGINT from the container's terminal
+    await s.expect(/\^C/);
+    s.type('exit 5\r');
+    assert.equal(await s.exit, 5);
+  });
+  // #endregion
+
+  test('exec -it: a shell in a running container', async () => {
+    ok('run', '-d', '--name', 'box', 'busybox', 'sleep', '600');
+    const s = await terminalSession(['exec', '-it', 'box', 'sh']);
+    await s.expect(/\/ # /);
+    s.type('echo $TERM; ps -o pid,comm | grep -c sleep\r');
+    await s.expect(/xterm\r?\r\n1\r?\r\n/);
+    s.resize(33, 99);
+    s.type('stty size\r');
+    await s.expect(/33 99/);
+    s.type('exit 7\r');
+    assert.equal(await s.exit, 7);
+    ok('rm', '-f', 'box');
+  });
+
+  test(`${VM ? 10 : 50} concurrent run -d: distinct names and addresses`,
+    async () => {
+      const n = VM ? 10 : 50;
+      const runs = await Promise.all(Array.from({ length: n }, () =>
+        skAsync(['run', '-d', 'busybox', 'sleep', '600'])));
+      for (const r of runs) assert.equal(r.status, 0, r.stderr);
+      const ids = runs.map((r) => r.stdout.trim());
+      const all = JSON.parse(ok('inspect', ...ids)) as {
+        Name: string; State: { Running: boolean };
+        NetworkSettings: { IPAddress: string } }[];
+      assert.equal(all.filter((c) => c.State.Running).length, n);
+      assert.equal(new Set(all.map((c) => c.Name)).size, n);
+      const ips = new Set(all.map((c) => c.NetworkSettings.IPAddress));
+      assert.equal(ips.size, n);
+      assert.ok(!ips.has(''));
+      ok('rm', '-f', ...ids);
+    });
+
+  test(`${VM ? 20 : 200} run/rm cycles through the API leave nothing`,
+    async () => {
+      const before = footprint();
+      const client = new Client(sock(), root());
+      const cycle = async (i: number) => {
+        const { Id } = await client.call('POST', '/containers/create', {
+          Image: 'busybox', Cmd: ['sh', '-c', `echo ${i}`],
+          HostConfig: { PortBindings: i % 10 === 0
+            ? { '80/tcp': [{ HostIp: '127.0.0.1', HostPort: '' }] } : {} },
+        });
+        const wait = client.call('POST', `/containers/${Id}/wait?` +
+          'condition=next-exit');
+        await client.call('POST', `/containers/${Id}/start`);
+        assert.equal((await wait).StatusCode, 0);
+        await client.call('DELETE', `/containers/${Id}`);
+      };
+      const total = VM ? 20 : 200;
+      const lanes = 4;
+      await Promise.all(Array.from({ length: lanes }, async (_, lane) => {
+        for (let i = lane; i < total; i += lanes) await cycle(i);
+      }));
+      assert.equal(footprint(), before);
+    });
+
+  // #region test-daemon-kill
+  test('daemon kill -9: containers run on, are found again', async () => {
+    const before = footprint();
+    ok('run', '-d', '--name', 'survivor', 'busybox', 'sh', '-c',
+      'i=0; while true; do echo tick $i; i=$((i+1)); sleep 0.2; done');
+    ok('run', '-d', '--name', 'shortlived', 'busybox', 'sleep', '1');
+    const pid = inspect('survivor').State.Pid;
+    const old = daemonPid();
+    process.kill(old, 'SIGKILL');
+    await waitFor('the daemon to die', () => !existsSync(`/proc/${old}`));
+    await new Promise((r) => setTimeout(r, 1500)); // shortlived ends
+    assert.ok(existsSync(`/proc/${pid}`), 'the container died with it');
+    // The next command starts a daemon, which finds them again.
+    assert.match(ok('ps'), /Up \d+ seconds?\s+survivor/);
+    assert.notEqual(daemonPid(), old);
+    assert.equal(inspect('shortlived').State.Status, 'exited');
+    const n = (s: string) => s.split('\n').filter(Boolean).length;
+    const seen = n(ok('logs', 'survivor'));
+    await waitFor('new output logged', () =>
+      n(ok('logs', 'survivor')) > seen + 2);
+    assert.equal(ok('exec', 'survivor', 'echo', 'still here'),
+      'still here\n');
+    ok('stop', '-t', '1', 'survivor');
+    assert.equal(inspect('survivor').State.Running, false);
+    ok('rm', 'survivor', 'shortlived');
+    assert.equal(footprint(), before);
+  });
+  // #endregion
+
+  test('--help for each command', () => {
+    for (const cmd of ['run', 'ps', 'logs', 'exec', 'stop', 'kill',
+      'start', 'restart', 'rm', 'wait', 'inspect', 'top', 'stats',
+      'pause', 'unpause', 'create', 'attach']) {
+      const out = ok(cmd, '--help');
+      assert.match(out, new RegExp(`^Usage:  skiff ${cmd} `), cmd);
+      assert.match(out, /--help\s+Print usage/, cmd);
+    }
+    assert.match(ok('run', '--help'), /--pids-limit/);
+  });
+});
+
+interface Session {
+  type(text: string): void;
+  resize(rows: number, cols: number): void;
+  expect(pattern: RegExp, ms?: number): Promise<void>;
+  exit: Promise<number | null>;
+}
+
+/**
+ * The CLI on a pseudo-terminal of the test's own, as in a user's
+ * terminal emulator: we type on the master, read what it prints.
+ */
+async function terminalSession(args: string[]): Promise<Session> {
+  const pty = openPty();
+  setWinsize(pty.master, 24, 80);
+  const child = spawn(process.execPath, cli(args), { cwd: dir, env,
+    stdio: [pty.slave, pty.slave, pty.slave], detached: true });
+  closeSync(pty.slave);
+  const master = new tty.ReadStream(pty.master);
+  let seen = '';
+  master.on('data', (d: Buffer) => { seen += d.toString(); });
+  master.on('error', () => {}); // EIO once the CLI has gone
+  const exit = new Promise<number | null>((resolve) => {
+    child.on('exit', (code) => {
+      setTimeout(() => master.destroy(), 100);
+      resolve(code);
+    });
+  });
+  return {
+    type: (text) => void master.write(text),
+    resize(rows, cols) {
+      setWinsize(pty.master, rows, cols);
+      // The kernel signals a terminal's foreground group; the CLI's
+      // terminal is not its controlling one here, so we signal it.
+      process.kill(child.pid!, 'SIGWINCH');
+    },
+    async expect(pattern, ms = 15_000) {
+      const start = seen.length;
+      void start;
+      await waitFor(`${pattern} in ${JSON.stringify(seen.slice(-200))}`,
+        () => pattern.test(seen), ms);
+      seen = '';
+    },
+    exit,
+  };
+}
