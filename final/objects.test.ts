@@ -119,6 +119,11 @@ describe('skiff objects', needsRoot, () => {
       fails(1, /conflict: unable to remove "busybox" \(must force\)/,
         'rmi', 'busybox');
       assert.match(ok('images'), /^busybox\s+latest/m);
+      // -f untags it; the image stays for the container that uses it
+      const base = ok('images', '-q', '--no-trunc', 'busybox').trim();
+      assert.equal(ok('rmi', '-f', 'busybox'), 'Untagged: busybox:latest\n');
+      assert.match(ok('images'), /^<none>\s+<none>\s/m);
+      ok('tag', base, 'busybox');
     });
 
   test('save writes a docker-archive that load (and skopeo) read', () => {
@@ -255,6 +260,8 @@ describe('skiff objects', needsRoot, () => {
     assert.equal(ok('run', '--rm', '-v', 'keep:/data', 'busybox', 'cat',
       '/data/f'), 'kept\n');
     assert.match(ok('volume', 'ls'), /^local\s+keep$/m);
+    const vol = JSON.parse(ok('volume', 'inspect', 'keep'))[0];
+    assert.equal(readFileSync(join(vol.Mountpoint, 'f'), 'utf8'), 'kept\n');
     ok('run', 'busybox', 'true'); // a stopped container for prune
     const net = uniqueName('skpr');
     ok('network', 'create', net);

@@ -29,7 +29,8 @@ const command: Command = {
       .startsWith(p.args[0]));
     const format = str(p, 'format');
     if (bool(p, 'quiet')) {
-      ctx.out([...new Set(rows.map((r) => r.ID))].join('\n') + '\n');
+      ctx.out([...new Set(rows.map((r) => r.ID))].map((id) => `${id}\n`)
+        .join(''));
     } else if (format) {
       ctx.out(rows.map((r) => applyFormat(format, r) + '\n').join(''));
     } else {
