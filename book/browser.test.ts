@@ -7,7 +7,7 @@ import { pathToFileURL } from 'node:url';
 import { after, before, describe, test } from 'node:test';
 import { REPO, tempDir } from '../support/testing.ts';
 import { Browser, CHROMIUM, type Viewport } from './browser.ts';
-import { buildBook } from './build.ts';
+import { buildBook, findPages } from './build.ts';
 import { decodePng, inkRatio } from './png.ts';
 
 const SHOTS = join(REPO, '.cache/book-screenshots');
@@ -25,12 +25,14 @@ describe('the book in headless Chromium', skip, () => {
   });
   after(() => browser?.close());
 
+  // The contents and a chapter on a laptop; every page on a phone.
   const pages: [string, string, Viewport][] = [
     ['index.html', 'contents', LAPTOP],
     ['01-chroot.html#calling-the-kernel-from-typescript', 'chapter-01',
       LAPTOP],
-    ['01-chroot.html', 'chapter-01-phone', PHONE],
-    ['preface.html', 'preface-phone', PHONE],
+    ['index.html', 'contents-phone', PHONE],
+    ...findPages(REPO).map((p): [string, string, Viewport] =>
+      [`${p.id}.html`, `${p.id}-phone`, PHONE]),
   ];
   for (const [page, name, viewport] of pages) {
     test(`${page} at ${viewport.width}px: no errors, no network, ` +
@@ -47,6 +49,8 @@ describe('the book in headless Chromium', skip, () => {
       const remote = visit.requests.filter((u) => !/^(file|data):/.test(u));
       assert.deepEqual(remote, [], 'the page fetched from the network');
       assert.match(visit.title, /^skiff: |· skiff$/);
+      assert.ok(visit.textPx >= 15, `the text is ${visit.textPx}px: ` +
+        'too small to read');
       assert.ok(visit.scrollWidth <= visit.innerWidth,
         `the page scrolls sideways: ${visit.scrollWidth}px wide in ` +
         `${visit.innerWidth}px`);

@@ -30,6 +30,8 @@ export interface Visit {
   scrollWidth: number;
   innerWidth: number;
   title: string;
+  /** Font size of the first paragraph of the text, in CSS pixels. */
+  textPx: number;
   png: Buffer;
 }
 
@@ -94,7 +96,7 @@ export class Browser {
     const { sessionId } = await this.send('Target.attachToTarget',
       { targetId, flatten: true });
     const visit: Visit = { errors: [], requests: [], scrollWidth: 0,
-      innerWidth: 0, title: '', png: Buffer.alloc(0) };
+      innerWidth: 0, title: '', textPx: 0, png: Buffer.alloc(0) };
     let loaded!: () => void;
     const load = new Promise<void>((resolve) => { loaded = resolve; });
     const listener = (m: Message) => {
@@ -127,9 +129,11 @@ export class Browser {
     await load;
     const { result } = await this.send('Runtime.evaluate', {
       expression: 'JSON.stringify([document.documentElement.scrollWidth, ' +
-        'innerWidth, document.title])', returnByValue: true,
+        'innerWidth, document.title, parseFloat(getComputedStyle(' +
+        'document.querySelector("main p") ?? document.body).fontSize)])',
+      returnByValue: true,
     }, sessionId);
-    [visit.scrollWidth, visit.innerWidth, visit.title] =
+    [visit.scrollWidth, visit.innerWidth, visit.title, visit.textPx] =
       JSON.parse(result.value);
     const shot = await this.send('Page.captureScreenshot',
       { format: 'png' }, sessionId);

@@ -7,6 +7,7 @@ import {
 import { tmpdir } from 'node:os';
 import { dirname, join, relative, resolve } from 'node:path';
 import { after, before, describe, test } from 'node:test';
+import { REPO } from '../support/testing.ts';
 import { buildBook } from './build.ts';
 
 function htmlFiles(dir: string): string[] {
@@ -86,6 +87,11 @@ describe('the built site', () => {
     const toc = [...index.matchAll(/<li><a href="([^"#]+)">/g)]
       .map((m) => m[1]);
     assert.deepEqual(order, toc);
+    assert.equal(order[0], 'preface.html');
     assert.ok(order.includes('01-chroot.html'));
+    // The engine's tour closes the book, once its text exists.
+    if (existsSync(join(REPO, 'final/README.md'))) {
+      assert.equal(order.at(-1), 'final.html');
+    }
   });
 });
