@@ -275,14 +275,14 @@ describe('chapter 05: container networking', needsRoot, () => {
         // namespace ignores signals it has no handler for.
         const get = ['sh', '-c', 'timeout 2 wget -qO- ' +
           `http://${ip}/etc/hostname; exit $?`];
-        for (const [net, ok] of [[na, true], [nb, false],
-          ['bridge', false]] as const) {
+        const tries = [[na, true], [nb, false], ['bridge', false]] as const;
+        await Promise.all(tries.map(async ([net, ok]) => {
           const c = track(await startNet(cfg, get, { network: net }));
           const st = await c.wait();
           assert.equal(st.code === 0, ok, `from ${net}: ${c.output()}`);
           if (ok) assert.equal(c.output(), 'insidea\n');
           await c.destroy();
-        }
+        }));
         assert.throws(() => removeNetwork(na, cfg), /has active endpoints/);
       } finally {
         for (const c of live) await c.destroy();
