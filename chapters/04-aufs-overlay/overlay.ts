@@ -145,6 +145,7 @@ function mountOverlay(store: ImageStore, target: string,
   }
 }
 
+// #region aufs
 /**
  * AUFS stacks "branches": the first read-write, the rest read-only, and
  * records deletions as ".wh.<name>" files in the top branch.
@@ -155,6 +156,7 @@ function aufsOptions(store: ImageStore, r: Rootfs): string {
   return `br=${[`${r.upper}=rw`, ...lowers].join(':')},dio,xino=/dev/shm/` +
     `aufs.xino`;
 }
+// #endregion
 
 /** Is `path` a mount point now? (mountinfo field 5, octal-escaped) */
 export function isMounted(path: string): boolean {

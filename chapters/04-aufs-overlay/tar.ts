@@ -46,7 +46,6 @@ const TYPES: Record<string, EntryType> = {
 
 export class TarFormatError extends Error {}
 
-// #region reader
 /**
  * A push parser: feed it chunks of any size with push(); it calls the
  * sink synchronously, so a consumer can write files without awaiting.
@@ -129,6 +128,7 @@ export class TarReader {
 
   private lastSize = 0;
 
+  // #region reader
   private header(h: Buffer): void {
     this.sawAny = true;
     if (isZero(h)) {
@@ -165,6 +165,7 @@ export class TarReader {
     this.inEntry = false;
     this.sink.end();
   }
+  // #endregion
 
   private makeEntry(h: Buffer, type: EntryType, size: number): TarEntry {
     const ustar = h.toString('latin1', 257, 263) === 'ustar\0';
@@ -196,7 +197,6 @@ export class TarReader {
     }
   }
 }
-// #endregion
 
 function applyPax(e: TarEntry, key: string, v: Buffer): void {
   const s = () => v.toString('utf8');
