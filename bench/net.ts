@@ -24,16 +24,23 @@ const SINK = `
     n = 0;
     s.on('data', (d) => { n += d.length; });
     s.on('end', () => s.end(String(n)));
-  }).listen(${SINK_PORT}, '0.0.0.0', () => console.log('ready'));`;
+  }).listen(Number(process.argv[1]), '0.0.0.0', function () {
+    console.log(this.address().port);
+  });`;
 
-/** The receiver, in the host's or in a container's network namespace. */
-async function sink(netnsPid?: number): Promise<ChildProcess> {
-  const node = [process.execPath, '-e', SINK];
+/**
+ * The receiver, in the host's or in a container's network namespace;
+ * its port (on the host, any free one: the bench must not need 5001).
+ */
+async function sink(netnsPid?: number): Promise<[ChildProcess, number]> {
+  const node = [process.execPath, '-e', SINK, String(netnsPid ? SINK_PORT
+    : 0)];
   const [cmd, ...args] = netnsPid
     ? ['nsenter', `--net=/proc/${netnsPid}/ns/net`, ...node] : node;
   const child = spawn(cmd, args, { stdio: ['ignore', 'pipe', 'inherit'] });
-  await new Promise((r) => child.stdout!.once('data', r));
-  return child;
+  const port = await new Promise<number>((r) =>
+    child.stdout!.once('data', (d) => r(Number(String(d).trim()))));
+  return [child, port];
 }
 
 /** Sends MB megabytes to host:port; MB/s from connect to the answer. */
@@ -74,14 +81,17 @@ async function main(): Promise<void> {
   const cfg = testConfig();
   const children: ChildProcess[] = [];
   try {
-    const hostPort = 15000 + (process.pid % 10000);
+    // `-p 5001`: the engine picks a free host port.
     const c = await startNet(cfg, ['sleep', '3600'],
-      { publish: [`${hostPort}:${SINK_PORT}`] });
+      { publish: [`${SINK_PORT}`] });
     const [ep] = listNetworks(cfg)[0].containers;
+    const hostPort = ep.ports[0].hostPort;
     const gateway = listNetworks(cfg)[0].gateway!;
-    children.push(await sink(c.pid), await sink());
+    const [inside] = await sink(c.pid);
+    const [onHost, hostSinkPort] = await sink();
+    children.push(inside, onHost);
     const paths: [string, string, number][] = [
-      ['host loopback', '127.0.0.1', SINK_PORT],
+      ['host loopback', '127.0.0.1', hostSinkPort],
       ['bridge (container IP)', ep.ip, SINK_PORT],
       ['-p via 127.0.0.1', '127.0.0.1', hostPort],
       ['-p via gateway IP', gateway, hostPort],
