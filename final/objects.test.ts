@@ -63,6 +63,9 @@ before(() => {
   env = { ...configEnv(cfg), SKIFF_ROOT: root(),
     SKIFF_SOCK: join(dir, 'skiff.sock'),
     SKIFF_CGROUP_PARENT: cgroupParent };
+  // The first daemon seeds busybox; in the slow v2 VM that may take
+  // longer than the CLI waits for it, so ask until it answers.
+  for (let i = 0; i < 4 && sk(['info']).status !== 0; i++);
 });
 
 after(() => {
