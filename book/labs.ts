@@ -185,7 +185,8 @@ export function runTsIn(repo: string, file: string, args: string[],
   env: Record<string, string> = {}): Ran {
   const r = spawnSync(process.execPath, ['--import', 'tsx',
     resolve(repo, file), ...args], {
-    cwd: repo, encoding: 'utf8', timeout: 30_000,
+    // Generous: a reader's VM may be slow, and only a hang should end it.
+    cwd: repo, encoding: 'utf8', timeout: 120_000,
     env: { ...process.env, ...env, NO_COLOR: '1' },
   });
   return {
