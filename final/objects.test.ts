@@ -289,6 +289,9 @@ describe('skiff objects', needsRoot, () => {
       '.');
     fails(125, /No such container/, 'commit', 'nosuch');
     fails(125, /invalid change/, 'commit', '-c', 'FROB x', 'changer');
+    const before = ok('images', '-aq');
+    fails(125, /invalid reference format/, 'commit', 'changer', 'BAD');
+    assert.equal(ok('images', '-aq'), before, 'commit left an image');
     fails(125, /requires at least 1 argument/, 'save');
     assert.deepEqual(tmp(), [], 'scratch files left in the store');
     assert.doesNotMatch(ok('images'), /junk/);

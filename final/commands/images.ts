@@ -11,6 +11,8 @@ const command: Command = {
   usage: 'images [OPTIONS] [REPOSITORY[:TAG]]',
   summary: 'List images',
   flags: [
+    { name: 'all', short: 'a', kind: 'bool', help: 'Show all images ' +
+      '(skiff has no intermediate images to hide)' },
     { name: 'quiet', short: 'q', kind: 'bool', help: 'Only show image IDs' },
     { name: 'no-trunc', kind: 'bool', help: 'Don\'t truncate output' },
     FORMAT_FLAG,

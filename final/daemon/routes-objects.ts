@@ -14,6 +14,8 @@ import type { Container } from './containers.ts';
 import { copyRoutes } from './copy.ts';
 import type { Engine } from './engine.ts';
 import { normalizeRef, type Image } from './images.ts';
+import { normalizeRef as checkRef } from
+  '../../chapters/04-aufs-overlay/store.ts';
 import { all, refOf, sendMade, withUpload } from './transfer.ts';
 import { BadRequest, Conflict, NotFound } from './volumes.ts';
 
@@ -194,9 +196,11 @@ function imageCalls(engine: Engine) {
     },
     async commit(q: Req) {
       const c = cs.get(q.query.get('container') ?? '');
+      const ref = refOf(q.query);
+      if (ref) checkRef(ref); // before a layer is made, not after
       const base = containerConfig(c);
       const changes = applyChanges(base, all(q.query, 'changes'));
-      const i = await commitRootfs(store, c.id, { ref: refOf(q.query),
+      const i = await commitRootfs(store, c.id, { ref,
         message: q.query.get('comment') || undefined,
         author: q.query.get('author') || undefined, changes });
       q.res.statusCode = 201;
