@@ -188,10 +188,12 @@ export class Containers {
     const spec = buildSpec({ id, body, image: image.Config, mounts: ociMounts,
       cgroupParent: cgroupParent() });
     spec.root.path = this.opts.images.makeRootfs(image, dir);
+    const command = hc.Init ? spec.process.args.slice(2) : spec.process.args;
     writeJson(join(dir, 'config.json'), spec);
     const rec: ContainerRecord = {
       Id: id, Name: `/${name}`, Created: new Date().toISOString(),
-      Path: spec.process.args[0], Args: spec.process.args.slice(1),
+      // docker shows the command, not the --init in front of it.
+      Path: command[0], Args: command.slice(1),
       State: freshState(), Image: image.Id,
       LogPath: join(dir, `${id}-json.log`), RestartCount: 0,
       Driver: 'skiff', Platform: 'linux', Mounts: mounts,
@@ -241,11 +243,10 @@ export class Containers {
     makeWorkdir(rootfs, spec.process.cwd);
     const etc = (f: string) => existsSync(join(rootfs, 'etc', f))
       ? readFileSync(join(rootfs, 'etc', f), 'utf8') : '';
-    spec.process.user = {
-      ...spec.process.user,
-      ...resolveUser(spec.annotations?.['org.skiff.user'] ?? '',
-        etc('passwd'), etc('group')),
-    };
+    const user = resolveUser(spec.annotations?.['org.skiff.user'] ?? '',
+      etc('passwd'), etc('group'));
+    spec.process.user = { ...spec.process.user, ...user,
+      additionalGids: [user.gid] }; // as runc: `id` shows groups=GID
     const io = new ContainerIo(c.dir, !!c.rec.Config.Tty,
       !!c.rec.Config.OpenStdin);
     io.setup(c.log);
@@ -276,9 +277,11 @@ export class Containers {
 
   private plan(c: Container, spec: Spec, io: ContainerIo): StartPlan {
     const hc = c.rec.HostConfig;
+    // Back to -p's text, which chapter 05 parses: ip:host:ctr/proto.
     const publish = Object.entries(hc.PortBindings ?? {}).flatMap(
-      ([key, binds]) => (binds ?? []).map((b) => [b.HostIp,
-        b.HostPort, key].filter((x, i) => x || i === 2).join(':')));
+      ([key, binds]) => (binds ?? []).map((b) => b.HostIp
+        ? `${b.HostIp}:${b.HostPort ?? ''}:${key}`
+        : b.HostPort ? `${b.HostPort}:${key}` : key));
     return {
       id: c.id, spec, fds: io.fds, network: hc.NetworkMode || 'default',
       publish, name: c.name, filesDir: join(c.dir, 'net'),

@@ -98,10 +98,11 @@ export class Execs {
       const p = join(root, 'etc', f);
       return existsSync(p) ? readFileSync(p, 'utf8') : '';
     };
-    const user = cfg.User || spec.annotations?.['org.skiff.user'] || '';
+    const name = cfg.User || spec.annotations?.['org.skiff.user'] || '';
+    const user = resolveUser(name, etc('passwd'), etc('group'));
     return {
       terminal: !!cfg.Tty,
-      user: resolveUser(user, etc('passwd'), etc('group')),
+      user: { ...user, additionalGids: [user.gid] },
       args: cfg.Cmd,
       env: mergeEnv(spec.process.env, cfg.Tty ? ['TERM=xterm'] : [],
         cfg.Env),
