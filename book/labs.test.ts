@@ -104,7 +104,10 @@ describe('labs', { concurrency: 4 }, () => {
       const repo = copyRepo(t);
       // The first missing piece is enough to know the start fails.
       const before = await grade(repo, lab, '--fail-fast');
-      assert.equal(before.status, 1, before.out);
+      assert.equal(before.status, 1, before.status === 0
+        ? `the chapter already does what ${lab.chapter}/${lab.name} asks ` +
+          `(its code grew the feature): give the lab a new exercise\n` +
+          before.out : before.out);
       assert.match(before.out, /✘/);
       applySolution(repo, lab);
       const after = await grade(repo, lab);
