@@ -127,7 +127,7 @@ export class Client {
    * none does (detached, its output in <root>/daemon.log), like
    * podman's service-less mode does not have to and docker's does.
    */
-  async ensureDaemon(timeoutMs = 15_000): Promise<void> {
+  async ensureDaemon(timeoutMs = 60_000): Promise<void> {
     if (await this.ping()) return;
     mkdirSync(this.root, { recursive: true });
     const log = openSync(join(this.root, 'daemon.log'), 'a');
