@@ -278,7 +278,8 @@ describe('skiff containers', needsRoot, () => {
   });
 
   // #region test-lifecycle
-  test('lifecycle: ps, logs, stop, start, restart, kill, wait, rm', async () => {
+  test('lifecycle: ps, logs, stop, start, restart, kill, wait, rm',
+    async () => {
     // --init: a shell as PID 1 would ignore SIGUSR1 (pid_namespaces(7)).
     const id = ok('run', '-d', '--init', '--name', 'life', 'busybox', 'sh',
       '-c',
@@ -286,9 +287,11 @@ describe('skiff containers', needsRoot, () => {
       'while true; do sleep 0.1; done').trim();
     assert.match(id, /^[0-9a-f]{64}$/);
     const ps = ok('ps').split('\n');
-    assert.match(ps[0], /^CONTAINER ID\s+IMAGE\s+COMMAND\s+CREATED\s+STATUS\s+PORTS\s+NAMES$/);
+    assert.match(ps[0], new RegExp('^CONTAINER ID\\s+IMAGE\\s+COMMAND\\s+' +
+      'CREATED\\s+STATUS\\s+PORTS\\s+NAMES$'));
     assert.match(ok('ps'), new RegExp(`^${id.slice(0, 12)}\\s+busybox\\s+` +
-      '"sh -c trap \\\\"echo go…"\\s+.* ago\\s+Up (Less than a second|\\d+ seconds?)\\s+life$', 'm'));
+      '"sh -c trap \\\\"echo go…"\\s+.* ago\\s+' +
+      'Up (Less than a second|\\d+ seconds?)\\s+life$', 'm'));
     assert.equal(ok('ps', '-q'), `${id.slice(0, 12)}\n`);
     const json = JSON.parse(ok('ps', '--format', 'json').split('\n')[0]);
     assert.equal(json.Names, 'life');
@@ -308,7 +311,8 @@ describe('skiff containers', needsRoot, () => {
     // stop sends SIGTERM: the trap answers and the exit code is 0.
     ok('stop', 'life');
     assert.match(ok('logs', 'life'), /got TERM/);
-    assert.match(ok('ps', '-a'), /Exited \(0\) (Less than a second|\d+ seconds?) ago\s+life/);
+    assert.match(ok('ps', '-a'),
+      /Exited \(0\) (Less than a second|\d+ seconds?) ago\s+life/);
     assert.equal(ok('ps', '-q'), '');
     ok('start', 'life');
     assert.equal(inspect('life').State.Running, true);
