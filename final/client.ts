@@ -127,7 +127,8 @@ export class Client {
    * none does (detached, its output in <root>/daemon.log), like
    * podman's service-less mode does not have to and docker's does.
    */
-  async ensureDaemon(timeoutMs = 60_000): Promise<void> {
+  async ensureDaemon(timeoutMs = Number(process.env.SKIFF_START_TIMEOUT)
+    * 1000 || 60_000): Promise<void> {
     if (await this.ping()) return;
     mkdirSync(this.root, { recursive: true });
     const log = openSync(join(this.root, 'daemon.log'), 'a');

@@ -40,9 +40,11 @@ function cli(args: string[]): string[] {
 }
 
 /** `skiff ARGS...` with this file's engine. */
-function sk(args: string[], input?: string): Out {
-  const r = spawnSync(process.execPath, cli(args), { cwd: dir, env, input,
-    encoding: 'utf8', timeout: 60_000 });
+function sk(args: string[], input?: string,
+  extra: Record<string, string> = {}): Out {
+  const r = spawnSync(process.execPath, cli(args), { cwd: dir,
+    env: { ...env, ...extra }, input,
+    encoding: 'utf8', timeout: VM ? 600_000 : 60_000 });
   return { status: r.status, stdout: r.stdout, stderr: r.stderr };
 }
 
@@ -64,7 +66,7 @@ function fails(code: number, pattern: RegExp, ...args: string[]): void {
 function skAsync(args: string[]): Promise<Out> {
   return new Promise((resolve) => {
     const child = spawn(process.execPath, cli(args), { cwd: dir, env,
-      timeout: 120_000 });
+      timeout: VM ? 600_000 : 120_000 });
     let stdout = '';
     let stderr = '';
     child.stdout.on('data', (d) => { stdout += d; });
@@ -123,6 +125,9 @@ before(() => {
   cfg = testConfig();
   env = { ...configEnv(cfg), SKIFF_ROOT: root(), SKIFF_SOCK: sock(),
     SKIFF_CGROUP_PARENT: cgroupParent };
+  // The first call starts the daemon, which seeds busybox into a fresh
+  // root: minutes in the emulated VM.
+  if (VM) sk(['ps'], undefined, { SKIFF_START_TIMEOUT: '550' });
 });
 
 after(() => {
@@ -540,7 +545,7 @@ async function terminalSession(args: string[]): Promise<Session> {
       // terminal is not its controlling one here, so we signal it.
       process.kill(child.pid!, 'SIGWINCH');
     },
-    async expect(pattern, ms = 15_000) {
+    async expect(pattern, ms = VM ? 120_000 : 15_000) {
       const start = seen.length;
       void start;
       await waitFor(`${pattern} in ${JSON.stringify(seen.slice(-200))}`,
