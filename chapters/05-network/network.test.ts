@@ -273,11 +273,14 @@ describe('chapter 05: container networking', needsRoot, () => {
         await waitTcp(ip, 80);
         // Not `timeout` as PID 1: it would signal itself, and PID 1 of a
         // namespace ignores signals it has no handler for.
-        const get = ['sh', '-c', 'timeout 2 wget -qO- ' +
-          `http://${ip}/etc/hostname; exit $?`];
+        // A blocked connect hangs until the timeout: short where we
+        // expect one, long where a slow machine must get its answer.
+        const get = (secs: number) => ['sh', '-c', `timeout ${secs} wget ` +
+          `-qO- http://${ip}/etc/hostname; exit $?`];
         const tries = [[na, true], [nb, false], ['bridge', false]] as const;
         await Promise.all(tries.map(async ([net, ok]) => {
-          const c = track(await startNet(cfg, get, { network: net }));
+          const c = track(await startNet(cfg, get(ok ? 30 : 2),
+            { network: net }));
           const st = await c.wait();
           assert.equal(st.code === 0, ok, `from ${net}: ${c.output()}`);
           if (ok) assert.equal(c.output(), 'insidea\n');
