@@ -278,7 +278,8 @@ describe('chapter 05: container networking', needsRoot, () => {
         const get = (secs: number) => ['sh', '-c', `timeout ${secs} wget ` +
           `-qO- http://${ip}/etc/hostname; exit $?`];
         const tries = [[na, true], [nb, false], ['bridge', false]] as const;
-        await Promise.all(tries.map(async ([net, ok]) => {
+        const results = await Promise.allSettled(tries.map(async ([net,
+          ok]) => {
           const c = track(await startNet(cfg, get(ok ? 30 : 2),
             { network: net }));
           const st = await c.wait();
@@ -286,6 +287,7 @@ describe('chapter 05: container networking', needsRoot, () => {
           if (ok) assert.equal(c.output(), 'insidea\n');
           await c.destroy();
         }));
+        for (const r of results) if (r.status === 'rejected') throw r.reason;
         assert.throws(() => removeNetwork(na, cfg), /has active endpoints/);
       } finally {
         for (const c of live) await c.destroy();

@@ -151,9 +151,22 @@ export async function startNet(cfg: NetConfig, args: string[],
     steps: [networkStep({ ...opts, config: cfg })],
     stdio: ['ignore', 'pipe', 'pipe'] });
   let out = '';
-  c.stdout?.on('data', (d) => { out += d; });
-  c.stderr?.on('data', (d) => { out += d; });
-  return Object.assign(c, { output: () => out });
+  const ended = [c.stdout, c.stderr].map((s) => new Promise<void>((res) => {
+    s?.on('data', (d) => { out += d; });
+    s?.on('close', () => res());
+    if (!s) res();
+  }));
+  // The exit can be seen before the last output is read: wait for both.
+  const wait = c.wait;
+  return Object.assign(c, {
+    output: () => out,
+    wait: async () => {
+      const st = await wait();
+      await Promise.race([Promise.all(ended),
+        new Promise((r) => setTimeout(r, 2000))]);
+      return st;
+    },
+  });
 }
 
 /** Resolves once something accepts TCP connections at host:port. */
