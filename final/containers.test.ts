@@ -402,8 +402,7 @@ describe('skiff containers', needsRoot, () => {
     s.type('echo hi; stty size\r');
     await s.expect(/\nhi\r?\r\n24 80\r?\r\n/);
     s.resize(40, 120);
-    s.type('stty size\r');
-    await s.expect(/\n40 120\r?\r\n/);
+    await s.until(/\n40 120\r?\r\n/, 'stty size\r');
     s.type('sleep 30\r');
     await new Promise((r) => setTimeout(r, 300));
     s.type('\x03'); // ^C: SIGINT from the container's terminal
@@ -420,8 +419,7 @@ describe('skiff containers', needsRoot, () => {
     s.type('echo $TERM; ps -o pid,comm | grep -c sleep\r');
     await s.expect(/xterm\r?\r\n1\r?\r\n/);
     s.resize(33, 99);
-    s.type('stty size\r');
-    await s.expect(/33 99/);
+    await s.until(/33 99/, 'stty size\r');
     s.type('exit 7\r');
     assert.equal(await s.exit, 7);
     ok('rm', '-f', 'box');
@@ -514,6 +512,9 @@ interface Session {
   type(text: string): void;
   resize(rows: number, cols: number): void;
   expect(pattern: RegExp, ms?: number): Promise<void>;
+  /** Types `text` every second until `pattern` shows: the resize is
+   * asynchronous (CLI -> daemon -> TIOCSWINSZ), the shell may be faster. */
+  until(pattern: RegExp, text: string): Promise<void>;
   exit: Promise<number | null>;
 }
 
@@ -537,7 +538,7 @@ async function terminalSession(args: string[]): Promise<Session> {
       resolve(code);
     });
   });
-  return {
+  const session: Session = {
     type: (text) => void master.write(text),
     resize(rows, cols) {
       setWinsize(pty.master, rows, cols);
@@ -552,6 +553,16 @@ async function terminalSession(args: string[]): Promise<Session> {
         () => pattern.test(seen), ms);
       seen = '';
     },
+    async until(pattern, text) {
+      const timer = setInterval(() => master.write(text), 1000);
+      master.write(text);
+      try {
+        await session.expect(pattern);
+      } finally {
+        clearInterval(timer);
+      }
+    },
     exit,
   };
+  return session;
 }
