@@ -153,11 +153,12 @@ describe('chapter 05: many containers, crashes, idempotence', needsRoot,
         'chapters/05-network/run.ts', ...USERNS_ARGS, '-p', '80', netRootfs(),
         'sleep', '1000'], { cwd: REPO, env: configEnv(cfg), stdio: 'ignore' });
       let lease;
-      for (let i = 0; i < 100 && !lease?.init; i++) {
+      for (let i = 0; i < 600 && !lease?.init; i++) { // vm-run: slow
         await new Promise((r) => setTimeout(r, 100));
         lease = listNetworks(cfg)[0].containers[0] &&
           findLease(cfg, listNetworks(cfg)[0].containers[0].id)?.lease;
       }
+      if (!lease?.init) p.kill('SIGTERM');
       assert.ok(lease?.init, 'the container did not start');
       const rulesOf = () => execFileSync('iptables-save', [],
         { encoding: 'utf8' }).includes(`${cfg.chainPrefix}:ctr:`);
