@@ -282,6 +282,24 @@ describe('skiff containers', needsRoot, () => {
       '-c', 'ls /sys/class/net'), 'lo\n');
   });
 
+  test('-p: an address the host lacks, host and none, container:', () => {
+    const before = footprint();
+    // Only checked, never sent to: no interface here has the address.
+    fails(125, new RegExp('^skiff: cannot publish 10\\.99\\.99\\.99:8080: ' +
+      'address not assigned to this host$'), 'run', '--rm', '-p',
+    '10.99.99.99:8080:80', 'busybox', 'true');
+    fails(125, /^skiff: conflicting options: port publishing and the /,
+      'run', '--rm', '--network', 'container:web', '-p', '80', 'busybox',
+      'true');
+    for (const mode of ['host', 'none']) {
+      const r = sk(['run', '--rm', '--network', mode, '-p', '8080:80',
+        'busybox', 'true']);
+      assert.deepEqual([r.status, r.stderr], [0, 'WARNING: Published ' +
+        `ports are discarded when using ${mode} network mode\n`]);
+    }
+    assert.equal(footprint(), before);
+  });
+
   // #region test-lifecycle
   test('lifecycle: ps, logs, stop, start, restart, kill, wait, rm',
     async () => {
@@ -473,6 +491,9 @@ describe('skiff containers', needsRoot, () => {
     ok('run', '-d', '--name', 'survivor', 'busybox', 'sh', '-c',
       'i=0; while true; do echo tick $i; i=$((i+1)); sleep 0.2; done');
     ok('run', '-d', '--name', 'shortlived', 'busybox', 'sleep', '1');
+    // Ends with 7 once told to (by an exec), under the next daemon.
+    ok('run', '-d', '--name', 'seven', 'busybox', 'sh', '-c',
+      'until [ -e /go ]; do sleep 0.1; done; exit 7');
     const pid = inspect('survivor').State.Pid;
     const old = daemonPid();
     process.kill(old, 'SIGKILL');
@@ -489,9 +510,13 @@ describe('skiff containers', needsRoot, () => {
       n(ok('logs', 'survivor')) > seen + 2);
     assert.equal(ok('exec', 'survivor', 'echo', 'still here'),
       'still here\n');
+    // The new daemon is not its parent, yet it learns its exit code.
+    ok('exec', 'seven', 'touch', '/go');
+    assert.equal(ok('wait', 'seven'), '7\n');
+    assert.match(ok('ps', '-a'), /Exited \(7\) .*seven/);
     ok('stop', '-t', '1', 'survivor');
     assert.equal(inspect('survivor').State.Running, false);
-    ok('rm', 'survivor', 'shortlived');
+    ok('rm', 'survivor', 'shortlived', 'seven');
     assert.equal(footprint(), before);
   });
   // #endregion

@@ -18,9 +18,11 @@ import { ContainerIo } from './io.ts';
 import { LogFile } from './logs.ts';
 import { randomName } from './names.ts';
 import { buildSpec, resolveUser } from './ocispec.ts';
+import { decodeStatus } from '../../chapters/02-namespaces/reap.ts';
+import { ProcExits, stillRuns } from './procexits.ts';
 import {
-  cgroupParent, processStartTime, signalNumber, type StartPlan, type ExitStatus, type Runtime,
-  type Running, type SavedSteps,
+  cgroupParent, processStartTime, signalNumber, type StartPlan,
+  type ExitStatus, type Runtime, type Running, type SavedSteps,
 } from './runtime.ts';
 import { readJson, writeJson } from './state.ts';
 import { BadRequest, Conflict, NotFound, type Volumes } from './volumes.ts';
@@ -127,6 +129,12 @@ export interface EngineOptions {
 export class Containers {
   readonly byId = new Map<string, Container>();
   private readonly dir: string;
+  /** Containers a previous daemon started, by pid: see adopt(). */
+  private readonly adopted = new Map<number, { start?: number;
+    resolve: (s: ExitStatus) => void }>();
+  private adoptTimer?: NodeJS.Timeout;
+  /** Their exits, while there are any (procexits.ts). */
+  private exits?: ProcExits;
 
   constructor(readonly opts: EngineOptions) {
     this.dir = join(opts.root, 'containers');
@@ -479,33 +487,50 @@ export class Containers {
    * After a restart of the daemon (even kill -9): load every container;
    * one marked running whose pid still runs with the same start time is
    * still ours, its output FIFOs are reopened and its pid watched; any
-   * other is marked exited (255, as docker does when it lost one).
+   * other is marked exited.
    */
   async recover(): Promise<void> {
-    for (const id of readdirSync(this.dir)) {
-      const file = join(this.dir, id, 'state.json');
-      if (!existsSync(file)) {
-        rmSync(join(this.dir, id), { recursive: true, force: true });
-        continue;
-      }
-      const c = new Container(join(this.dir, id), readJson(file));
-      this.byId.set(id, c);
-      const st = c.rec.State;
-      if (!st.Running && !st.Restarting) continue;
-      const pid = st.Pid;
-      if (st.Running && pid > 0 &&
-        processStartTime(pid) === c.rec.PidStartTime) {
-        this.adopt(c);
-        continue;
-      }
-      await this.releaseSaved(c);
-      c.rec.State = { ...st, Status: 'exited', Running: false,
-        Restarting: false, Pid: 0, ExitCode: 255,
-        FinishedAt: new Date().toISOString() };
-      c.save();
-      if (c.rec.HostConfig.AutoRemove) await this.remove(c, true);
-      else if (this.shouldRestart(c, { code: 255 })) this.scheduleRestart(c);
+    const found = this.load();
+    const pids = found.filter((c) => c.rec.State.Running)
+      .map((c) => c.rec.State.Pid).filter((pid) => pid > 0);
+    // Listen before looking at /proc: an exit between the look and the
+    // listen would be lost.
+    if (pids.length) {
+      this.exits = ProcExits.listen(pids, (err) => console.error(
+        `exit codes of containers found again unknown: ${err.message}`));
     }
+    for (const c of found) await this.recoverOne(c);
+    if (!this.adopted.size) this.unwatch();
+  }
+
+  private async recoverOne(c: Container): Promise<void> {
+    const st = c.rec.State;
+    if (!st.Running && !st.Restarting) return;
+    if (st.Running && st.Pid > 0 && stillRuns(st.Pid, c.rec.PidStartTime)) {
+      this.adopt(c);
+      return;
+    }
+    const status = this.lostExit(st.Pid);
+    await this.releaseSaved(c);
+    c.rec.State = { ...st, Status: 'exited', Running: false,
+      Restarting: false, Pid: 0, ExitCode: status.code,
+      FinishedAt: new Date().toISOString() };
+    c.save();
+    if (c.rec.HostConfig.AutoRemove) await this.remove(c, true);
+    else if (this.shouldRestart(c, status)) this.scheduleRestart(c);
+  }
+
+  /**
+   * How a container we are not the parent of ended: the status the
+   * kernel's process events gave (procexits.ts), or 255, Docker's code
+   * for a container it lost, when none did: it ended while no daemon
+   * was listening (its status went to the host's init, which reaped
+   * it), or events are not available here.
+   */
+  private lostExit(pid: number): ExitStatus {
+    const status = pid > 0 ? this.exits?.status(pid) : undefined;
+    this.exits?.forget(pid);
+    return status === undefined ? { code: 255 } : decodeStatus(status);
   }
 
   /** Watches a container another daemon started (we are not its parent). */
@@ -515,14 +540,10 @@ export class Containers {
     const io = new ContainerIo(c.dir, !!c.rec.Config.Tty, false);
     io.reopen(c.log);
     c.io = io;
-    let resolve!: (s: ExitStatus) => void;
-    const exited = new Promise<ExitStatus>((r) => { resolve = r; });
-    const timer = setInterval(() => {
-      if (processStartTime(pid) !== start) {
-        clearInterval(timer);
-        resolve({ code: 255 });
-      }
-    }, 250);
+    const exited = new Promise<ExitStatus>((resolve) => {
+      this.adopted.set(pid, { start, resolve });
+    });
+    this.adoptTimer ??= setInterval(() => this.checkAdopted(), 250);
     c.running = {
       pid, exited, saved: c.rec.StepData ?? { cgroup: '' },
       kill: (sig) => process.kill(pid, signalNumber(sig)),
@@ -530,7 +551,43 @@ export class Containers {
     };
     void exited.then((s) => this.exited(c, s));
   }
+
+  private checkAdopted(): void {
+    // /proc first: a process's exit event is queued before the process
+    // can be reaped, so the drain after the look holds it.
+    const ended = [...this.adopted].filter(([pid, a]) =>
+      !stillRuns(pid, a.start));
+    this.exits?.drain();
+    for (const [pid, a] of ended) {
+      this.adopted.delete(pid);
+      a.resolve(this.lostExit(pid));
+    }
+    if (!this.adopted.size) this.unwatch();
+  }
+
+  private unwatch(): void {
+    clearInterval(this.adoptTimer);
+    this.adoptTimer = undefined;
+    this.exits?.close();
+    this.exits = undefined;
+  }
   // #endregion
+
+  /** Reads every container's state.json; drops half-created ones. */
+  private load(): Container[] {
+    const found: Container[] = [];
+    for (const id of readdirSync(this.dir)) {
+      const file = join(this.dir, id, 'state.json');
+      if (!existsSync(file)) {
+        rmSync(join(this.dir, id), { recursive: true, force: true });
+        continue;
+      }
+      const c = new Container(join(this.dir, id), readJson(file));
+      this.byId.set(id, c);
+      found.push(c);
+    }
+    return found;
+  }
 
   /** Undoes what a previous daemon's start steps did for `c`. */
   private async releaseSaved(c: Container): Promise<void> {
@@ -544,6 +601,7 @@ export class Containers {
 
   /** Stops watching (daemon shutdown); containers keep running. */
   detachAll(): void {
+    this.unwatch();
     for (const c of this.byId.values()) {
       clearTimeout(c.restartTimer);
       c.io?.destroy();
