@@ -1,8 +1,11 @@
 import assert from 'node:assert/strict';
 import { type ChildProcess, execFileSync } from 'node:child_process';
+import { existsSync, readdirSync } from 'node:fs';
 import { createServer, type Server } from 'node:net';
 import { after, before, describe, test } from 'node:test';
-import { needsRoot, runTs } from '../../support/testing.ts';
+import { networkInterfaces } from 'node:os';
+import { join } from 'node:path';
+import { hostMounts, needsRoot, runTs } from '../../support/testing.ts';
 import { ephemeralRange } from './ports.ts';
 import {
   createNetwork, inspectNetwork, listNetworks, releaseEndpoint,
@@ -35,6 +38,17 @@ function freePort(): number {
 }
 
 const re = (s: string) => new RegExp(s.replaceAll('.', '\\.'));
+
+/** An address no interface of this host has (TEST-NET would do too). */
+const FOREIGN = '10.99.99.99';
+const hostAddresses = () => Object.values(networkInterfaces()).flat()
+  .map((a) => a?.address);
+
+/** The containers' /etc files still in the state directory. */
+function leftFiles(cfg: NetConfig): string[] {
+  const dir = join(cfg.stateDir, 'containers');
+  return existsSync(dir) ? readdirSync(dir) : [];
+}
 
 describe('chapter 05: container networking', needsRoot, () => {
   let cfg: NetConfig;
@@ -208,7 +222,14 @@ describe('chapter 05: container networking', needsRoot, () => {
       [['--network', 'container:4999999'], /container 4999999 is not/],
       [['-p', `${port}:80`], re(`port 0.0.0.0:${port}/tcp: address ` +
         'already in use \\(by a host process\\)$')],
+      [['--network', 'container:1', '-p', '80'], new RegExp('^skiff: ' +
+        'conflicting options: port publishing and the container type ' +
+        'network mode$')],
+      // Only checked, never sent to: the host has no such address.
+      [['-p', `${FOREIGN}:8080:80`], re(`: cannot publish ` +
+        `${FOREIGN}:8080: address not assigned to this host$`)],
     ];
+    assert.ok(!hostAddresses().includes(FOREIGN), `${FOREIGN} is ours`);
     try {
       for (const [args, message] of cases) {
         const r = runTs('chapters/05-network/run.ts', [...USERNS_ARGS,
@@ -218,7 +239,10 @@ describe('chapter 05: container networking', needsRoot, () => {
         assert.match(r.stderr.trim(), message);
         assert.equal(hostState(cfg), state, args.join(' '));
         assert.deepEqual(endpoints(cfg), []);
+        assert.deepEqual(leftFiles(cfg), [], args.join(' '));
       }
+      assert.deepEqual(hostMounts().filter((m) => m.includes(netRootfs())),
+        []);
     } finally {
       srv.close();
     }
@@ -244,6 +268,20 @@ describe('chapter 05: container networking', needsRoot, () => {
     assert.match(c.output(), re(`: ${outside.hostLink}@`));
     assert.equal(endpoints(cfg).length, 0);
     await c.destroy();
+  });
+
+  test('-p with host or none: one warning line, nothing published', () => {
+    const state = hostState(cfg);
+    for (const mode of ['host', 'none']) {
+      const r = runTs('chapters/05-network/run.ts', [...USERNS_ARGS,
+        '--network', mode, '-p', '8080:80', netRootfs(), 'true'],
+      { env: configEnv(cfg) });
+      assert.equal(r.status, 0, r.stderr);
+      assert.equal(r.stderr, 'WARNING: Published ports are discarded ' +
+        `when using ${mode} network mode\n`);
+      assert.equal(hostState(cfg), state, mode);
+      assert.deepEqual(endpoints(cfg), []);
+    }
   });
 
   test('--network container:<pid> shares the other container\'s eth0',

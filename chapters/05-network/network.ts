@@ -12,8 +12,9 @@ import {
   ensureBaseChains, ensureNetworkRules, forgetUdpFlows, ruleOwners,
   type Chains,
 } from './firewall.ts';
-import { clash, ephemeralRange, hostSockets, type PortMapping } from
-  './ports.ts';
+import {
+  checkHostAddresses, clash, ephemeralRange, hostSockets, type PortMapping,
+} from './ports.ts';
 import {
   NetStore, isAlive, processRef, type Lease, type NetworkRecord,
 } from './store.ts';
@@ -290,11 +291,13 @@ export interface Reservation {
 /**
  * Everything a container needs from the host before it starts, in one
  * locked step: the network set up, an address, and its host ports
- * (checked against other containers' mappings and the host's sockets).
+ * (on addresses the host has, checked against other containers'
+ * mappings and the host's sockets).
  * Asking again for the same container returns the same lease.
  */
 export function reserve(cfg: NetConfig, name: string, container: string,
   hostname: string, ports: PortMapping[]): Reservation {
+  checkHostAddresses(ports);
   const store = new NetStore(cfg.stateDir);
   return store.withLock(() => {
     const rec = loadNetwork(store, cfg, name);

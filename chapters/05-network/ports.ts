@@ -1,6 +1,7 @@
 // Port mappings: `-p [hostIP:][hostPort:]containerPort[/tcp|/udp]`, as
 // `docker run -p` takes them, and the check that a host port is free.
 import { readFileSync } from 'node:fs';
+import { networkInterfaces } from 'node:os';
 import { ipToInt } from './cidr.ts';
 
 export type Protocol = 'tcp' | 'udp';
@@ -61,6 +62,53 @@ function portRange(s: string, bad: (why: string) => Error): [number, number] {
   }
   return [lo, hi];
 }
+
+// #region publish-mode
+/**
+ * A published port is forwarded into the container's own network
+ * namespace. With `--network host` the container's ports are the
+ * host's already, and with `none` nothing outside can reach them:
+ * Docker drops the mappings with a warning (for host; we warn for
+ * none too). With `container:<name>` they would be the other
+ * container's, which publishes its own: Docker refuses. Returns the
+ * warning to print; throws for the refusal.
+ */
+export function checkPublishMode(network: string,
+  count: number): string | undefined {
+  if (count === 0) return undefined;
+  if (network.startsWith('container:')) {
+    throw Object.assign(new Error('conflicting options: port publishing ' +
+      'and the container type network mode'), { exitCode: 125 });
+  }
+  if (network === 'host' || network === 'none') {
+    return 'WARNING: Published ports are discarded when using ' +
+      `${network} network mode`;
+  }
+  return undefined;
+}
+// #endregion
+
+// #region host-address
+/**
+ * `-p 10.1.2.3:8080:80` listens on one address of the host, which it
+ * must have: the kernel would refuse to bind(2) any other address with
+ * EADDRNOTAVAIL, and a DNAT rule for it would never match. Loopback
+ * owns all of 127.0.0.0/8, not only the 127.0.0.1 it lists. Throws,
+ * before anything is set up, naming the first address the host lacks.
+ */
+export function checkHostAddresses(ports: PortMapping[]): void {
+  const own = new Set(Object.values(networkInterfaces()).flat()
+    .map((a) => a?.address));
+  for (const p of ports) {
+    const ip = p.hostIP.replace(/^\[(.*)\]$/, '$1');
+    if (!ip || ip === '0.0.0.0' || ip === '::' || own.has(ip) ||
+      /^127\./.test(ip)) continue;
+    throw Object.assign(new Error(`cannot publish ${p.hostIP}` +
+      `${p.hostPort ? `:${p.hostPort}` : ''}: address not assigned to ` +
+      'this host'), { exitCode: 125 });
+  }
+}
+// #endregion
 
 /** "0.0.0.0:8080:80/tcp": the Docker-style text of a mapping. */
 export function formatMapping(m: PortMapping): string {

@@ -13,6 +13,7 @@ import { exitWithError } from '../01-chroot/fail.ts';
 import { ALL_NAMESPACES, defaultSpec } from '../02-namespaces/defaults.ts';
 import { startContainer } from '../02-namespaces/start.ts';
 import { netConfigFromEnv } from './network.ts';
+import { checkPublishMode } from './ports.ts';
 import { networkStep } from './step.ts';
 
 const USAGE = 'usage: run.ts [--network MODE] [-p SPEC]... [--name NAME] ' +
@@ -50,6 +51,9 @@ async function main(argv: string[]): Promise<number> {
     namespaces: ALL_NAMESPACES.filter((n) => o.userns || n !== 'user') });
   const net = networkStep({ network: o.network, publish: o.publish,
     name: o.name || undefined, config: netConfigFromEnv() });
+  // -p with host or none: a warning, as Docker's, and no mapping.
+  const warning = checkPublishMode(o.network, o.publish.length);
+  if (warning) process.stderr.write(`${warning}\n`);
   const container = await startContainer(spec, { id, steps: [net] });
   for (const sig of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) {
     process.on(sig, () => container.kill(sig));

@@ -16,7 +16,9 @@ import {
   DEFAULT_NETWORK, NetworkError, findLease, netConfig, recordInit,
   releaseEndpoint, reserve, type NetConfig, type Reservation,
 } from './network.ts';
-import { parsePublish, type PortMapping } from './ports.ts';
+import {
+  checkPublishMode, parsePublish, type PortMapping,
+} from './ports.ts';
 import { writeNameFiles } from './resolv.ts';
 
 export interface NetworkOptions {
@@ -78,10 +80,7 @@ export function networkStep(opts: NetworkOptions = {}): StartStep {
   const mode = parseNetworkMode(opts.network);
   const ports = (opts.publish ?? []).flatMap((p) =>
     typeof p === 'string' ? parsePublish(p) : [p]);
-  if (ports.length && mode.kind === 'container') {
-    throw new NetworkError('conflicting options: port publishing and ' +
-      'the container type network mode');
-  }
+  checkPublishMode(opts.network ?? '', ports.length);
   return {
     name: 'network',
     prepare(c) {

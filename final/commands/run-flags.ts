@@ -1,6 +1,9 @@
 // The flags `run` and `create` share, and how they become the body of
 // POST /containers/create (docker's container.Config + HostConfig).
 import { readFileSync } from 'node:fs';
+import {
+  checkHostAddresses, checkPublishMode,
+} from '../../chapters/05-network/ports.ts';
 import type { CreateBody, PortBinding, RestartPolicy } from
   '../api-types.ts';
 import { UsageError, type FlagSpec, type Parsed } from '../flags.ts';
@@ -128,6 +131,22 @@ export function parsePublish(specs: string[]): {
 }
 // #endregion
 
+/**
+ * Chapter 05's -p checks, made here before anything is created (the
+ * daemon's network step makes them again at start): a warning for
+ * host and none, an error for container:<name>, and a host IP the host
+ * must have.
+ */
+function checkPublish(p: Parsed, bindings: Record<string, PortBinding[]>)
+  : void {
+  const warning = checkPublishMode(str(p, 'network') ?? 'default',
+    list(p, 'publish').length);
+  if (warning) process.stderr.write(`${warning}\n`);
+  checkHostAddresses(Object.values(bindings).flat().map((b) => ({
+    hostIP: b.HostIp, hostPort: Number(b.HostPort) || 0,
+    containerPort: 0, protocol: 'tcp' as const })));
+}
+
 // #region create-body
 export function createBody(p: Parsed): CreateBody {
   const [image, ...cmd] = p.args;
@@ -140,6 +159,7 @@ export function createBody(p: Parsed): CreateBody {
       '--restart and --rm');
   }
   const ports = parsePublish(list(p, 'publish'));
+  checkPublish(p, ports.bindings);
   const entrypoint = str(p, 'entrypoint');
   const cpus = str(p, 'cpus');
   if (cpus !== undefined && !(Number(cpus) > 0)) {
