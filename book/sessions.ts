@@ -103,14 +103,23 @@ const MARK = '\x1eskiff-session';
 /** Runs one page's commands in order in one sandboxed bash. */
 export function runCommands(commands: Command[], repo: string,
   timeoutMs = 120_000): Outcome[] {
+  const repoPath = JSON.stringify(repo);
   const script = [
+    // Hold the checkout open: a clone under /tmp (CI may put one there)
+    // would vanish under the tmpfs below; it is bound back from the fd.
+    // --no-canonicalize: mount(8) would otherwise resolve the fd's link
+    // to a path, by then inside the new tmpfs.
+    `exec 9< ${repoPath} || exit 99`,
     'mount -t tmpfs skiff-book /tmp || exit 99',
     'mkdir /tmp/u /tmp/w',
     'mount -t overlay skiff-book-etc -o ' +
       'lowerdir=/etc,upperdir=/tmp/u,workdir=/tmp/w /etc || exit 99',
     // A second tmpfs hides the upper layer: /tmp starts empty.
     'mount -t tmpfs skiff-book /tmp || exit 99',
-    `cd ${JSON.stringify(repo)} || exit 99`,
+    `if [ ! -d ${repoPath} ]; then mkdir -p ${repoPath} && ` +
+      `mount --no-canonicalize --bind /proc/$$/fd/9 ${repoPath} ` +
+      '|| exit 99; fi',
+    `exec 9<&-; cd ${repoPath} || exit 99`,
     'exec 2>&1',
     // The marker's printf must not eat the status `echo $?` shows.
     ...commands.map((c, i) => `s=$?; printf '${MARK} %d\\n' ${i}; ` +
