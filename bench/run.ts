@@ -19,14 +19,13 @@ import http from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { cachedRootfs } from '../chapters/01-chroot/rootfs.ts';
-import { defaultSpec } from '../chapters/02-namespaces/defaults.ts';
-import { startContainer } from '../chapters/02-namespaces/start.ts';
 import type { StartStep } from '../chapters/02-namespaces/steps.ts';
 import { cgroupStep } from '../chapters/03-cgroups/step.ts';
 import { networkStep } from '../chapters/05-network/step.ts';
 import { configEnv, dropConfig, testConfig } from
   '../chapters/05-network/testnet.ts';
 import { REPO, uniqueName } from '../support/testing.ts';
+import { startOnce } from './steps.ts';
 
 const ROUNDS = Number(process.argv[2] ?? 20);
 const dir = mkdtempSync(join(tmpdir(), 'skiff-bench-'));
@@ -194,13 +193,7 @@ async function startSteps(): Promise<Record<string, number>> {
   let n = 0;
   for (const [name, steps] of variants) {
     out[name] = median(await times(async () => {
-      const id = `${uniqueName('skb')}${n++}`;
-      const spec = defaultSpec({ rootfs: cachedRootfs(), args: ['true'],
-        readonly: true });
-      const c = await startContainer(spec, { id, steps: steps(),
-        stdio: ['ignore', 'ignore', 'ignore'] });
-      await c.wait();
-      await c.destroy();
+      await startOnce(`${uniqueName('skb')}${n++}`, steps());
     }));
   }
   return out;

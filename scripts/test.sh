@@ -12,7 +12,7 @@ echo "typecheck: tsc --noEmit"
 npx --no-install tsc --noEmit
 
 roots=("$@")
-[ ${#roots[@]} -eq 0 ] && roots=(chapters final book support)
+[ ${#roots[@]} -eq 0 ] && roots=(chapters final book support bench)
 mapfile -t files < <(find "${roots[@]}" -name '*.test.ts' \
   -not -path '*/node_modules/*' 2>/dev/null | sort)
 if [ ${#files[@]} -eq 0 ]; then
