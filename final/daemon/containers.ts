@@ -510,7 +510,9 @@ export class Containers {
       this.adopt(c);
       return;
     }
-    const status = this.lostExit(st.Pid);
+    // One that was waiting for its restart had its code recorded.
+    const status = st.Running ? this.lostExit(st.Pid)
+      : { code: st.ExitCode };
     await this.releaseSaved(c);
     c.rec.State = { ...st, Status: 'exited', Running: false,
       Restarting: false, Pid: 0, ExitCode: status.code,

@@ -111,6 +111,7 @@ export class ProcExits {
         if (errno === constants.errno.ENOBUFS) continue; // events lost
         return; // EAGAIN: the queue is empty
       }
+      if (n === 0) return;
       const b = this.buf;
       if (n < DATA + 12 || b.readUInt32LE(EV) !== PROC_EVENT_EXIT) continue;
       // process_pid, process_tgid, exit_code: the last thread of a
