@@ -33,6 +33,8 @@ export interface CreateBody {
 
 export interface HostConfig {
   Binds?: string[];
+  /** With Tty: the terminal's size at the start, [height, width]. */
+  ConsoleSize?: [number, number];
   NetworkMode?: string;
   PortBindings?: Record<string, PortBinding[]>;
   RestartPolicy?: RestartPolicy;

@@ -15,6 +15,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import tty from 'node:tty';
+import { openPty, setWinsize } from
+  '../chapters/02-namespaces/console.ts';
 import type { NetConfig } from '../chapters/05-network/network.ts';
 import {
   configEnv, dropConfig, hostState, testConfig,
@@ -22,7 +24,6 @@ import {
 import { hostMounts, needsRoot, REPO, uniqueName } from
   '../support/testing.ts';
 import { Client } from './client.ts';
-import { openPty, setWinsize } from './pty.ts';
 
 const VM = !!process.env.SKIFF_VM; // ten times slower: fewer containers
 const TSX = import.meta.resolve('tsx/esm');

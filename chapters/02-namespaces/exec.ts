@@ -35,6 +35,8 @@ export interface ExecHandle {
   readonly stdin: Writable | null;
   readonly stdout: Readable | null;
   readonly stderr: Readable | null;
+  /** With process.terminal: its master, the caller's to close. */
+  readonly console?: number;
   wait(): Promise<ExitStatus>;
   kill(signal?: NodeJS.Signals | number): void;
 }
@@ -88,7 +90,7 @@ export async function execInContainer(containerPid: number, proc: Process,
   }
   return {
     pid: init.pid, stdin: init.stdin, stdout: init.stdout,
-    stderr: init.stderr,
+    stderr: init.stderr, console: init.console,
     wait: () => init.exited,
     kill: (signal) => init.kill(signal),
   };

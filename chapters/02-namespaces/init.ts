@@ -10,10 +10,11 @@ import {
 } from 'node:fs';
 import { enterRoot, execCommand, ExecError } from '../01-chroot/chroot.ts';
 import { syscall } from '../01-chroot/kernel.ts';
+import { openConsole } from './console.ts';
 import { finishRoot, pivotInto, prepareRoot } from './mounts.ts';
 import {
-  CONFIG_FD, ERROR_FD, EXECING, GO, type InitConfig, type InitFailure,
-  SYNC_FD,
+  CONFIG_FD, CONSOLE_FD, ERROR_FD, EXECING, GO, type InitConfig,
+  type InitFailure, SYNC_FD,
 } from './protocol.ts';
 import { applyProcess, bringUpLoopback } from './process.ts';
 import type { Spec } from './spec.ts';
@@ -149,6 +150,8 @@ function main(): never {
       enterMountNs(config.containerPid);
       proc = config.process;
     }
+    // Now /dev/pts is the container's: the terminal is made there.
+    if (proc.terminal) openConsole(CONSOLE_FD, proc.consoleSize);
     applyProcess(proc);
     writeSync(ERROR_FD, EXECING);
     return execCommand(proc.args, proc.env);

@@ -8,6 +8,7 @@ import { Socket, type SocketConstructorOpts } from 'node:net';
 import type { Readable, Stream, Writable } from 'node:stream';
 import { syscall } from '../01-chroot/kernel.ts';
 import { initBundlePath, nsexecPath } from './build.ts';
+import { consolePair, receiveFd } from './console.ts';
 import {
   CONFIG_FD, ERROR_FD, EXECING, GO, type InitConfig, type InitFailure,
   SYNC_FD,
@@ -46,6 +47,11 @@ export interface Launched {
   readonly stderr: Readable | null;
   /** Opens the barrier; resolves once the command runs, else throws. */
   release(): Promise<void>;
+  /**
+   * With process.terminal, after release(): the master of the terminal
+   * the init made inside the container. The caller owns it.
+   */
+  readonly console?: number;
   kill(signal?: NodeJS.Signals | number): void;
 }
 
@@ -171,21 +177,31 @@ function ownPipes(stdio: StdioEntry[]): Piped {
 }
 // #endregion
 
+function wantsConsole(config: InitConfig): boolean {
+  const proc = config.mode === 'start' ? config.spec.process
+    : config.process;
+  return !!proc.terminal;
+}
+
 // #region launch
 export async function launch(req: LaunchRequest): Promise<Launched> {
   const pipes = ownPipes(req.stdio);
+  // fd 6, the console socket: the init sends its terminal's master.
+  const [ours, far] = wantsConsole(req.config) ? consolePair() : [];
   let child: ChildProcess;
   try {
     child = spawn(nsexecPath(), ['spawn', ...req.nsexecArgs, '--',
       process.execPath, initBundlePath()], {
-      stdio: [...pipes.stdio, 'pipe', 'pipe', 'pipe'],
+      stdio: [...pipes.stdio, 'pipe', 'pipe', 'pipe', ...far ? [far] : []],
       env: {}, cwd: '/',
     });
   } catch (err) {
     pipes.ends.forEach((end) => end?.destroy());
+    if (ours !== undefined) closeSync(ours);
     throw err;
   } finally {
     pipes.closeFar();
+    if (far !== undefined) closeSync(far);
   }
   const spawned = new Promise<void>((resolve, reject) => {
     child.once('spawn', resolve);
@@ -213,26 +229,37 @@ export async function launch(req: LaunchRequest): Promise<Launched> {
   } catch (err) {
     child.kill('SIGKILL');
     pipes.ends.forEach((end) => end?.destroy());
+    if (ours !== undefined) closeSync(ours);
     const reported = verdict(await errors);
     throw reported ?? new StartError(`start the container init: ${
       (err as Error).message}`, 125, { cause: err });
   }
-  return launched(pipes.ends, pid, sync, errors);
+  return launched(pipes.ends, pid, sync, errors, ours);
 }
 // #endregion
 
 function launched(ends: (Socket | null)[], pid: number, sync: Writable,
-  errors: Promise<string>): Launched {
+  errors: Promise<string>, consoleSocket?: number): Launched {
   const exited = waitForChild(pid);
   let done = false;
+  let master: number | undefined;
   void exited.then(() => { done = true; });
   return {
     pid, exited, stdin: ends[0], stdout: ends[1], stderr: ends[2],
+    get console() { return master; },
     async release() {
       sync.end(GO);
       const text = await errors;
       const status = text === EXECING ? undefined : await exited;
       const err = verdict(text, status);
+      try {
+        // Sent before "X": it waits in the socket once the verdict came.
+        if (!err && consoleSocket !== undefined) {
+          master = receiveFd(consoleSocket);
+        }
+      } finally {
+        if (consoleSocket !== undefined) closeSync(consoleSocket);
+      }
       if (err) throw err;
     },
     kill(signal = 'SIGKILL') {

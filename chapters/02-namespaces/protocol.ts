@@ -8,11 +8,15 @@
 //                 execve(2), then an error line only if that fails. EOF
 //                 after "X" alone means the command runs; EOF before "X"
 //                 means the init died during setup.
+//   fd 6  console with process.terminal only: the init makes the
+//                 terminal inside and sends its master (SCM_RIGHTS)
+//                 before "X"
 import type { Process, Spec } from './spec.ts';
 
 export const SYNC_FD = 3;
 export const CONFIG_FD = 4;
 export const ERROR_FD = 5;
+export const CONSOLE_FD = 6;
 
 /** The byte that opens the barrier. */
 export const GO = 'G';

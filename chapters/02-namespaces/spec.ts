@@ -33,7 +33,10 @@ export interface User {
 }
 
 export interface Process {
+  /** A pseudo-terminal made inside the container as stdio (`-t`). */
   terminal?: boolean;
+  /** Its size at the start, so the command need not wait for a resize. */
+  consoleSize?: { height: number; width: number };
   user: User;
   args: string[];
   env: string[];

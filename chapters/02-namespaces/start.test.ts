@@ -1,8 +1,9 @@
 // The start itself: --init, exec into a running container, what a
 // failed or finished start leaves behind (nothing), and the demo.
 import assert from 'node:assert/strict';
-import { readFileSync, readlinkSync } from 'node:fs';
+import { closeSync, readFileSync, readlinkSync, statSync } from 'node:fs';
 import { describe, test } from 'node:test';
+import tty from 'node:tty';
 import {
   hostMounts, needsRoot, runTs, uniqueName,
 } from '../../support/testing.ts';
@@ -87,6 +88,58 @@ describe('chapter 02: stdio', needsRoot, () => {
     assert.equal(status.code, 0);
     assert.equal(out, 'first\nfrom the engine\n');
     assert.equal(err, 'oops\n');
+  });
+});
+
+describe('chapter 02: terminal', needsRoot, () => {
+  /** What the terminal shows until `pattern`; then the master is closed
+   * (it would read EIO, not EOF, once the last slave is closed). */
+  function readUntil(master: number, pattern: RegExp): Promise<string> {
+    const stream = new tty.ReadStream(master);
+    let text = '';
+    return new Promise((resolve, reject) => {
+      const timer = setTimeout(() => {
+        stream.destroy();
+        reject(new Error(`no ${pattern} in ${JSON.stringify(text)}`));
+      }, 15_000);
+      stream.on('data', (d) => {
+        text += d;
+        if (!pattern.test(text)) return;
+        clearTimeout(timer);
+        stream.destroy();
+        resolve(text);
+      });
+      stream.on('error', () => {});
+    });
+  }
+
+  test('is made inside, in the container\'s own devpts', async (t) => {
+    const spec = specWith(['sh', '-c', 'tty; readlink /proc/self/fd/1; ' +
+      'stty size; echo end; exec sleep 60']);
+    spec.process.terminal = true;
+    spec.process.consoleSize = { height: 21, width: 77 };
+    const d = await background(t, spec, { stdio: ['ignore', 'ignore',
+      'ignore'] });
+    assert.ok(d.console !== undefined, 'the engine got the master');
+    const out = await readUntil(d.console, /end\r\n/);
+    assert.equal(out, '/dev/pts/0\r\n/dev/pts/0\r\n21 77\r\nend\r\n');
+    // From the host: PID 1's stdin is a tty of another devpts than ours.
+    const inside = statSync(`/proc/${d.pid}/fd/0`);
+    assert.equal(inside.rdev >> 8, 136, 'a pty slave (major 136)');
+    assert.notEqual(inside.dev, statSync('/dev/pts/ptmx').dev);
+  });
+
+  test('exec gets one too, next to PID 1\'s', async (t) => {
+    const spec = specWith(['sleep', '60']);
+    spec.process.terminal = true;
+    const c = await background(t, spec);
+    closeSync(c.console!);
+    const e = await execInContainer(c.pid, { terminal: true,
+      args: ['sh', '-c', 'tty; echo end'], env: DEFAULT_ENV, cwd: '/',
+      user: { uid: 0, gid: 0 } }, { stdio: ['ignore', 'ignore', 'ignore'] });
+    const out = await readUntil(e.console!, /end\r\n/);
+    assert.equal(out, '/dev/pts/1\r\nend\r\n');
+    assert.equal((await e.wait()).code, 0);
   });
 });
 

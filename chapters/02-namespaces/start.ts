@@ -24,7 +24,11 @@ export interface StartOptions {
   id: string;
   /** Steps later chapters add: cgroups, storage, network. */
   steps?: StartStep[];
-  /** stdin, stdout, stderr of the command (default: ours). */
+  /**
+   * stdin, stdout, stderr of the command (default: ours). With
+   * spec.process.terminal, the init's only: the command gets the
+   * terminal made inside the container instead.
+   */
   stdio?: [StdioEntry, StdioEntry, StdioEntry];
 }
 
@@ -36,6 +40,8 @@ export interface Container {
   readonly stdin: Writable | null;
   readonly stdout: Readable | null;
   readonly stderr: Readable | null;
+  /** With spec.process.terminal: its master, the caller's to close. */
+  readonly console?: number;
   /** Resolves when PID 1 exits (the pid namespace dies with it). */
   wait(): Promise<ExitStatus>;
   /** Sends a signal to PID 1 (default SIGKILL, as `docker kill`). */
@@ -140,6 +146,7 @@ function running(c: Starting, init: Launched, ran: StartStep[]): Container {
   return {
     id: c.id, pid: init.pid,
     stdin: init.stdin, stdout: init.stdout, stderr: init.stderr,
+    console: init.console,
     wait: () => init.exited,
     kill: (signal) => init.kill(signal),
     destroy() {

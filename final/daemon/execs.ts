@@ -5,14 +5,14 @@
 // code afterwards. Chapter 02's execInContainer joins the container's
 // namespaces and root, the runtime adds its cgroup.
 import { randomBytes } from 'node:crypto';
-import { closeSync, existsSync, readFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Duplex, Readable } from 'node:stream';
 import tty from 'node:tty';
 import type { ExecHandle } from '../../chapters/02-namespaces/exec.ts';
 import type { Process } from '../../chapters/02-namespaces/spec.ts';
 import { frame } from '../stdcopy.ts';
-import { openPty, setWinsize } from '../pty.ts';
+import { setWinsize } from '../../chapters/02-namespaces/console.ts';
 import type { Container, Containers } from './containers.ts';
 import { mergeEnv, resolveUser } from './ocispec.ts';
 import type { Runtime } from './runtime.ts';
@@ -24,6 +24,8 @@ export interface ExecConfig {
   AttachStdout?: boolean;
   AttachStderr?: boolean;
   Tty?: boolean;
+  /** With Tty: the terminal's size at the start, [height, width]. */
+  ConsoleSize?: [number, number];
   Env?: string[];
   Cmd: string[];
   WorkingDir?: string;
@@ -100,8 +102,11 @@ export class Execs {
     };
     const name = cfg.User || spec.annotations?.['org.skiff.user'] || '';
     const user = resolveUser(name, etc('passwd'), etc('group'));
+    const [height, width] = cfg.ConsoleSize ?? [0, 0];
     return {
       terminal: !!cfg.Tty,
+      consoleSize: cfg.Tty && height > 0 && width > 0
+        ? { height, width } : undefined,
       user: { ...user, additionalGids: [user.gid] },
       args: cfg.Cmd,
       env: mergeEnv(spec.process.env, cfg.Tty ? ['TERM=xterm'] : [],
@@ -130,20 +135,14 @@ export class Execs {
     let outputs: [Readable, 'stdout' | 'stderr'][] = [];
     let input: NodeJS.WritableStream | null = null;
     if (x.config.Tty) {
-      const pty = openPty();
-      try {
-        handle = await this.runtime.exec(c.rec.State.Pid, cgroup, proc,
-          [pty.slave, pty.slave, pty.slave]);
-      } catch (err) {
-        closeSync(pty.master);
-        throw err;
-      } finally {
-        closeSync(pty.slave); // the process holds it now
-      }
-      x.master = pty.master;
+      // The terminal is made inside the container (chapter 02's
+      // console); its master comes back with the handle.
+      handle = await this.runtime.exec(c.rec.State.Pid, cgroup, proc,
+        ['ignore', 'ignore', 'ignore']);
+      x.master = handle.console!;
       // One tty stream on the master, both ways: what the process
       // writes comes out of it, what we write is typed on its terminal.
-      const stream = new tty.ReadStream(pty.master);
+      const stream = new tty.ReadStream(x.master);
       outputs = [[stream, 'stdout']];
       input = stream;
     } else {

@@ -2,13 +2,15 @@
 // per container. Without -t, stdout and stderr are FIFOs in the
 // container's directory (so a restarted daemon can open them again),
 // read through libuv without blocking; with -t, one pseudo-terminal
-// carries everything. With -i, stdin is a FIFO the daemon writes to.
+// carries everything: the container's init makes it inside the
+// container and sends us its master (chapter 02's console). With -i,
+// stdin is a FIFO the daemon writes to.
 import { closeSync, existsSync, openSync, constants as fsc } from 'node:fs';
 import net from 'node:net';
 import tty from 'node:tty';
 import type { Readable, Writable } from 'node:stream';
 import { syscall } from '../../chapters/01-chroot/kernel.ts';
-import { openPty, setWinsize } from '../pty.ts';
+import { setWinsize } from '../../chapters/02-namespaces/console.ts';
 import type { LogFile } from './logs.ts';
 
 const mkfifo = syscall<[string, number]>(
@@ -19,6 +21,8 @@ export interface ContainerFds {
   stdin: number;
   stdout: number;
   stderr: number;
+  /** With -t: takes the master of the terminal made in the container. */
+  console?: (master: number) => void;
 }
 
 export class ContainerIo {
@@ -39,12 +43,10 @@ export class ContainerIo {
   /** Creates the streams for a fresh start and pumps them into `log`. */
   setup(log: LogFile): void {
     if (this.tty) {
-      const pty = openPty();
-      this.master = pty.master;
-      this.fds = { stdin: pty.slave, stdout: pty.slave, stderr: pty.slave };
-      const stream = new tty.ReadStream(pty.master);
-      this.pump(stream, 'stdout', log);
-      if (this.interactive) this.stdin = stream as unknown as Writable;
+      // The init's until it opens the terminal; then the terminal's.
+      const none = openSync('/dev/null', fsc.O_RDWR);
+      this.fds = { stdin: none, stdout: none, stderr: none,
+        console: (master) => this.takeConsole(master, log) };
       return;
     }
     this.fds.stdout = this.fifoPair('stdout', log);
@@ -62,6 +64,14 @@ export class ContainerIo {
     } else {
       this.fds.stdin = openSync('/dev/null', fsc.O_RDONLY);
     }
+  }
+
+  /** One tty stream on the master, both ways: output and keys typed. */
+  private takeConsole(master: number, log: LogFile): void {
+    this.master = master;
+    const stream = new tty.ReadStream(master);
+    this.pump(stream, 'stdout', log);
+    if (this.interactive) this.stdin = stream as unknown as Writable;
   }
   // #endregion
 
@@ -123,8 +133,10 @@ export class ContainerIo {
 
   /** Closes our copies of the container's ends once it holds them. */
   closeChildSide(): void {
-    const fds = new Set(Object.values(this.fds).filter((fd) => fd >= 0));
-    for (const fd of fds) closeSync(fd);
+    const { stdin, stdout, stderr } = this.fds;
+    for (const fd of new Set([stdin, stdout, stderr])) {
+      if (fd >= 0) closeSync(fd);
+    }
     this.fds = { stdin: -1, stdout: -1, stderr: -1 };
   }
 

@@ -68,6 +68,10 @@ export function buildSpec({ id, body, image, mounts, cgroupParent }:
     cwd: body.WorkingDir || image.WorkingDir || '/',
   });
   spec.process.terminal = body.Tty ?? false;
+  const [height, width] = hc.ConsoleSize ?? [0, 0];
+  if (body.Tty && height > 0 && width > 0) {
+    spec.process.consoleSize = { height, width };
+  }
   spec.annotations = { 'org.skiff.user': body.User || image.User || '' };
   spec.linux.cgroupsPath = `${cgroupParent}/${id}`;
   spec.linux.resources = resources(hc);

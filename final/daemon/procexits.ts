@@ -62,7 +62,7 @@ export class ProcExits {
    * Starts listening for the exits of `pids`; undefined, with the
    * reason in `why`, where the kernel will not tell: no CONFIG_PROC_EVENTS
    * (no answer), not in the initial user and pid namespaces (no answer),
-   * no CAP_NET_ADMIN before Linux 6.7 (EPERM).
+   * no CAP_NET_ADMIN where the kernel still asks for it (EPERM).
    */
   static listen(pids: Iterable<number>, why?: (e: Error) => void)
     : ProcExits | undefined {
@@ -125,7 +125,7 @@ export class ProcExits {
   // #endregion
 
   /**
-   * Stops listening. Before Linux 6.6 closing the socket did not lower
+   * Stops listening. On older kernels closing the socket did not lower
    * the kernel's count of listeners (each exit would still build an
    * event for nobody): say PROC_CN_MCAST_IGNORE first.
    */

@@ -137,6 +137,7 @@ export function chapterRuntime(net: NetConfig): Runtime {
       const { fds } = plan;
       const ctr = await startContainer(plan.spec, { id: plan.id, steps,
         stdio: [fds.stdin, fds.stdout, fds.stderr] });
+      if (ctr.console !== undefined) fds.console?.(ctr.console);
       return {
         pid: ctr.pid,
         exited: ctr.wait(),
