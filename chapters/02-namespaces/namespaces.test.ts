@@ -7,7 +7,7 @@ import {
   chmodSync, existsSync, mkdtempSync, readFileSync, rmSync, statSync,
   writeFileSync,
 } from 'node:fs';
-import { hostname, tmpdir } from 'node:os';
+import { constants, hostname, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, test } from 'node:test';
 import {
@@ -20,6 +20,34 @@ import {
 } from './harness.ts';
 import { type Container, startContainer } from './start.ts';
 import type { StartStep } from './steps.ts';
+
+/**
+ * A static program that asks the kernel to load a module twice, with
+ * init_module(2) on a bogus image and finit_module(2) on itself (an
+ * ELF file but no module), and prints each call's errno (0: loaded).
+ */
+function compileModload(out: string): void {
+  const src = `${out}.c`;
+  writeFileSync(src, `#define _GNU_SOURCE
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+int main(int argc, char **argv) {
+  static const char image[] = "\\177ELF, but not a module";
+  long r = syscall(SYS_init_module, image, sizeof image, "");
+  printf("init_module %d\\n", r == 0 ? 0 : errno);
+  int fd = open(argv[0], O_RDONLY | O_CLOEXEC);
+  r = syscall(SYS_finit_module, fd, "", 0);
+  printf("finit_module %d\\n", r == 0 ? 0 : errno);
+  return fd < 0;
+}
+`);
+  execFileSync('cc', ['-static', '-O2', '-Wall', '-o', out, src],
+    { stdio: ['ignore', 'ignore', 'inherit'] });
+  rmSync(src);
+}
 
 describe('chapter 02: uts', needsRoot, () => {
   test('the hostname is set inside; the host keeps its own', async () => {
@@ -305,6 +333,34 @@ describe('chapter 02: user', needsRoot, () => {
     const host = await run(specWith(['sh', '-c',
       'mknod /dev/shm/n c 1 3; echo $?'], ['user']));
     assert.equal(host.stdout, '0\n', host.stderr);
+  });
+
+  // Issue 3: root in a user namespace must not load kernel modules.
+  // CAP_SYS_MODULE counts only in the host's user namespace, so the
+  // kernel refuses init_module(2) before it reads the image. On a
+  // kernel without module support both calls are ENOSYS for everyone,
+  // host root too: nothing to tell apart.
+  test('container root cannot load a kernel module', existsSync(
+    '/proc/modules') ? needsUserNs : { skip: 'this kernel has no ' +
+    'loadable modules (no /proc/modules): init_module(2) is ENOSYS' },
+  async (t) => {
+    const rootfs = privateRootfs(t);
+    compileModload(join(rootfs, 'modload'));
+    const modules = readFileSync('/proc/modules', 'utf8');
+    const inside = await run(specWith(['/modload'], [], { rootfs }));
+    assert.equal(inside.code, 0, inside.stderr);
+    const EPERM = String(constants.errno.EPERM);
+    assert.deepEqual(inside.stdout.split('\n').filter(Boolean),
+      [`init_module ${EPERM}`, `finit_module ${EPERM}`]);
+    assert.equal(readFileSync('/proc/modules', 'utf8'), modules);
+    // The host's root, in the same container without a user namespace,
+    // gets past the capability check: the kernel rejects the image.
+    const host = await run(specWith(['/modload'], ['user'], { rootfs }));
+    assert.equal(host.code, 0, host.stderr);
+    for (const line of host.stdout.split('\n').filter(Boolean)) {
+      assert.notEqual(line.split(' ')[1], EPERM, line);
+    }
+    assert.equal(readFileSync('/proc/modules', 'utf8'), modules);
   });
 
   test('host ids come from root\'s /etc/subuid line, else 100000:65536',
