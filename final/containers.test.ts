@@ -417,16 +417,19 @@ describe('skiff containers', needsRoot, () => {
     const s = await terminalSession(['run', '-it', '--rm', 'busybox',
       'sh']);
     await s.expect(/\/ # /);
-    s.type('echo hi; stty size\r');
-    await s.expect(/\nhi\r?\r\n24 80\r?\r\n/);
+    // Made inside: the container's own devpts, at our size from the start.
+    s.type('echo hi; tty; readlink /proc/self/fd/0; stty size\r');
+    await s.expect(/\nhi\r\n\/dev\/pts\/0\r\n\/dev\/pts\/0\r\n24 80\r\n/);
     s.resize(40, 120);
-    await s.until(/\n40 120\r?\r\n/, 'stty size\r');
+    await s.until(/\n40 120\r\n/, 'stty size\r');
     s.type('sleep 30\r');
     await new Promise((r) => setTimeout(r, 300));
     s.type('\x03'); // ^C: SIGINT from the container's terminal
     await s.expect(/\^C/);
     s.type('exit 5\r');
     assert.equal(await s.exit, 5);
+    // Our terminal was raw (cfmakeraw): no line ending translated twice.
+    assert.doesNotMatch(s.transcript(), /\r\r\n/);
   });
   // #endregion
 
@@ -434,13 +437,62 @@ describe('skiff containers', needsRoot, () => {
     ok('run', '-d', '--name', 'box', 'busybox', 'sleep', '600');
     const s = await terminalSession(['exec', '-it', 'box', 'sh']);
     await s.expect(/\/ # /);
-    s.type('echo $TERM; ps -o pid,comm | grep -c sleep\r');
-    await s.expect(/xterm\r?\r\n1\r?\r\n/);
+    s.type('echo $TERM; ps -o pid,comm | grep -c sleep; tty\r');
+    await s.expect(/xterm\r\n1\r\n\/dev\/pts\/0\r\n/);
     s.resize(33, 99);
     await s.until(/33 99/, 'stty size\r');
     s.type('exit 7\r');
     assert.equal(await s.exit, 7);
+    assert.doesNotMatch(s.transcript(), /\r\r\n/);
     ok('rm', '-f', 'box');
+  });
+
+  test('attach: type, detach with ctrl-p ctrl-q, attach, exit', async () => {
+    ok('run', '-dit', '--name', 'att', 'busybox', 'sh');
+    let s = await terminalSession(['attach', 'att']);
+    s.type('echo $((6*7)); tty\r');
+    await s.expect(/\n42\r\n\/dev\/pts\/0\r\n/);
+    s.type('\x10\x11');
+    await s.expect(/read escape sequence/);
+    assert.equal(await s.exit, 0);
+    assert.equal(inspect('att').State.Running, true);
+    s = await terminalSession(['attach', 'att']);
+    s.type('exit 3\r');
+    assert.equal(await s.exit, 3);
+    assert.equal(inspect('att').State.ExitCode, 3);
+    ok('rm', 'att');
+  });
+
+  test('create -it, then start -a -i', async () => {
+    ok('create', '-it', '--name', 'later', 'busybox', 'sh');
+    const s = await terminalSession(['start', '-a', '-i', 'later']);
+    await s.expect(/\/ # /);
+    s.type('tty\r');
+    await s.expect(/\/dev\/pts\/0\r\n/);
+    await s.until(/\n24 80\r\n/, 'stty size\r'); // start -a resizes
+    s.type('exit 6\r');
+    assert.equal(await s.exit, 6);
+    ok('rm', 'later');
+  });
+
+  test('-it --restart unless-stopped: a new shell after exit', async () => {
+    ok('run', '-dit', '--restart', 'unless-stopped', '--name', 'again',
+      'busybox', 'sh');
+    let s = await terminalSession(['attach', 'again']);
+    s.type('exit 2\r');
+    assert.equal(await s.exit, 2);
+    await waitFor('a restart', () => inspect('again').RestartCount === 1 &&
+      inspect('again').State.Running);
+    s = await terminalSession(['attach', 'again']);
+    s.type('tty\r');
+    await s.expect(/\/dev\/pts\/0\r\n/);
+    s.type('\x10\x11');
+    assert.equal(await s.exit, 0);
+    // Stopped by the user: it stays stopped.
+    ok('stop', '-t', '1', 'again');
+    await new Promise((r) => setTimeout(r, 500));
+    assert.equal(inspect('again').State.Status, 'exited');
+    ok('rm', 'again');
   });
 
   test(`${VM ? 10 : 50} concurrent run -d: distinct names and addresses`,
@@ -540,6 +592,8 @@ interface Session {
   /** Types `text` every second until `pattern` shows: the resize is
    * asynchronous (CLI -> daemon -> TIOCSWINSZ), the shell may be faster. */
   until(pattern: RegExp, text: string): Promise<void>;
+  /** Everything the CLI printed so far. */
+  transcript(): string;
   exit: Promise<number | null>;
 }
 
@@ -555,7 +609,11 @@ async function terminalSession(args: string[]): Promise<Session> {
   closeSync(pty.slave);
   const master = new tty.ReadStream(pty.master);
   let seen = '';
-  master.on('data', (d: Buffer) => { seen += d.toString(); });
+  let all = '';
+  master.on('data', (d: Buffer) => {
+    seen += d.toString();
+    all += d.toString();
+  });
   master.on('error', () => {}); // EIO once the CLI has gone
   const exit = new Promise<number | null>((resolve) => {
     child.on('exit', (code) => {
@@ -587,6 +645,7 @@ async function terminalSession(args: string[]): Promise<Session> {
         clearInterval(timer);
       }
     },
+    transcript: () => all,
     exit,
   };
   return session;

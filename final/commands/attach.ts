@@ -22,7 +22,7 @@ const command: Command = {
     const exit = ctx.client.call('POST', `/containers/${c.Id}/wait`);
     const sock = await openAttach(ctx.client, opts);
     if (opts.tty) await resizeTty(ctx.client, c.Id);
-    await pump(ctx.client, sock, opts);
+    if (await pump(ctx.client, sock, opts) === 'detached') return 0;
     return (await exit).StatusCode;
   },
 };

@@ -3,7 +3,9 @@
 // its exit code comes from inspecting it afterwards.
 import type { Command } from './command.ts';
 import { bool, list, q, str } from './command.ts';
-import { pump, resizeTty, type AttachOptions } from './streams.ts';
+import {
+  consoleSize, pump, resizeTty, type AttachOptions,
+} from './streams.ts';
 
 const command: Command = {
   usage: 'exec [OPTIONS] CONTAINER COMMAND [ARG...]',
@@ -36,6 +38,7 @@ const command: Command = {
       `/containers/${q(name)}/exec`, {
         AttachStdin: stdin && !detach, AttachStdout: !detach,
         AttachStderr: !detach, Tty: tty, Env: env, Cmd: cmd,
+        ConsoleSize: tty ? consoleSize() : undefined,
         WorkingDir: str(p, 'workdir') ?? '', User: str(p, 'user') ?? '',
       });
     if (detach) {
@@ -47,7 +50,7 @@ const command: Command = {
     const opts: AttachOptions = { id, tty, stdin, exec: true };
     const streamed = pump(client, sock, opts);
     if (tty) await resizeTty(client, id, true);
-    await streamed;
+    if (await streamed === 'detached') return 0;
     const info = await client.call('GET', `/exec/${id}/json`);
     return info.ExitCode ?? 0;
   },

@@ -4,13 +4,16 @@ import type { Command, Ctx } from './command.ts';
 import { bool, str } from './command.ts';
 import type { Parsed } from '../flags.ts';
 import { CREATE_FLAGS, createBody } from './run-flags.ts';
-import { openAttach, pump, resizeTty, startFailureCode } from
-  './streams.ts';
+import {
+  consoleSize, openAttach, pump, resizeTty, startFailureCode,
+} from './streams.ts';
 
 // #region create
 export async function createContainer(ctx: Ctx, p: Parsed)
   : Promise<string> {
   const body = createBody(p);
+  const size = bool(p, 'tty') ? consoleSize() : undefined;
+  if (size) body.HostConfig = { ...body.HostConfig, ConsoleSize: size };
   const name = str(p, 'name');
   const path = `/containers/create${name ? `?name=${
     encodeURIComponent(name)}` : ''}`;
@@ -53,7 +56,7 @@ async function run(p: Parsed, ctx: Ctx): Promise<number> {
     throw err;
   }
   if (tty) await resizeTty(client, id);
-  await streamed;
+  if (await streamed === 'detached') return 0;
   return (await exit).StatusCode;
 }
 // #endregion

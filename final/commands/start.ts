@@ -1,7 +1,9 @@
 // skiff start: start stopped containers; -a attaches to the first.
 import type { Command } from './command.ts';
 import { bool, forEach, q } from './command.ts';
-import { openAttach, pump, startFailureCode } from './streams.ts';
+import {
+  openAttach, pump, resizeTty, startFailureCode,
+} from './streams.ts';
 import { ApiError } from '../client.ts';
 
 const command: Command = {
@@ -32,7 +34,8 @@ const command: Command = {
           startFailureCode(err.message, err.exitCode);
         throw err;
       }
-      await streamed;
+      if (opts.tty) await resizeTty(ctx.client, c.Id);
+      if (await streamed === 'detached') return 0;
       return (await exit).StatusCode;
     }
     return forEach(p.args, (name) =>

@@ -5,6 +5,7 @@
 import type { Socket } from 'node:net';
 import type { Client } from '../client.ts';
 import { Demuxer } from '../stdcopy.ts';
+import { makeRaw } from '../terminal.ts';
 
 export interface AttachOptions {
   id: string;
@@ -21,17 +22,26 @@ export async function openAttach(client: Client, o: AttachOptions)
 }
 
 // #region pump
-/** Copies the streams until the container's output ends. */
+/**
+ * Copies the streams until the container's output ends; resolves
+ * 'detached' if the user typed the detach keys instead.
+ */
 export function pump(client: Client, sock: Socket, o: AttachOptions)
-  : Promise<void> {
+  : Promise<'ended' | 'detached'> {
   const restore: (() => void)[] = [];
   const stdin = process.stdin;
-  if (o.tty && stdin.isTTY) {
-    stdin.setRawMode(true);
-    restore.push(() => stdin.setRawMode(false));
-  }
+  let detached = false;
+  // As docker: keys go raw only where they go to the container.
+  if (o.tty && o.stdin && stdin.isTTY) restore.push(makeRaw(stdin.fd));
   if (o.stdin) {
-    stdin.on('data', (d) => sock.write(d));
+    const keys = o.tty ? detachKeys(() => {
+      detached = true;
+      sock.destroy();
+    }) : (d: Buffer) => d;
+    stdin.on('data', (d: Buffer) => {
+      const sent = keys(d);
+      if (!sock.destroyed) sock.write(sent);
+    });
     // With -i but no -t, the end of our input is the end of theirs.
     stdin.on('end', () => { if (!o.tty) sock.end(); });
     restore.push(() => stdin.pause());
@@ -56,8 +66,9 @@ export function pump(client: Client, sock: Socket, o: AttachOptions)
   });
   return new Promise((resolve) => {
     const done = () => {
-      for (const undo of restore) undo();
-      resolve();
+      for (const undo of restore.splice(0)) undo();
+      if (detached) process.stderr.write('read escape sequence\n');
+      resolve(detached ? 'detached' : 'ended');
     };
     sock.on('end', done);
     sock.on('close', done);
@@ -65,6 +76,40 @@ export function pump(client: Client, sock: Socket, o: AttachOptions)
   });
 }
 // #endregion
+
+// #region detach-keys
+/** docker's default detach keys: ctrl-p ctrl-q. */
+const DETACH = [0x10, 0x11];
+
+/**
+ * Passes keys on, but holds back a start of the detach sequence until
+ * the next key tells: the whole sequence detaches and is not sent, as
+ * Docker's escape proxy does.
+ */
+function detachKeys(detach: () => void): (d: Buffer) => Buffer {
+  let held = 0; // how many keys of DETACH are held back
+  return (d) => {
+    const out: number[] = [];
+    for (const key of d) {
+      if (key === DETACH[held]) {
+        if (++held < DETACH.length) continue;
+        detach();
+        break;
+      }
+      out.push(...DETACH.slice(0, held));
+      held = key === DETACH[0] ? 1 : 0;
+      if (!held) out.push(key);
+    }
+    return Buffer.from(out);
+  };
+}
+// #endregion
+
+/** The caller's terminal size, docker's ConsoleSize: [height, width]. */
+export function consoleSize(): [number, number] | undefined {
+  const { isTTY, rows, columns } = process.stdout;
+  return isTTY && rows && columns ? [rows, columns] : undefined;
+}
 
 export async function resizeTty(client: Client, id: string, exec = false)
   : Promise<void> {
