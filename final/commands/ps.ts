@@ -9,6 +9,19 @@ interface Summary {
   string>; Mounts: { Name?: string; Source: string }[];
   Ports: { IP?: string; PrivatePort: number; PublicPort?: number;
     Type: string }[];
+  HostConfig?: { NetworkMode?: string };
+}
+
+/** The network docker's NETWORKS field names: "default" is the bridge. */
+function networkName(c: Summary): string {
+  const mode = c.HostConfig?.NetworkMode ?? 'default';
+  return mode === 'default' ? 'bridge' : mode;
+}
+
+/** docker's CreatedAt: "2026-11-29 13:49:14 +0000 UTC". */
+function createdAt(seconds: number): string {
+  const iso = new Date(seconds * 1000).toISOString();
+  return `${iso.slice(0, 10)} ${iso.slice(11, 19)} +0000 UTC`;
 }
 
 // #region ports-column
@@ -28,14 +41,14 @@ function fields(c: Summary, trunc: boolean) {
   return {
     ID: trunc ? c.Id.slice(0, 12) : c.Id, Image: c.Image,
     Command: JSON.stringify(trunc ? ellipsis(c.Command, 20) : c.Command),
-    CreatedAt: new Date(c.Created * 1000).toISOString(),
+    CreatedAt: createdAt(c.Created),
     RunningFor: `${humanDuration(Date.now() - c.Created * 1000)} ago`,
     Ports: portsText(c.Ports), State: c.State, Status: c.Status,
     Names: c.Names.map((n) => n.slice(1)).join(','),
     Labels: Object.entries(c.Labels).map(([k, v]) => `${k}=${v}`).join(','),
     Mounts: c.Mounts.map((m) => m.Name ?? m.Source).join(','),
     LocalVolumes: String(c.Mounts.filter((m) => m.Name).length),
-    Networks: '', Size: '',
+    Networks: networkName(c), Size: '',
   };
 }
 
