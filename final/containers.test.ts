@@ -475,25 +475,35 @@ describe('skiff containers', needsRoot, () => {
     ok('rm', 'later');
   });
 
-  test('-it --restart unless-stopped: a new shell after exit', async () => {
-    ok('run', '-dit', '--restart', 'unless-stopped', '--name', 'again',
-      'busybox', 'sh');
-    let s = await terminalSession(['attach', 'again']);
-    s.type('exit 2\r');
-    assert.equal(await s.exit, 2);
-    await waitFor('a restart', () => inspect('again').RestartCount === 1 &&
-      inspect('again').State.Running);
-    s = await terminalSession(['attach', 'again']);
-    s.type('tty\r');
-    await s.expect(/\/dev\/pts\/0\r\n/);
-    s.type('\x10\x11');
-    assert.equal(await s.exit, 0);
-    // Stopped by the user: it stays stopped.
-    ok('stop', '-t', '1', 'again');
-    await new Promise((r) => setTimeout(r, 500));
-    assert.equal(inspect('again').State.Status, 'exited');
-    ok('rm', 'again');
-  });
+  test('-it --restart unless-stopped, always: as docker restarts them',
+    async () => {
+      ok('run', '-dit', '--restart', 'unless-stopped', '--name', 'again',
+        'busybox', 'sh');
+      let s = await terminalSession(['attach', 'again']);
+      s.type('exit 2\r');
+      assert.equal(await s.exit, 2);
+      await waitFor('a restart', () => inspect('again').RestartCount === 1 &&
+        inspect('again').State.Running);
+      s = await terminalSession(['attach', 'again']);
+      s.type('tty\r');
+      await s.expect(/\/dev\/pts\/0\r\n/);
+      s.type('\x10\x11');
+      assert.equal(await s.exit, 0);
+      // Stopped by the user: it stays stopped, even when a daemon starts
+      // again; an `always` one is started then (docker's restart manager).
+      ok('run', '-d', '--restart', 'always', '--name', 'always',
+        'busybox', 'sleep', '600');
+      ok('stop', '-t', '1', 'again', 'always');
+      await new Promise((r) => setTimeout(r, 500));
+      assert.equal(inspect('again').State.Status, 'exited');
+      const old = daemonPid();
+      process.kill(old, 'SIGKILL');
+      await waitFor('the daemon to die', () => !existsSync(`/proc/${old}`));
+      ok('ps'); // starts the next daemon
+      await waitFor('always started', () => inspect('always').State.Running);
+      assert.equal(inspect('again').State.Status, 'exited');
+      ok('rm', '-f', 'again', 'always');
+    });
 
   test(`${VM ? 10 : 50} concurrent run -d: distinct names and addresses`,
     async () => {

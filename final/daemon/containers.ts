@@ -61,6 +61,9 @@ export interface ContainerRecord {
   PidStartTime?: number;
   /** What the start steps recorded, so a later daemon can undo them. */
   StepData?: SavedSteps;
+  /** docker's: stopped or killed by the user, so `unless-stopped` stays
+   * down even when a daemon starts again. */
+  HasBeenManuallyStopped?: boolean;
 }
 
 // #region container
@@ -243,6 +246,7 @@ export class Containers {
     if (c.isRunning) throw new NotModified('already running');
     clearTimeout(c.restartTimer);
     c.stopping = false;
+    c.rec.HasBeenManuallyStopped = false;
     const spec = c.spec();
     // Mounted again if need be (after a reboot, or a daemon that died).
     const image = this.opts.images.find(c.rec.Image);
@@ -360,6 +364,7 @@ export class Containers {
   async stop(c: Container, timeout?: number, signal?: string)
     : Promise<void> {
     c.stopping = true;
+    c.rec.HasBeenManuallyStopped = true;
     clearTimeout(c.restartTimer);
     if (c.rec.State.Restarting) {
       c.rec.State = { ...c.rec.State, Status: 'exited', Restarting: false };
@@ -381,7 +386,10 @@ export class Containers {
       throw new Conflict(`Cannot kill container: ${c.id}: Container ` +
         `${c.id} is not running`);
     }
-    if (n === 9 || n === 15 || n === 2) c.stopping = true;
+    if (n === 9 || n === 15 || n === 2) {
+      c.stopping = true;
+      c.rec.HasBeenManuallyStopped = true;
+    }
     this.signal(c, n);
   }
 
@@ -505,7 +513,13 @@ export class Containers {
 
   private async recoverOne(c: Container): Promise<void> {
     const st = c.rec.State;
-    if (!st.Running && !st.Restarting) return;
+    if (!st.Running && !st.Restarting) {
+      if (this.startsWithDaemon(c)) {
+        void this.start(c).catch((err) => console.error(
+          `restart container ${c.id}: ${(err as Error).message}`));
+      }
+      return;
+    }
     if (st.Running && st.Pid > 0 && stillRuns(st.Pid, c.rec.PidStartTime)) {
       this.adopt(c);
       return;
@@ -520,6 +534,17 @@ export class Containers {
     c.save();
     if (c.rec.HostConfig.AutoRemove) await this.remove(c, true);
     else if (this.shouldRestart(c, status)) this.scheduleRestart(c);
+  }
+
+  /**
+   * docker's restart when its daemon starts: `always` even if the user
+   * stopped it, `unless-stopped` only if not; never one never started.
+   */
+  private startsWithDaemon(c: Container): boolean {
+    const policy = c.rec.HostConfig.RestartPolicy?.Name;
+    if (c.rec.State.StartedAt === ZERO_TIME) return false;
+    return policy === 'always' ||
+      (policy === 'unless-stopped' && !c.rec.HasBeenManuallyStopped);
   }
 
   /**
