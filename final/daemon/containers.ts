@@ -2,7 +2,9 @@
 // lives in <root>/containers/<id>/ as config.json (the OCI config),
 // state.json (docker inspect's shape, written atomically) and
 // <id>-json.log. The daemon is every container's parent: it keeps the
-// exit code and the logs, and applies the restart policy.
+// exit code and the logs, and applies the restart policy. Containers a
+// previous daemon started are found again; their exit codes come from
+// the kernel's process events (procexits.ts).
 import { randomBytes } from 'node:crypto';
 import { EventEmitter } from 'node:events';
 import {
