@@ -6,6 +6,7 @@
 // over a unix socket as SCM_RIGHTS (unix(7)), runc's --console-socket.
 import { closeSync, openSync, constants as fsc } from 'node:fs';
 import { errnoName, koffi, plain, syscall } from '../01-chroot/kernel.ts';
+import { bindConsole } from './mounts.ts';
 
 // #region openpt
 // posix_openpt(3) opens /dev/ptmx: in the container, the symlink to
@@ -127,10 +128,11 @@ const dup2 = syscall<[number, number]>('int dup2(int oldfd, int newfd)');
 /**
  * In the init, in the container's mount namespace: a terminal of its
  * own becomes fds 0-2 (at `size`, if given, so the command starts at
- * the caller's size), and its master goes to the engine over `sock`.
+ * the caller's size) and, in a new container, /dev/console; its master
+ * goes to the engine over `sock`.
  */
-export function openConsole(sock: number,
-  size?: { height: number; width: number }): void {
+export function openConsole(sock: number, o: { devConsole: boolean;
+  size?: { height: number; width: number } }): void {
   let pty: Pty;
   try {
     pty = openPty();
@@ -138,7 +140,8 @@ export function openConsole(sock: number,
     throw new Error(`open the container's terminal: ${
       (err as Error).message}`, { cause: err });
   }
-  if (size) setWinsize(pty.master, size.height, size.width);
+  if (o.size) setWinsize(pty.master, o.size.height, o.size.width);
+  if (o.devConsole) bindConsole(pty.path);
   for (const fd of [0, 1, 2]) dup2(pty.slave, fd);
   closeSync(pty.slave);
   sendFd(sock, pty.master);

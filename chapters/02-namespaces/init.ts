@@ -143,15 +143,19 @@ function main(): never {
   waitAtBarrier();
   try {
     let proc;
+    let devConsole = false;
     if (config.mode === 'start') {
       setUpContainer(config.spec);
       proc = config.spec.process;
+      devConsole = hasNew(config.spec, 'mount');
     } else {
       enterMountNs(config.containerPid);
       proc = config.process;
     }
     // Now /dev/pts is the container's: the terminal is made there.
-    if (proc.terminal) openConsole(CONSOLE_FD, proc.consoleSize);
+    if (proc.terminal) {
+      openConsole(CONSOLE_FD, { devConsole, size: proc.consoleSize });
+    }
     applyProcess(proc);
     writeSync(ERROR_FD, EXECING);
     return execCommand(proc.args, proc.env);

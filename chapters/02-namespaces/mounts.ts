@@ -209,6 +209,12 @@ export function populateDev(root: string): void {
 }
 // #endregion
 
+/** runc's /dev/console: the container's terminal, bound over a file. */
+export function bindConsole(slave: string): void {
+  ensureMountPoint('/dev/console', true);
+  mount(slave, '/dev/console', null, MS.BIND, null);
+}
+
 // #region pivot
 /**
  * Makes `root` the root of this mount namespace. Unlike chroot(2),

@@ -115,14 +115,15 @@ describe('chapter 02: terminal', needsRoot, () => {
 
   test('is made inside, in the container\'s own devpts', async (t) => {
     const spec = specWith(['sh', '-c', 'tty; readlink /proc/self/fd/1; ' +
-      'stty size; echo end; exec sleep 60']);
+      'stty size; stat -c %t:%T /dev/console; echo end; exec sleep 60']);
     spec.process.terminal = true;
     spec.process.consoleSize = { height: 21, width: 77 };
     const d = await background(t, spec, { stdio: ['ignore', 'ignore',
       'ignore'] });
     assert.ok(d.console !== undefined, 'the engine got the master');
     const out = await readUntil(d.console, /end\r\n/);
-    assert.equal(out, '/dev/pts/0\r\n/dev/pts/0\r\n21 77\r\nend\r\n');
+    assert.equal(out, '/dev/pts/0\r\n/dev/pts/0\r\n21 77\r\n' +
+      '88:0\r\nend\r\n'); // /dev/console is pts 0: major 136 (0x88)
     // From the host: PID 1's stdin is a tty of another devpts than ours.
     const inside = statSync(`/proc/${d.pid}/fd/0`);
     assert.equal(inside.rdev >> 8, 136, 'a pty slave (major 136)');
