@@ -22,6 +22,23 @@ export async function openAttach(client: Client, o: AttachOptions)
 }
 
 // #region pump
+/** Our stdin to the container; with -t, the detach keys end it. */
+function forwardStdin(sock: Socket, o: AttachOptions,
+  onDetach: () => void): () => void {
+  const stdin = process.stdin;
+  const keys = o.tty ? detachKeys(() => {
+    onDetach();
+    sock.destroy();
+  }) : (d: Buffer) => d;
+  stdin.on('data', (d: Buffer) => {
+    const sent = keys(d);
+    if (!sock.destroyed) sock.write(sent);
+  });
+  // With -i but no -t, the end of our input is the end of theirs.
+  stdin.on('end', () => { if (!o.tty) sock.end(); });
+  return () => stdin.pause();
+}
+
 /**
  * Copies the streams until the container's output ends; resolves
  * 'detached' if the user typed the detach keys instead.
@@ -29,22 +46,13 @@ export async function openAttach(client: Client, o: AttachOptions)
 export function pump(client: Client, sock: Socket, o: AttachOptions)
   : Promise<'ended' | 'detached'> {
   const restore: (() => void)[] = [];
-  const stdin = process.stdin;
   let detached = false;
   // As docker: keys go raw only where they go to the container.
-  if (o.tty && o.stdin && stdin.isTTY) restore.push(makeRaw(stdin.fd));
+  if (o.tty && o.stdin && process.stdin.isTTY) {
+    restore.push(makeRaw(process.stdin.fd));
+  }
   if (o.stdin) {
-    const keys = o.tty ? detachKeys(() => {
-      detached = true;
-      sock.destroy();
-    }) : (d: Buffer) => d;
-    stdin.on('data', (d: Buffer) => {
-      const sent = keys(d);
-      if (!sock.destroyed) sock.write(sent);
-    });
-    // With -i but no -t, the end of our input is the end of theirs.
-    stdin.on('end', () => { if (!o.tty) sock.end(); });
-    restore.push(() => stdin.pause());
+    restore.push(forwardStdin(sock, o, () => { detached = true; }));
   }
   if (o.tty) {
     const resize = () => void resizeTty(client, o.id, o.exec);
