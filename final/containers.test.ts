@@ -464,7 +464,14 @@ describe('skiff containers', needsRoot, () => {
   });
 
   test('create -it, then start -a -i', async () => {
+    // docker's CheckTty: keys for -it from a pipe are refused, before
+    // anything is made.
+    const before = ok('ps', '-aq');
+    fails(1, /^skiff: the input device is not a TTY$/m, 'run', '-it',
+      'busybox', 'true');
+    assert.equal(ok('ps', '-aq'), before);
     ok('create', '-it', '--name', 'later', 'busybox', 'sh');
+    fails(1, /not a TTY/, 'start', '-a', '-i', 'later');
     const s = await terminalSession(['start', '-a', '-i', 'later']);
     await s.expect(/\/ # /);
     s.type('tty\r');

@@ -1,7 +1,7 @@
 // skiff attach: our terminal to a running container's streams.
 import type { Command } from './command.ts';
 import { bool, q } from './command.ts';
-import { openAttach, pump, resizeTty } from './streams.ts';
+import { checkTty, openAttach, pump, resizeTty } from './streams.ts';
 
 const command: Command = {
   usage: 'attach [OPTIONS] CONTAINER',
@@ -19,6 +19,7 @@ const command: Command = {
     }
     const opts = { id: c.Id, tty: !!c.Config.Tty,
       stdin: !bool(p, 'no-stdin') && !!c.Config.OpenStdin };
+    checkTty(opts.stdin, opts.tty);
     const exit = ctx.client.call('POST', `/containers/${c.Id}/wait`);
     const sock = await openAttach(ctx.client, opts);
     if (opts.tty) await resizeTty(ctx.client, c.Id);

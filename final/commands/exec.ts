@@ -4,7 +4,7 @@
 import type { Command } from './command.ts';
 import { bool, list, q, str } from './command.ts';
 import {
-  consoleSize, pump, resizeTty, type AttachOptions,
+  checkTty, consoleSize, pump, resizeTty, type AttachOptions,
 } from './streams.ts';
 
 const command: Command = {
@@ -32,6 +32,7 @@ const command: Command = {
     const tty = bool(p, 'tty');
     const stdin = bool(p, 'interactive');
     const detach = bool(p, 'detach');
+    if (!detach) checkTty(stdin, tty);
     const env = list(p, 'env').map((kv) => kv.includes('=') ? kv
       : `${kv}=${process.env[kv] ?? ''}`);
     const { Id: id } = await client.call('POST',

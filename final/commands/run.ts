@@ -5,7 +5,7 @@ import { bool, str } from './command.ts';
 import type { Parsed } from '../flags.ts';
 import { CREATE_FLAGS, createBody } from './run-flags.ts';
 import {
-  consoleSize, openAttach, pump, resizeTty, startFailureCode,
+  checkTty, consoleSize, openAttach, pump, resizeTty, startFailureCode,
 } from './streams.ts';
 
 // #region create
@@ -33,9 +33,10 @@ export async function createContainer(ctx: Ctx, p: Parsed)
 // #region run
 async function run(p: Parsed, ctx: Ctx): Promise<number> {
   const { client } = ctx;
-  const id = await createContainer(ctx, p);
   const tty = bool(p, 'tty');
   const stdin = bool(p, 'interactive');
+  if (!bool(p, 'detach')) checkTty(stdin, tty);
+  const id = await createContainer(ctx, p);
   if (bool(p, 'detach')) {
     await start(ctx, id, bool(p, 'rm'));
     ctx.out(`${id}\n`);

@@ -2,7 +2,7 @@
 import type { Command } from './command.ts';
 import { bool, forEach, q } from './command.ts';
 import {
-  openAttach, pump, resizeTty, startFailureCode,
+  checkTty, openAttach, pump, resizeTty, startFailureCode,
 } from './streams.ts';
 import { ApiError } from '../client.ts';
 
@@ -22,6 +22,7 @@ const command: Command = {
         `/containers/${q(p.args[0])}/json`);
       const opts = { id: c.Id, tty: !!c.Config.Tty,
         stdin: bool(p, 'interactive') };
+      checkTty(opts.stdin, opts.tty);
       const sock = await openAttach(ctx.client, opts);
       const exit = ctx.client.call('POST',
         `/containers/${c.Id}/wait?condition=next-exit`);

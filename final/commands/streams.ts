@@ -113,6 +113,14 @@ function detachKeys(detach: () => void): (d: Buffer) => Buffer {
 }
 // #endregion
 
+/** docker's CheckTty: keys for a terminal must come from a terminal. */
+export function checkTty(stdin: boolean, tty: boolean): void {
+  if (stdin && tty && !process.stdin.isTTY) {
+    throw Object.assign(new Error('the input device is not a TTY'),
+      { exitCode: 1 });
+  }
+}
+
 /** The caller's terminal size, docker's ConsoleSize: [height, width]. */
 export function consoleSize(): [number, number] | undefined {
   const { isTTY, rows, columns } = process.stdout;
