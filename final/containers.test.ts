@@ -570,7 +570,7 @@ describe('skiff containers', needsRoot, () => {
     await new Promise((r) => setTimeout(r, 1500)); // shortlived ends
     assert.ok(existsSync(`/proc/${pid}`), 'the container died with it');
     // The next command starts a daemon, which finds them again.
-    assert.match(ok('ps'), /Up \d+ seconds?\s+survivor/);
+    assert.match(ok('ps'), /Up [\w ]+survivor/); // minutes in a VM
     assert.notEqual(daemonPid(), old);
     assert.equal(inspect('shortlived').State.Status, 'exited');
     const n = (s: string) => s.split('\n').filter(Boolean).length;
