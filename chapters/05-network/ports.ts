@@ -90,11 +90,12 @@ export function checkPublishMode(network: string,
 
 // #region host-address
 /**
- * `-p 10.1.2.3:8080:80` listens on one address of the host, which it
- * must have: the kernel would refuse to bind(2) any other address with
- * EADDRNOTAVAIL, and a DNAT rule for it would never match. Loopback
- * owns all of 127.0.0.0/8, not only the 127.0.0.1 it lists. Throws,
- * before anything is set up, naming the first address the host lacks.
+ * `-p 10.1.2.3:8080:80` publishes on one address of the host, which
+ * it must have: our DNAT chain sees only packets for local addresses
+ * (addrtype LOCAL), so the rule would never match, and Docker's proxy
+ * fails to bind(2) such an address (EADDRNOTAVAIL). Loopback owns all
+ * of 127.0.0.0/8, not only the 127.0.0.1 it lists. Throws, before
+ * anything is set up, naming the first address the host lacks.
  */
 export function checkHostAddresses(ports: PortMapping[]): void {
   const own = new Set(Object.values(networkInterfaces()).flat()
