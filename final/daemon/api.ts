@@ -68,9 +68,7 @@ export function routes(engine: Engine, execs: Execs): Route[] {
     }),
     r('POST', `/containers/${ID}/kill`, (q) =>
       cs.kill(c(q), q.query.get('signal') || 'SIGKILL')),
-    r('POST', `/containers/${ID}/wait`, async (q) => ({
-      StatusCode: await cs.wait(c(q), q.query.get('condition') ??
-        undefined), Error: null })),
+    r('POST', `/containers/${ID}/wait`, (q) => wait(cs, c(q), q)),
     r('POST', `/containers/${ID}/resize`, (q) =>
       c(q).io?.resize(num(q, 'h') ?? 0, num(q, 'w') ?? 0)),
     r('DELETE', `/containers/${ID}`, (q) => cs.remove(c(q),
@@ -112,6 +110,20 @@ function flag(r: Req, name: string): boolean {
 function num(r: Req, name: string): number | undefined {
   const v = r.query.get(name);
   return v === null || v === '' ? undefined : Number(v);
+}
+
+/**
+ * POST /containers/{id}/wait: the headers go out at once, the body when
+ * the condition is met. docker's CLI waits for those headers before it
+ * sends the start (moby's postContainersWait flushes them likewise).
+ */
+async function wait(cs: Containers, x: Container, q: Req): Promise<void> {
+  const res = q.res;
+  const done = cs.wait(x, q.query.get('condition') ?? undefined);
+  res.writeHead(200, { 'Content-Type': 'application/json' });
+  res.flushHeaders();
+  const code = await done;
+  res.end(JSON.stringify({ StatusCode: code, Error: null }) + '\n');
 }
 
 function ignoreNotModified(err: unknown): void {
@@ -361,13 +373,22 @@ export function createServer(engine: Engine): http.Server {
 }
 
 /** Starts an exec on a connection taken over from HTTP (hijacked). */
-function execStart(execs: Execs, x: ExecInstance, socket: Duplex)
+async function execStart(execs: Execs, x: ExecInstance, socket: Duplex)
   : Promise<void> {
-  // The process is launched before the 101: a command that cannot run
-  // is answered as an HTTP error carrying its exit code (126, 127).
-  return execs.start(x, socket, 'HTTP/1.1 101 UPGRADED\r\nContent-Type: ' +
+  const ok = 'HTTP/1.1 101 UPGRADED\r\nContent-Type: ' +
     `application/vnd.docker.${x.config.Tty ? 'raw' : 'multiplexed'}` +
-    '-stream\r\nConnection: Upgrade\r\nUpgrade: tcp\r\n\r\n');
+    '-stream\r\nConnection: Upgrade\r\nUpgrade: tcp\r\n\r\n';
+  try {
+    await execs.start(x, socket, ok);
+  } catch (err) {
+    if (x.exitCode === null) throw err;
+    // A command that cannot run (126, 127): as moby, the 101 all the
+    // same, the error in the stream, the code in GET /exec/{id}/json.
+    // (docker's CLI reads no body of a refused upgrade.)
+    const text = Buffer.from(`${(err as Error).message}\n`);
+    socket.end(Buffer.concat([Buffer.from(ok),
+      x.config.Tty ? text : frame('stderr', text)]));
+  }
 }
 
 /** docker's error body, with the exit code a CLI should exit with. */

@@ -129,7 +129,6 @@ export class Execs {
     const c = x.container;
     if (!c.running) throw new Conflict(`Container ${c.id} is not running`);
     const proc = this.process(x);
-    const cgroup = c.rec.StepData?.cgroup ?? '';
     const stdinWanted = !!x.config.AttachStdin && out !== null;
     let handle: ExecHandle;
     let outputs: [Readable, 'stdout' | 'stderr'][] = [];
@@ -137,8 +136,7 @@ export class Execs {
     if (x.config.Tty) {
       // The terminal is made inside the container (chapter 02's
       // console); its master comes back with the handle.
-      handle = await this.runtime.exec(c.rec.State.Pid, cgroup, proc,
-        ['ignore', 'ignore', 'ignore']);
+      handle = await this.launch(x, proc, ['ignore', 'ignore', 'ignore']);
       x.master = handle.console!;
       // One tty stream on the master, both ways: what the process
       // writes comes out of it, what we write is typed on its terminal.
@@ -146,7 +144,7 @@ export class Execs {
       outputs = [[stream, 'stdout']];
       input = stream;
     } else {
-      handle = await this.runtime.exec(c.rec.State.Pid, cgroup, proc,
+      handle = await this.launch(x, proc,
         [stdinWanted ? 'pipe' : 'ignore', 'pipe', 'pipe']);
       outputs = [[handle.stdout!, 'stdout'], [handle.stderr!, 'stderr']];
       input = handle.stdin;
@@ -156,6 +154,23 @@ export class Execs {
     x.pid = handle.pid;
     x.running = true;
     this.pipe(x, out, outputs, stdinWanted ? input : null);
+  }
+
+  /**
+   * The runtime's exec. A command that cannot run has an exit code all
+   * the same (126, 127): GET /exec/{id}/json reports it, as docker's.
+   */
+  private async launch(x: ExecInstance, proc: Process,
+    stdio: Parameters<Runtime['exec']>[3]): Promise<ExecHandle> {
+    const c = x.container;
+    try {
+      return await this.runtime.exec(c.rec.State.Pid,
+        c.rec.StepData?.cgroup ?? '', proc, stdio);
+    } catch (err) {
+      const code = (err as { exitCode?: number }).exitCode;
+      if (code === 126 || code === 127) x.exitCode = code;
+      throw err;
+    }
   }
 
   private pipe(x: ExecInstance, out: Duplex | null,
