@@ -132,8 +132,7 @@ export class Client {
     if (await this.ping()) return;
     mkdirSync(this.root, { recursive: true });
     const log = openSync(join(this.root, 'daemon.log'), 'a');
-    const cli = join(dirname(fileURLToPath(import.meta.url)), 'cli.ts');
-    const child = spawn(process.execPath, [...process.execArgv, cli,
+    const child = spawn(process.execPath, [...process.execArgv, cliEntry(),
       'daemon', '--root', this.root, '--sock', this.sock], {
       detached: true, stdio: ['ignore', log, log],
     });
@@ -152,6 +151,16 @@ export class Client {
     throw new Error(`start daemon: no answer on ${this.sock} ` +
       `after ${timeoutMs / 1000} s`);
   }
+}
+
+/**
+ * The program to run `daemon` with: cli.ts beside this file under tsx,
+ * or, in the bundle (final/skiff.mjs), the launcher the user ran.
+ */
+function cliEntry(): string {
+  const here = fileURLToPath(import.meta.url);
+  return here.endsWith('.ts') ? join(dirname(here), 'cli.ts')
+    : process.argv[1];
 }
 
 function apiError(r: Reply): ApiError {
