@@ -392,10 +392,24 @@ async function execStart(execs: Execs, x: ExecInstance, socket: Duplex)
 }
 
 /** docker's error body, with the exit code a CLI should exit with. */
-function errorBody(err: unknown): string {
+function errorBody(err: unknown, req?: http.IncomingMessage): string {
   const code = (err as { exitCode?: number }).exitCode;
-  return JSON.stringify({ message: (err as Error).message,
+  let message = (err as Error).message;
+  if (code === 127 && /^Docker-Client\//.test(req?.headers['user-agent'] ??
+    '')) message = dockerWords(message);
+  return JSON.stringify({ message,
     ...(typeof code === 'number' ? { exitCode: code } : {}) });
+}
+
+/**
+ * docker's CLI finds `run`'s exit code 127 in the words of the error
+ * ("executable file not found", "no such file or directory"), not in a
+ * field: it gets runc's words. (skiff's CLI reads exitCode.)
+ */
+function dockerWords(message: string): string {
+  return message
+    .replace(/": not found in \$PATH/, '": executable file not found in $PATH')
+    .replace(/": no such file(?! or)/, '": no such file or directory');
 }
 
 async function handle(table: Route[], req: http.IncomingMessage,
@@ -432,7 +446,7 @@ async function handle(table: Route[], req: http.IncomingMessage,
     res.statusCode = status;
     if (status === 304) return void res.end();
     res.setHeader('Content-Type', 'application/json');
-    res.end(errorBody(err) + '\n');
+    res.end(errorBody(err, req) + '\n');
     if (status === 500 && process.env.SKIFF_DEBUG) console.error(err);
   }
 }

@@ -273,6 +273,11 @@ export class Containers {
       c.rec.State = { ...c.rec.State, Status: 'created', Error:
         (err as Error).message, ExitCode: code ?? 125 };
       c.save();
+      // As moby: --rm removes a container that failed to start too
+      // (docker's CLI waits for that removal before it exits).
+      if (c.rec.HostConfig.AutoRemove) {
+        await this.remove(c, true).catch(() => {});
+      }
       throw err;
     } finally {
       io.closeChildSide();

@@ -43,7 +43,8 @@ export function objectRoutes(engine: Engine): Route[] {
     r('POST', '/images/load', (q) => img.load(q)),
     r('GET', '/images/get', (q) => img.save(q, all(q.query, 'names'))),
     r('GET', `/images/${NAME}/get`, (q) => img.save(q, [p0(q)])),
-    r('POST', '/images/create', (q) => img.import(q)),
+    r('POST', '/images/create', (q) => q.query.get('fromImage')
+      ? img.pull(q) : img.import(q)),
     r('POST', '/images/prune', (q) => img.prune(/"dangling":\s*\[\s*"(false|0)"/
       .test(q.query.get('filters') ?? ''))),
     r('POST', '/commit', (q) => img.commit(q)),
@@ -112,12 +113,13 @@ function imageCalls(engine: Engine) {
   const images = engine.images;
   const store = images.store;
   const cs = engine.containers;
-  const find = (ref: string): Image => {
+  const find = (ref: string, missing = () => `No such image: ${ref}`)
+    : Image => {
     let i: Image | undefined;
     try {
       i = images.find(ref);
     } catch { /* an invalid reference finds nothing */ }
-    if (!i) throw new NotFound(`No such image: ${ref}`);
+    if (!i) throw new NotFound(missing());
     return i;
   };
   const users = (id: string) => cs.list().filter((x) => x.rec.Image === id);
@@ -161,6 +163,20 @@ function imageCalls(engine: Engine) {
       for (const n of names) find(n);
       await sendMade(store, q.res, (file) => saveImages(store, names, file,
         q.query.get('format') === 'oci' ? 'oci' : 'docker'));
+    },
+    /**
+     * `docker pull`, and `docker run` of an image it does not have:
+     * skiff has no registry, so only an image here already is found.
+     */
+    pull(q: Req) {
+      const tag = q.query.get('tag');
+      const ref = `${q.query.get('fromImage')}${tag ? `:${tag}` : ''}`;
+      const i = find(ref.replace(/^docker\.io\/(library\/)?/, ''), () =>
+        `No such image: ${ref} (skiff pulls from no registry: load or ` +
+        'import it)');
+      q.res.writeHead(200, { 'Content-Type': 'application/json' });
+      q.res.end([`Digest: ${i.Id}`, `Status: Image is up to date for ${
+        ref}`].map((status) => JSON.stringify({ status }) + '\n').join(''));
     },
     async import(q: Req) {
       if (q.query.get('fromSrc') !== '-') {
