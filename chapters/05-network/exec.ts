@@ -4,6 +4,7 @@
 // batch (`ip -batch -`, `iptables-restore --noflush`) so that plugging in
 // a container costs a handful of process starts, not dozens.
 import { spawnSync } from 'node:child_process';
+import { existsSync } from 'node:fs';
 
 export class CommandError extends Error {
   constructor(message: string, readonly stderr: string) {
@@ -56,6 +57,9 @@ export function linkExists(name: string): boolean {
 
 /** Deletes a link; a link that is already gone is fine. */
 export function deleteLink(name: string): void {
+  // Usually there is none: a veth goes with its container's network
+  // namespace. sysfs says so without starting `ip` (twice, below).
+  if (!existsSync(`/sys/class/net/${name}`)) return;
   const r = spawnSync('ip', ['link', 'del', 'dev', name], {
     encoding: 'utf8',
   });

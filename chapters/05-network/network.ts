@@ -3,6 +3,7 @@
 // `docker network create|ls|inspect|rm` map onto the functions here.
 import { createHash, randomBytes } from 'node:crypto';
 import { spawnSync } from 'node:child_process';
+import { existsSync } from 'node:fs';
 import { broadcast, formatSubnet, intToIp, ipToInt, parseSubnet, contains,
   overlaps } from './cidr.ts';
 import { deleteBridge, ensureBridge, overlappingRoute } from './bridge.ts';
@@ -207,18 +208,29 @@ function loadNetwork(store: NetStore, cfg: NetConfig,
   return def;
 }
 
+/** Networks this process has set up (or found complete). */
+const setUp = new Set<string>();
+
 // #region set-up-host
-/** Bridge, chains and NAT rules of a network; cheap when all exist. */
+/**
+ * Bridge, chains and NAT rules of a network. Checked in full once per
+ * process (an `ip` and an `iptables-save`); after that, a start only
+ * looks for the bridge in sysfs.
+ */
 function setUpHost(cfg: NetConfig, rec: NetworkRecord): void {
+  const key = `${cfg.chainPrefix} ${rec.bridge} ${rec.gateway} ${rec.subnet}`;
+  if (setUp.has(key) && existsSync(`/sys/class/net/${rec.bridge}`)) return;
   ensureBridge(rec.bridge, rec.gateway, rec.subnet);
   const chains = chainsOf(cfg.chainPrefix);
   const snap = iptablesSnapshot();
   ensureBaseChains(chains, snap);
   ensureNetworkRules(chains, rec.bridge, rec.subnet, snap);
+  setUp.add(key);
 }
 // #endregion
 
 function tearDownHost(cfg: NetConfig, rec: NetworkRecord): void {
+  setUp.clear();
   deleteNetworkRules(chainsOf(cfg.chainPrefix), rec.bridge);
   deleteBridge(rec.bridge);
 }
@@ -277,7 +289,10 @@ function leaseIsLive(l: Lease): boolean {
 /** Undoes one container's plumbing on the host (not its lease). */
 function dropEndpoint(cfg: NetConfig, l: Lease): void {
   deleteLink(l.veth);
-  deletePortRules(chainsOf(cfg.chainPrefix), l.container);
+  // A lease without ports never had rules (not even an iptables-save).
+  if (l.ports?.length !== 0) {
+    deletePortRules(chainsOf(cfg.chainPrefix), l.container);
+  }
   forgetUdpFlows(l.ports ?? []);
 }
 
@@ -465,6 +480,7 @@ export function sweep(cfg = netConfig(), all = false): string[] {
         removed.push(`network ${rec.name} (${rec.bridge})`);
       }
       deleteBaseChains(chains);
+      setUp.clear();
     }
   });
   return removed;
