@@ -67,6 +67,15 @@ export function normalizeRef(ref: string): string {
   }
 }
 
+/**
+ * Docker Hub's names as docker's CLI sends them ("docker.io/library/
+ * busybox") in the short form the store keeps ("busybox").
+ */
+export function familiar(ref: string): string {
+  return ref.replace(
+    /^(?:index\.)?docker\.io\/(?:library\/(?=[^/]+$))?/, '');
+}
+
 /** The container id a container directory is named by. */
 const idOf = (dir: string) => basename(dir);
 
@@ -80,7 +89,7 @@ export class StoreImages implements ImageSource {
 
   find(ref: string): Image | undefined {
     try {
-      return this.toImage(this.store.image(ref));
+      return this.toImage(this.store.image(familiar(ref)));
     } catch (err) {
       if (err instanceof ImageError && / not found$/.test(err.message)) {
         return undefined;

@@ -13,7 +13,7 @@ import { applyChanges } from './changes.ts';
 import type { Container } from './containers.ts';
 import { copyRoutes } from './copy.ts';
 import type { Engine } from './engine.ts';
-import { normalizeRef, type Image } from './images.ts';
+import { familiar, normalizeRef, type Image } from './images.ts';
 import { normalizeRef as checkRef } from
   '../../chapters/04-aufs-overlay/store.ts';
 import { all, refOf, sendMade, withUpload } from './transfer.ts';
@@ -171,9 +171,8 @@ function imageCalls(engine: Engine) {
     pull(q: Req) {
       const tag = q.query.get('tag');
       const ref = `${q.query.get('fromImage')}${tag ? `:${tag}` : ''}`;
-      const i = find(ref.replace(/^docker\.io\/(library\/)?/, ''), () =>
-        `No such image: ${ref} (skiff pulls from no registry: load or ` +
-        'import it)');
+      const i = find(ref, () => `No such image: ${familiar(ref)} (skiff ` +
+        'pulls from no registry: load or import it)');
       q.res.writeHead(200, { 'Content-Type': 'application/json' });
       q.res.end([`Digest: ${i.Id}`, `Status: Image is up to date for ${
         ref}`].map((status) => JSON.stringify({ status }) + '\n').join(''));

@@ -7,6 +7,7 @@ import { basename, join } from 'node:path';
 import { pipeline } from 'node:stream/promises';
 import type { ImageStore } from '../../chapters/04-aufs-overlay/store.ts';
 import { BadRequest } from './volumes.ts';
+import { familiar } from './images.ts';
 
 /**
  * Runs `fn` with the request body saved as a file in a scratch directory
@@ -52,5 +53,5 @@ export function refOf(query: URLSearchParams): string | undefined {
   if (tag && repo.slice(repo.lastIndexOf('/') + 1).includes(':')) {
     throw new BadRequest(`invalid reference: ${repo} already has a tag`);
   }
-  return tag ? `${repo}:${tag}` : repo;
+  return familiar(tag ? `${repo}:${tag}` : repo);
 }
