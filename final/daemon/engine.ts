@@ -49,9 +49,12 @@ export class Engine {
     const arch = process.arch === 'x64' ? 'amd64' : process.arch;
     return {
       Platform: { Name: 'skiff' },
+      // docker version prints the Engine's Details
       Components: [{ Name: 'Engine', Version: SKIFF_VERSION,
-        Details: { ApiVersion: API_VERSION, NodeVersion: process.version,
-          Runtime: this.runtime.name } }],
+        Details: { ApiVersion: API_VERSION, MinAPIVersion: '1.24',
+          NodeVersion: process.version, GoVersion: process.version,
+          Os: 'linux', Arch: arch, Experimental: 'false', GitCommit: '',
+          BuildTime: '', Runtime: this.runtime.name } }],
       Version: SKIFF_VERSION, ApiVersion: API_VERSION,
       MinAPIVersion: '1.24', GitCommit: '', GoVersion: process.version,
       Os: 'linux', Arch: arch, KernelVersion: os.release(),
