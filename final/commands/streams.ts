@@ -5,7 +5,6 @@
 import type { Socket } from 'node:net';
 import type { Client } from '../client.ts';
 import { Demuxer } from '../stdcopy.ts';
-import { makeRaw } from '../terminal.ts';
 
 export interface AttachOptions {
   id: string;
@@ -43,12 +42,15 @@ function forwardStdin(sock: Socket, o: AttachOptions,
  * Copies the streams until the container's output ends; resolves
  * 'detached' if the user typed the detach keys instead.
  */
-export function pump(client: Client, sock: Socket, o: AttachOptions)
+export async function pump(client: Client, sock: Socket, o: AttachOptions)
   : Promise<'ended' | 'detached'> {
   const restore: (() => void)[] = [];
   let detached = false;
   // As docker: keys go raw only where they go to the container.
   if (o.tty && o.stdin && process.stdin.isTTY) {
+    // Imported here: terminal.ts loads koffi, which a `run` without -it
+    // need not pay for (tens of ms at every start).
+    const { makeRaw } = await import('../terminal.ts');
     restore.push(makeRaw(process.stdin.fd));
   }
   if (o.stdin) {

@@ -331,7 +331,9 @@ export class Containers {
     const restart = this.shouldRestart(c, status);
     if (restart) c.rec.State.Status = 'restarting';
     c.rec.State.Restarting = restart;
-    c.save();
+    // One fsync less for `run --rm`: its directory goes in a moment (and
+    // a daemon that dies before that finds it dead and removes it).
+    if (restart || !c.rec.HostConfig.AutoRemove) c.save();
     c.emit('exit', status);
     if (restart) return this.scheduleRestart(c);
     if (c.rec.HostConfig.AutoRemove) await this.remove(c, true);
