@@ -16,7 +16,7 @@ import {
   mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync,
 } from 'node:fs';
 import http from 'node:http';
-import { tmpdir } from 'node:os';
+import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { cachedRootfs } from '../chapters/01-chroot/rootfs.ts';
 import type { StartStep } from '../chapters/02-namespaces/steps.ts';
@@ -35,6 +35,7 @@ const sock = join(dir, 'skiff.sock');
 const env = { ...configEnv(net), SKIFF_ROOT: join(dir, 'root'),
   SKIFF_SOCK: sock, SKIFF_CGROUP_PARENT: cgroupParent };
 const TSX = import.meta.resolve('tsx/esm');
+const loadBefore = loadavg();
 
 const median = (xs: number[]) => {
   const s = [...xs].sort((a, b) => a - b);
@@ -164,18 +165,12 @@ function otherEngine(cli: string): number[] | string {
 
 // #region bundled-cli
 /**
- * The CLI as one JavaScript file (esbuild, which tsx itself uses): what
- * `run` costs without tsx compiling TypeScript at every start.
+ * The same CLI bundled into plain JavaScript, as final/skiff.mjs runs it
+ * (built into .cache/cli/ by its first run): what `run` costs without
+ * tsx compiling TypeScript at every start.
  */
-function bundledCli(): string {
-  // in the repository, where node finds koffi for the bundle's imports
-  const out = join(REPO, '.cache', `skiff-cli-${process.pid}.mjs`);
-  process.on('exit', () => rmSync(out, { force: true }));
-  run(join(REPO, 'node_modules/.bin/esbuild'), [join(REPO, 'final/cli.ts'),
-    '--bundle', '--platform=node', '--format=esm', '--external:koffi',
-    '--log-level=error', `--outfile=${out}`]);
-  return out;
-}
+const skiffJs = (...args: string[]) => run(process.execPath,
+  [join(REPO, 'final/skiff.mjs'), ...args]);
 // #endregion
 
 /**
@@ -263,14 +258,17 @@ async function main(): Promise<void> {
     tsx: median(await times(() => run(process.execPath, ['--import', TSX,
       '-e', '0']))),
     ping: median(await times(() => skiff('version'))),
+    pingJs: median(await times(() => skiffJs('version'))),
+    psJs: median(await times(() => skiffJs('ps'))),
   };
   rows.push(['skiff CLI (bridge network)', await times(() =>
     skiff('run', '--rm', 'busybox', 'true'))]);
   rows.push(['skiff CLI (--network none)', await times(() =>
     skiff('run', '--rm', '--network', 'none', 'busybox', 'true'))]);
-  const cliJs = bundledCli();
-  rows.push(['skiff CLI bundled, plain node', await times(() => run(
-    process.execPath, [cliJs, 'run', '--rm', 'busybox', 'true']))]);
+  rows.push(['skiff.mjs, bundled (bridge)', await times(() =>
+    skiffJs('run', '--rm', 'busybox', 'true'))]);
+  rows.push(['skiff.mjs, bundled (none)', await times(() =>
+    skiffJs('run', '--rm', '--network', 'none', 'busybox', 'true'))]);
   rows.push(['skiff daemon API (bridge)', await times(() => apiRun())]);
   const bridged = { ...phases };
   for (const k of Object.keys(phases) as (keyof typeof phases)[]) {
@@ -301,7 +299,9 @@ function report(rows: [string, number[] | string][],
   const [runc, crun] = [med('runc'), med('crun')];
   const ratio = (x: number, base?: number) => base ? `${(x / base)
     .toFixed(1)}x` : '-';
-  console.log(`run --rm busybox true, ${ROUNDS} rounds, medians (ms)\n`);
+  console.log(`run --rm busybox true, ${ROUNDS} rounds, medians (ms); ` +
+    `load average ${loadBefore.map((l) => l.toFixed(1)).join(' ')} ` +
+    `before, ${loadavg().map((l) => l.toFixed(1)).join(' ')} after\n`);
   console.log(`${'what'.padEnd(30)}${'median'.padStart(8)}` +
     `${'min'.padStart(8)}${'vs runc'.padStart(9)}${'vs crun'.padStart(9)}`);
   for (const [name, r] of rows) {
@@ -318,6 +318,8 @@ function report(rows: [string, number[] | string][],
   console.log(`  node -e 0                    ${startup.node.toFixed(1)}`);
   console.log(`  node --import tsx -e 0       ${startup.tsx.toFixed(1)}`);
   console.log(`  skiff version (start + ping) ${startup.ping.toFixed(1)}`);
+  console.log(`  skiff.mjs version             ${startup.pingJs.toFixed(1)}`);
+  console.log(`  skiff.mjs ps                  ${startup.psJs.toFixed(1)}`);
   console.log('where the daemon\'s time goes (bridge network, ms)');
   console.log(`  POST create                  ${median(bridged.create)
     .toFixed(1)}`);
