@@ -9,8 +9,9 @@
 // Built on first use and again once a source it was made from changes:
 // the check is one stat(2) per source. Plain JavaScript, since node
 // alone cannot load TypeScript.
-import { mkdirSync, readFileSync, renameSync, statSync, writeFileSync }
-  from 'node:fs';
+import {
+  existsSync, mkdirSync, readFileSync, renameSync, statSync, writeFileSync,
+} from 'node:fs';
 import { join, relative } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 
@@ -53,6 +54,18 @@ const daemonFromSources = {
 };
 
 /**
+ * Two first runs at once build the same files: each is written under a
+ * temporary name and renamed, so a reader never loads a half-written one
+ * (a name is its content's hash: an existing file is already right).
+ */
+function publish(path, contents) {
+  if (existsSync(path)) return;
+  const tmp = `${path}.${process.pid}.tmp`;
+  writeFileSync(tmp, contents);
+  renameSync(tmp, path);
+}
+
+/**
  * One file per command (esbuild's splitting keeps the CLI's lazy
  * imports lazy: `ps` loads neither koffi nor the image code), names
  * hashed so that a build never changes a file a running CLI may load.
@@ -66,14 +79,15 @@ async function build() {
     outdir: OUT, entryNames: '[name]-[hash]', chunkNames: 'chunk-[hash]',
     outExtension: { '.js': '.mjs' },
     external: ['koffi', 'tsx'], plugins: [daemonFromSources],
-    metafile: true, logLevel: 'error',
+    metafile: true, logLevel: 'error', write: false,
   });
+  mkdirSync(OUT, { recursive: true });
+  for (const f of r.outputFiles) publish(f.path, f.contents);
   const entry = Object.entries(r.metafile.outputs)
     .find(([, o]) => o.entryPoint?.endsWith('final/cli.ts'))[0];
   const inputs = Object.keys(r.metafile.inputs)
     .filter((f) => !f.includes(':'))
     .map((f) => relative(REPO, join(process.cwd(), f)));
-  mkdirSync(OUT, { recursive: true });
   const tmp = `${MANIFEST}.${process.pid}.tmp`;
   writeFileSync(tmp, JSON.stringify({ entry: relative(OUT,
     join(process.cwd(), entry)), builtAt, inputs }));
