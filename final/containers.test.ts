@@ -303,6 +303,38 @@ describe('skiff containers', needsRoot, () => {
     assert.equal(footprint(), before);
   });
 
+  test('-p with host or none: the daemon discards the ports', async () => {
+    const before = footprint();
+    // The API calls come first, back to back: spawnSync blocks our
+    // loop, and a keep-alive socket the daemon closed meanwhile would
+    // be written to (EPIPE).
+    const client = new Client(sock(), root());
+    const bindings = { '80/tcp': [{ HostIp: '', HostPort: '8080' }] };
+    const ids: Record<string, string[]> = {};
+    for (const mode of ['host', 'none']) {
+      const { Id, Warnings } = await client.call('POST',
+        '/containers/create', { Image: 'busybox', Cmd: ['true'],
+          HostConfig: { NetworkMode: mode, PortBindings: bindings } });
+      assert.deepEqual(Warnings, ['Published ports are discarded when ' +
+        `using ${mode} network mode`]);
+      ids[mode] = [Id];
+    }
+    const ports = (id: string) => JSON.parse(ok('ps', '-a', '--no-trunc',
+      '--format', 'json').split('\n').filter(Boolean)
+      .find((l) => l.includes(id))!).Ports;
+    for (const mode of ['host', 'none']) {
+      ids[mode].push(sk(['run', '-d', '--network', mode, '-p', '8080:80',
+        'busybox', 'sleep', '600']).stdout.trim());
+      for (const id of ids[mode]) {
+        assert.equal(ports(id), '', `ps PORTS of a ${mode} container`);
+        assert.deepEqual(inspect(id).NetworkSettings.Ports, {});
+        assert.deepEqual(inspect(id).HostConfig.PortBindings, bindings);
+      }
+      ok('rm', '-f', ...ids[mode]);
+    }
+    assert.equal(footprint(), before);
+  });
+
   // #region test-lifecycle
   test('lifecycle: ps, logs, stop, start, restart, kill, wait, rm',
     async () => {

@@ -7,7 +7,9 @@ import { API_VERSION } from '../paths.ts';
 import { frame } from '../stdcopy.ts';
 import { humanDuration } from '../format.ts';
 import type { Container, Containers } from './containers.ts';
-import { NotModified } from './containers.ts';
+import {
+  createWarnings, NotModified, publishedPorts,
+} from './containers.ts';
 import type { LogEntry } from './logs.ts';
 import { readLog } from './logs.ts';
 import { BadRequest, Conflict } from './volumes.ts';
@@ -54,7 +56,8 @@ export function routes(engine: Engine, execs: Execs): Route[] {
     r('POST', '/containers/create', (q) => {
       const created = cs.create(q.body, q.query.get('name') ?? undefined);
       q.res.statusCode = 201;
-      return { Id: created.id, Warnings: [] };
+      return { Id: created.id,
+        Warnings: createWarnings(created.rec.HostConfig) };
     }),
     r('GET', `/containers/${ID}/json`, (q) => inspect(engine, c(q),
       execs)),
@@ -164,7 +167,7 @@ function ports(x: Container) {
   const out: { IP?: string; PrivatePort: number; PublicPort?: number;
     Type: string }[] = [];
   for (const [key, binds] of Object.entries(
-    x.rec.HostConfig.PortBindings ?? {})) {
+    publishedPorts(x.rec.HostConfig))) {
     const [port, proto = 'tcp'] = key.split('/');
     for (const b of binds ?? []) {
       out.push({ IP: b.HostIp || '0.0.0.0', PrivatePort: Number(port),

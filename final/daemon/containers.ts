@@ -116,6 +116,26 @@ function makeWorkdir(rootfs: string, cwd: string): void {
   }
 }
 
+/**
+ * The ports published for a container: none with `--network host`
+ * (its ports are the host's already) or `none` (nothing outside can
+ * reach it). Docker keeps HostConfig.PortBindings as sent, warns, and
+ * discards them: ps and NetworkSettings.Ports show none.
+ */
+export function publishedPorts(hc: HostConfig)
+  : NonNullable<HostConfig['PortBindings']> {
+  const mode = hc.NetworkMode;
+  return mode === 'host' || mode === 'none' ? {} : hc.PortBindings ?? {};
+}
+
+/** The create response's warnings (docker's CLI prints each). */
+export function createWarnings(hc: HostConfig): string[] {
+  const mode = hc.NetworkMode;
+  if (Object.keys(hc.PortBindings ?? {}).length === 0) return [];
+  return mode === 'host' || mode === 'none' ? ['Published ports are ' +
+    `discarded when using ${mode} network mode`] : [];
+}
+
 function freshState(): ContainerState {
   return {
     Status: 'created', Running: false, Paused: false, Restarting: false,
@@ -297,7 +317,7 @@ export class Containers {
   private plan(c: Container, spec: Spec, io: ContainerIo): StartPlan {
     const hc = c.rec.HostConfig;
     // Back to -p's text, which chapter 05 parses: ip:host:ctr/proto.
-    const publish = Object.entries(hc.PortBindings ?? {}).flatMap(
+    const publish = Object.entries(publishedPorts(hc)).flatMap(
       ([key, binds]) => (binds ?? []).map((b) => b.HostIp
         ? `${b.HostIp}:${b.HostPort ?? ''}:${key}`
         : b.HostPort ? `${b.HostPort}:${key}` : key));
