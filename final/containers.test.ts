@@ -335,6 +335,19 @@ describe('skiff containers', needsRoot, () => {
     assert.equal(footprint(), before);
   });
 
+  test('-p with container: refused at create, nothing left', async () => {
+    const client = new Client(sock(), root());
+    const all = () => client.call('GET', '/containers/json?all=1');
+    const count = (await all()).length;
+    const r = await client.request('POST', '/containers/create', {
+      Image: 'busybox', HostConfig: { NetworkMode: 'container:other',
+        PortBindings: { '80/tcp': [{ HostIp: '', HostPort: '8080' }] } } });
+    assert.equal(r.status, 400);
+    assert.equal(JSON.parse(r.body).message, 'conflicting options: port ' +
+      'publishing and the container type network mode');
+    assert.equal((await all()).length, count);
+  });
+
   // #region test-lifecycle
   test('lifecycle: ps, logs, stop, start, restart, kill, wait, rm',
     async () => {

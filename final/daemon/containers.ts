@@ -117,6 +117,21 @@ function makeWorkdir(rootfs: string, cwd: string): void {
 }
 
 /**
+ * -p with `--network container:<name>` would publish the other
+ * container's ports, which it publishes itself: refused before
+ * anything is made, as moby's validateNetContainerMode does (an API
+ * client would otherwise learn it only at start, with a container
+ * left behind). Chapter 05's checkPublishMode says the same to the CLI.
+ */
+function checkPublishMode(hc: HostConfig): void {
+  const bound = Object.keys(hc.PortBindings ?? {}).length > 0;
+  if (bound && (hc.NetworkMode ?? '').startsWith('container:')) {
+    throw new BadRequest('conflicting options: port publishing and the ' +
+      'container type network mode');
+  }
+}
+
+/**
  * The ports published for a container: none with `--network host`
  * (its ports are the host's already) or `none` (nothing outside can
  * reach it). Docker keeps HostConfig.PortBindings as sent, warns, and
@@ -193,6 +208,7 @@ export class Containers {
     if (!image) {
       throw new NotFound(`No such image: ${normalizeRef(body.Image)}`);
     }
+    checkPublishMode(body.HostConfig ?? {});
     name = this.checkName(name);
     const id = randomBytes(32).toString('hex');
     const dir = join(this.dir, id);
