@@ -496,6 +496,31 @@ describe('skiff containers', needsRoot, () => {
     ok('rm', '-f', 'box');
   });
 
+  test('exec -it: a detach or a vanished client leave the process',
+    async () => {
+    ok('run', '-d', '--name', 'exdet', 'busybox', 'sleep', '600');
+    // Each loop writes on: the daemon's writes to a client gone fail.
+    const loop = (n: number) => `while :; do echo tick; sleep 0.${n}; done`;
+    const runs = (n: number) => ok('exec', 'exdet', 'ps', '-o', 'args')
+      .split('\n').includes(`sh -c ${loop(n)}`);
+    let s = await terminalSession(['exec', '-it', 'exdet', 'sh', '-c',
+      loop(1)]);
+    await s.expect(/tick/);
+    s.type('\x10\x11');
+    await s.expect(/read escape sequence/);
+    assert.equal(await s.exit, 0);
+    // As Docker's: the client gone, nobody signals the process (moby
+    // runs an exec under a context no client's end cancels).
+    s = await terminalSession(['exec', '-it', 'exdet', 'sh', '-c', loop(2)]);
+    await s.expect(/tick/);
+    s.kill('SIGKILL');
+    await s.exit;
+    await new Promise((r) => setTimeout(r, 1000));
+    assert.ok(runs(1), 'a detach ended the exec');
+    assert.ok(runs(2), 'a vanished client ended the exec');
+    ok('rm', '-f', 'exdet');
+  });
+
   test('attach: type, detach with ctrl-p ctrl-q, attach, exit', async () => {
     ok('run', '-dit', '--name', 'att', 'busybox', 'sh');
     let s = await terminalSession(['attach', 'att']);
@@ -663,6 +688,8 @@ interface Session {
   until(pattern: RegExp, text: string): Promise<void>;
   /** Everything the CLI printed so far. */
   transcript(): string;
+  /** Signals the CLI: a terminal closed, a client killed. */
+  kill(signal: NodeJS.Signals): void;
   exit: Promise<number | null>;
 }
 
@@ -715,6 +742,7 @@ async function terminalSession(args: string[]): Promise<Session> {
       }
     },
     transcript: () => all,
+    kill: (signal) => void child.kill(signal),
     exit,
   };
   return session;

@@ -191,7 +191,7 @@ export class Execs {
     };
     for (const [stream, name] of outputs) {
       stream.on('data', (d: Buffer) => {
-        if (out && !out.destroyed) out.write(tty ? d : frame(name, d));
+        if (out?.writable) out.write(tty ? d : frame(name, d));
       });
       let ended = false;
       const end = () => {
@@ -210,10 +210,12 @@ export class Execs {
       out.on('end', () => { if (!tty) input.end(); });
     }
     out?.on('error', () => {});
-    out?.on('close', () => {
-      // The client went away: a terminal session ends with it.
-      if (tty && x.running) x.handle?.kill('SIGHUP');
-    });
+    // The client's end, a detach (ctrl-p ctrl-q) or a client gone: with
+    // a terminal the session ends and the process runs on, its output
+    // read and dropped. So does Docker's: moby closes the session at
+    // the end of the input, and runs an exec under a context that no
+    // client's end cancels (docker exec -it leaves its shell behind).
+    out?.on('end', () => { if (tty) out.end(); });
     void x.handle!.wait().then((s) => {
       code = s.code;
       // With a terminal, the process's children may hold the slave
