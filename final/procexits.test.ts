@@ -7,6 +7,7 @@ import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { describe, test } from 'node:test';
 import { needsRoot, REPO } from '../support/testing.ts';
+import { needsUserNs } from '../chapters/02-namespaces/harness.ts';
 import { processStartTime } from './daemon/runtime.ts';
 import { ProcExits, stillRuns } from './daemon/procexits.ts';
 
@@ -33,7 +34,8 @@ describe('process events', needsRoot, () => {
       }
     });
 
-  test('no answer in a user namespace: none, with the reason', () => {
+  test('no answer in a user namespace: none, with the reason',
+    needsUserNs, () => {
     const r = spawnSync('unshare', ['-U', '-r', process.execPath,
       '--import', 'tsx', '-e', `
         const { ProcExits } = await import('./final/daemon/procexits.ts');
