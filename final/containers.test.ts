@@ -86,6 +86,17 @@ async function waitFor(what: string, cond: () => boolean,
 }
 
 const inspect = (ref: string) => JSON.parse(ok('inspect', ref))[0];
+
+/**
+ * A client of the API. Node's global agent keeps sockets alive, and
+ * spawnSync blocks our loop: a socket the daemon closed meanwhile (its
+ * keep-alive timeout) would be written to (EPIPE). A turn of the loop
+ * first lets the agent see those ends.
+ */
+async function api(): Promise<Client> {
+  await new Promise((r) => setTimeout(r, 50));
+  return new Client(sock(), root());
+}
 const daemonPid = () => Number(readFileSync(join(root(), 'daemon.pid'),
   'utf8'));
 
@@ -305,10 +316,8 @@ describe('skiff containers', needsRoot, () => {
 
   test('-p with host or none: the daemon discards the ports', async () => {
     const before = footprint();
-    // The API calls come first, back to back: spawnSync blocks our
-    // loop, and a keep-alive socket the daemon closed meanwhile would
-    // be written to (EPIPE).
-    const client = new Client(sock(), root());
+    // The API calls come first, back to back (see api()).
+    const client = await api();
     const bindings = { '80/tcp': [{ HostIp: '', HostPort: '8080' }] };
     const ids: Record<string, string[]> = {};
     for (const mode of ['host', 'none']) {
@@ -336,7 +345,7 @@ describe('skiff containers', needsRoot, () => {
   });
 
   test('-p with container: refused at create, nothing left', async () => {
-    const client = new Client(sock(), root());
+    const client = await api();
     const all = () => client.call('GET', '/containers/json?all=1');
     const count = (await all()).length;
     const r = await client.request('POST', '/containers/create', {
