@@ -74,23 +74,26 @@ export const nsexecPath = (): string => compileStatic('nsexec.c');
 let init: string | undefined;
 
 /**
- * The path of the bundled init. A small manifest next to it lists the
- * sources that went in and their hash, so a changed source rebuilds it.
+ * The path of the bundled init, named by a hash of the sources that went
+ * in (listed in a manifest beside it), so a changed source rebuilds it
+ * under a new name: an engine started earlier keeps the init it was
+ * built with, never one that speaks a newer protocol than it does.
  */
 export function initBundlePath(): string {
   if (init) return init;
-  const out = join(CACHE_DIR, 'init', 'init.mjs');
-  const manifest = `${out}.inputs.json`;
-  if (!upToDate(out, manifest)) bundleInit(out, manifest);
-  return (init = out);
+  const dir = join(CACHE_DIR, 'init');
+  const manifest = join(dir, 'init.inputs.json');
+  return (init = current(dir, manifest) ?? bundleInit(dir, manifest));
 }
 
-function upToDate(out: string, manifest: string): boolean {
+/** The bundle the manifest names, if its sources have not changed. */
+function current(dir: string, manifest: string): string | undefined {
   try {
     const { inputs, hash } = JSON.parse(readFileSync(manifest, 'utf8'));
-    return existsSync(out) && hash === hashInputs(inputs);
+    const out = join(dir, `init-${hash}.mjs`);
+    return existsSync(out) && hash === hashInputs(inputs) ? out : undefined;
   } catch {
-    return false;
+    return undefined;
   }
 }
 
@@ -100,8 +103,9 @@ function hashInputs(inputs: string[]): string {
 
 // esbuild runs in a child process so that its API is not loaded into
 // every engine; the build takes a fraction of a second, once.
-function bundleInit(out: string, manifest: string): void {
-  const meta = `${out}.${process.pid}.meta.json`;
+function bundleInit(dir: string, manifest: string): string {
+  const built = join(dir, `init.${process.pid}.mjs`);
+  const meta = `${built}.meta.json`;
   const script = `const r = require('esbuild').buildSync({
     entryPoints: [${JSON.stringify(join(HERE, 'init.ts'))}],
     bundle: true, platform: 'node', format: 'esm', target: 'node20',
@@ -111,20 +115,23 @@ function bundleInit(out: string, manifest: string): void {
   require('fs').writeFileSync(process.argv[2],
     JSON.stringify(Object.keys(r.metafile.inputs)));`;
   try {
-    publish(out, (tmp) => {
-      execFileSync(process.execPath, ['-e', script, tmp, meta],
-        { cwd: REPO, stdio: ['ignore', 'ignore', 'pipe'] });
-      chmodSync(tmp, 0o644);
-    });
+    mkdirSync(dir, { recursive: true, mode: 0o755 });
+    execFileSync(process.execPath, ['-e', script, built, meta],
+      { cwd: REPO, stdio: ['ignore', 'ignore', 'pipe'] });
     const inputs: string[] = JSON.parse(readFileSync(meta, 'utf8'));
-    publish(manifest, (tmp) => writeFileSync(tmp, JSON.stringify({
-      inputs, hash: hashInputs(inputs),
-    })));
+    const hash = hashInputs(inputs);
+    const out = join(dir, `init-${hash}.mjs`);
+    chmodSync(built, 0o644);
+    renameSync(built, out);
+    publish(manifest, (tmp) => writeFileSync(tmp,
+      JSON.stringify({ inputs, hash })));
+    return out;
   } catch (err) {
     const e = err as { stderr?: Buffer; message: string };
     const why = String(e.stderr ?? e.message).trim().split('\n')[0];
     throw new Error(`bundle the container init: ${why}`, { cause: err });
   } finally {
     rmSync(meta, { force: true });
+    rmSync(built, { force: true });
   }
 }
