@@ -94,7 +94,13 @@ describe('chapter 02: stdio', needsRoot, () => {
 describe('chapter 02: terminal', needsRoot, () => {
   /** What the terminal shows until `pattern`; then the master is closed
    * (it would read EIO, not EOF, once the last slave is closed). */
-  function readUntil(master: number, pattern: RegExp): Promise<string> {
+  /**
+   * Reads the master until `pattern` shows, then (after `hold`, if given)
+   * closes it. Closing a master hangs its session up: a command still
+   * exiting would die of SIGHUP.
+   */
+  function readUntil(master: number, pattern: RegExp,
+    hold?: Promise<unknown>): Promise<string> {
     const stream = new tty.ReadStream(master);
     let text = '';
     return new Promise((resolve, reject) => {
@@ -106,7 +112,7 @@ describe('chapter 02: terminal', needsRoot, () => {
         text += d;
         if (!pattern.test(text)) return;
         clearTimeout(timer);
-        stream.destroy();
+        void Promise.resolve(hold).finally(() => stream.destroy());
         resolve(text);
       });
       stream.on('error', () => {});
@@ -138,9 +144,10 @@ describe('chapter 02: terminal', needsRoot, () => {
     const e = await execInContainer(c.pid, { terminal: true,
       args: ['sh', '-c', 'tty; echo end'], env: DEFAULT_ENV, cwd: '/',
       user: { uid: 0, gid: 0 } }, { stdio: ['ignore', 'ignore', 'ignore'] });
-    const out = await readUntil(e.console!, /end\r\n/);
+    const exit = e.wait();
+    const out = await readUntil(e.console!, /end\r\n/, exit);
     assert.equal(out, '/dev/pts/1\r\nend\r\n');
-    assert.equal((await e.wait()).code, 0);
+    assert.equal((await exit).code, 0);
   });
 });
 
