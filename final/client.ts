@@ -102,7 +102,12 @@ export class Client {
   private raw(method: string, path: string, body?: unknown,
     headers: Record<string, string> = {}): http.ClientRequest {
     const data = body === undefined ? undefined : JSON.stringify(body);
+    // agent: false, a connection per request. Node 20's global agent
+    // keeps sockets alive, and one the daemon closed while idle (5 s)
+    // fails the next request with ECONNRESET; on a unix socket a new
+    // connection costs next to nothing.
     const req = http.request({
+      agent: false,
       socketPath: this.sock, method, path: `/v${API_VERSION}${path}`,
       headers: {
         ...headers, Host: 'skiff',
