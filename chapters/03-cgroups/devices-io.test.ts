@@ -75,6 +75,10 @@ async function ddSeconds(t: Parameters<typeof loopDevice>[0],
   p.release();
   const { code } = await p.exited;
   assert.equal(code, 0, p.stderr());
+  // The exit can be seen before dd's last line is read (a loaded host).
+  for (let i = 0; i < 250 && !/copied/.test(p.stderr()); i++) {
+    await new Promise((r) => setTimeout(r, 20));
+  }
   const m = /copied, ([\d.e-]+) s/.exec(p.stderr());
   assert.ok(m, p.stderr());
   return { secs: Number(m[1]), cg };
