@@ -8,7 +8,7 @@
 import assert from 'node:assert/strict';
 import { spawn, spawnSync } from 'node:child_process';
 import {
-  closeSync, existsSync, mkdtempSync, readdirSync, readFileSync, rmSync,
+  closeSync, existsSync, mkdtempSync, readdirSync, readFileSync,
   writeFileSync,
 } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -24,6 +24,9 @@ import {
 import { hostMounts, needsRoot, REPO, uniqueName } from
   '../support/testing.ts';
 import { Client } from './client.ts';
+import {
+  cgroupsBelow, removeEngineLeftovers, waitFor,
+} from './testing.ts';
 
 const VM = !!process.env.SKIFF_VM; // ten times slower: fewer containers
 const TSX = import.meta.resolve('tsx/esm');
@@ -76,47 +79,16 @@ function skAsync(args: string[]): Promise<Out> {
   });
 }
 
-async function waitFor(what: string, cond: () => boolean,
-  ms = 20_000): Promise<void> {
-  const end = Date.now() + ms;
-  while (!cond()) {
-    if (Date.now() > end) assert.fail(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 100));
-  }
-}
-
 const inspect = (ref: string) => JSON.parse(ok('inspect', ref))[0];
 
-/**
- * A client of the API. Node's global agent keeps sockets alive, and
- * spawnSync blocks our loop: a socket the daemon closed meanwhile (its
- * keep-alive timeout) would be written to (EPIPE). A turn of the loop
- * first lets the agent see those ends.
- */
+/** A client of the API (a connection per request: see client.ts). */
 async function api(): Promise<Client> {
-  await new Promise((r) => setTimeout(r, 50));
   return new Client(sock(), root());
 }
 const daemonPid = () => Number(readFileSync(join(root(), 'daemon.pid'),
   'utf8'));
 
-/** The cgroup directories below our parent, in every hierarchy. */
-function cgroups(): string[] {
-  const out: string[] = [];
-  const walk = (d: string) => {
-    if (!existsSync(d)) return;
-    for (const e of readdirSync(d, { withFileTypes: true })) {
-      if (e.isDirectory()) {
-        out.push(join(d, e.name));
-        walk(join(d, e.name));
-      }
-    }
-  };
-  for (const h of ['', ...readdirSync('/sys/fs/cgroup')]) {
-    walk(join('/sys/fs/cgroup', h, cgroupParent));
-  }
-  return out.sort();
-}
+const cgroups = () => cgroupsBelow(cgroupParent);
 
 /** What the engine may leave on the host: must match before and after. */
 function footprint(): string {
@@ -158,14 +130,7 @@ after(() => {
   for (const step of steps) {
     try { step(); } catch { /* the next one still runs */ }
   }
-  const left = hostMounts().filter((m) => m.startsWith(dir));
-  for (const m of left.reverse()) spawnSync('umount', ['-l', m]);
-  rmSync(dir, { recursive: true, force: true });
-  for (const d of cgroups().reverse()) spawnSync('rmdir', [d]);
-  for (const c of readdirSync('/sys/fs/cgroup')) {
-    spawnSync('rmdir', [join('/sys/fs/cgroup', c, cgroupParent)]);
-  }
-  spawnSync('rmdir', [join('/sys/fs/cgroup', cgroupParent)]);
+  const left = removeEngineLeftovers(dir, cgroupParent);
   assert.deepEqual(left, [], 'mounts left behind');
 });
 

@@ -6,10 +6,7 @@
 // installed: skiff needs none, so the prerequisites do not add one.
 import assert from 'node:assert/strict';
 import { spawn, spawnSync } from 'node:child_process';
-import {
-  closeSync, existsSync, mkdtempSync, openSync, readdirSync, readFileSync,
-  rmSync,
-} from 'node:fs';
+import { closeSync, mkdtempSync, openSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
@@ -20,7 +17,8 @@ import type { NetConfig } from '../chapters/05-network/network.ts';
 import {
   configEnv, dropConfig, testConfig,
 } from '../chapters/05-network/testnet.ts';
-import { hostMounts, isRoot, REPO, uniqueName } from
+import { removeEngineLeftovers, waitFor } from './testing.ts';
+import { isRoot, REPO, uniqueName } from
   '../support/testing.ts';
 
 const VM = !!process.env.SKIFF_VM;
@@ -52,32 +50,6 @@ function ok(...args: string[]): string {
   return r.stdout;
 }
 
-async function waitFor(what: string, cond: () => boolean,
-  ms = 20_000): Promise<void> {
-  const end = Date.now() + ms;
-  while (!cond()) {
-    if (Date.now() > end) assert.fail(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 100));
-  }
-}
-
-/** The cgroup directories below our parent, in every hierarchy. */
-function cgroups(): string[] {
-  const out: string[] = [];
-  const walk = (d: string) => {
-    if (!existsSync(d)) return;
-    for (const e of readdirSync(d, { withFileTypes: true })) {
-      if (e.isDirectory()) {
-        out.push(join(d, e.name));
-        walk(join(d, e.name));
-      }
-    }
-  };
-  for (const h of ['', ...readdirSync('/sys/fs/cgroup')]) {
-    walk(join('/sys/fs/cgroup', h, cgroupParent));
-  }
-  return out.sort();
-}
 
 before(async () => {
   if (skip) return;
@@ -117,14 +89,7 @@ after(() => {
   for (const step of steps) {
     try { step(); } catch { /* the next one still runs */ }
   }
-  const left = hostMounts().filter((m) => m.startsWith(dir));
-  for (const m of left.reverse()) spawnSync('umount', ['-l', m]);
-  rmSync(dir, { recursive: true, force: true });
-  for (const d of cgroups().reverse()) spawnSync('rmdir', [d]);
-  for (const c of readdirSync('/sys/fs/cgroup')) {
-    spawnSync('rmdir', [join('/sys/fs/cgroup', c, cgroupParent)]);
-  }
-  spawnSync('rmdir', [join('/sys/fs/cgroup', cgroupParent)]);
+  const left = removeEngineLeftovers(dir, cgroupParent);
   assert.deepEqual(left, [], 'mounts left behind');
 });
 
