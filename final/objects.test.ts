@@ -7,7 +7,7 @@
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import {
-  existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync,
+  existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync,
   writeFileSync,
 } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -17,7 +17,8 @@ import { configEnv, dropConfig, freeSubnet, testConfig } from
   '../chapters/05-network/testnet.ts';
 import type { NetConfig } from '../chapters/05-network/network.ts';
 import { cachedRootfs } from '../chapters/01-chroot/rootfs.ts';
-import { hostMounts, needsRoot, REPO, uniqueName } from
+import { removeEngineLeftovers } from './testing.ts';
+import { needsRoot, REPO, uniqueName } from
   '../support/testing.ts';
 
 let dir = '';
@@ -82,13 +83,7 @@ after(() => {
   for (const step of steps) {
     try { step(); } catch { /* the next one still runs */ }
   }
-  const left = hostMounts().filter((m) => m.startsWith(dir));
-  for (const m of left.reverse()) spawnSync('umount', ['-l', m]);
-  rmSync(dir, { recursive: true, force: true });
-  for (const c of readdirSync('/sys/fs/cgroup')) {
-    spawnSync('rmdir', [join('/sys/fs/cgroup', c, cgroupParent)]);
-  }
-  spawnSync('rmdir', [join('/sys/fs/cgroup', cgroupParent)]);
+  const left = removeEngineLeftovers(dir, cgroupParent);
   assert.deepEqual(left, [], 'mounts left behind');
 });
 
