@@ -1,8 +1,8 @@
 // Helpers for this chapter's tests: host processes that wait until they
 // have been put in a cgroup, CPU time read from /proc, loop devices.
 import { execFileSync, spawn } from 'node:child_process';
-import { readFileSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { readFileSync, rmdirSync, writeFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
 import type { TestContext } from 'node:test';
 import { tempDir, uniqueName } from '../../support/testing.ts';
 import { createCgroup, type Cgroup } from './cgroups/manager.ts';
@@ -62,7 +62,13 @@ export function holdScript(t: TestContext, script: string): Held {
 export async function testCgroup(t: TestContext, r: LinuxResources = {},
   path = `/skiff/${uniqueName('t')}`): Promise<Cgroup> {
   const cg = await createCgroup(path, r);
-  t.after(() => cg.destroy());
+  t.after(async () => {
+    await cg.destroy();
+    // The /skiff parent too, once no other cgroup is left in it.
+    for (const d of cg.dirs) {
+      try { rmdirSync(dirname(d)); } catch { /* busy, or not ours */ }
+    }
+  });
   return cg;
 }
 
