@@ -69,7 +69,7 @@ export function getWinsize(fd: number): { rows: number; cols: number } {
 // #region scm-rights
 // sendmsg(2) and recvmsg(2) take a struct msghdr: the data (one byte,
 // in an iovec) and the control message, a struct cmsghdr { size_t len;
-// int level, type; } followed by the fd, padded to CMSG_SPACE = 24.
+// int level, type; } followed by the fds, padded to 8 bytes: CMSG_SPACE.
 koffi.struct('skiff_iovec', { base: 'void *', len: 'size_t' });
 koffi.struct('skiff_msghdr', {
   name: 'void *', namelen: 'uint32_t', iov: 'skiff_iovec *',
@@ -82,33 +82,45 @@ const recvmsg = syscall<[number, Msg, number]>(
   'intptr_t recvmsg(int fd, _Inout_ skiff_msghdr *msg, int flags)');
 const SOL_SOCKET = 1, SCM_RIGHTS = 1;
 const MSG_DONTWAIT = 0x40, MSG_CMSG_CLOEXEC = 0x40000000;
+const CMSG_HDR = 16;
+const cmsgSpace = (n: number) => CMSG_HDR + ((n * 4 + 7) & ~7);
 
 function message(data: Buffer, control: Buffer) {
   return { name: null, namelen: 0, iov: [{ base: data, len: data.length }],
     iovlen: 1, control, controllen: control.length, flags: 0 };
 }
 
-/** Sends an open file descriptor to the process at the other end. */
-export function sendFd(sock: number, fd: number): void {
-  const control = Buffer.alloc(24);
-  control.writeBigUInt64LE(20n, 0); // CMSG_LEN(sizeof(int))
+/** Sends open file descriptors to the process at the other end. */
+export function sendFds(sock: number, fds: number[]): void {
+  const control = Buffer.alloc(cmsgSpace(fds.length));
+  control.writeBigUInt64LE(BigInt(CMSG_HDR + fds.length * 4), 0);
   control.writeInt32LE(SOL_SOCKET, 8);
   control.writeInt32LE(SCM_RIGHTS, 12);
-  control.writeInt32LE(fd, 16);
+  fds.forEach((fd, i) => control.writeInt32LE(fd, CMSG_HDR + i * 4));
   sendmsg(sock, message(Buffer.from('T'), control), 0);
 }
 
-/** The descriptor sendFd sent, now ours; throws if none is waiting. */
-export function receiveFd(sock: number): number {
-  const control = Buffer.alloc(24);
+/**
+ * The descriptors one sendFds sent (at most `max`), now ours and
+ * close-on-exec; throws if no message is waiting.
+ */
+export function receiveFds(sock: number, max: number, what: string)
+  : number[] {
+  const control = Buffer.alloc(cmsgSpace(max));
   const n = recvmsg(sock, message(Buffer.alloc(1), control),
     MSG_DONTWAIT | MSG_CMSG_CLOEXEC);
   if (n !== 1 || control.readInt32LE(8) !== SOL_SOCKET ||
     control.readInt32LE(12) !== SCM_RIGHTS) {
-    throw new Error('receive the console: no descriptor came');
+    throw new Error(`receive ${what}: no descriptor came`);
   }
-  return control.readInt32LE(16);
+  const count = (Number(control.readBigUInt64LE(0)) - CMSG_HDR) / 4;
+  return Array.from({ length: count },
+    (_, i) => control.readInt32LE(CMSG_HDR + i * 4));
 }
+
+export const sendFd = (sock: number, fd: number) => sendFds(sock, [fd]);
+export const receiveFd = (sock: number) =>
+  receiveFds(sock, 1, 'the console')[0];
 // #endregion
 
 const socketpair = syscall<[number, number, number, Int32Array]>(

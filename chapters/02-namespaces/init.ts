@@ -10,11 +10,13 @@ import {
 } from 'node:fs';
 import { enterRoot, execCommand, ExecError } from '../01-chroot/chroot.ts';
 import { syscall } from '../01-chroot/kernel.ts';
-import { openConsole } from './console.ts';
-import { finishRoot, pivotInto, prepareRoot } from './mounts.ts';
+import { openConsole, receiveFds } from './console.ts';
 import {
-  CONFIG_FD, CONSOLE_FD, ERROR_FD, EXECING, GO, type InitConfig,
-  type InitFailure, SYNC_FD,
+  finishRoot, pivotInto, prepareRoot, type Trees, treesFromEnv,
+} from './mounts.ts';
+import {
+  CONFIG_FD, CONSOLE_FD, ERROR_FD, EXECING, GO, type Handed,
+  type InitConfig, type InitFailure, SYNC_FD,
 } from './protocol.ts';
 import { applyProcess, bringUpLoopback } from './process.ts';
 import type { Spec } from './spec.ts';
@@ -26,6 +28,10 @@ const setns = syscall<[number, number]>('int setns(int fd, int nstype)');
 const fcntl = syscall<[number, number, number]>(
   'int fcntl(int fd, int cmd, int arg)');
 const fchdir = syscall<[number]>('int fchdir(int fd)');
+const dup2 = syscall<[number, number]>('int dup2(int oldfd, int newfd)');
+const closeRange = syscall<[number, number, number]>(
+  'int close_range(unsigned int first, unsigned int last, int flags)');
+const CLOSE_RANGE_CLOEXEC = 4;
 const chroot = syscall<[string]>('int chroot(const char *path)');
 const F_SETFD = 2;
 const FD_CLOEXEC = 1;
@@ -59,9 +65,30 @@ function hasNew(spec: Spec, type: string): boolean {
   return spec.linux.namespaces.some((ns) => ns.type === type && !ns.path);
 }
 
+// #region take-handed
+/**
+ * A spare init: what a fresh one inherits came over the console socket.
+ * The stdio fds become 0-2 (dup2(2) clears their close-on-exec flag);
+ * the trees are for prepareRoot.
+ */
+function takeHanded(handed: Handed): Trees {
+  const fds = receiveFds(CONSOLE_FD, 4 + handed.binds, 'stdio and trees');
+  if (fds.length !== 4 + handed.binds) {
+    throw new Error(`receive stdio and trees: ${fds.length} fds came`);
+  }
+  fds.slice(0, 3).forEach((fd, i) => {
+    dup2(fd, i);
+    closeSync(fd);
+  });
+  // The socket stays for a terminal's master, but not in the command.
+  fcntl(CONSOLE_FD, F_SETFD, FD_CLOEXEC);
+  return { root: fds[3], binds: fds.slice(4) };
+}
+// #endregion
+
 // #region setup
 /** The container's world, made from the inside, in this order. */
-function setUpContainer(spec: Spec): void {
+function setUpContainer(spec: Spec, trees: Trees): void {
   // Unshared only now, after the engine's attach steps put us in our
   // cgroup: the namespace's root is that cgroup, so /proc/self/cgroup
   // reads "/" and the host's hierarchy above it stays hidden.
@@ -71,7 +98,7 @@ function setUpContainer(spec: Spec): void {
   }
   if (hasNew(spec, 'network')) bringUpLoopback();
   if (hasNew(spec, 'mount')) {
-    prepareRoot(spec);
+    prepareRoot(spec, trees);
     pivotInto(spec.root.path);
     writeSysctls(spec);
     finishRoot(spec); // after the sysctls: it makes /proc/sys read-only
@@ -139,13 +166,18 @@ function main(): never {
   for (const fd of [SYNC_FD, CONFIG_FD, ERROR_FD]) {
     fcntl(fd, F_SETFD, FD_CLOEXEC);
   }
-  const config = JSON.parse(readAll(CONFIG_FD)) as InitConfig;
+  const text = readAll(CONFIG_FD);
+  // A spare whose engine went away before it needed us: nothing to do.
+  if (text === '') process.exit(0);
+  const config = JSON.parse(text) as InitConfig;
   waitAtBarrier();
   try {
     let proc;
     let devConsole = false;
     if (config.mode === 'start') {
-      setUpContainer(config.spec);
+      const trees = config.handed ? takeHanded(config.handed)
+        : treesFromEnv();
+      setUpContainer(config.spec, trees);
       proc = config.spec.process;
       devConsole = hasNew(config.spec, 'mount');
     } else {
@@ -157,6 +189,9 @@ function main(): never {
       openConsole(CONSOLE_FD, { devConsole, size: proc.consoleSize });
     }
     applyProcess(proc);
+    // Only 0-2 go on to the command: not an fd the engine's own parent
+    // left open without close-on-exec (close_range(2), as runc does).
+    closeRange(3, 0xffffffff, CLOSE_RANGE_CLOEXEC);
     writeSync(ERROR_FD, EXECING);
     return execCommand(proc.args, proc.env);
   } catch (err) {

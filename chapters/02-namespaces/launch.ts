@@ -3,18 +3,20 @@
 // init's pid, hold the init at the barrier while the caller works on
 // it, release it and read the verdict from the error pipe.
 import { spawn, type ChildProcess } from 'node:child_process';
-import { closeSync, writeFileSync } from 'node:fs';
+import { closeSync, openSync, writeFileSync } from 'node:fs';
+import { resolve } from 'node:path';
 import { Socket, type SocketConstructorOpts } from 'node:net';
 import type { Readable, Stream, Writable } from 'node:stream';
 import { syscall } from '../01-chroot/kernel.ts';
 import { initBundlePath, nsexecPath } from './build.ts';
-import { consolePair, receiveFd } from './console.ts';
+import { consolePair, receiveFd, sendFds } from './console.ts';
+import { bindKind, cloneMount } from './mounts.ts';
 import {
   CONFIG_FD, ERROR_FD, EXECING, GO, type InitConfig, type InitFailure,
   SYNC_FD,
 } from './protocol.ts';
 import { type ExitStatus, waitForChild } from './reap.ts';
-import type { IdMapping } from './spec.ts';
+import type { IdMapping, Spec } from './spec.ts';
 
 export type StdioEntry = 'inherit' | 'pipe' | 'ignore' | number | Stream;
 
@@ -102,7 +104,7 @@ function mapLines(maps: IdMapping[]): string {
  * than its own id (user_namespaces(7)). Each file is written once, in a
  * single write(2).
  */
-function writeIdMaps(pid: number, req: LaunchRequest): void {
+function writeIdMaps(pid: number, req: SpawnRequest): void {
   const write = (file: string, maps: IdMapping[]) => {
     try {
       writeFileSync(`/proc/${pid}/${file}`, mapLines(maps));
@@ -183,24 +185,43 @@ function wantsConsole(config: InitConfig): boolean {
   return !!proc.terminal;
 }
 
-// #region launch
-export async function launch(req: LaunchRequest): Promise<Launched> {
-  const pipes = ownPipes(req.stdio);
-  // fd 6, the console socket: the init sends its terminal's master.
-  const [ours, far] = wantsConsole(req.config) ? consolePair() : [];
+// #region spawn-init
+/** An init cloned into its namespaces, waiting for its config. */
+export interface Waiting {
+  readonly pid: number;
+  readonly exited: Promise<ExitStatus>;
+  readonly sync: Readable & Writable;
+  /** All the init writes on the error pipe, once it closes. */
+  readonly errors: Promise<string>;
+  readonly config: Writable;
+  /** Our end of the console socket (fd 6), if it has one. */
+  readonly console?: number;
+}
+
+export interface SpawnRequest {
+  nsexecArgs: string[];
+  /** fds 0-2 of the init, as spawn takes them. */
+  stdio: StdioEntry[];
+  /** Give it fd 6, the console socket. */
+  console: boolean;
+  uidMappings?: IdMapping[];
+  gidMappings?: IdMapping[];
+}
+
+/** Runs the trampoline; resolves once it has cloned the init. */
+export async function spawnInit(req: SpawnRequest): Promise<Waiting> {
+  const [ours, far] = req.console ? consolePair() : [];
   let child: ChildProcess;
   try {
     child = spawn(nsexecPath(), ['spawn', ...req.nsexecArgs, '--',
       process.execPath, initBundlePath()], {
-      stdio: [...pipes.stdio, 'pipe', 'pipe', 'pipe', ...far ? [far] : []],
+      stdio: [...req.stdio, 'pipe', 'pipe', 'pipe', ...far ? [far] : []],
       env: {}, cwd: '/',
     });
   } catch (err) {
-    pipes.ends.forEach((end) => end?.destroy());
     if (ours !== undefined) closeSync(ours);
     throw err;
   } finally {
-    pipes.closeFar();
     if (far !== undefined) closeSync(far);
   }
   const spawned = new Promise<void>((resolve, reject) => {
@@ -214,8 +235,6 @@ export async function launch(req: LaunchRequest): Promise<Launched> {
   const config = child.stdio[CONFIG_FD] as Writable;
   // If the trampoline fails first, the error pipe says why: not EPIPE.
   config.on('error', () => {});
-  config.end(JSON.stringify(req.config));
-  let pid = 0;
   try {
     await spawned;
     let line = await nextLine();
@@ -224,23 +243,112 @@ export async function launch(req: LaunchRequest): Promise<Launched> {
       sync.write('M');
       line = await nextLine();
     }
-    pid = Number(/^P (\d+)$/.exec(line)?.[1]);
+    const pid = Number(/^P (\d+)$/.exec(line)?.[1]);
     if (!pid) throw new Error(`unexpected message "${line}"`);
+    return { pid, exited: waitForChild(pid), sync, errors, config,
+      console: ours };
   } catch (err) {
     child.kill('SIGKILL');
-    pipes.ends.forEach((end) => end?.destroy());
     if (ours !== undefined) closeSync(ours);
     const reported = verdict(await errors);
     throw reported ?? new StartError(`start the container init: ${
       (err as Error).message}`, 125, { cause: err });
   }
-  return launched(pipes.ends, pid, sync, errors, ours);
 }
 // #endregion
 
-function launched(ends: (Socket | null)[], pid: number, sync: Writable,
-  errors: Promise<string>, consoleSocket?: number): Launched {
-  const exited = waitForChild(pid);
+/** Where spare inits come from (spare.ts), if the caller keeps any. */
+export interface Spares {
+  /** A spare for these trampoline arguments, if it can make one. */
+  take(nsexecArgs: string[]): Promise<Waiting> | undefined;
+}
+
+// #region launch
+export async function launch(req: LaunchRequest, spares?: Spares)
+  : Promise<Launched> {
+  const spare = handable(req) ? spares?.take(req.nsexecArgs) : undefined;
+  // A spare that failed to start: the cold path below says why, if so.
+  const waiting = await spare?.catch(() => undefined);
+  if (waiting) return handOver(waiting, req);
+  const pipes = ownPipes(req.stdio);
+  let init: Waiting;
+  try {
+    init = await spawnInit({ ...req, stdio: pipes.stdio,
+      console: wantsConsole(req.config) });
+  } catch (err) {
+    pipes.ends.forEach((end) => end?.destroy());
+    throw err;
+  } finally {
+    pipes.closeFar();
+  }
+  init.config.end(JSON.stringify(req.config));
+  return launched(pipes.ends, init);
+}
+// #endregion
+
+// #region hand-over
+/** A spare can take a request whose stdio are plain descriptors. */
+function handable(req: LaunchRequest): boolean {
+  return req.config.mode === 'start' &&
+    req.stdio.every((e) => typeof e === 'number' || typeof e === 'string');
+}
+
+/**
+ * Gives a spare init what a fresh one would have inherited: stdio,
+ * and clones of the rootfs and bind sources, made now, since its mount
+ * namespace is a copy of ours from before they were mounted.
+ */
+function handOver(init: Waiting, req: LaunchRequest): Launched {
+  const spec = (req.config as { spec: Spec }).spec;
+  const pipes = ownPipes(req.stdio);
+  const opened: number[] = [];
+  let binds = 0;
+  try {
+    const stdio = pipes.stdio.map((e, i) => stdioFd(e, i, opened));
+    const trees = [cloneTree(spec.root.path, true), ...spec.mounts
+      .filter((m) => bindKind(m))
+      .map((m) => cloneTree(resolve(m.source ?? ''),
+        bindKind(m) === 'rbind'))];
+    opened.push(...trees);
+    binds = trees.length - 1;
+    sendFds(init.console!, [...stdio, ...trees]);
+  } catch (err) {
+    process.kill(init.pid, 'SIGKILL');
+    pipes.ends.forEach((end) => end?.destroy());
+    closeSync(init.console!);
+    throw err;
+  } finally {
+    opened.forEach((fd) => closeSync(fd));
+    pipes.closeFar();
+  }
+  init.config.end(JSON.stringify({ ...req.config, handed: { binds } }));
+  if (wantsConsole(req.config)) return launched(pipes.ends, init);
+  closeSync(init.console!);
+  return launched(pipes.ends, { ...init, console: undefined });
+}
+
+function stdioFd(entry: StdioEntry, i: number, opened: number[]): number {
+  if (typeof entry === 'number') return entry;
+  if (entry === 'inherit') return i;
+  const fd = openSync('/dev/null', 'r+');
+  opened.push(fd);
+  return fd;
+}
+
+/** Like the trampoline's -b: one line and exit status 125 if it fails. */
+function cloneTree(path: string, recursive: boolean): number {
+  try {
+    return cloneMount(path, recursive);
+  } catch (err) {
+    const code = (err as { code?: string }).code ?? String(err);
+    throw new StartError(`bind mount source ${path}: ${code}`, 125,
+      { cause: err });
+  }
+}
+// #endregion
+
+function launched(ends: (Socket | null)[], init: Waiting): Launched {
+  const { pid, exited, sync, errors, console: consoleSocket } = init;
   let done = false;
   let master: number | undefined;
   void exited.then(() => { done = true; });

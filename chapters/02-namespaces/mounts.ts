@@ -30,6 +30,24 @@ const AT_FDCWD = -100;
 const MOVE_MOUNT_F_EMPTY_PATH = 0x4;
 // #endregion
 
+const openTree = syscall<[number, string, number]>(
+  'int open_tree(int dfd, const char *path, unsigned int flags)',
+(_dfd, path) => JSON.stringify(path));
+const OPEN_TREE_CLONE = 1;
+const OPEN_TREE_CLOEXEC = 0o2000000;
+const AT_RECURSIVE = 0x8000;
+
+/**
+ * A detached copy of the mount at `path` (with the mounts below it if
+ * `recursive`), as an fd another mount namespace can attach with
+ * move_mount(2): open_tree(2). The trampoline does this in C for bind
+ * sources; a spare init (spare.ts) gets its trees from the engine.
+ */
+export function cloneMount(path: string, recursive: boolean): number {
+  return openTree(AT_FDCWD, path, OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC |
+    (recursive ? AT_RECURSIVE : 0));
+}
+
 // mount(2) flags, from <sys/mount.h>.
 export const MS = {
   RDONLY: 0x1, NOSUID: 0x2, NODEV: 0x4, NOEXEC: 0x8, SYNCHRONOUS: 0x10,
@@ -232,23 +250,42 @@ export function pivotInto(root: string): void {
 // #endregion
 
 // #region prepare-root
+/** Mount trees cloned outside (open_tree) for the init to attach. */
+export interface Trees {
+  /** The rootfs, for an init whose namespace predates its mount. */
+  root?: number;
+  /** Each bind mount's source, in spec.mounts order. */
+  binds: number[];
+}
+
+/** The trees the trampoline left us: fds listed in SKIFF_BIND_FDS. */
+export function treesFromEnv(): Trees {
+  return { binds: (process.env.SKIFF_BIND_FDS ?? '').split(',')
+    .filter(Boolean).map(Number) };
+}
+
 /**
  * Everything between a fresh mount namespace and pivot_root: stop
  * propagation, make the rootfs a mount point, and mount spec.mounts.
  */
-export function prepareRoot(spec: Spec): string {
+export function prepareRoot(spec: Spec, trees = treesFromEnv()): string {
   // On systemd hosts / is a shared mount: without this, every mount we
   // make below would propagate back into the host's mount namespace.
   mount(null, '/', null, MS.REC | MS.PRIVATE, null);
   const root = spec.root.path;
-  // pivot_root needs the new root to be a mount point: bind it to itself.
-  mount(root, root, null, MS.BIND | MS.REC, null);
-  const trees = (process.env.SKIFF_BIND_FDS ?? '').split(',')
-    .filter(Boolean).map(Number);
-  for (const m of spec.mounts) {
-    mountOne(root, m, bindKind(m) ? trees.shift() : undefined);
+  // pivot_root needs the new root to be a mount point: bind it to
+  // itself, or attach the clone of it we were given.
+  if (trees.root === undefined) {
+    mount(root, root, null, MS.BIND | MS.REC, null);
+  } else {
+    moveMount(trees.root, '', AT_FDCWD, root, MOVE_MOUNT_F_EMPTY_PATH);
+    closeSync(trees.root);
   }
-  trees.forEach((fd) => closeSync(fd)); // none should be left over
+  const binds = [...trees.binds];
+  for (const m of spec.mounts) {
+    mountOne(root, m, bindKind(m) ? binds.shift() : undefined);
+  }
+  binds.forEach((fd) => closeSync(fd)); // none should be left over
   populateDev(root);
   return root;
 }

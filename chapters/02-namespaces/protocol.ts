@@ -11,6 +11,11 @@
 //   fd 6  console with process.terminal only: the init makes the
 //                 terminal inside and sends its master (SCM_RIGHTS)
 //                 before "X"
+//
+// A spare init (spare.ts) was started before its container existed, so
+// it always has fd 6, and with its config (`handed`) it finds there
+// what a fresh init inherits: its stdio, and clones of its rootfs and
+// bind sources (mounts.ts Trees).
 import type { Process, Spec } from './spec.ts';
 
 export const SYNC_FD = 3;
@@ -23,8 +28,7 @@ export const GO = 'G';
 /** The byte the init writes just before it execs the command. */
 export const EXECING = 'X';
 
-export type InitConfig =
-  | { mode: 'start'; spec: Spec }
+export type InitConfig = ({ mode: 'start'; spec: Spec; handed?: Handed })
   | {
     mode: 'exec';
     process: Process;
@@ -33,6 +37,14 @@ export type InitConfig =
     /** Host pid of the container's PID 1, whose root we take. */
     containerPid?: number;
   };
+
+/**
+ * What came over fd 6 before the config, in one message: fds 0-2 for
+ * the command, the rootfs tree, then one tree per bind mount.
+ */
+export interface Handed {
+  binds: number;
+}
 
 /** What the init writes on the error pipe when something fails. */
 export interface InitFailure {

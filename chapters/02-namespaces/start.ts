@@ -9,7 +9,7 @@ import { resolve } from 'node:path';
 import type { Readable, Writable } from 'node:stream';
 import { checkRootfs } from '../01-chroot/chroot.ts';
 import {
-  launch, type Launched, StartError, type StdioEntry,
+  launch, type Launched, type Spares, StartError, type StdioEntry,
 } from './launch.ts';
 import { bindKind } from './mounts.ts';
 import type { ExitStatus } from './reap.ts';
@@ -30,6 +30,8 @@ export interface StartOptions {
    * terminal made inside the container instead.
    */
   stdio?: [StdioEntry, StdioEntry, StdioEntry];
+  /** Spare inits to take the init from (spare.ts), if the caller has. */
+  spares?: Spares;
 }
 
 export interface Container {
@@ -125,7 +127,7 @@ export async function startContainer(spec: Spec,
       stdio: opts.stdio ?? ['inherit', 'inherit', 'inherit'],
       uidMappings: spec.linux.uidMappings,
       gidMappings: spec.linux.gidMappings,
-    });
+    }, opts.spares);
     c.pid = init.pid;
     for (const step of steps) await step.attach?.(c);
     await init.release();

@@ -7,7 +7,7 @@
 // exits, its pid and its wait status: a netlink socket of protocol
 // NETLINK_CONNECTOR bound to the group CN_IDX_PROC, and one message
 // PROC_CN_MCAST_LISTEN (connector(4) in the kernel's documentation).
-import { readFileSync } from 'node:fs';
+import { processStat } from './runtime.ts';
 import { constants } from 'node:os';
 import {
   errnoName, koffi, plain, syscall,
@@ -204,12 +204,6 @@ function awaitAck(fd: number, ack: number): number | undefined {
  * keep it "running" for ever.
  */
 export function stillRuns(pid: number, start?: number): boolean {
-  try {
-    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-    // The command name (field 2) may hold spaces and parentheses.
-    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-    return fields[0] !== 'Z' && Number(fields[22 - 3]) === start;
-  } catch {
-    return false;
-  }
+  const stat = processStat(pid);
+  return !!stat && stat.state !== 'Z' && stat.startTime === start;
 }

@@ -11,8 +11,11 @@ import { join } from 'node:path';
 import { execInContainer, type ExecHandle, type ExecStep } from
   '../../chapters/02-namespaces/exec.ts';
 import type { Process, Spec } from '../../chapters/02-namespaces/spec.ts';
-import { startContainer, type StdioEntry } from
-  '../../chapters/02-namespaces/start.ts';
+import { SpareInits } from '../../chapters/02-namespaces/spare.ts';
+import {
+  startContainer, type StdioEntry, trampolineArgs,
+} from '../../chapters/02-namespaces/start.ts';
+import { defaultSpec } from '../../chapters/02-namespaces/defaults.ts';
 import type { StartStep, Starting } from
   '../../chapters/02-namespaces/steps.ts';
 import { openCgroup, type Cgroup } from
@@ -23,6 +26,7 @@ import {
 } from '../../chapters/05-network/network.ts';
 import { networkStep } from '../../chapters/05-network/step.ts';
 import type { ContainerFds } from './io.ts';
+import { DOCKER_NAMESPACES } from './ocispec.ts';
 
 /** How a process ended: docker's exit code (128+N for signal N). */
 export interface ExitStatus {
@@ -87,16 +91,22 @@ export function signalNumber(sig: NodeJS.Signals | number | string)
   return n;
 }
 
-/** Field 22 of /proc/PID/stat: start time in clock ticks since boot. */
-export function processStartTime(pid: number): number | undefined {
+/** State (field 3) and start time (field 22) from /proc/PID/stat. */
+export function processStat(pid: number)
+  : { state: string; startTime: number } | undefined {
   try {
     const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
     // The command name (field 2) may hold spaces and parentheses.
     const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-    return Number(fields[22 - 3]);
+    return { state: fields[0], startTime: Number(fields[22 - 3]) };
   } catch {
     return undefined;
   }
+}
+
+/** Field 22 of /proc/PID/stat: start time in clock ticks since boot. */
+export function processStartTime(pid: number): number | undefined {
+  return processStat(pid)?.startTime;
 }
 
 /**
@@ -120,9 +130,15 @@ export function cgroupParent(): string {
  * The runtime made of the chapters: chapter 02's startContainer with
  * chapter 03's cgroup step and chapter 05's network step. The init is
  * the daemon's own child (the trampoline clones it with CLONE_PARENT):
- * no process per container but the container's.
+ * no process per container but the container's, plus one spare init
+ * for the next start (SKIFF_SPARE_INIT=0: none).
  */
 export function chapterRuntime(net: NetConfig): Runtime {
+  const spares = process.env.SKIFF_SPARE_INIT === '0' ? undefined
+    : new SpareInits();
+  // One ready for the first `run`, with docker's namespaces.
+  void spares?.prepare(trampolineArgs(defaultSpec({ rootfs: '/',
+    args: ['true'], namespaces: DOCKER_NAMESPACES }))).catch(() => {});
   return {
     name: 'skiff',
     async start(plan) {
@@ -136,7 +152,7 @@ export function chapterRuntime(net: NetConfig): Runtime {
       })];
       const { fds } = plan;
       const ctr = await startContainer(plan.spec, { id: plan.id, steps,
-        stdio: [fds.stdin, fds.stdout, fds.stderr] });
+        stdio: [fds.stdin, fds.stdout, fds.stderr], spares });
       if (ctr.console !== undefined) fds.console?.(ctr.console);
       return {
         pid: ctr.pid,

@@ -1,0 +1,133 @@
+// Spare inits: made before their container, handed its stdio and mount
+// trees later. What a spare's container sees must be what a fresh
+// init's sees, although its mount namespace was copied from the host's
+// before the rootfs and bind sources were mounted.
+import assert from 'node:assert/strict';
+import { execFileSync, spawn } from 'node:child_process';
+import { cpSync, mkdtempSync, rmdirSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { describe, test, type TestContext } from 'node:test';
+import { hostMounts, needsRoot, uniqueName } from '../../support/testing.ts';
+import { cachedRootfs } from '../01-chroot/rootfs.ts';
+import { collect, processState, run, specWith, until } from './harness.ts';
+import type { Spec } from './spec.ts';
+import { SpareInits, spareKey } from './spare.ts';
+import { CLONE_NEW, startContainer, trampolineArgs } from './start.ts';
+
+/** A tmpfs at a new directory, mounted now, unmounted after the test. */
+function freshTmpfs(t: TestContext): string {
+  const dir = mkdtempSync('/tmp/skiff-spare-');
+  execFileSync('mount', ['-t', 'tmpfs', 'skiff-spare-test', dir]);
+  t.after(() => {
+    execFileSync('umount', ['-l', dir]);
+    rmdirSync(dir);
+  });
+  return dir;
+}
+
+/** A pool with a spare waiting for specs like `spec`; closed after. */
+async function poolFor(t: TestContext, spec: Spec)
+  : Promise<{ spares: SpareInits; pid: number }> {
+  const spares = new SpareInits();
+  t.after(() => spares.close());
+  const pid = await spares.prepare(trampolineArgs(spec));
+  assert.ok(pid, 'no spare for a spec of fresh namespaces');
+  return { spares, pid };
+}
+
+describe('chapter 02: spare inits', needsRoot, () => {
+  test('a rootfs mounted after the spare was made is its root',
+    async (t) => {
+      const { spares, pid } = await poolFor(t, specWith(['true'], ['user']));
+      // Mounted after the spare's mount namespace was copied from ours.
+      const root = freshTmpfs(t);
+      cpSync(cachedRootfs(), root, { recursive: true });
+      writeFileSync(join(root, 'marker'), 'on the tmpfs\n');
+      const spec = specWith(['cat', '/marker'], ['user']);
+      spec.root.path = root;
+      let used = 0;
+      const r = await run(spec, { spares, steps: [{ name: 'pid',
+        attach(c) { used = c.pid; } }] });
+      assert.equal(used, pid, 'the container did not get the spare');
+      assert.deepEqual(r, { code: 0, stdout: 'on the tmpfs\n', stderr: '' });
+    });
+
+  test('so is a bind source mounted after it', async (t) => {
+    const spec = specWith(['cat', '/data/file'], ['user']);
+    const { spares } = await poolFor(t, spec);
+    const source = freshTmpfs(t);
+    writeFileSync(join(source, 'file'), 'bound\n');
+    spec.mounts.push({ destination: '/data', type: 'bind', source,
+      options: ['rbind', 'ro'] });
+    const r = await run(spec, { spares });
+    assert.deepEqual(r, { code: 0, stdout: 'bound\n', stderr: '' });
+  });
+
+  test('stdio are handed over; no other fd reaches the command',
+    async (t) => {
+      const spec = specWith(['sh', '-c', 'cat; ls /proc/self/fd'], ['user']);
+      const { spares } = await poolFor(t, spec);
+      const c = await startContainer(spec, { id: uniqueName('t'), spares,
+        stdio: ['pipe', 'pipe', 'pipe'] });
+      c.stdin!.end('typed\n');
+      const [out, err, status] = await Promise.all([
+        collect(c.stdout), collect(c.stderr), c.wait()]);
+      await c.destroy();
+      // 3 is ls's own directory fd.
+      assert.deepEqual({ out, err, code: status.code },
+        { out: 'typed\n0\n1\n2\n3\n', err: '', code: 0 });
+    });
+
+  test('a missing bind source: 125, the spare gone, nothing left',
+    async (t) => {
+      const spec = specWith(['true'], ['user']);
+      const { spares, pid } = await poolFor(t, spec);
+      spec.mounts.push({ destination: '/data', type: 'bind',
+        source: '/no/such/dir', options: ['rbind'] });
+      await assert.rejects(run(spec, { spares }),
+        (err: Error & { exitCode: number }) => {
+          assert.equal(err.exitCode, 125);
+          assert.match(err.message, /bind mount source \/no\/such\/dir: ENOENT/);
+          return true;
+        });
+      assert.ok(await until(() => processState(pid) === null),
+        'the spare still runs');
+      assert.deepEqual(hostMounts().filter((m) => m.includes('/no/such')),
+        []);
+    });
+
+  test('close() ends the waiting spare', async (t) => {
+    const { spares, pid } = await poolFor(t, specWith(['true'], ['user']));
+    assert.ok(processState(pid), 'the spare is not running');
+    await spares.close();
+    assert.equal(processState(pid), null);
+  });
+
+  test('a spare whose engine died exits by itself', async (t) => {
+    const engine = spawn(process.execPath, ['--import', 'tsx', '-e', `
+      const { SpareInits } = await import(${JSON.stringify(
+        new URL('./spare.ts', import.meta.url).pathname)});
+      const pid = await new SpareInits().prepare(['-f', '${
+        CLONE_NEW.mount | CLONE_NEW.pid}']);
+      console.log(pid);
+      setInterval(() => {}, 1000);
+    `], { stdio: ['ignore', 'pipe', 'inherit'] });
+    t.after(() => engine.kill('SIGKILL'));
+    const pid = Number((await new Promise<Buffer>((resolve) =>
+      engine.stdout.once('data', resolve))).toString());
+    assert.ok(processState(pid), 'no spare');
+    engine.kill('SIGKILL');
+    // Orphaned, it is reaped by the host's init, or left a zombie.
+    assert.ok(await until(() => [null, 'Z'].includes(
+      processState(pid))), `the spare still runs: ${processState(pid)}`);
+  });
+
+  test('it fits fresh namespaces with a mount one, nothing else', () => {
+    const fresh = CLONE_NEW.mount | CLONE_NEW.pid;
+    assert.equal(spareKey(['-f', `${fresh}`, '-B', '/x']), `${fresh}`);
+    assert.equal(spareKey(['-f', `${CLONE_NEW.pid}`]), undefined);
+    assert.equal(spareKey(['-j', '/proc/1/ns/net', '-f', `${fresh}`]),
+      undefined);
+    assert.equal(spareKey(['-U', '-f', `${fresh}`]), undefined);
+  });
+});

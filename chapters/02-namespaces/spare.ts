@@ -1,0 +1,107 @@
+// Spare inits: a container's init made before the container is asked
+// for. Most of a start is Node starting up in the init (node's own
+// start-up and loading koffi), and none of that depends on the
+// container: the trampoline can clone an init into fresh namespaces
+// and leave it blocked reading its config. When a container comes, the
+// engine hands it its stdio and mount trees over fd 6 (launch.ts
+// handOver) and writes its config; the init goes on as a fresh one
+// would. An engine keeps one spare, not one per container.
+import { closeSync } from 'node:fs';
+import { type Spares, spawnInit, type Waiting } from './launch.ts';
+import { CLONE_NEW } from './start.ts';
+
+// #region spare-key
+/**
+ * The spare that fits a trampoline run: only new namespaces (-f), a
+ * mount one among them, since the rootfs and bind sources come as
+ * trees (-b/-B are made by the engine then). Joining namespaces, a user
+ * namespace or a kept fd need a trampoline run of their own.
+ */
+export function spareKey(nsexecArgs: string[]): string | undefined {
+  let flags = 0;
+  for (let i = 0; i < nsexecArgs.length; i += 2) {
+    const [opt, value] = [nsexecArgs[i], nsexecArgs[i + 1]];
+    if (opt === '-f') flags = Number(value);
+    else if (opt !== '-b' && opt !== '-B') return undefined;
+  }
+  return flags & CLONE_NEW.mount ? String(flags) : undefined;
+}
+// #endregion
+
+interface Spare {
+  key: string;
+  init: Promise<Waiting>;
+  dead: boolean;
+}
+
+// #region spare-inits
+export class SpareInits implements Spares {
+  private next?: Spare;
+  private closed = false;
+
+  /**
+   * The waiting spare if it fits, else a new one (still faster to hand
+   * over than a cold start). Once it leaves the barrier, the next one
+   * starts: not sooner, so the two Node start-ups do not compete.
+   */
+  take(nsexecArgs: string[]): Promise<Waiting> | undefined {
+    const key = spareKey(nsexecArgs);
+    if (key === undefined || this.closed) return undefined;
+    let spare = this.next;
+    this.next = undefined;
+    if (spare?.key !== key || spare.dead) {
+      if (spare) void discard(spare);
+      spare = this.spawn(key);
+    }
+    void spare.init.then((w) => w.errors)
+      .finally(() => this.refill(key)).catch(() => {});
+    return spare.init;
+  }
+
+  /**
+   * Makes a spare for these arguments now (an engine starting up, for
+   * its first container); resolves with its pid once it waits.
+   */
+  async prepare(nsexecArgs: string[]): Promise<number | undefined> {
+    const key = spareKey(nsexecArgs);
+    if (key === undefined || this.closed) return undefined;
+    if (this.next?.key !== key || this.next.dead) {
+      if (this.next) void discard(this.next);
+      this.next = this.spawn(key);
+    }
+    return (await this.next.init).pid;
+  }
+
+  /** Stops the waiting spare; resolves once it is gone. */
+  async close(): Promise<void> {
+    this.closed = true;
+    const spare = this.next;
+    this.next = undefined;
+    if (spare) await discard(spare);
+  }
+
+  private refill(key: string): void {
+    if (this.closed || this.next) return;
+    this.next = this.spawn(key);
+  }
+
+  private spawn(key: string): Spare {
+    const init = spawnInit({ nsexecArgs: ['-f', key],
+      stdio: ['ignore', 'ignore', 'ignore'], console: true });
+    const spare: Spare = { key, init, dead: false };
+    init.then((w) => w.exited, () => undefined)
+      .finally(() => { spare.dead = true; });
+    return spare;
+  }
+}
+// #endregion
+
+/** EOF on its config tells a spare to exit; it is reaped as it does. */
+async function discard(spare: Spare): Promise<void> {
+  const w = await spare.init.catch(() => undefined);
+  if (!w) return;
+  w.config.end();
+  w.sync.destroy();
+  if (w.console !== undefined) closeSync(w.console);
+  await w.exited;
+}
