@@ -10,10 +10,11 @@
 // busybox rootfs from a bundle; on a cgroup v1 host with a cgroup2 mount
 // at /sys/fs/cgroup/unified (the "hybrid" layout) crun wrongly takes it
 // for the unified hierarchy, so it runs in a private mount namespace
-// where that mount is gone.
+// where that mount is gone. docker and podman get state of their own
+// (bench/engines.ts): a private dockerd where none answers.
 import { spawnSync } from 'node:child_process';
 import {
-  mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync,
+  existsSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync,
 } from 'node:fs';
 import http from 'node:http';
 import { loadavg, tmpdir } from 'node:os';
@@ -25,6 +26,7 @@ import { networkStep } from '../chapters/05-network/step.ts';
 import { configEnv, dropConfig, testConfig } from
   '../chapters/05-network/testnet.ts';
 import { REPO, uniqueName } from '../support/testing.ts';
+import { docker, type Engine, podman } from './engines.ts';
 import { startOnce } from './steps.ts';
 
 const ROUNDS = Number(process.argv[2] ?? 20);
@@ -36,6 +38,9 @@ const env = { ...configEnv(net), SKIFF_ROOT: join(dir, 'root'),
   SKIFF_SOCK: sock, SKIFF_CGROUP_PARENT: cgroupParent };
 const TSX = import.meta.resolve('tsx/esm');
 const loadBefore = loadavg();
+/** cgroup v1 with a cgroup2 at /sys/fs/cgroup/unified (crun refuses). */
+const hybrid = readFileSync('/proc/self/mountinfo', 'utf8')
+  .includes(' /sys/fs/cgroup/unified ');
 
 const median = (xs: number[]) => {
   const s = [...xs].sort((a, b) => a - b);
@@ -129,8 +134,6 @@ function runtimeTimes(runtime: string, b: string): number[] {
   const loop = `for i in $(seq ${ROUNDS + 2}); do t0=$EPOCHREALTIME; ` +
     `${runtime} --root ${state} run --bundle ${b} skb$$-$i >/dev/null ` +
     '|| exit 1; t1=$EPOCHREALTIME; echo "$t0 $t1"; done';
-  const hybrid = readFileSync('/proc/self/mountinfo', 'utf8')
-    .includes(' /sys/fs/cgroup/unified ');
   const pre = runtime === 'crun' && hybrid
     ? 'umount -l /sys/fs/cgroup/unified && ' : '';
   const args = ['--mount', '--propagation', 'private', 'bash', '-c',
@@ -145,22 +148,37 @@ function runtimeTimes(runtime: string, b: string): number[] {
 const has = (cmd: string) => spawnSync('sh', ['-c', `command -v ${cmd}`])
   .status === 0;
 
-/** docker or podman, if its daemon answers: busybox loaded from skiff. */
-function otherEngine(cli: string): number[] | string {
-  if (!has(cli)) return 'not installed';
-  if (spawnSync(cli, ['info'], { stdio: 'ignore' }).status !== 0) {
-    return `${cli} is installed but its daemon does not answer`;
-  }
+/** skiff's busybox as a docker-archive, for `docker/podman load`. */
+function busyboxTar(): string {
   const tar = join(dir, 'busybox.tar');
-  skiff('save', '-o', tar, 'busybox');
-  run(cli, ['load', '-i', tar]);
-  const r: number[] = [];
-  for (let i = 0; i < ROUNDS + 2; i++) {
-    const t0 = performance.now();
-    run(cli, ['run', '--rm', '--network', 'none', 'busybox', 'true']);
-    r.push(performance.now() - t0);
+  if (!existsSync(tar)) skiff('save', '-o', tar, 'busybox');
+  return tar;
+}
+
+/**
+ * docker or podman (an Engine, or the line saying why not): busybox
+ * loaded from skiff, then `run --rm --network none busybox true` as
+ * users type it, timed from outside; then whatever was started for
+ * the bench stops and its state goes.
+ */
+async function otherEngine(found: Engine | string, fallback: string)
+  : Promise<[string, number[] | string]> {
+  if (typeof found === 'string') return [fallback, found];
+  const e = found;
+  const cli = (args: string[]) => run(e.cli, [...e.global, ...args],
+    { env: e.env });
+  try {
+    cli(['load', '-i', busyboxTar()]);
+    const r: number[] = [];
+    for (let i = 0; i < ROUNDS + 2; i++) {
+      const t0 = performance.now();
+      cli(['run', '--rm', ...e.runFlags, 'busybox', 'true']);
+      r.push(performance.now() - t0);
+    }
+    return [e.name, r.slice(2)];
+  } finally {
+    await e.stop();
   }
-  return r.slice(2);
 }
 
 // #region bundled-cli
@@ -281,8 +299,9 @@ async function main(): Promise<void> {
     rows.push([`${rt} run (no network)`, has(rt) ? runtimeTimes(rt, b)
       : 'not installed (apt-get install runc crun)']);
   }
-  rows.push(['docker run --rm', otherEngine('docker')]);
-  rows.push(['podman run --rm', otherEngine('podman')]);
+  const place = { dir, env, cgroupParent };
+  rows.push(await otherEngine(await docker(place), 'docker run --rm'));
+  rows.push(await otherEngine(podman(place, hybrid), 'podman run --rm'));
   const mem = await memory(daemon);
   report(rows, startup, bridged, mem, steps);
 }
