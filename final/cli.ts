@@ -3,8 +3,9 @@
 //   sudo npx tsx final/cli.ts run --rm -it busybox sh
 //
 // It parses the global flags, loads only the one command file it needs
-// (start-up time is the CLI's main cost), makes sure a daemon answers,
-// and turns every error into one line and docker's exit code.
+// (start-up time is the CLI's main cost), starts a daemon if its first
+// request finds none, and turns every error into one line and docker's
+// exit code.
 import { Client } from './client.ts';
 import { OBJECT_COMMANDS } from './commands/objects.ts';
 import type { Command } from './commands/command.ts';
@@ -146,7 +147,7 @@ async function runCommand(path: string, cmd: Command, argv: string[])
   }
   checkArgCount(path, cmd, p.args.length);
   const client = new Client();
-  if (!cmd.local) await client.ensureDaemon();
+  client.startsDaemon = true; // by the first request, if none listens
   return cmd.run(p, { client, out: (t) => process.stdout.write(t) });
 }
 // #endregion

@@ -1,11 +1,11 @@
 // The CLI's side of the REST API: HTTP over the daemon's unix socket,
 // plus the hijacked stream of attach/exec (HTTP upgrade), and starting
-// a daemon in the background when none answers. Only node:http, node:net
-// and node:child_process: the CLI imports this on every call.
-import { spawn } from 'node:child_process';
+// a daemon in the background when none answers. Only node:http and
+// node:net (node:child_process once a daemon must start): the CLI
+// imports this on every call.
 import { mkdirSync, openSync } from 'node:fs';
 import http from 'node:http';
-import type { Socket } from 'node:net';
+import { createConnection, type Socket } from 'node:net';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { API_VERSION, defaultRoot, defaultSock } from './paths.ts';
@@ -34,10 +34,22 @@ export function withQuery(path: string, query: Query = {}): string {
 }
 
 export class Client {
+  /**
+   * A request that finds no daemon listening starts one and is sent
+   * again (the CLI sets this; the tests talk to their own daemon).
+   */
+  startsDaemon = false;
+  private starting?: Promise<void>;
+
   constructor(readonly sock = defaultSock(), readonly root = defaultRoot()) {}
 
   /** Sends one request and reads the whole answer. */
   request(method: string, path: string, body?: unknown): Promise<Reply> {
+    return this.withDaemon(() => this.requestOnce(method, path, body));
+  }
+
+  private requestOnce(method: string, path: string, body?: unknown)
+    : Promise<Reply> {
     return new Promise((resolve, reject) => {
       const req = this.raw(method, path, body);
       req.on('response', (res) => {
@@ -64,7 +76,7 @@ export class Client {
   /** A request whose answer is streamed to the caller. */
   stream(method: string, path: string, body?: unknown)
     : Promise<http.IncomingMessage> {
-    return new Promise((resolve, reject) => {
+    return this.withDaemon(() => new Promise((resolve, reject) => {
       const req = this.raw(method, path, body);
       req.on('response', async (res) => {
         if ((res.statusCode ?? 0) < 300) return resolve(res);
@@ -74,7 +86,7 @@ export class Client {
           body: Buffer.concat(chunks).toString('utf8') }));
       });
       req.on('error', reject);
-    });
+    }));
   }
 
   /**
@@ -82,7 +94,7 @@ export class Client {
    * raw socket, as docker's attach and exec start do ("hijacking").
    */
   upgrade(path: string, body?: unknown): Promise<Socket> {
-    return new Promise((resolve, reject) => {
+    return this.withDaemon(() => new Promise((resolve, reject) => {
       const req = this.raw('POST', path, body, {
         Connection: 'Upgrade', Upgrade: 'tcp' });
       req.on('upgrade', (_res, socket, head) => {
@@ -96,19 +108,39 @@ export class Client {
           body: Buffer.concat(chunks).toString('utf8') }));
       });
       req.on('error', reject);
-    });
+    }));
+  }
+
+  /**
+   * Runs `send`, and if nothing listens on the socket, starts a daemon
+   * and runs it again: a connect that failed sent nothing, so nothing
+   * is sent twice, and a running daemon costs no ping (a round trip
+   * before each command).
+   */
+  private async withDaemon<T>(send: () => Promise<T>): Promise<T> {
+    try {
+      return await send();
+    } catch (err) {
+      const failed = (err as NodeJS.ErrnoException).syscall === 'connect';
+      if (!this.startsDaemon || !failed) throw err;
+      this.starting ??= this.ensureDaemon();
+      await this.starting;
+      return send();
+    }
   }
 
   private raw(method: string, path: string, body?: unknown,
     headers: Record<string, string> = {}): http.ClientRequest {
     const data = body === undefined ? undefined : JSON.stringify(body);
-    // agent: false, a connection per request. Node 20's global agent
-    // keeps sockets alive, and one the daemon closed while idle (5 s)
-    // fails the next request with ECONNRESET; on a unix socket a new
-    // connection costs next to nothing.
+    // A connection per request, made by us: no agent. Node 20's global
+    // agent keeps sockets alive, and one the daemon closed while idle
+    // (5 s) fails the next request with ECONNRESET; on a unix socket a
+    // new connection costs next to nothing. Without an agent node asks
+    // for `Connection: close` all the same, and skips the agent's TLS
+    // server name check, whose IPv6 regex costs ms to compile.
     const req = http.request({
-      agent: false,
-      socketPath: this.sock, method, path: `/v${API_VERSION}${path}`,
+      createConnection: () => createConnection(this.sock),
+      method, path: `/v${API_VERSION}${path}`,
       headers: {
         ...headers, Host: 'skiff',
         ...(data ? { 'Content-Type': 'application/json',
@@ -121,7 +153,7 @@ export class Client {
 
   async ping(): Promise<boolean> {
     try {
-      return (await this.request('GET', '/_ping')).status === 200;
+      return (await this.requestOnce('GET', '/_ping')).status === 200;
     } catch {
       return false;
     }
@@ -137,6 +169,7 @@ export class Client {
     if (await this.ping()) return;
     mkdirSync(this.root, { recursive: true });
     const log = openSync(join(this.root, 'daemon.log'), 'a');
+    const { spawn } = await import('node:child_process');
     const child = spawn(process.execPath, [...process.execArgv, cliEntry(),
       'daemon', '--root', this.root, '--sock', this.sock], {
       detached: true, stdio: ['ignore', log, log],

@@ -18,8 +18,6 @@ export interface Command {
   maxArgs?: number;
   /** Flags may follow arguments (`rm a -f`), as docker's non-run verbs. */
   interspersed?: boolean;
-  /** Runs without a daemon (doctor, version's client half). */
-  local?: boolean;
   /** Subcommands: `volume ls`, `network create`, `system prune`. */
   sub?: Record<string, () => Promise<{ default: Command }>>;
   /** Returns the process's exit code. */

@@ -14,7 +14,6 @@ const command: Command = {
       help: 'Unix socket to listen on', default: defaultSock() },
   ],
   maxArgs: 0,
-  local: true,
   async run(p) {
     const { runDaemon } = await import('../daemon/main.ts');
     await runDaemon({ root: str(p, 'root')!, sock: str(p, 'sock')! });

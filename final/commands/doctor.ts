@@ -226,7 +226,6 @@ const command: Command = {
   summary: 'Check what this host supports and what to install',
   flags: [],
   maxArgs: 0,
-  local: true,
   async run(_p, ctx) {
     const fixes: string[] = [];
     let failed = 0;

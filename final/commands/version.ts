@@ -9,12 +9,10 @@ const command: Command = {
   summary: 'Show the skiff version information',
   flags: [FORMAT_FLAG],
   maxArgs: 0,
-  local: true,
   async run(p, ctx) {
     const arch = process.arch === 'x64' ? 'amd64' : process.arch;
     const client = { Version: SKIFF_VERSION, ApiVersion: API_VERSION,
       NodeVersion: process.version, Os: 'linux', Arch: arch };
-    await ctx.client.ensureDaemon();
     const server = await ctx.client.call('GET', '/version');
     const format = str(p, 'format');
     if (format) {
