@@ -20,6 +20,7 @@ import http from 'node:http';
 import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { cachedRootfs } from '../chapters/01-chroot/rootfs.ts';
+import { SpareInits } from '../chapters/02-namespaces/spare.ts';
 import type { StartStep } from '../chapters/02-namespaces/steps.ts';
 import { cgroupStep } from '../chapters/03-cgroups/step.ts';
 import { networkStep } from '../chapters/05-network/step.ts';
@@ -194,21 +195,28 @@ const skiffJs = (...args: string[]) => run(process.execPath,
 /**
  * Chapter 02's start in this process, then with chapter 03's cgroup
  * step, then with chapter 05's network step too: which step costs what.
+ * Last, without a user namespace, a fresh init against a spare one
+ * (the daemon's way: spare.ts), which shows what Node's start-up in
+ * the init costs.
  */
 async function startSteps(): Promise<Record<string, number>> {
-  const variants: [string, () => StartStep[]][] = [
+  const spares = new SpareInits();
+  const variants: [string, () => StartStep[], object?][] = [
     ['namespaces, mounts, pivot_root', () => []],
     ['+ cgroup step', () => [cgroupStep({ parent: cgroupParent })]],
     ['+ network step (bridge)', () => [cgroupStep({ parent: cgroupParent }),
       networkStep({ config: net })]],
+    ['no user ns, fresh init', () => [], { userns: false }],
+    ['no user ns, spare init', () => [], { userns: false, spares }],
   ];
   const out: Record<string, number> = {};
   let n = 0;
-  for (const [name, steps] of variants) {
+  for (const [name, steps, o] of variants) {
     out[name] = median(await times(async () => {
-      await startOnce(`${uniqueName('skb')}${n++}`, steps());
+      await startOnce(`${uniqueName('skb')}${n++}`, steps(), o);
     }));
   }
+  await spares.close();
   return out;
 }
 

@@ -2,6 +2,7 @@
 // costs what": chapter 02's start with the given steps, busybox `true`.
 import { ALL_NAMESPACES, defaultSpec } from
   '../chapters/02-namespaces/defaults.ts';
+import type { SpareInits } from '../chapters/02-namespaces/spare.ts';
 import { startContainer } from '../chapters/02-namespaces/start.ts';
 import type { StartStep } from '../chapters/02-namespaces/steps.ts';
 import { netRootfs, USERNS } from '../chapters/05-network/testnet.ts';
@@ -14,12 +15,12 @@ import { netRootfs, USERNS } from '../chapters/05-network/testnet.ts';
  * other test copies. Without a user namespace where the machine
  * refuses one (vm-run's guest), as chapter 05's tests.
  */
-export async function startOnce(id: string,
-  steps: StartStep[]): Promise<void> {
+export async function startOnce(id: string, steps: StartStep[],
+  o: { userns?: boolean; spares?: SpareInits } = {}): Promise<void> {
   const spec = defaultSpec({ rootfs: netRootfs(), args: ['true'],
-    readonly: true, namespaces: USERNS ? undefined
+    readonly: true, namespaces: USERNS && o.userns !== false ? undefined
       : ALL_NAMESPACES.filter((n) => n !== 'user') });
-  const c = await startContainer(spec, { id, steps,
+  const c = await startContainer(spec, { id, steps, spares: o.spares,
     stdio: ['ignore', 'ignore', 'ignore'] });
   await c.wait();
   await c.destroy();
