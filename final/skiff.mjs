@@ -12,12 +12,15 @@
 import {
   existsSync, mkdirSync, readFileSync, renameSync, statSync, writeFileSync,
 } from 'node:fs';
-import { join, relative } from 'node:path';
+import { createRequire } from 'node:module';
+import { dirname, join, relative } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
+import vm from 'node:vm';
 
 const REPO = fileURLToPath(new URL('..', import.meta.url));
 const OUT = join(REPO, '.cache', 'cli');
-const MANIFEST = join(OUT, 'manifest.json');
+// Not manifest.json: that one, an older skiff.mjs's, names an ES module.
+const MANIFEST = join(OUT, 'bundle.json');
 
 /** The bundle's entry file, if no source changed since it was built. */
 function fresh() {
@@ -34,7 +37,10 @@ function fresh() {
 
 // The daemon stays TypeScript, run through tsx's API: it finds its C
 // trampoline, its init and .cache/ from its sources' location, and it
-// starts once, not at every command.
+// starts once, not at every command. The bundle runs as a vm script,
+// which has no import() of its own (and node 20 loses the callback that
+// would give it one once the script comes from a code cache):
+// `importModule` is this module's (see `load`).
 const daemonFromSources = {
   name: 'daemon-from-sources',
   setup(build) {
@@ -42,13 +48,25 @@ const daemonFromSources = {
       path: join(args.resolveDir, args.path), namespace: 'source',
     }));
     build.onLoad({ filter: /.*/, namespace: 'source' }, (args) => ({
-      contents: `import { register } from 'tsx/esm/api';
+      contents: `
         const source = ${JSON.stringify(pathToFileURL(args.path).href)};
         export async function runDaemon(opts) {
-          register();
-          return (await import(source)).runDaemon(opts);
+          (await importModule('tsx/esm/api')).register();
+          return (await importModule(source)).runDaemon(opts);
         }`,
-      resolveDir: REPO,
+    }));
+  },
+};
+
+// Likewise an import() of node's own modules becomes a require().
+const requireBuiltins = {
+  name: 'require-builtins',
+  setup(build) {
+    build.onResolve({ filter: /^node:/ }, (args) =>
+      args.kind === 'dynamic-import'
+        ? { path: args.path, namespace: 'builtin' } : undefined);
+    build.onLoad({ filter: /.*/, namespace: 'builtin' }, (args) => ({
+      contents: `module.exports = require(${JSON.stringify(args.path)});`,
     }));
   },
 };
@@ -56,38 +74,46 @@ const daemonFromSources = {
 /**
  * Two first runs at once build the same files: each is written under a
  * temporary name and renamed, so a reader never loads a half-written one
- * (a name is its content's hash: an existing file is already right).
+ * (a name is its content's hash: an existing file is already right,
+ * unless `replace` says it was found wrong).
  */
-function publish(path, contents) {
-  if (existsSync(path)) return;
+function publish(path, contents, replace = false) {
+  if (!replace && existsSync(path)) return;
   const tmp = `${path}.${process.pid}.tmp`;
   writeFileSync(tmp, contents);
   renameSync(tmp, path);
 }
 
 /**
- * One file per command (esbuild's splitting keeps the CLI's lazy
- * imports lazy: `ps` loads neither koffi nor the image code), names
- * hashed so that a build never changes a file a running CLI may load.
+ * The CLI in one CommonJS file, its name hashed so that a build never
+ * changes a file a running CLI may load. One file, not a chunk per
+ * command: node's ESM loader costs about a millisecond per file, and
+ * `run` needed ten. A lazily imported module stays lazy in it (its
+ * code and its require() of node's modules and koffi run on first
+ * import: `ps` loads neither koffi nor the image code). CommonJS, as
+ * only a script can be compiled from V8's code cache (see `load`).
  */
 async function build() {
   const builtAt = Date.now();
   const { build: esbuild } = await import('esbuild');
   const r = await esbuild({
     entryPoints: [join(REPO, 'final/cli.ts')], bundle: true,
-    platform: 'node', format: 'esm', target: 'node20', splitting: true,
-    outdir: OUT, entryNames: '[name]-[hash]', chunkNames: 'chunk-[hash]',
-    outExtension: { '.js': '.mjs' },
-    external: ['koffi', 'tsx'], plugins: [daemonFromSources],
+    platform: 'node', format: 'cjs', target: 'node20',
+    outdir: OUT, entryNames: '[name]-[hash]',
+    outExtension: { '.js': '.cjs' }, external: ['koffi'],
+    define: { 'import.meta.url': 'importMetaUrl' },
+    plugins: [daemonFromSources, requireBuiltins],
     metafile: true, logLevel: 'error', write: false,
   });
   mkdirSync(OUT, { recursive: true });
   for (const f of r.outputFiles) publish(f.path, f.contents);
   const entry = Object.entries(r.metafile.outputs)
     .find(([, o]) => o.entryPoint?.endsWith('final/cli.ts'))[0];
+  // This file too: a change to how the bundle is made remakes it.
   const inputs = Object.keys(r.metafile.inputs)
     .filter((f) => !f.includes(':'))
-    .map((f) => relative(REPO, join(process.cwd(), f)));
+    .map((f) => relative(REPO, join(process.cwd(), f)))
+    .concat(relative(REPO, fileURLToPath(import.meta.url)));
   const tmp = `${MANIFEST}.${process.pid}.tmp`;
   writeFileSync(tmp, JSON.stringify({ entry: relative(OUT,
     join(process.cwd(), entry)), builtAt, inputs }));
@@ -95,4 +121,39 @@ async function build() {
   return join(process.cwd(), entry);
 }
 
-await import(pathToFileURL(fresh() ?? await build()).href);
+/**
+ * Runs the bundle as node runs a CommonJS module, but compiled from
+ * V8's code cache where there is one: node 20 keeps no compiled code
+ * between runs (module.enableCompileCache came in 22), and compiling
+ * the bundle cost ≈10 ms of each start. The first run writes the
+ * cache at its exit. It holds the functions that run compiled, but
+ * what counts is the file's own parse: a cache made by `run --help`
+ * serves `run` as well as one made by `run`. V8 rejects a cache made
+ * by another node or with other flags; it is made again.
+ */
+function load(file) {
+  const cache = `${file}.v8cache`;
+  const cachedData = existsSync(cache) ? readFileSync(cache) : undefined;
+  const script = new vm.Script(wrap(readFileSync(file, 'utf8')),
+    { filename: file, cachedData });
+  if (!cachedData || script.cachedDataRejected) {
+    process.on('exit', () => saveCache(cache, script));
+  }
+  const module = { exports: {} };
+  script.runInThisContext()(module.exports, createRequire(file), module,
+    file, dirname(file), pathToFileURL(file).href, (m) => import(m));
+}
+
+function saveCache(path, script) {
+  try {
+    publish(path, script.createCachedData(), true);
+  } catch { /* no cache: the next run compiles, as this one did */ }
+}
+
+/** CommonJS's function around a module, plus import.meta.url and import. */
+function wrap(source) {
+  return '(function (exports, require, module, __filename, __dirname, ' +
+    `importMetaUrl, importModule) { 'use strict'; ${source}\n})`;
+}
+
+load(fresh() ?? await build());
