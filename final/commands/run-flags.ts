@@ -142,7 +142,10 @@ function checkPublish(p: Parsed, bindings: Record<string, PortBinding[]>)
   const warning = checkPublishMode(str(p, 'network') ?? 'default',
     list(p, 'publish').length);
   if (warning) process.stderr.write(`${warning}\n`);
-  checkHostAddresses(Object.values(bindings).flat().map((b) => ({
+  const ports = Object.values(bindings).flat();
+  // Without -p, no getifaddrs(3): most runs publish nothing.
+  if (ports.length === 0) return;
+  checkHostAddresses(ports.map((b) => ({
     hostIP: b.HostIp, hostPort: Number(b.HostPort) || 0,
     containerPort: 0, protocol: 'tcp' as const })));
 }

@@ -43,12 +43,13 @@ async function run(p: Parsed, ctx: Ctx): Promise<number> {
     return 0;
   }
   const opts = { id, tty, stdin };
-  const sock = await openAttach(client, opts);
-  // Ask for the exit code before starting, so a quick exit is not missed.
+  // Ask for the exit code before starting, so a quick exit is not missed
+  // (while the attach is set up: it waits on no answer).
   const condition = bool(p, 'rm') ? 'removed' : 'next-exit';
   const exit = client.call<{ StatusCode: number }>('POST',
     `/containers/${id}/wait?condition=${condition}`);
   exit.catch(() => {});
+  const sock = await openAttach(client, opts);
   const streamed = pump(client, sock, opts);
   try {
     await start(ctx, id, bool(p, 'rm'));
