@@ -107,18 +107,19 @@ async function build() {
   });
   mkdirSync(OUT, { recursive: true });
   for (const f of r.outputFiles) publish(f.path, f.contents);
-  const entry = Object.entries(r.metafile.outputs)
-    .find(([, o]) => o.entryPoint?.endsWith('final/cli.ts'))[0];
+  // One output file, with an absolute path (the metafile's are relative
+  // to the cwd, where final/cli.ts may well be just "cli.ts").
+  const [{ path: entry }] = r.outputFiles;
   // This file too: a change to how the bundle is made remakes it.
   const inputs = Object.keys(r.metafile.inputs)
     .filter((f) => !f.includes(':'))
     .map((f) => relative(REPO, join(process.cwd(), f)))
     .concat(relative(REPO, fileURLToPath(import.meta.url)));
   const tmp = `${MANIFEST}.${process.pid}.tmp`;
-  writeFileSync(tmp, JSON.stringify({ entry: relative(OUT,
-    join(process.cwd(), entry)), builtAt, inputs }));
+  writeFileSync(tmp, JSON.stringify({ entry: relative(OUT, entry),
+    builtAt, inputs }));
   renameSync(tmp, MANIFEST);
-  return join(process.cwd(), entry);
+  return entry;
 }
 
 /**
