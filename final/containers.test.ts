@@ -25,7 +25,7 @@ import { hostMounts, needsRoot, REPO, uniqueName } from
   '../support/testing.ts';
 import { Client } from './client.ts';
 import {
-  cgroupsBelow, removeEngineLeftovers, waitFor,
+  cgroupsBelow, NO_HUB, removeEngineLeftovers, waitFor,
 } from './testing.ts';
 
 const VM = !!process.env.SKIFF_VM; // ten times slower: fewer containers
@@ -107,8 +107,8 @@ before(() => {
   // In the VM, overlayfs needs its layers on the tmpfs there.
   dir = mkdtempSync(join(VM ? '/var/lib/skiff' : tmpdir(), 'skiff-ctr-'));
   cfg = testConfig();
-  env = { ...configEnv(cfg), SKIFF_ROOT: root(), SKIFF_SOCK: sock(),
-    SKIFF_CGROUP_PARENT: cgroupParent };
+  env = { ...configEnv(cfg), ...NO_HUB, SKIFF_ROOT: root(),
+    SKIFF_SOCK: sock(), SKIFF_CGROUP_PARENT: cgroupParent };
   // The first call starts the daemon, which seeds busybox into a fresh
   // root: minutes in the emulated VM.
   if (VM) sk(['ps'], undefined, { SKIFF_START_TIMEOUT: '550' });
@@ -152,7 +152,12 @@ describe('skiff containers', needsRoot, () => {
 
   test('errors: one line, docker\'s exit codes, nothing left', () => {
     const before = footprint();
-    fails(125, /Unable to find image "busybx:latest"/, 'run', 'busybx');
+    const missing = sk(['run', 'busybx']);
+    assert.equal(missing.status, 125);
+    // docker's two lines: the pull it tries, and why that failed
+    assert.match(missing.stderr, new RegExp('^Unable to find image ' +
+      '\'busybx:latest\' locally\nskiff: pull busybx:latest: connect ' +
+      'to [^\n]*\n$'));
     fails(127, /exec "nosuch": not found/, 'run', '--rm', 'busybox',
       'nosuch');
     fails(126, /permission denied/, 'run', '--rm', 'busybox',

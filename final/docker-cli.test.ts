@@ -17,7 +17,7 @@ import type { NetConfig } from '../chapters/05-network/network.ts';
 import {
   configEnv, dropConfig, testConfig,
 } from '../chapters/05-network/testnet.ts';
-import { removeEngineLeftovers, waitFor } from './testing.ts';
+import { NO_HUB, removeEngineLeftovers, waitFor } from './testing.ts';
 import { isRoot, REPO, uniqueName } from
   '../support/testing.ts';
 
@@ -57,7 +57,7 @@ before(async () => {
   cfg = testConfig();
   const root = join(dir, 'root');
   const sock = join(dir, 'skiff.sock');
-  env = { ...configEnv(cfg), SKIFF_ROOT: root, SKIFF_SOCK: sock,
+  env = { ...configEnv(cfg), ...NO_HUB, SKIFF_ROOT: root, SKIFF_SOCK: sock,
     SKIFF_CGROUP_PARENT: cgroupParent, DOCKER_HOST: `unix://${sock}`,
     // docker keeps its config (and contexts) here, not in ~/.docker
     DOCKER_CONFIG: join(dir, 'docker-config'), DOCKER_CLI_HINTS: 'false' };
@@ -115,7 +115,10 @@ describe('docker CLI against skiff\'s daemon', { skip }, () => {
     }
     const r = docker(['run', '--rm', 'busybx']);
     assert.equal(r.status, 125);
-    assert.match(r.stderr, /No such image: busybx:latest/);
+    // docker's CLI pulls what create does not find: skiff's Docker Hub
+    // here is a closed port on loopback
+    assert.match(r.stderr, new RegExp('^Unable to find image ' +
+      '\'busybx:latest\' locally\n.*pull busybx:latest: connect to '));
     assert.equal(ok('ps', '-aq'), '');
   });
 
@@ -146,10 +149,9 @@ describe('docker CLI against skiff\'s daemon', { skip }, () => {
     assert.match(docker(['logs', 'box']).stderr, /No such container: box/);
   });
 
-  test('images, pull of an image here, tag, rmi, inspect', () => {
+  test('images, tag, rmi, inspect', () => {
     assert.match(ok('images'), new RegExp('^REPOSITORY\\s+TAG\\s+IMAGE ID' +
       '\\s+CREATED\\s+SIZE\\n(.*\\n)*busybox\\s+latest\\s+[0-9a-f]{12}\\s'));
-    assert.match(ok('pull', 'busybox'), /Image is up to date/);
     ok('tag', 'busybox', 'skdck:1');
     assert.match(ok('images', 'skdck'), /^skdck\s+1\s/m);
     assert.equal(ok('rmi', 'skdck:1'), 'Untagged: skdck:1\n');

@@ -52,3 +52,9 @@ export function removeEngineLeftovers(dir: string, parent: string)
   spawnSync('rmdir', [join('/sys/fs/cgroup', parent)]);
   return left;
 }
+
+/**
+ * Docker Hub for a test engine: a closed port on loopback, so that a
+ * pull of "busybx" fails at once and sends nothing off the host.
+ */
+export const NO_HUB = { SKIFF_REGISTRY_MIRROR: 'http://127.0.0.1:2' };

@@ -17,6 +17,7 @@ REQUIREMENTS=(
   "libc6-dev:test -e /usr/lib/x86_64-linux-gnu/libc.a -o -e /usr/lib/aarch64-linux-gnu/libc.a"
   "debootstrap:command -v debootstrap"
   "skopeo:command -v skopeo"
+  "docker-registry:test -x /usr/bin/docker-registry"
 )
 
 busybox_is_static() {
@@ -46,4 +47,11 @@ export DEBIAN_FRONTEND=noninteractive
 if ! apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null; then
   apt-get update -qq
   apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+fi
+
+# final/registry.test.ts runs its own registry on 127.0.0.1: the one the
+# package enables (on port 5000 of every address) is not wanted.
+if [[ " ${missing[*]} " == *" docker-registry "* ]] &&
+  command -v systemctl >/dev/null; then
+  systemctl disable --now docker-registry >/dev/null 2>&1 || true
 fi

@@ -27,7 +27,7 @@ import {
 import { TarReader, TarWriter } from './tar.ts';
 import { type BlobRange, compressionOf, readRange } from './unpack.ts';
 
-const MT = {
+export const MT = {
   ociIndex: 'application/vnd.oci.image.index.v1+json',
   ociManifest: 'application/vnd.oci.image.manifest.v1+json',
   ociConfig: 'application/vnd.oci.image.config.v1+json',
@@ -171,10 +171,12 @@ Promise<Image[]> {
 // #region store-image
 /**
  * Unpacks the layers the store lacks, checks each against the diff ID
- * the config names, then stores config, layers and tags together.
+ * the config names, then stores config, layers and tags together. A
+ * layer the store has is never read: a registry pull (final/daemon/
+ * registry.ts) downloads only the others and passes none for it.
  */
-async function storeImage(store: ImageStore, raw: Buffer,
-  layers: BlobRange[], tags: string[]): Promise<Image> {
+export async function storeImage(store: ImageStore, raw: Buffer,
+  layers: (BlobRange | undefined)[], tags: string[]): Promise<Image> {
   const config = parseJson<ImageConfig>(raw, 'image config');
   const diffIds = config.rootfs?.diff_ids ?? [];
   if (diffIds.length !== layers.length) {
@@ -185,7 +187,9 @@ async function storeImage(store: ImageStore, raw: Buffer,
   try {
     for (let i = 0; i < layers.length; i++) {
       if (store.hasLayer(diffIds[i])) continue; // stored once, shared
-      const s = await store.stageLayer(layers[i]);
+      const blob = layers[i];
+      if (!blob) throw new ImageError(`layer ${i + 1}: not downloaded`);
+      const s = await store.stageLayer(blob);
       staged.push(s);
       if (s.diffId !== diffIds[i]) {
         throw new ImageError(`layer ${i + 1}: content ${s.diffId} does not ` +

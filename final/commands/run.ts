@@ -20,12 +20,14 @@ export async function createContainer(ctx: Ctx, p: Parsed)
   try {
     return (await ctx.client.call('POST', path, body)).Id;
   } catch (err) {
-    if (err instanceof ApiError && err.status === 404 &&
-      /^No such image/.test(err.message)) {
-      throw new ApiError(404, `Unable to find image "${
-        err.message.replace(/^No such image: /, '')}"`);
-    }
-    throw err;
+    if (!(err instanceof ApiError && err.status === 404 &&
+      /^No such image/.test(err.message))) throw err;
+    // As docker's CLI: pull the image (its lines on stderr), create again
+    const ref = err.message.replace(/^No such image: /, '');
+    process.stderr.write(`Unable to find image '${ref}' locally\n`);
+    const { pullImage } = await import('./pull.ts');
+    await pullImage(ctx.client, ref, (s) => process.stderr.write(s));
+    return (await ctx.client.call('POST', path, body)).Id;
   }
 }
 // #endregion

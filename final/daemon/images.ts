@@ -2,9 +2,9 @@
 // engine's root, seen through the few calls the engine needs. Docker's
 // JSON shapes (Id, RepoTags, Created in seconds) are made here, once.
 //
-// A fresh engine has no registry to pull from, so the first daemon on a
-// root imports chapter 01's busybox rootfs as "busybox:latest": `skiff
-// run busybox sh` works on a machine without internet.
+// The first daemon on a root imports chapter 01's busybox rootfs as
+// "busybox:latest", so that `skiff run busybox sh` works on a machine
+// without internet (registry.ts pulls from registries).
 import {
   closeSync, existsSync, openSync, readdirSync, rmSync,
 } from 'node:fs';

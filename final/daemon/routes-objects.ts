@@ -16,6 +16,7 @@ import type { Engine } from './engine.ts';
 import { familiar, normalizeRef, type Image } from './images.ts';
 import { normalizeRef as checkRef } from
   '../../chapters/04-aufs-overlay/store.ts';
+import { progressStream, pull, push } from './registry.ts';
 import { all, refOf, sendMade, withUpload } from './transfer.ts';
 import { BadRequest, Conflict, NotFound } from './volumes.ts';
 
@@ -45,6 +46,7 @@ export function objectRoutes(engine: Engine): Route[] {
     r('GET', `/images/${NAME}/get`, (q) => img.save(q, [p0(q)])),
     r('POST', '/images/create', (q) => q.query.get('fromImage')
       ? img.pull(q) : img.import(q)),
+    r('POST', `/images/${NAME}/push`, (q) => img.push(q, p0(q))),
     r('POST', '/images/prune', (q) => img.prune(/"dangling":\s*\[\s*"(false|0)"/
       .test(q.query.get('filters') ?? ''))),
     r('POST', '/commit', (q) => img.commit(q)),
@@ -164,18 +166,30 @@ function imageCalls(engine: Engine) {
       await sendMade(store, q.res, (file) => saveImages(store, names, file,
         q.query.get('format') === 'oci' ? 'oci' : 'docker'));
     },
-    /**
-     * `docker pull`, and `docker run` of an image it does not have:
-     * skiff has no registry, so only an image here already is found.
-     */
+    /** `docker pull`, and `docker run` of an image it does not have. */
     pull(q: Req) {
+      const from = q.query.get('fromImage') ?? '';
       const tag = q.query.get('tag');
-      const ref = `${q.query.get('fromImage')}${tag ? `:${tag}` : ''}`;
-      const i = find(ref, () => `No such image: ${familiar(ref)} (skiff ` +
-        'pulls from no registry: load or import it)');
-      q.res.writeHead(200, { 'Content-Type': 'application/json' });
-      q.res.end([`Digest: ${i.Id}`, `Status: Image is up to date for ${
-        ref}`].map((status) => JSON.stringify({ status }) + '\n').join(''));
+      // docker's CLI sends a digest as the tag
+      const ref = !tag ? from : `${from}${/^sha256:/.test(tag) ? '@'
+        : ':'}${tag}`;
+      return progressStream(q.res, `pull ${familiar(normalizeRef(ref))}`,
+        (emit) => pull(store, ref, emit));
+    },
+    /** `docker push`: one tag, or (no tag) every tag of the name. */
+    push(q: Req, name: string) {
+      const tag = q.query.get('tag');
+      const refs = tag ? [`${name}:${tag}`] : Object.keys(store.tags())
+        .filter((t) => t.slice(0, t.lastIndexOf(':')) === name);
+      if (!refs.length) refs.push(name);
+      for (const ref of refs) {
+        find(ref, () => `An image does not exist locally with the tag: ${
+          familiar(ref)}`);
+      }
+      return progressStream(q.res, `push ${normalizeRef(refs[0])}`,
+        async (emit) => {
+          for (const ref of refs) await push(store, ref, emit);
+        });
     },
     async import(q: Req) {
       if (q.query.get('fromSrc') !== '-') {
