@@ -310,7 +310,8 @@ export async function pull(store: ImageStore, ref: string, emit: Emit)
       config.rootfs.diff_ids, dir, emit);
     const name = remote.digest ? `${remote.local.replace(/:[^:/]+$/,
       '')}@${remote.digest}` : remote.local;
-    const before = store.tags()[remote.local];
+    const before = remote.digest ? store.ids().find((i) =>
+      i === manifest.config!.digest) : store.tags()[remote.local];
     // By digest, as docker: no tag is set (`images` shows <none>).
     const image = await storeImage(store, raw, blobs,
       remote.digest ? [] : [remote.local]);
@@ -367,8 +368,9 @@ export async function push(store: ImageStore, ref: string, emit: Emit)
   const remote = parseRemote(ref);
   const image = store.image(remote.local);
   const s = new Session(remote, 'pull,push');
-  emit({ status: `The push refers to repository [${
-    remote.local.replace(/:[^:/]+$/, '')}]` });
+  emit({ status: `The push refers to repository [${remote.host ===
+    'docker.io' ? `docker.io/${remote.path}` : remote.local.replace(
+    /:[^:/]+$/, '')}]` });
   const layers: Descriptor[] = [];
   for (const d of image.config.rootfs.diff_ids) {
     const desc = { mediaType: MT.ociLayer, digest: d,
