@@ -80,7 +80,7 @@ async function toContainer(client: Client, ctr: string, dest: string,
   if (!dest.startsWith('/')) dest = `/${dest}`;
   if (src === '-') {
     await upload(client, 'PUT', withQuery(`/containers/${q(ctr)}/archive`,
-      { path: dest }), process.stdin);
+      { path: dest }), () => process.stdin);
     return 0;
   }
   const local = statSync(src, { throwIfNoEntry: false });
@@ -98,7 +98,7 @@ async function toContainer(client: Client, ctr: string, dest: string,
     name = posix.basename(dest);
   }
   await upload(client, 'PUT', withQuery(`/containers/${q(ctr)}/archive`,
-    { path: dir }), tarOf(src, name));
+    { path: dir }), () => tarOf(src, name));
   return treeSize(src);
 }
 // #endregion

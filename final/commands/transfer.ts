@@ -10,16 +10,19 @@ import { pipeline } from 'node:stream/promises';
 import { ApiError, type Client } from '../client.ts';
 import { API_VERSION } from '../paths.ts';
 
-/** Sends `body` (a file, "-" for stdin, or a stream) as a tar. */
+/**
+ * Sends `body` (a file, "-" for stdin, or what makes a stream) as a tar.
+ * A stream cannot be sent twice, as the client's other requests are
+ * when they find no daemon: one must answer before the stream is made
+ * (a child's output waiting that long would be thrown away at its exit).
+ */
 export async function upload(client: Client, method: string, path: string,
-  body: string | Readable): Promise<string> {
+  body: string | (() => Readable)): Promise<string> {
   if (typeof body === 'string' && body !== '-' && !existsSync(body)) {
     throw new Error(`open ${body}: no such file or directory`);
   }
-  // A stream cannot be sent twice, as the client's other requests are
-  // when they find no daemon: one must answer before the body flows.
   await client.ensureDaemon();
-  const input: Readable = typeof body !== 'string' ? body
+  const input: Readable = typeof body !== 'string' ? body()
     : body === '-' ? process.stdin : createReadStream(body);
   return new Promise((resolve, reject) => {
     const req = http.request({ socketPath: client.sock, method,
