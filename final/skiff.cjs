@@ -9,15 +9,21 @@
 // Built on first use and again once a source it was made from changes:
 // the check is one stat(2) per source. Plain JavaScript, since node
 // alone cannot load TypeScript.
-import {
+//
+// final/skiff.mjs, the name users type, is a symbolic link to this
+// file. node resolves the link and picks the loader by the real file's
+// extension, and a CommonJS main starts ≈6 ms sooner: an ES module
+// main first loads node's ESM loader (and fs/promises, readline...).
+'use strict';
+const {
   existsSync, mkdirSync, readFileSync, renameSync, statSync, writeFileSync,
-} from 'node:fs';
-import { createRequire } from 'node:module';
-import { dirname, join, relative } from 'node:path';
-import { fileURLToPath, pathToFileURL } from 'node:url';
-import vm from 'node:vm';
+} = require('node:fs');
+const { createRequire } = require('node:module');
+const { dirname, join, relative } = require('node:path');
+const { pathToFileURL } = require('node:url');
+const vm = require('node:vm');
 
-const REPO = fileURLToPath(new URL('..', import.meta.url));
+const REPO = join(__dirname, '..');
 const OUT = join(REPO, '.cache', 'cli');
 // Not manifest.json: that one, an older skiff.mjs's, names an ES module.
 const MANIFEST = join(OUT, 'bundle.json');
@@ -114,7 +120,7 @@ async function build() {
   const inputs = Object.keys(r.metafile.inputs)
     .filter((f) => !f.includes(':'))
     .map((f) => relative(REPO, join(process.cwd(), f)))
-    .concat(relative(REPO, fileURLToPath(import.meta.url)));
+    .concat(relative(REPO, __filename));
   const tmp = `${MANIFEST}.${process.pid}.tmp`;
   writeFileSync(tmp, JSON.stringify({ entry: relative(OUT, entry),
     builtAt, inputs }));
@@ -157,4 +163,4 @@ function wrap(source) {
     `importMetaUrl, importModule) { 'use strict'; ${source}\n})`;
 }
 
-load(fresh() ?? await build());
+(async () => load(fresh() ?? await build()))();
