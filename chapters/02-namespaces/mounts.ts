@@ -156,6 +156,20 @@ export function bindKind(m: Mount): 'bind' | 'rbind' | null {
   return m.options?.includes('bind') ? 'bind' : 'rbind';
 }
 
+// #region attach-tree
+/**
+ * Attaches a tree cloned with open_tree(2) at `target`, private. A
+ * clone of a shared mount joins its peer group (so mounts would travel
+ * between the container and the host), and pivot_root(2) refuses a
+ * shared new root with EINVAL. The spec's propagation comes after.
+ */
+function attachTree(tree: number, target: string): void {
+  moveMount(tree, '', AT_FDCWD, target, MOVE_MOUNT_F_EMPTY_PATH);
+  closeSync(tree);
+  mount(null, target, null, MS.REC | MS.PRIVATE, null);
+}
+// #endregion
+
 // #region mount-one
 /**
  * Mounts one spec.mounts entry under `root` (not yet pivoted). A bind
@@ -171,8 +185,7 @@ export function mountOne(root: string, m: Mount, tree?: number): void {
       throw new Error(`bind mount "${m.source}": source not opened`);
     }
     ensureMountPoint(target, !fstatSync(tree).isDirectory());
-    moveMount(tree, '', AT_FDCWD, target, MOVE_MOUNT_F_EMPTY_PATH);
-    closeSync(tree);
+    attachTree(tree, target);
     const rest = flags & ~(MS.BIND | MS.REC);
     if (rest & MS.RDONLY) remountReadonly(target, rest & ~MS.RDONLY);
     else if (rest) {
@@ -278,8 +291,7 @@ export function prepareRoot(spec: Spec, trees = treesFromEnv()): string {
   if (trees.root === undefined) {
     mount(root, root, null, MS.BIND | MS.REC, null);
   } else {
-    moveMount(trees.root, '', AT_FDCWD, root, MOVE_MOUNT_F_EMPTY_PATH);
-    closeSync(trees.root);
+    attachTree(trees.root, root);
   }
   const binds = [...trees.binds];
   for (const m of spec.mounts) {

@@ -14,10 +14,15 @@ import type { Spec } from './spec.ts';
 import { SpareInits, spareKey } from './spare.ts';
 import { CLONE_NEW, startContainer, trampolineArgs } from './start.ts';
 
-/** A tmpfs at a new directory, mounted now, unmounted after the test. */
+/**
+ * A tmpfs at a new directory, mounted now, unmounted after the test.
+ * Shared, as on systemd hosts: a clone of it is shared too, unless the
+ * init makes it private (pivot_root(2) refuses a shared new root).
+ */
 function freshTmpfs(t: TestContext): string {
   const dir = mkdtempSync('/tmp/skiff-spare-');
   execFileSync('mount', ['-t', 'tmpfs', 'skiff-spare-test', dir]);
+  execFileSync('mount', ['--make-shared', dir]);
   t.after(() => {
     execFileSync('umount', ['-l', dir]);
     rmdirSync(dir);
