@@ -1,13 +1,16 @@
 // The CLI's side of the REST API: HTTP over the daemon's unix socket,
 // plus the hijacked stream of attach/exec (HTTP upgrade), and starting
-// a daemon in the background when none answers. Only node:http and
-// node:net (node:child_process once a daemon must start): the CLI
-// imports this on every call.
+// a daemon in the background when none answers. Only node:net and
+// http1.ts (node:http for a streamed answer, node:child_process once a
+// daemon must start): the CLI imports this on every call.
 import { mkdirSync, openSync } from 'node:fs';
-import http from 'node:http';
+import type http from 'node:http';
 import { createConnection, type Socket } from 'node:net';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import {
+  type Answer, readAnswer, readUpgrade, requestText,
+} from './http1.ts';
 import { API_VERSION, defaultRoot, defaultSock } from './paths.ts';
 
 /** An error the daemon answered with: docker's `Error response`. */
@@ -48,21 +51,9 @@ export class Client {
     return this.withDaemon(() => this.requestOnce(method, path, body));
   }
 
-  private requestOnce(method: string, path: string, body?: unknown)
+  private async requestOnce(method: string, path: string, body?: unknown)
     : Promise<Reply> {
-    return new Promise((resolve, reject) => {
-      const req = this.raw(method, path, body);
-      req.on('response', (res) => {
-        const chunks: Buffer[] = [];
-        res.on('data', (c: Buffer) => chunks.push(c));
-        res.on('end', () => resolve({
-          status: res.statusCode ?? 0, headers: res.headers,
-          body: Buffer.concat(chunks).toString('utf8'),
-        }));
-        res.on('error', reject);
-      });
-      req.on('error', reject);
-    });
+    return reply(await readAnswer(this.send(method, path, body), method));
   }
 
   /** A request whose JSON answer is returned; errors become ApiError. */
@@ -76,17 +67,20 @@ export class Client {
   /** A request whose answer is streamed to the caller. */
   stream(method: string, path: string, body?: unknown)
     : Promise<http.IncomingMessage> {
-    return this.withDaemon(() => new Promise((resolve, reject) => {
-      const req = this.raw(method, path, body);
-      req.on('response', async (res) => {
-        if ((res.statusCode ?? 0) < 300) return resolve(res);
-        const chunks: Buffer[] = [];
-        for await (const c of res) chunks.push(c as Buffer);
-        reject(apiError({ status: res.statusCode ?? 0, headers: res.headers,
-          body: Buffer.concat(chunks).toString('utf8') }));
+    return this.withDaemon(async () => {
+      const req = await this.streamRequest(method, path, body);
+      return new Promise((resolve, reject) => {
+        req.on('response', async (res) => {
+          if ((res.statusCode ?? 0) < 300) return resolve(res);
+          const chunks: Buffer[] = [];
+          for await (const c of res) chunks.push(c as Buffer);
+          reject(apiError({ status: res.statusCode ?? 0,
+            headers: res.headers,
+            body: Buffer.concat(chunks).toString('utf8') }));
+        });
+        req.on('error', reject);
       });
-      req.on('error', reject);
-    }));
+    });
   }
 
   /**
@@ -94,21 +88,12 @@ export class Client {
    * raw socket, as docker's attach and exec start do ("hijacking").
    */
   upgrade(path: string, body?: unknown): Promise<Socket> {
-    return this.withDaemon(() => new Promise((resolve, reject) => {
-      const req = this.raw('POST', path, body, {
-        Connection: 'Upgrade', Upgrade: 'tcp' });
-      req.on('upgrade', (_res, socket, head) => {
-        if (head.length) socket.unshift(head);
-        resolve(socket);
-      });
-      req.on('response', async (res) => {
-        const chunks: Buffer[] = [];
-        for await (const c of res) chunks.push(c as Buffer);
-        reject(apiError({ status: res.statusCode ?? 0, headers: res.headers,
-          body: Buffer.concat(chunks).toString('utf8') }));
-      });
-      req.on('error', reject);
-    }));
+    return this.withDaemon(async () => {
+      const got = await readUpgrade(this.send('POST', path, body, {
+        Connection: 'Upgrade', Upgrade: 'tcp' }));
+      if ('status' in got) throw apiError(reply(got));
+      return got;
+    });
   }
 
   /**
@@ -129,20 +114,37 @@ export class Client {
     }
   }
 
-  private raw(method: string, path: string, body?: unknown,
-    headers: Record<string, string> = {}): http.ClientRequest {
+  /**
+   * Writes one request on a new connection: a connection per request.
+   * A kept-alive socket the daemon had closed while idle (5 s) failed
+   * the next request with ECONNRESET (node 20's global agent); on a unix
+   * socket a new connection costs next to nothing.
+   */
+  private send(method: string, path: string, body?: unknown,
+    headers?: Record<string, string>): Socket {
+    const data = body === undefined ? '' : JSON.stringify(body);
+    const text = requestText(method, `/v${API_VERSION}${path}`, data,
+      headers);
+    const sock = createConnection(this.sock);
+    sock.write(text);
+    return sock;
+  }
+
+  /**
+   * The same through node:http, for an answer read as a stream. No
+   * agent (see `send`); without one node asks for `Connection: close`
+   * all the same and skips the agent's TLS server name check, whose
+   * IPv6 regex costs ms to compile.
+   */
+  private async streamRequest(method: string, path: string,
+    body?: unknown): Promise<http.ClientRequest> {
+    const { request } = await import('node:http');
     const data = body === undefined ? undefined : JSON.stringify(body);
-    // A connection per request, made by us: no agent. Node 20's global
-    // agent keeps sockets alive, and one the daemon closed while idle
-    // (5 s) fails the next request with ECONNRESET; on a unix socket a
-    // new connection costs next to nothing. Without an agent node asks
-    // for `Connection: close` all the same, and skips the agent's TLS
-    // server name check, whose IPv6 regex costs ms to compile.
-    const req = http.request({
+    const req = request({
       createConnection: () => createConnection(this.sock),
       method, path: `/v${API_VERSION}${path}`,
       headers: {
-        ...headers, Host: 'skiff',
+        Host: 'skiff',
         ...(data ? { 'Content-Type': 'application/json',
           'Content-Length': Buffer.byteLength(data) } : {}),
       },
@@ -199,6 +201,12 @@ function cliEntry(): string {
   const here = fileURLToPath(import.meta.url);
   return here.endsWith('.ts') ? join(dirname(here), 'cli.ts')
     : process.argv[1];
+}
+
+/** An answer with its body as text. */
+function reply(a: Answer): Reply {
+  return { status: a.status, headers: a.headers,
+    body: a.body.toString('utf8') };
 }
 
 function apiError(r: Reply): ApiError {
