@@ -25,6 +25,8 @@ import { isRoot, REPO, uniqueName } from '../support/testing.ts';
 import { NO_HUB, removeEngineLeftovers, waitFor } from './testing.ts';
 
 const REGISTRY = '/usr/bin/docker-registry';
+const VM = !!process.env.SKIFF_VM;
+const TIMEOUT = VM ? 600_000 : 60_000;
 const DOCKER = spawnSync('sh', ['-c', 'command -v docker'],
   { encoding: 'utf8' }).stdout.trim();
 const skip = !isRoot ? 'needs root (sudo npm test)'
@@ -44,7 +46,7 @@ interface Out { status: number | null; stdout: string; stderr: string }
 function sk(...args: string[]): Out {
   const r = spawnSync(process.execPath, ['--import',
     import.meta.resolve('tsx/esm'), join(REPO, 'final/cli.ts'), ...args],
-  { cwd: dir, env, encoding: 'utf8', timeout: 60_000 });
+  { cwd: dir, env, encoding: 'utf8', timeout: TIMEOUT });
   return { status: r.status, stdout: r.stdout, stderr: r.stderr };
 }
 
@@ -53,7 +55,7 @@ function skAsync(...args: string[]): Promise<Out> {
   return new Promise((resolve) => {
     const child = spawn(process.execPath, ['--import',
       import.meta.resolve('tsx/esm'), join(REPO, 'final/cli.ts'), ...args],
-    { cwd: dir, env, timeout: 60_000 });
+    { cwd: dir, env, timeout: TIMEOUT });
     let stdout = '';
     let stderr = '';
     child.stdout.on('data', (d) => { stdout += d; });
@@ -109,12 +111,13 @@ async function startRegistry(): Promise<void> {
   let up = false;
   const poll = () => void fetch(`http://${reg}/v2/`)
     .then((r) => { up = r.ok; }, () => {});
-  await waitFor('docker-registry', () => { poll(); return up; });
+  await waitFor('docker-registry', () => { poll(); return up; }, TIMEOUT);
 }
 
 before(async () => {
   if (skip) return;
-  dir = mkdtempSync(join(tmpdir(), 'skiff-reg-'));
+  // In the VM, overlayfs needs its layers on the tmpfs there.
+  dir = mkdtempSync(join(VM ? '/var/lib/skiff' : tmpdir(), 'skiff-reg-'));
   cfg = testConfig();
   const sock = join(dir, 'skiff.sock');
   env = { ...configEnv(cfg), ...NO_HUB, SKIFF_ROOT: root(),
@@ -127,7 +130,8 @@ before(async () => {
     import.meta.resolve('tsx/esm'), join(REPO, 'final/cli.ts'), 'daemon'],
   { env, stdio: ['ignore', log, log] });
   closeSync(log);
-  await waitFor('the daemon', () => sk('version').status === 0);
+  // A fresh root seeds busybox first: minutes in the emulated VM.
+  await waitFor('the daemon', () => sk('version').status === 0, TIMEOUT);
 });
 
 after(async () => {
@@ -214,7 +218,7 @@ describe('registries', { skip }, () => {
   test('docker\'s CLI pushes and pulls through skiff\'s daemon',
     { skip: !DOCKER && 'no docker CLI on PATH' }, () => {
       const docker = (...args: string[]) => spawnSync(DOCKER, args,
-        { env, encoding: 'utf8', timeout: 60_000 });
+        { env, encoding: 'utf8', timeout: TIMEOUT });
       assert.equal(docker('tag', 'busybox', `${reg}/dk:1`).status, 0);
       const pushed = docker('push', `${reg}/dk:1`);
       assert.match(pushed.stdout, /1: digest: sha256:/, pushed.stderr);
