@@ -124,7 +124,13 @@ function bpf(cmd: number, type: string, attr: object, what: string,
     throw new CgroupError(`${what}: unsupported architecture ${process.arch}`);
   }
   const size = koffi.sizeof(type);
-  const ret = Number(syscall(nr, 'int', cmd, `${type} *`, attr, 'uint', size));
+  let ret = -1;
+  // The verifier stops with EAGAIN when a signal is pending, and an
+  // engine gets SIGCHLD all the time: try again, as libbpf does.
+  for (let i = 0; i < 5 && ret < 0; i++) {
+    ret = Number(syscall(nr, 'int', cmd, `${type} *`, attr, 'uint', size));
+    if (ret < 0 && errnoName(koffi.errno()) !== 'EAGAIN') break;
+  }
   if (ret >= 0) return ret;
   const errno = errnoName(koffi.errno());
   // The verifier explains a rejected program in the log buffer.
