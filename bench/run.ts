@@ -49,14 +49,19 @@ const median = (xs: number[]) => {
     : (s[s.length / 2 - 1] + s[s.length / 2]) / 2;
 };
 
-/** Wall-clock milliseconds of `fn`, `ROUNDS` times after `warm` runs. */
-async function times(fn: () => unknown, warm = 2): Promise<number[]> {
+/**
+ * Wall-clock milliseconds of `fn`, `ROUNDS` times after `warm` runs,
+ * with `pause` ms of idle time (not timed) after each run.
+ */
+async function times(fn: () => unknown, warm = 2, pause = 0)
+  : Promise<number[]> {
   for (let i = 0; i < warm; i++) await fn();
   const out: number[] = [];
   for (let i = 0; i < ROUNDS; i++) {
     const t0 = performance.now();
     await fn();
     out.push(performance.now() - t0);
+    if (pause) await new Promise((r) => setTimeout(r, pause));
   }
   return out;
 }
@@ -301,6 +306,12 @@ async function main(): Promise<void> {
     phases[k] = [];
   }
   rows.push(['skiff daemon API (none)', await times(() => apiRun('none'))]);
+  // Back to back, the next run comes before the daemon's spare init has
+  // started up (spare.ts); a user or a script leaves it the time.
+  rows.push(['skiff daemon API (bridge), 0.2 s apart', await times(() =>
+    apiRun(), 2, 200)]);
+  rows.push(['skiff daemon API (none), 0.2 s apart', await times(() =>
+    apiRun('none'), 2, 200)]);
   const steps = await startSteps();
   const b = bundle();
   for (const rt of ['runc', 'crun']) {
@@ -329,15 +340,15 @@ function report(rows: [string, number[] | string][],
   console.log(`run --rm busybox true, ${ROUNDS} rounds, medians (ms); ` +
     `load average ${loadBefore.map((l) => l.toFixed(1)).join(' ')} ` +
     `before, ${loadavg().map((l) => l.toFixed(1)).join(' ')} after\n`);
-  console.log(`${'what'.padEnd(30)}${'median'.padStart(8)}` +
+  console.log(`${'what'.padEnd(40)}${'median'.padStart(8)}` +
     `${'min'.padStart(8)}${'vs runc'.padStart(9)}${'vs crun'.padStart(9)}`);
   for (const [name, r] of rows) {
     if (!Array.isArray(r)) {
-      console.log(`${name.padEnd(30)}  ${r}`);
+      console.log(`${name.padEnd(40)}  ${r}`);
       continue;
     }
     const m = median(r);
-    console.log(`${name.padEnd(30)}${m.toFixed(1).padStart(8)}` +
+    console.log(`${name.padEnd(40)}${m.toFixed(1).padStart(8)}` +
       `${Math.min(...r).toFixed(1).padStart(8)}` +
       `${ratio(m, runc).padStart(9)}${ratio(m, crun).padStart(9)}`);
   }

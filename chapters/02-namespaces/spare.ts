@@ -41,8 +41,8 @@ export class SpareInits implements Spares {
 
   /**
    * The waiting spare if it fits, else a new one (still faster to hand
-   * over than a cold start). Once it leaves the barrier, the next one
-   * starts: not sooner, so the two Node start-ups do not compete.
+   * over than a cold start). The next one starts at once: starts that
+   * come back to back find it partly started up at least.
    */
   take(nsexecArgs: string[]): Promise<Waiting> | undefined {
     const key = spareKey(nsexecArgs);
@@ -53,8 +53,7 @@ export class SpareInits implements Spares {
       if (spare) void discard(spare);
       spare = this.spawn(key);
     }
-    void spare.init.then((w) => w.errors)
-      .finally(() => this.refill(key)).catch(() => {});
+    void spare.init.finally(() => this.refill(key)).catch(() => {});
     return spare.init;
   }
 
