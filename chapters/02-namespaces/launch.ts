@@ -4,13 +4,12 @@
 // it, release it and read the verdict from the error pipe.
 import { spawn, type ChildProcess } from 'node:child_process';
 import { closeSync, openSync, writeFileSync } from 'node:fs';
-import { resolve } from 'node:path';
 import { Socket, type SocketConstructorOpts } from 'node:net';
 import type { Readable, Stream, Writable } from 'node:stream';
 import { syscall } from '../01-chroot/kernel.ts';
 import { initBundlePath, nsexecPath } from './build.ts';
 import { consolePair, receiveFd, sendFds } from './console.ts';
-import { bindKind, cloneMount } from './mounts.ts';
+import { bindSources, cloneMount } from './mounts.ts';
 import {
   CONFIG_FD, ERROR_FD, EXECING, GO, type InitConfig, type InitFailure,
   SYNC_FD,
@@ -305,10 +304,8 @@ function handOver(init: Waiting, req: LaunchRequest): Launched {
   let binds = 0;
   try {
     const stdio = pipes.stdio.map((e, i) => stdioFd(e, i, opened));
-    const trees = [cloneTree(spec.root.path, true), ...spec.mounts
-      .filter((m) => bindKind(m))
-      .map((m) => cloneTree(resolve(m.source ?? ''),
-        bindKind(m) === 'rbind'))];
+    const trees = [cloneTree(spec.root.path, true), ...bindSources(spec)
+      .map((b) => cloneTree(b.path, b.recursive))];
     opened.push(...trees);
     binds = trees.length - 1;
     sendFds(init.console!, [...stdio, ...trees]);

@@ -5,7 +5,7 @@ import {
   closeSync, existsSync, fstatSync, lstatSync, mkdirSync, statSync,
   symlinkSync, writeFileSync,
 } from 'node:fs';
-import { dirname, join, normalize } from 'node:path';
+import { dirname, join, normalize, resolve } from 'node:path';
 import { type SyscallError, syscall } from '../01-chroot/kernel.ts';
 import type { Mount, Spec } from './spec.ts';
 
@@ -262,7 +262,7 @@ export function pivotInto(root: string): void {
 }
 // #endregion
 
-// #region prepare-root
+// #region trees
 /** Mount trees cloned outside (open_tree) for the init to attach. */
 export interface Trees {
   /** The rootfs, for an init whose namespace predates its mount. */
@@ -277,6 +277,15 @@ export function treesFromEnv(): Trees {
     .filter(Boolean).map(Number) };
 }
 
+/** Each bind mount's source, resolved, in spec.mounts order. */
+export function bindSources(spec: Spec)
+  : { path: string; recursive: boolean }[] {
+  return spec.mounts.filter((m) => bindKind(m)).map((m) => ({
+    path: resolve(m.source ?? ''), recursive: bindKind(m) === 'rbind' }));
+}
+// #endregion
+
+// #region prepare-root
 /**
  * Everything between a fresh mount namespace and pivot_root: stop
  * propagation, make the rootfs a mount point, and mount spec.mounts.

@@ -11,7 +11,7 @@ import { checkRootfs } from '../01-chroot/chroot.ts';
 import {
   launch, type Launched, type Spares, StartError, type StdioEntry,
 } from './launch.ts';
-import { bindKind } from './mounts.ts';
+import { bindSources } from './mounts.ts';
 import type { ExitStatus } from './reap.ts';
 import type { NamespaceType, Spec } from './spec.ts';
 import type { StartStep, Starting } from './steps.ts';
@@ -75,10 +75,8 @@ export function trampolineArgs(spec: Spec): string[] {
   }
   if (flags) args.push('-f', String(flags));
   if (flags & CLONE_NEW.mount) {
-    for (const m of spec.mounts) {
-      const kind = bindKind(m);
-      const source = resolve(m.source ?? '');
-      if (kind) args.push(kind === 'bind' ? '-b' : '-B', source);
+    for (const { path, recursive } of bindSources(spec)) {
+      args.push(recursive ? '-B' : '-b', path);
     }
   }
   return args;
