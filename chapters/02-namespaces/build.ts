@@ -71,19 +71,27 @@ export function compileStatic(file: string): string {
 /** The trampoline (and `--init`), compiled if needed. */
 export const nsexecPath = (): string => compileStatic('nsexec.c');
 
-let init: string | undefined;
+const bundles = new Map<string, string>();
+
+/** This chapter's init: the entry a start uses unless told another. */
+export const INIT_ENTRY = join(HERE, 'init-main.ts');
 
 /**
- * The path of the bundled init, named by a hash of the sources that went
- * in (listed in a manifest beside it), so a changed source rebuilds it
- * under a new name: an engine started earlier keeps the init it was
- * built with, never one that speaks a newer protocol than it does.
+ * The path of the bundled init whose entry is `entry` (a later chapter
+ * adds its layers with an entry of its own), named by a hash of the
+ * sources that went in (listed in a manifest beside it), so a changed
+ * source rebuilds it under a new name: an engine started earlier keeps
+ * the init it was built with, never one that speaks a newer protocol.
  */
-export function initBundlePath(): string {
-  if (init) return init;
+export function initBundlePath(entry = INIT_ENTRY): string {
+  const known = bundles.get(entry);
+  if (known) return known;
   const dir = join(CACHE_DIR, 'init');
-  const manifest = join(dir, 'init.inputs.json');
-  return (init = current(dir, manifest) ?? bundleInit(dir, manifest));
+  const manifest = join(dir,
+    `${hashOf(relative(REPO, entry))}.inputs.json`);
+  const path = current(dir, manifest) ?? bundleInit(entry, dir, manifest);
+  bundles.set(entry, path);
+  return path;
 }
 
 /** The bundle the manifest names, if its sources have not changed. */
@@ -103,11 +111,12 @@ function hashInputs(inputs: string[]): string {
 
 // esbuild runs in a child process so that its API is not loaded into
 // every engine; the build takes a fraction of a second, once.
-function bundleInit(dir: string, manifest: string): string {
+function bundleInit(entry: string, dir: string, manifest: string)
+  : string {
   const built = join(dir, `init.${process.pid}.mjs`);
   const meta = `${built}.meta.json`;
   const script = `const r = require('esbuild').buildSync({
-    entryPoints: [${JSON.stringify(join(HERE, 'init.ts'))}],
+    entryPoints: [${JSON.stringify(entry)}],
     bundle: true, platform: 'node', format: 'esm', target: 'node20',
     external: ['koffi'], outfile: process.argv[1], metafile: true,
     logLevel: 'error',

@@ -27,6 +27,8 @@ export interface ExecOptions {
   /** Work on the new process before it runs (cgroup join, ...). */
   steps?: ExecStep[];
   stdio?: [StdioEntry, StdioEntry, StdioEntry];
+  /** The init's entry (build.ts), if not this chapter's own. */
+  init?: string;
 }
 
 export interface ExecHandle {
@@ -76,6 +78,7 @@ export async function execInContainer(containerPid: number, proc: Process,
     nsexecArgs: joinArgs(containerPid),
     config: { mode: 'exec', process: proc, containerPid },
     stdio: opts.stdio ?? ['inherit', 'inherit', 'inherit'],
+    init: opts.init,
   });
   try {
     const e: Execing = { containerPid, pid: init.pid, process: proc };

@@ -4,7 +4,8 @@
 // work from outside, builds the container's world from the inside, and
 // finally becomes the user's command with execve(2).
 //
-// It runs bundled (see build.ts) as `node init.mjs`, never imported.
+// It runs bundled (see build.ts) as `node init.mjs`: init-main.ts is
+// this chapter's entry; a later chapter's entry passes its own layers.
 import {
   closeSync, constants, openSync, readSync, writeFileSync, writeSync,
 } from 'node:fs';
@@ -18,7 +19,9 @@ import {
   CONFIG_FD, CONSOLE_FD, ERROR_FD, EXECING, GO, type Handed,
   type InitConfig, type InitFailure, SYNC_FD,
 } from './protocol.ts';
-import { applyProcess, bringUpLoopback } from './process.ts';
+import {
+  applyProcess, bringUpLoopback, type InitLayer,
+} from './process.ts';
 import type { Spec } from './spec.ts';
 
 const sethostname = syscall<[string, number]>(
@@ -161,7 +164,8 @@ function fail(err: unknown): never {
   }
 }
 
-function main(): never {
+/** The init's whole life; `layers` are later chapters' additions. */
+export function runInit(layers: InitLayer[] = []): never {
   // The error pipe closes at execve(2): EOF tells the engine it worked.
   for (const fd of [SYNC_FD, CONFIG_FD, ERROR_FD]) {
     fcntl(fd, F_SETFD, FD_CLOEXEC);
@@ -188,10 +192,11 @@ function main(): never {
     if (proc.terminal) {
       openConsole(CONSOLE_FD, { devConsole, size: proc.consoleSize });
     }
-    applyProcess(proc);
+    applyProcess(proc, layers);
     // Only 0-2 go on to the command: not an fd the engine's own parent
     // left open without close-on-exec (close_range(2), as runc does).
     closeRange(3, 0xffffffff, CLOSE_RANGE_CLOEXEC);
+    for (const layer of layers) layer.beforeExec?.(proc);
     writeSync(ERROR_FD, EXECING);
     return execCommand(proc.args, proc.env);
   } catch (err) {
@@ -199,4 +204,3 @@ function main(): never {
   }
 }
 
-main();

@@ -36,6 +36,8 @@ export interface LaunchRequest {
   /** Written to /proc/PID/{uid,gid}_map when the trampoline asks. */
   uidMappings?: IdMapping[];
   gidMappings?: IdMapping[];
+  /** The init's entry (build.ts), if not this chapter's own. */
+  init?: string;
 }
 
 /** An init waiting at the barrier. */
@@ -205,6 +207,8 @@ export interface SpawnRequest {
   console: boolean;
   uidMappings?: IdMapping[];
   gidMappings?: IdMapping[];
+  /** The init's entry (build.ts), if not this chapter's own. */
+  init?: string;
 }
 
 /** Runs the trampoline; resolves once it has cloned the init. */
@@ -213,7 +217,7 @@ export async function spawnInit(req: SpawnRequest): Promise<Waiting> {
   let child: ChildProcess;
   try {
     child = spawn(nsexecPath(), ['spawn', ...req.nsexecArgs, '--',
-      process.execPath, initBundlePath()], {
+      process.execPath, initBundlePath(req.init)], {
       stdio: [...req.stdio, 'pipe', 'pipe', 'pipe', ...far ? [far] : []],
       env: {}, cwd: '/',
     });

@@ -34,9 +34,25 @@ const RLIMITS: Record<string, number> = {
 /** The path `--init` mounts the trampoline at (podman uses it too). */
 export const INIT_PATH = '/dev/init';
 
+// #region init-layer
+/**
+ * What a later chapter adds to the init's last steps (chapter 06: the
+ * process's privileges). Each hook runs in the init, on the thread that
+ * calls execve(2): credentials in Linux are per thread.
+ */
+export interface InitLayer {
+  /** Still root with every capability; the ids are about to change. */
+  beforeUser?(p: Process): void;
+  /** The uid and gids are now the command's. */
+  afterUser?(p: Process): void;
+  /** The very last step before execve(2). */
+  beforeExec?(p: Process): void;
+}
+// #endregion
+
 // #region apply-process
 /** cwd, limits and, last, the user: after setresuid we may lose the right. */
-export function applyProcess(p: Process): void {
+export function applyProcess(p: Process, layers: InitLayer[] = []): void {
   try {
     chdir(p.cwd || '/');
   } catch (err) {
@@ -58,10 +74,12 @@ export function applyProcess(p: Process): void {
   if (p.args[0] === INIT_PATH && p.args[1] === '--' && p.args[2]) {
     findExecutable(p.args[2], p.env);
   }
+  for (const layer of layers) layer.beforeUser?.(p);
   const { uid, gid, additionalGids = [] } = p.user;
   setgroups(additionalGids.length, additionalGids);
   setresgid(gid, gid, gid);
   setresuid(uid, uid, uid);
+  for (const layer of layers) layer.afterUser?.(p);
 }
 // #endregion
 

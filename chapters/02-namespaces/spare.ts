@@ -39,6 +39,9 @@ export class SpareInits implements Spares {
   private next?: Spare;
   private closed = false;
 
+  /** `init`: the entry of the inits to keep (build.ts), if not ours. */
+  constructor(private readonly init?: string) {}
+
   /**
    * The waiting spare if it fits, else a new one (still faster to hand
    * over than a cold start). The next one starts at once: starts that
@@ -86,7 +89,8 @@ export class SpareInits implements Spares {
 
   private spawn(key: string): Spare {
     const init = spawnInit({ nsexecArgs: ['-f', key],
-      stdio: ['ignore', 'ignore', 'ignore'], console: true });
+      stdio: ['ignore', 'ignore', 'ignore'], console: true,
+      init: this.init });
     const spare: Spare = { key, init, dead: false };
     init.then((w) => w.exited, () => undefined)
       .finally(() => { spare.dead = true; });

@@ -48,6 +48,34 @@ export interface Process {
   };
   noNewPrivileges?: boolean;
   rlimits?: { type: string; hard: number; soft: number }[];
+  /** AppArmor profile to exec the command under (chapter 06). */
+  apparmorProfile?: string;
+  /** SELinux process label (chapter 06). */
+  selinuxLabel?: string;
+}
+
+// Chapter 06's subject: the seccomp filter, in config-linux.md's shape
+// (a Docker profile resolved for one container: no includes/excludes).
+export interface SeccompArg {
+  index: number;
+  value: number;
+  valueTwo?: number;
+  op: string; // SCMP_CMP_NE, _LT, _LE, _EQ, _GE, _GT, _MASKED_EQ
+}
+
+export interface SeccompRule {
+  names: string[];
+  action: string;  // SCMP_ACT_ALLOW, SCMP_ACT_ERRNO, ...
+  errnoRet?: number;
+  args?: SeccompArg[];
+}
+
+export interface LinuxSeccomp {
+  defaultAction: string;
+  defaultErrnoRet?: number;
+  architectures?: string[]; // SCMP_ARCH_X86_64, ...
+  flags?: string[];
+  syscalls?: SeccompRule[];
 }
 
 // Chapter 3's subject; named here so it can be pulled from there.
@@ -103,5 +131,7 @@ export interface Spec {
     maskedPaths?: string[];
     readonlyPaths?: string[];
     sysctl?: Record<string, string>;
+    seccomp?: LinuxSeccomp;
+    mountLabel?: string;
   };
 }

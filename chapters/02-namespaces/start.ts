@@ -32,6 +32,8 @@ export interface StartOptions {
   stdio?: [StdioEntry, StdioEntry, StdioEntry];
   /** Spare inits to take the init from (spare.ts), if the caller has. */
   spares?: Spares;
+  /** The init's entry (build.ts): a later chapter's, with its layers. */
+  init?: string;
 }
 
 export interface Container {
@@ -125,6 +127,7 @@ export async function startContainer(spec: Spec,
       stdio: opts.stdio ?? ['inherit', 'inherit', 'inherit'],
       uidMappings: spec.linux.uidMappings,
       gidMappings: spec.linux.gidMappings,
+      init: opts.init,
     }, opts.spares);
     c.pid = init.pid;
     for (const step of steps) await step.attach?.(c);
