@@ -7,7 +7,7 @@ import {
   launch, type Launched, StartError, type StdioEntry,
 } from './launch.ts';
 import type { ExitStatus } from './reap.ts';
-import type { Process } from './spec.ts';
+import type { LinuxSeccomp, Process } from './spec.ts';
 
 /** What an exec step sees: chapter 03 joins the container's cgroup. */
 export interface Execing {
@@ -29,6 +29,8 @@ export interface ExecOptions {
   stdio?: [StdioEntry, StdioEntry, StdioEntry];
   /** The init's entry (build.ts), if not this chapter's own. */
   init?: string;
+  /** The container's seccomp filter, for the init's layers. */
+  seccomp?: LinuxSeccomp;
 }
 
 export interface ExecHandle {
@@ -76,7 +78,8 @@ export async function execInContainer(containerPid: number, proc: Process,
   opts: ExecOptions = {}): Promise<ExecHandle> {
   const init: Launched = await launch({
     nsexecArgs: joinArgs(containerPid),
-    config: { mode: 'exec', process: proc, containerPid },
+    config: { mode: 'exec', process: proc, containerPid,
+      seccomp: opts.seccomp },
     stdio: opts.stdio ?? ['inherit', 'inherit', 'inherit'],
     init: opts.init,
   });

@@ -177,26 +177,31 @@ export function runInit(layers: InitLayer[] = []): never {
   waitAtBarrier();
   try {
     let proc;
+    let seccomp;
     let devConsole = false;
     if (config.mode === 'start') {
       const trees = config.handed ? takeHanded(config.handed)
         : treesFromEnv();
       setUpContainer(config.spec, trees);
       proc = config.spec.process;
+      seccomp = config.spec.linux.seccomp;
       devConsole = hasNew(config.spec, 'mount');
     } else {
       enterMountNs(config.containerPid);
       proc = config.process;
+      seccomp = config.seccomp;
     }
     // Now /dev/pts is the container's: the terminal is made there.
     if (proc.terminal) {
       openConsole(CONSOLE_FD, { devConsole, size: proc.consoleSize });
     }
-    applyProcess(proc, layers);
+    applyProcess(proc, layers, seccomp);
     // Only 0-2 go on to the command: not an fd the engine's own parent
     // left open without close-on-exec (close_range(2), as runc does).
     closeRange(3, 0xffffffff, CLOSE_RANGE_CLOEXEC);
-    for (const layer of layers) layer.beforeExec?.(proc);
+    for (const layer of layers) {
+      layer.beforeExec?.({ process: proc, seccomp });
+    }
     writeSync(ERROR_FD, EXECING);
     return execCommand(proc.args, proc.env);
   } catch (err) {

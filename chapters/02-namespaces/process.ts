@@ -3,7 +3,7 @@
 // namespace.
 import { findExecutable } from '../01-chroot/chroot.ts';
 import { syscall } from '../01-chroot/kernel.ts';
-import type { Process } from './spec.ts';
+import type { LinuxSeccomp, Process } from './spec.ts';
 
 const chdir = syscall<[string]>('int chdir(const char *path)');
 const umask = syscall<[number]>('unsigned int umask(unsigned int mask)');
@@ -42,17 +42,26 @@ export const INIT_PATH = '/dev/init';
  */
 export interface InitLayer {
   /** Still root with every capability; the ids are about to change. */
-  beforeUser?(p: Process): void;
+  beforeUser?(c: Confining): void;
   /** The uid and gids are now the command's. */
-  afterUser?(p: Process): void;
+  afterUser?(c: Confining): void;
   /** The very last step before execve(2). */
-  beforeExec?(p: Process): void;
+  beforeExec?(c: Confining): void;
+}
+
+/** What the layers confine: the process, and the container's filter. */
+export interface Confining {
+  readonly process: Process;
+  /** spec.linux.seccomp of the container (an exec gets it too). */
+  readonly seccomp?: LinuxSeccomp;
 }
 // #endregion
 
 // #region apply-process
 /** cwd, limits and, last, the user: after setresuid we may lose the right. */
-export function applyProcess(p: Process, layers: InitLayer[] = []): void {
+export function applyProcess(p: Process, layers: InitLayer[] = [],
+  seccomp?: LinuxSeccomp): void {
+  const c: Confining = { process: p, seccomp };
   try {
     chdir(p.cwd || '/');
   } catch (err) {
@@ -74,12 +83,12 @@ export function applyProcess(p: Process, layers: InitLayer[] = []): void {
   if (p.args[0] === INIT_PATH && p.args[1] === '--' && p.args[2]) {
     findExecutable(p.args[2], p.env);
   }
-  for (const layer of layers) layer.beforeUser?.(p);
+  for (const layer of layers) layer.beforeUser?.(c);
   const { uid, gid, additionalGids = [] } = p.user;
   setgroups(additionalGids.length, additionalGids);
   setresgid(gid, gid, gid);
   setresuid(uid, uid, uid);
-  for (const layer of layers) layer.afterUser?.(p);
+  for (const layer of layers) layer.afterUser?.(c);
 }
 // #endregion
 

@@ -16,7 +16,7 @@
 // it always has fd 6, and with its config (`handed`) it finds there
 // what a fresh init inherits: its stdio, and clones of its rootfs and
 // bind sources (mounts.ts Trees).
-import type { Process, Spec } from './spec.ts';
+import type { LinuxSeccomp, Process, Spec } from './spec.ts';
 
 export const SYNC_FD = 3;
 export const CONFIG_FD = 4;
@@ -36,6 +36,8 @@ export type InitConfig = ({ mode: 'start'; spec: Spec; handed?: Handed })
     mountNsFd?: number;
     /** Host pid of the container's PID 1, whose root we take. */
     containerPid?: number;
+    /** The container's seccomp filter, which an exec'd process gets. */
+    seccomp?: LinuxSeccomp;
   };
 
 /**
