@@ -46,6 +46,13 @@ export interface HostConfig {
   CpuShares?: number;
   CpusetCpus?: string;
   PidsLimit?: number | null;
+  CapAdd?: string[] | null;
+  CapDrop?: string[] | null;
+  Privileged?: boolean;
+  /** "seccomp=…", "apparmor=…", "label=…", "no-new-privileges[=…]". */
+  SecurityOpt?: string[] | null;
+  /** "" (the daemon's choice) or "host". */
+  UsernsMode?: string;
 }
 
 /** An image's config, as in the OCI image config and docker inspect. */

@@ -7,7 +7,7 @@ import {
 } from 'node:fs';
 import { dirname, join, normalize, resolve } from 'node:path';
 import { type SyscallError, syscall } from '../01-chroot/kernel.ts';
-import type { Mount, Spec } from './spec.ts';
+import type { LinuxDevice, Mount, Spec } from './spec.ts';
 
 // #region declare-mount
 const mount = syscall<[string | null, string, string | null, number,
@@ -220,12 +220,17 @@ function mountFilesystem(m: Mount, type: string, target: string,
 // not allowed, and a bind mount of /dev/null is the same device.
 const DEVICES = ['null', 'zero', 'full', 'random', 'urandom', 'tty'];
 
-export function populateDev(root: string): void {
+export function populateDev(root: string, devices: LinuxDevice[] = [])
+  : void {
   const dev = join(root, 'dev');
-  for (const name of DEVICES) {
-    const target = join(dev, name);
+  // spec.linux.devices (`--privileged`: all of the host's) come the same
+  // way, from the host's node at the same path.
+  const paths = [...DEVICES.map((name) => `/dev/${name}`),
+    ...devices.map((d) => d.path)];
+  for (const path of new Set(paths)) {
+    const target = inRoot(root, path);
     ensureMountPoint(target, true);
-    mount(`/dev/${name}`, target, null, MS.BIND, null);
+    mount(path, target, null, MS.BIND, null);
   }
   const links: [string, string][] = [
     ['/proc/self/fd', 'fd'], ['/proc/self/fd/0', 'stdin'],
@@ -307,7 +312,7 @@ export function prepareRoot(spec: Spec, trees = treesFromEnv()): string {
     mountOne(root, m, bindKind(m) ? binds.shift() : undefined);
   }
   binds.forEach((fd) => closeSync(fd)); // none should be left over
-  populateDev(root);
+  populateDev(root, spec.linux.devices);
   return root;
 }
 // #endregion

@@ -115,6 +115,17 @@ export interface DeviceRule {
   access?: string; // some of "rwm"
 }
 
+/** A device node the container gets (config-linux.md "Devices"). */
+export interface LinuxDevice {
+  path: string;
+  type: 'c' | 'b' | 'u' | 'p';
+  major: number;
+  minor: number;
+  fileMode?: number;
+  uid?: number;
+  gid?: number;
+}
+
 export interface Spec {
   ociVersion: string;
   process: Process;
@@ -133,5 +144,6 @@ export interface Spec {
     sysctl?: Record<string, string>;
     seccomp?: LinuxSeccomp;
     mountLabel?: string;
+    devices?: LinuxDevice[];
   };
 }

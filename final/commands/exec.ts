@@ -22,6 +22,8 @@ const command: Command = {
       help: 'Working directory inside the container' },
     { name: 'user', short: 'u', kind: 'string',
       help: 'Username or UID (format: <name|uid>[:<group|gid>])' },
+    { name: 'privileged', kind: 'bool',
+      help: 'Give extended privileges to the command' },
   ],
   minArgs: 2,
   interspersed: false,
@@ -41,6 +43,7 @@ const command: Command = {
         AttachStderr: !detach, Tty: tty, Env: env, Cmd: cmd,
         ConsoleSize: tty ? consoleSize() : undefined,
         WorkingDir: str(p, 'workdir') ?? '', User: str(p, 'user') ?? '',
+        Privileged: bool(p, 'privileged'),
       });
     if (detach) {
       await client.call('POST', `/exec/${id}/start`, { Detach: true });

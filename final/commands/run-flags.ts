@@ -55,6 +55,11 @@ export const CREATE_FLAGS: FlagSpec[] = [
   { name: 'stop-signal', kind: 'string', help: 'Signal to stop the container' },
   { name: 'stop-timeout', kind: 'string', value: 'int',
     help: 'Timeout (in seconds) to stop a container' },
+  { name: 'cap-add', kind: 'list', help: 'Add Linux capabilities' },
+  { name: 'cap-drop', kind: 'list', help: 'Drop Linux capabilities' },
+  { name: 'privileged', kind: 'bool',
+    help: 'Give extended privileges to this container' },
+  { name: 'security-opt', kind: 'list', help: 'Security Options' },
 ];
 // #endregion
 
@@ -150,6 +155,34 @@ function checkPublish(p: Parsed, bindings: Record<string, PortBinding[]>)
     containerPort: 0, protocol: 'tcp' as const })));
 }
 
+// #region security-opt
+/**
+ * `--security-opt seccomp=FILE` is read here, on the client, as the
+ * docker CLI does: the daemon gets the profile's JSON itself.
+ */
+export function securityOpts(opts: string[]): string[] {
+  return opts.map((opt) => {
+    const m = /^seccomp[=:](.*)$/s.exec(opt);
+    if (!m || m[1] === 'unconfined' || m[1] === 'builtin') return opt;
+    let text: string;
+    try {
+      text = readFileSync(m[1], 'utf8');
+    } catch (err) {
+      const e = err as NodeJS.ErrnoException;
+      throw new UsageError(`opening seccomp profile (${m[1]}) failed: ` +
+        `open ${m[1]}: ${e.code === 'ENOENT'
+          ? 'no such file or directory' : e.code ?? e.message}`);
+    }
+    try {
+      return `seccomp=${JSON.stringify(JSON.parse(text))}`;
+    } catch (err) {
+      throw new UsageError(`compacting json for seccomp profile ` +
+        `(${m[1]}) failed: ${(err as Error).message}`);
+    }
+  });
+}
+// #endregion
+
 // #region create-body
 export function createBody(p: Parsed): CreateBody {
   const [image, ...cmd] = p.args;
@@ -200,6 +233,9 @@ export function createBody(p: Parsed): CreateBody {
       CpuShares: num('cpu-shares') ?? 0,
       CpusetCpus: str(p, 'cpuset-cpus') ?? '',
       PidsLimit: num('pids-limit') ?? null,
+      CapAdd: list(p, 'cap-add'), CapDrop: list(p, 'cap-drop'),
+      Privileged: bool(p, 'privileged'),
+      SecurityOpt: securityOpts(list(p, 'security-opt')),
     },
   };
 }

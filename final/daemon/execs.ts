@@ -15,6 +15,8 @@ import { frame } from '../stdcopy.ts';
 import { setWinsize } from '../../chapters/02-namespaces/console.ts';
 import type { Container, Containers } from './containers.ts';
 import { mergeEnv, resolveUser } from './ocispec.ts';
+import { execPrivileges } from
+  '../../chapters/06-security/defaults.ts';
 import type { Runtime } from './runtime.ts';
 import { Conflict, NotFound } from './volumes.ts';
 
@@ -30,6 +32,8 @@ export interface ExecConfig {
   Cmd: string[];
   WorkingDir?: string;
   User?: string;
+  /** exec --privileged: every capability for this process. */
+  Privileged?: boolean;
 }
 
 export class ExecInstance {
@@ -112,6 +116,7 @@ export class Execs {
       env: mergeEnv(spec.process.env, cfg.Tty ? ['TERM=xterm'] : [],
         cfg.Env),
       cwd: cfg.WorkingDir || spec.process.cwd || '/',
+      ...execPrivileges(spec, !!cfg.Privileged),
     };
   }
   // #endregion
@@ -165,7 +170,8 @@ export class Execs {
     const c = x.container;
     try {
       return await this.runtime.exec(c.rec.State.Pid,
-        c.rec.StepData?.cgroup ?? '', proc, stdio);
+        c.rec.StepData?.cgroup ?? '', proc, stdio,
+        c.spec().linux.seccomp);
     } catch (err) {
       const code = (err as { exitCode?: number }).exitCode;
       if (code === 126 || code === 127) x.exitCode = code;

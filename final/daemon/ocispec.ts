@@ -4,6 +4,9 @@ import { defaultSpec } from '../../chapters/02-namespaces/defaults.ts';
 import type {
   LinuxResources, Mount, NamespaceType, Spec,
 } from '../../chapters/02-namespaces/spec.ts';
+import {
+  type SecurityChoices, withSecurity,
+} from '../../chapters/06-security/defaults.ts';
 import type { CreateBody, HostConfig, ImageConfig } from '../api-types.ts';
 import { BadRequest } from './volumes.ts';
 
@@ -75,7 +78,49 @@ export function buildSpec({ id, body, image, mounts, cgroupParent }:
   spec.annotations = { 'org.skiff.user': body.User || image.User || '' };
   spec.linux.cgroupsPath = `${cgroupParent}/${id}`;
   spec.linux.resources = resources(hc);
-  return spec;
+  return secure(spec, hc);
+}
+// #endregion
+
+// #region security
+/** Chapter 06's defaults, with --cap-add/--cap-drop/--privileged and
+ * --security-opt; an unknown name or a bad profile is the client's
+ * error (400), found before anything is created. */
+function secure(spec: Spec, hc: HostConfig): Spec {
+  try {
+    return withSecurity(spec, { ...securityOpts(hc.SecurityOpt ?? []),
+      capAdd: hc.CapAdd ?? [], capDrop: hc.CapDrop ?? [],
+      privileged: !!hc.Privileged });
+  } catch (err) {
+    throw new BadRequest((err as Error).message);
+  }
+}
+
+/** docker's --security-opt forms (moby's parseSecurityOpt). */
+export function securityOpts(opts: string[]): SecurityChoices {
+  const o: SecurityChoices = { label: [] };
+  for (const opt of opts) {
+    if (opt === 'no-new-privileges') {
+      o.noNewPrivileges = true;
+      continue;
+    }
+    if (opt === 'disable') {
+      o.label!.push('disable');
+      continue;
+    }
+    const sep = opt.includes('=') ? '=' : ':';
+    const at = opt.indexOf(sep);
+    if (at < 0) throw new Error(`invalid --security-opt 1: "${opt}"`);
+    const [key, value] = [opt.slice(0, at), opt.slice(at + 1)];
+    if (key === 'label') o.label!.push(value);
+    else if (key === 'apparmor') o.apparmor = value;
+    else if (key === 'seccomp') o.seccomp = value;
+    else if (key === 'no-new-privileges' && /^(true|false|1|0)$/i
+      .test(value)) {
+      o.noNewPrivileges = /^(true|1)$/i.test(value);
+    } else throw new Error(`invalid --security-opt 2: "${opt}"`);
+  }
+  return o;
 }
 // #endregion
 

@@ -10,7 +10,9 @@ import { constants } from 'node:os';
 import { join } from 'node:path';
 import { execInContainer, type ExecHandle, type ExecStep } from
   '../../chapters/02-namespaces/exec.ts';
-import type { Process, Spec } from '../../chapters/02-namespaces/spec.ts';
+import type {
+  LinuxSeccomp, Process, Spec,
+} from '../../chapters/02-namespaces/spec.ts';
 import { SpareInits } from '../../chapters/02-namespaces/spare.ts';
 import {
   startContainer, type StdioEntry, trampolineArgs,
@@ -25,6 +27,7 @@ import {
   findLease, netConfigFromEnv, type NetConfig,
 } from '../../chapters/05-network/network.ts';
 import { networkStep } from '../../chapters/05-network/step.ts';
+import { SECURE_INIT } from '../../chapters/06-security/defaults.ts';
 import type { ContainerFds } from './io.ts';
 import { DOCKER_NAMESPACES } from './ocispec.ts';
 
@@ -74,7 +77,8 @@ export interface Runtime {
   /** Undoes the steps of a container a previous daemon started. */
   releaseSaved(id: string, saved: SavedSteps): Promise<void>;
   exec(pid: number, cgroupPath: string, proc: Process,
-    stdio: [StdioEntry, StdioEntry, StdioEntry]): Promise<ExecHandle>;
+    stdio: [StdioEntry, StdioEntry, StdioEntry],
+    seccomp?: LinuxSeccomp): Promise<ExecHandle>;
   /** The cgroup of a container, for stats and pause. */
   cgroup(spec: Spec, id: string): Cgroup;
   /** The container's address on its network, if it has one. */
@@ -134,8 +138,9 @@ export function cgroupParent(): string {
  * for the next start (SKIFF_SPARE_INIT=0: none).
  */
 export function chapterRuntime(net: NetConfig): Runtime {
+  // Every init is chapter 06's: chapter 02's plus the confinement.
   const spares = process.env.SKIFF_SPARE_INIT === '0' ? undefined
-    : new SpareInits();
+    : new SpareInits(SECURE_INIT);
   // One ready for the first `run`, with docker's namespaces.
   void spares?.prepare(trampolineArgs(defaultSpec({ rootfs: '/',
     args: ['true'], namespaces: DOCKER_NAMESPACES }))).catch(() => {});
@@ -152,7 +157,8 @@ export function chapterRuntime(net: NetConfig): Runtime {
       })];
       const { fds } = plan;
       const ctr = await startContainer(plan.spec, { id: plan.id, steps,
-        stdio: [fds.stdin, fds.stdout, fds.stderr], spares });
+        stdio: [fds.stdin, fds.stdout, fds.stderr], spares,
+        init: SECURE_INIT });
       if (ctr.console !== undefined) fds.console?.(ctr.console);
       return {
         pid: ctr.pid,
@@ -170,11 +176,12 @@ export function chapterRuntime(net: NetConfig): Runtime {
       } catch { /* already gone */ }
       await networkStep({ config: net }).release?.(c);
     },
-    exec(pid, cgroupPath, proc, stdio) {
+    exec(pid, cgroupPath, proc, stdio, seccomp) {
       const join: ExecStep = { name: 'cgroup', attach(e) {
         openCgroup(cgroupPath).addProcess(e.pid);
       } };
-      return execInContainer(pid, proc, { steps: [join], stdio });
+      return execInContainer(pid, proc, { steps: [join], stdio,
+        init: SECURE_INIT, seccomp });
     },
     cgroup(spec, id) {
       return openCgroup(cgroupPathOf(spec, id, cgroupParent()));
