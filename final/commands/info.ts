@@ -30,6 +30,8 @@ const command: Command = {
       ` Cgroup Driver: ${i.CgroupDriver}`,
       ` Cgroup Version: ${i.CgroupVersion}`,
       ` Default Runtime: ${i.DefaultRuntime}`,
+      ' Security Options:',
+      ...(i.SecurityOptions as string[] ?? []).flatMap(securityLines),
       ` Kernel Version: ${i.KernelVersion}`,
       ` Operating System: ${i.OperatingSystem}`,
       ` OSType: ${i.OSType}`,
@@ -43,4 +45,13 @@ const command: Command = {
     return 0;
   },
 };
+/** "name=seccomp,profile=builtin" as docker info prints it. */
+function securityLines(opt: string): string[] {
+  const [name, ...kvs] = opt.split(',');
+  return [`  ${name.replace(/^name=/, '')}`, ...kvs.map((kv) => {
+    const [k, v] = kv.split('=');
+    return `   ${k[0].toUpperCase()}${k.slice(1)}: ${v}`;
+  })];
+}
+
 export default command;

@@ -2,6 +2,9 @@
 import { readFileSync } from 'node:fs';
 import os from 'node:os';
 import { join } from 'node:path';
+import {
+  apparmorEnabled, selinuxEnabled,
+} from '../../chapters/06-security/lsm.ts';
 import { API_VERSION, SKIFF_VERSION } from '../paths.ts';
 import { Containers } from './containers.ts';
 import {
@@ -81,7 +84,18 @@ export class Engine {
         [this.runtime.name]: {} },
       Volumes: this.volumes.list().length,
       Socket: this.config.sock,
+      SecurityOptions: this.securityOptions(),
     };
+  }
+
+  /** docker's list: "name=KEY[,k=v]" per mechanism confining containers. */
+  private securityOptions(): string[] {
+    const opts: string[] = [];
+    if (apparmorEnabled()) opts.push('name=apparmor');
+    opts.push('name=seccomp,profile=builtin');
+    if (selinuxEnabled()) opts.push('name=selinux');
+    opts.push('name=cgroupns');
+    return opts;
   }
 }
 
