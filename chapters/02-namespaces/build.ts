@@ -38,13 +38,14 @@ const compiled = new Map<string, string>();
 
 // #region compile-nsexec
 /**
- * Compiles a C file of this chapter with `cc -static` into .cache/,
- * named by a hash of its source, and returns the binary's path.
+ * Compiles a C file (of this chapter, unless `dir` says) with
+ * `cc -static` into .cache/, named by a hash of its source, and returns
+ * the binary's path.
  */
-export function compileStatic(file: string): string {
-  const known = compiled.get(file);
+export function compileStatic(file: string, dir = HERE): string {
+  const src = join(dir, file);
+  const known = compiled.get(src);
   if (known) return known;
-  const src = join(HERE, file);
   const name = file.replace(/\.c$/, '');
   const out = join(CACHE_DIR, `${name}-${hashOf(readFileSync(src))}`);
   if (!existsSync(out)) {
@@ -63,7 +64,7 @@ export function compileStatic(file: string): string {
       chmodSync(tmp, 0o755);
     });
   }
-  compiled.set(file, out);
+  compiled.set(src, out);
   return out;
 }
 // #endregion
