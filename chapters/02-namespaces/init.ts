@@ -195,10 +195,11 @@ export function runInit(layers: InitLayer[] = []): never {
     if (proc.terminal) {
       openConsole(CONSOLE_FD, { devConsole, size: proc.consoleSize });
     }
-    applyProcess(proc, layers, seccomp);
     // Only 0-2 go on to the command: not an fd the engine's own parent
     // left open without close-on-exec (close_range(2), as runc does).
+    // Before the layers: a seccomp filter may not allow close_range.
     closeRange(3, 0xffffffff, CLOSE_RANGE_CLOEXEC);
+    applyProcess(proc, layers, seccomp);
     for (const layer of layers) {
       layer.beforeExec?.({ process: proc, seccomp });
     }
