@@ -21,6 +21,7 @@ import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { cachedRootfs } from '../chapters/01-chroot/rootfs.ts';
 import { SpareInits } from '../chapters/02-namespaces/spare.ts';
+import { SECURE_INIT } from '../chapters/06-security/defaults.ts';
 import type { StartStep } from '../chapters/02-namespaces/steps.ts';
 import { cgroupStep } from '../chapters/03-cgroups/step.ts';
 import { networkStep } from '../chapters/05-network/step.ts';
@@ -206,6 +207,7 @@ const skiffJs = (...args: string[]) => run(process.execPath,
  */
 async function startSteps(): Promise<Record<string, number>> {
   const spares = new SpareInits();
+  const secureSpares = new SpareInits(SECURE_INIT);
   const variants: [string, () => StartStep[], object?][] = [
     ['namespaces, mounts, pivot_root', () => []],
     ['+ cgroup step', () => [cgroupStep({ parent: cgroupParent })]],
@@ -213,6 +215,10 @@ async function startSteps(): Promise<Record<string, number>> {
       networkStep({ config: net })]],
     ['no user ns, fresh init', () => [], { userns: false }],
     ['no user ns, spare init', () => [], { userns: false, spares }],
+    ['no user ns, fresh init, confined', () => [],
+      { userns: false, secure: true }],
+    ['no user ns, spare init, confined', () => [],
+      { userns: false, spares: secureSpares, secure: true }],
   ];
   const out: Record<string, number> = {};
   let n = 0;
@@ -222,7 +228,19 @@ async function startSteps(): Promise<Record<string, number>> {
     }));
   }
   await spares.close();
-  return out;
+  await secureSpares.close();
+  return { ...out, ...confineCost() };
+}
+
+/** Medians of bench/confine.ts, each in a process of its own. */
+function confineCost(): Record<string, number> {
+  const runs = Array.from({ length: Math.min(ROUNDS, 10) }, () => JSON
+    .parse(run(process.execPath, ['--import', TSX,
+      join(REPO, 'bench/confine.ts')])));
+  return {
+    'confinement: spec (engine)': median(runs.map((r) => r.specMs)),
+    'confinement: caps+seccomp (init)': median(runs.map((r) => r.initMs)),
+  };
 }
 
 // #region memory

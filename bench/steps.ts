@@ -6,6 +6,9 @@ import type { SpareInits } from '../chapters/02-namespaces/spare.ts';
 import { startContainer } from '../chapters/02-namespaces/start.ts';
 import type { StartStep } from '../chapters/02-namespaces/steps.ts';
 import { netRootfs, USERNS } from '../chapters/05-network/testnet.ts';
+import {
+  SECURE_INIT, withSecurity,
+} from '../chapters/06-security/defaults.ts';
 
 /**
  * Starts busybox `true` with `steps` and waits for its end. The rootfs
@@ -16,12 +19,17 @@ import { netRootfs, USERNS } from '../chapters/05-network/testnet.ts';
  * refuses one (vm-run's guest), as chapter 05's tests.
  */
 export async function startOnce(id: string, steps: StartStep[],
-  o: { userns?: boolean; spares?: SpareInits } = {}): Promise<void> {
-  const spec = defaultSpec({ rootfs: netRootfs(), args: ['true'],
+  o: { userns?: boolean; spares?: SpareInits; secure?: boolean } = {})
+  : Promise<void> {
+  const plain = defaultSpec({ rootfs: netRootfs(), args: ['true'],
     readonly: true, namespaces: USERNS && o.userns !== false ? undefined
       : ALL_NAMESPACES.filter((n) => n !== 'user') });
+  // secure: chapter 06's confinement (caps, seccomp), built each time
+  // as the engine builds it for each container.
+  const spec = o.secure ? withSecurity(plain) : plain;
   const c = await startContainer(spec, { id, steps, spares: o.spares,
-    stdio: ['ignore', 'ignore', 'ignore'] });
+    stdio: ['ignore', 'ignore', 'ignore'],
+    init: o.secure ? SECURE_INIT : undefined });
   await c.wait();
   await c.destroy();
 }
