@@ -152,17 +152,21 @@ describe('chapter 05: the host side', needsRoot, () => {
         { network: na, publish: ['80'] }));
       const a2 = track(await startNet(cfg, SLEEP, { network: na }));
       const b1 = track(await startNet(cfg, SLEEP, { network: nb }));
-      await serve(a1, 80);
-      await serve(a1, 81);
-      const ip = ipOf(cfg, a1);
-      const [same, other80, other81] = await Promise.all([
-        reach({ pid: a2.pid }, ip, 81, 10_000),
-        reach({ pid: b1.pid }, ip, 80), reach({ pid: b1.pid }, ip, 81),
+      for (const [c, port] of [[a1, 80], [a1, 81], [b1, 81]] as const) {
+        await serve(c, port);
+      }
+      const [a1ip, b1ip] = [ipOf(cfg, a1), ipOf(cfg, b1)];
+      // Both ways: the network made first has its rules first.
+      const [same, ba80, ba81, ab81] = await Promise.all([
+        reach({ pid: a2.pid }, a1ip, 81, 10_000),
+        reach({ pid: b1.pid }, a1ip, 80), reach({ pid: b1.pid }, a1ip, 81),
+        reach({ pid: a2.pid }, b1ip, 81),
       ]);
       assert.equal(same, ipOf(cfg, a2), 'same network: no answer');
-      assert.equal(other80, undefined, 'another network reached a ' +
+      assert.equal(ba80, undefined, 'another network reached a ' +
         'published container port directly');
-      assert.equal(other81, undefined, 'another network reached a port');
+      assert.equal(ba81, undefined, `${nb} reached ${na}`);
+      assert.equal(ab81, undefined, `${na} reached ${nb}`);
     } finally {
       for (const c of live) await c.destroy();
       removeNetwork(na, cfg);
