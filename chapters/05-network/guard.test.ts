@@ -7,8 +7,10 @@ import { createServer, type Server } from 'node:net';
 import { after, before, describe, test } from 'node:test';
 import { needsRoot, uniqueName } from '../../support/testing.ts';
 import { ephemeralRange } from './ports.ts';
+import { chainsOf, ensureBaseChains, ensureNetworkRules } from
+  './firewall.ts';
 import {
-  createNetwork, inspectNetwork, listNetworks, removeNetwork,
+  createNetwork, inspectNetwork, listNetworks, removeNetwork, sweep,
   type NetConfig,
 } from './network.ts';
 import {
@@ -215,6 +217,38 @@ describe('chapter 05: the host side', needsRoot, () => {
       }
     });
   // #endregion
+
+  test('the new rules go with their network, after a crash too; ' +
+    'an old hook is replaced', () => {
+    const chains = chainsOf(cfg.chainPrefix);
+    const filter = () => execFileSync('iptables-save', ['-t', 'filter'],
+      { encoding: 'utf8' });
+    const guard = (br: string) => `-A ${chains.input} -d 127.0.0.0/8 ` +
+      `-i ${br} `;
+    const name = `gc-${process.pid}`;
+    const net = createNetwork(name, { subnet: freeSubnet() }, cfg);
+    assert.ok(filter().includes(`-A INPUT -j ${chains.input}\n`));
+    assert.ok(filter().includes(guard(net.bridge!)));
+    removeNetwork(name, cfg);
+    assert.ok(!filter().includes(guard(net.bridge!)));
+    // What an engine killed half-way through creating a network leaves:
+    // rules of a bridge no record names. The sweep takes them all.
+    const ghost = `${cfg.linkPrefix}x`;
+    ensureNetworkRules(chains, ghost, freeSubnet());
+    assert.ok(filter().includes(guard(ghost)));
+    assert.ok(sweep(cfg).includes(`rules of bridge ${ghost}`));
+    assert.ok(!filter().includes(`"${cfg.chainPrefix}:net:${ghost}"`));
+    // Chapter 05's first hook DNAT'd packets to 127/8 from anywhere.
+    const old = `-A PREROUTING -m addrtype --dst-type LOCAL -j ${chains.dnat}`;
+    execFileSync('iptables-restore', ['--noflush', '-w', '5'],
+      { input: `*nat\n${old}\nCOMMIT\n` });
+    ensureBaseChains(chains);
+    const nat = execFileSync('iptables-save', ['-t', 'nat'],
+      { encoding: 'utf8' }).split('\n');
+    assert.ok(!nat.includes(old), 'the old hook is still there');
+    assert.equal(nat.filter((r) => r.endsWith(` -j ${chains.dnat}`) &&
+      r.startsWith('-A PREROUTING ')).length, 1);
+  });
 
   test('nothing is left behind', async () => {
     for (const c of live) await c.destroy();
