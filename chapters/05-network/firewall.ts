@@ -121,13 +121,23 @@ function networkRules(c: Chains, bridge: string, subnet: string): Tables {
       `-A ${c.forward} -i ${bridge} ${tag} -j ACCEPT`,
       // Nothing else enters the network unless a port is published.
       `-A ${c.forward} -o ${bridge} ${tag} -j DROP`,
-      // route_localnet lets packets for 127/8 in from the bridge, and
-      // the host's services bound to 127.0.0.1 trust them: only the
-      // answers to the host's own connections may pass.
-      `-A ${c.input} -d 127.0.0.0/8 -i ${bridge} -m conntrack ! ` +
-        `--ctstate RELATED,ESTABLISHED ${tag} -j DROP`,
+      localnetGuard(c, bridge, tag),
     ],
   };
+}
+// #endregion
+
+// #region localnet-guard
+/**
+ * route_localnet (bridge.ts) lets packets for 127/8 in from the bridge,
+ * and the host's services bound to 127.0.0.1 trust whatever comes to
+ * it: a neighbour on the bridge must not be able to connect there
+ * (CVE-2020-8558, kube-proxy's KUBE-FIREWALL rule). Only the answers
+ * to the host's own connections to published ports may pass.
+ */
+function localnetGuard(c: Chains, bridge: string, tag: string): string {
+  return `-A ${c.input} -d 127.0.0.0/8 -i ${bridge} -m conntrack ! ` +
+    `--ctstate RELATED,ESTABLISHED ${tag} -j DROP`;
 }
 // #endregion
 

@@ -177,25 +177,25 @@ describe('chapter 05: the host side', needsRoot, () => {
   });
   // #endregion
 
-  // #region test-localnet
   test('route_localnet guard: 127.0.0.1 is not reachable from a bridge',
     async () => {
       const [na, nb] = [`gl-${process.pid}`, `gm-${process.pid}`];
       const net = createNetwork(na, { subnet: freeSubnet() }, cfg);
       createNetwork(nb, { subnet: freeSubnet() }, cfg);
-      const n = makeNeighbour(net.bridge!, net.subnet!, net.gateway!);
       // Something on the host that trusts 127.0.0.1: a server bound to
-      // it alone, and a container port published on it alone.
+      // it alone, and a container port published on it alone; and a
+      // server on the gateway, to see that the neighbour's link works.
       const [hostPort, pubPort] = [freePort(), freePort()];
       const srv = await listen('127.0.0.1', hostPort);
-      // And one on the gateway: the neighbour's link works.
       const ctl = await listen(net.gateway!, hostPort);
+      const n = makeNeighbour(net.bridge!, net.subnet!, net.gateway!);
       try {
         const c = track(await startNet(cfg, SLEEP,
           { network: nb, publish: [`127.0.0.1:${pubPort}:80`] }));
         await serve(c, 80);
         assert.equal(await reach({ ns: n.ns }, net.gateway!, hostPort,
           10_000), n.ip, 'the neighbour cannot reach the gateway');
+        // #region test-localnet
         const [host, pub] = await Promise.all([
           reach({ ns: n.ns }, '127.0.0.1', hostPort),
           reach({ ns: n.ns }, '127.0.0.1', pubPort),
@@ -204,7 +204,9 @@ describe('chapter 05: the host side', needsRoot, () => {
           '127.0.0.1 from the bridge');
         assert.equal(pub, undefined, 'reached a port published on ' +
           '127.0.0.1 from the bridge');
-        // The host itself still reaches both.
+        // #endregion
+        // The host itself still reaches the port: the answers pass the
+        // guard as ESTABLISHED.
         assert.equal(await reach({ pid: process.pid }, '127.0.0.1',
           pubPort, 10_000), inspectNetwork(nb, cfg).gateway);
       } finally {
@@ -216,7 +218,6 @@ describe('chapter 05: the host side', needsRoot, () => {
         removeNetwork(nb, cfg);
       }
     });
-  // #endregion
 
   test('the new rules go with their network, after a crash too; ' +
     'an old hook is replaced', () => {
