@@ -127,7 +127,7 @@ function networkRules(c: Chains, bridge: string, subnet: string): Tables {
 }
 // #endregion
 
-// #region localnet-guard
+// #region localnet-guard (unused)
 /**
  * route_localnet (bridge.ts) lets packets for 127/8 in from the bridge,
  * and the host's services bound to 127.0.0.1 trust whatever comes to

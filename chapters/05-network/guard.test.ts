@@ -120,7 +120,7 @@ describe('chapter 05: the host side', needsRoot, () => {
     if (cfg) dropConfig(cfg);
   });
 
-  // #region test-route-in
+  // #region test-route-in (unused)
   test('other hosts cannot route into containers', async () => {
     const port = freePort();
     const c = track(await startNet(cfg, SLEEP,
@@ -144,7 +144,7 @@ describe('chapter 05: the host side', needsRoot, () => {
   });
   // #endregion
 
-  // #region test-networks
+  // #region test-networks (unused)
   test('networks are isolated', async () => {
     const [na, nb] = [`ga-${process.pid}`, `gb-${process.pid}`];
     createNetwork(na, { subnet: freeSubnet() }, cfg);
@@ -195,7 +195,7 @@ describe('chapter 05: the host side', needsRoot, () => {
         await serve(c, 80);
         assert.equal(await reach({ ns: n.ns }, net.gateway!, hostPort,
           10_000), n.ip, 'the neighbour cannot reach the gateway');
-        // #region test-localnet
+        // #region test-localnet (unused)
         const [host, pub] = await Promise.all([
           reach({ ns: n.ns }, '127.0.0.1', hostPort),
           reach({ ns: n.ns }, '127.0.0.1', pubPort),
