@@ -1,6 +1,6 @@
 // The iptables side: NAT for egress, DNAT for published ports, the
 // filter rules that keep networks apart and other hosts out, and the
-// guard on loopback that route_localnet needs. Everything lives in chains of
+// guard that route_localnet needs. Everything lives in chains of
 // skiff's own (SKIFF-*), hooked once from the built-in chains, and every
 // rule carries a comment naming its owner ("SKIFF:net:skiff0",
 // "SKIFF:ctr:<id>"), so an owner's rules can be listed and deleted
@@ -87,7 +87,10 @@ export function ensureBaseChains(c: Chains,
   iptablesApply(out);
 }
 
-/** Rules of the built-in chains that jump to one of skiff's chains. */
+/**
+ * The hooks: rules outside skiff's chains that jump into one of them,
+ * whatever their matches (an earlier version's included).
+ */
 function hooks(c: Chains, table: 'nat' | 'filter',
   snap: IptablesSnapshot): string[] {
   const mine = ownChains(c)[table];
