@@ -1,5 +1,6 @@
-// The iptables side: NAT for egress, DNAT for published ports, and the
-// filter rules that keep networks apart. Everything lives in chains of
+// The iptables side: NAT for egress, DNAT for published ports, the
+// filter rules that keep networks apart and other hosts out, and the
+// guard that route_localnet needs. Everything lives in chains of
 // skiff's own (SKIFF-*), hooked once from the built-in chains, and every
 // rule carries a comment naming its owner ("SKIFF:net:skiff0",
 // "SKIFF:ctr:<id>"), so an owner's rules can be listed and deleted
@@ -14,6 +15,7 @@ export interface Chains {
   prefix: string;
   dnat: string; postrouting: string;
   forward: string; published: string; isolation1: string; isolation2: string;
+  input: string;
 }
 
 export function chainsOf(prefix: string): Chains {
@@ -22,24 +24,36 @@ export function chainsOf(prefix: string): Chains {
     dnat: `${prefix}-DNAT`, postrouting: `${prefix}-POSTROUTING`,
     forward: `${prefix}-FORWARD`, published: `${prefix}-PUBLISHED`,
     isolation1: `${prefix}-ISOLATION-1`, isolation2: `${prefix}-ISOLATION-2`,
+    input: `${prefix}-INPUT`,
   };
 }
 
 type Tables = { nat: string[]; filter: string[] };
+
+/** skiff's own chains, per table. */
+function ownChains(c: Chains): Tables {
+  return {
+    nat: [c.dnat, c.postrouting],
+    filter: [c.forward, c.published, c.isolation1, c.isolation2, c.input],
+  };
+}
 
 // #region base-chains
 /** The chains and the jumps into them from the built-in chains. */
 function baseRules(c: Chains): Tables {
   return {
     nat: [
-      // Published ports: for packets arriving from elsewhere ...
-      `-A PREROUTING -m addrtype --dst-type LOCAL -j ${c.dnat}`,
+      // Published ports: for packets arriving from elsewhere (never to
+      // 127/8: only a neighbour on a bridge can send those, below) ...
+      `-A PREROUTING ! -d 127.0.0.0/8 -m addrtype --dst-type LOCAL ` +
+        `-j ${c.dnat}`,
       // ... and for the host's own connections, 127.0.0.1 included.
       `-A OUTPUT -m addrtype --dst-type LOCAL -j ${c.dnat}`,
       `-A POSTROUTING -j ${c.postrouting}`,
     ],
     filter: [
       `-A FORWARD -j ${c.forward}`,
+      `-A INPUT -j ${c.input}`,
       `-A ${c.forward} -j ${c.isolation1}`,
       `-A ${c.forward} -j ${c.published}`,
       // A published port may be reached from any network.
@@ -58,18 +72,31 @@ export function ensureBaseChains(c: Chains,
   const want = baseRules(c);
   const out: Tables = { nat: [], filter: [] };
   for (const table of ['nat', 'filter'] as const) {
-    const mine = table === 'nat' ? [c.dnat, c.postrouting]
-      : [c.forward, c.published, c.isolation1, c.isolation2];
-    const missing = mine.filter((ch) => !snap.chains[table].has(ch));
+    const missing = ownChains(c)[table]
+      .filter((ch) => !snap.chains[table].has(ch));
     out[table].push(...missing.map((ch) => `:${ch} - [0:0]`));
+    // Hooks of an earlier version of these rules go.
+    out[table].push(...hooks(c, table, snap)
+      .filter((r) => !want[table].includes(r)).map((r) => `-D${r.slice(2)}`));
     const rules = new Set(snap.rules[table]);
     for (const rule of want[table].filter((r) => !rules.has(r))) {
-      // The FORWARD jump goes first, ahead of any host policy rules.
-      out[table].push(rule.startsWith('-A FORWARD ')
-        ? rule.replace('-A FORWARD', '-I FORWARD 1') : rule);
+      // The FORWARD and INPUT jumps go first, ahead of any host policy.
+      out[table].push(rule.replace(/^-A (FORWARD|INPUT) /, '-I $1 1 '));
     }
   }
   iptablesApply(out);
+}
+
+/**
+ * The hooks: rules outside skiff's chains that jump into one of them,
+ * whatever their matches (an earlier version's included).
+ */
+function hooks(c: Chains, table: 'nat' | 'filter',
+  snap: IptablesSnapshot): string[] {
+  const mine = ownChains(c)[table];
+  return snap.rules[table].filter((r) =>
+    !mine.some((ch) => r.startsWith(`-A ${ch} `)) &&
+    mine.some((ch) => r.endsWith(` -j ${ch}`)));
 }
 
 // #region network-rules
@@ -97,8 +124,23 @@ function networkRules(c: Chains, bridge: string, subnet: string): Tables {
       `-A ${c.forward} -i ${bridge} ${tag} -j ACCEPT`,
       // Nothing else enters the network unless a port is published.
       `-A ${c.forward} -o ${bridge} ${tag} -j DROP`,
+      localnetGuard(c, bridge, tag),
     ],
   };
+}
+// #endregion
+
+// #region localnet-guard (unused)
+/**
+ * route_localnet (bridge.ts) lets packets for 127/8 in from the bridge,
+ * and the host's services bound to 127.0.0.1 trust whatever comes to
+ * it: a neighbour on the bridge must not be able to connect there
+ * (CVE-2020-8558, kube-proxy's KUBE-FIREWALL rule). Only the answers
+ * to the host's own connections to published ports may pass.
+ */
+function localnetGuard(c: Chains, bridge: string, tag: string): string {
+  return `-A ${c.input} -d 127.0.0.0/8 -i ${bridge} -m conntrack ! ` +
+    `--ctstate RELATED,ESTABLISHED ${tag} -j DROP`;
 }
 // #endregion
 
@@ -133,8 +175,11 @@ function portRules(c: Chains, id: string, ip: string, bridge: string,
     const dst = p.hostIP ? `-d ${p.hostIP}/32 ` : '';
     out.nat.push(`-A ${c.dnat} ${dst}${proto} --dport ${p.hostPort} ` +
       `${tag} -j DNAT --to-destination ${ip}:${p.containerPort}`);
+    // Only what DNAT sent: the container port itself stays closed to
+    // a host that routes to the container's address directly.
     out.filter.push(`-A ${c.published} -d ${ip}/32 -o ${bridge} ${proto} ` +
-      `--dport ${p.containerPort} ${tag} -j ACCEPT`);
+      `--dport ${p.containerPort} -m conntrack --ctstate DNAT ${tag} ` +
+      '-j ACCEPT');
   }
   return out;
 }
@@ -198,17 +243,10 @@ export function ruleOwners(c: Chains,
 /** Removes skiff's hooks and chains, with whatever rules they hold. */
 export function deleteBaseChains(c: Chains,
   snap = iptablesSnapshot()): void {
-  const base = baseRules(c);
-  const del = (table: 'nat' | 'filter', chains: string[]) => {
-    const mine = chains.filter((ch) => snap.chains[table].has(ch));
-    const hooks = snap.rules[table].filter((r) => base[table].includes(r) &&
-      !mine.some((ch) => r.startsWith(`-A ${ch} `)));
-    return [...hooks.map((r) => `-D${r.slice(2)}`),
+  const del = (table: 'nat' | 'filter') => {
+    const mine = ownChains(c)[table].filter((ch) => snap.chains[table].has(ch));
+    return [...hooks(c, table, snap).map((r) => `-D${r.slice(2)}`),
       ...mine.map((ch) => `-F ${ch}`), ...mine.map((ch) => `-X ${ch}`)];
   };
-  iptablesApply({
-    nat: del('nat', [c.dnat, c.postrouting]),
-    filter: del('filter', [c.forward, c.published, c.isolation1,
-      c.isolation2]),
-  });
+  iptablesApply({ nat: del('nat'), filter: del('filter') });
 }
