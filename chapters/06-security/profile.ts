@@ -88,10 +88,13 @@ function isObject(v: unknown): v is Record<string, unknown> {
 function checkInt(v: unknown, where: string, max = Number.MAX_SAFE_INTEGER):
   void {
   if (v === undefined) return;
-  if (typeof v !== 'number' || !Number.isSafeInteger(v) || v < 0 || v > max) {
-    fail(where, `${JSON.stringify(v)}: not an integer from 0 to ${max}` +
-      (typeof v === 'number' && v > max ? ' (too large to compare exactly)'
-        : ''));
+  const at = `${where} ${JSON.stringify(v)}`;
+  if (typeof v === 'number' && v > Number.MAX_SAFE_INTEGER) {
+    // JSON.parse rounds such numbers: the filter would test another value.
+    fail(at, 'too large to compare exactly (above 2^53)');
+  }
+  if (typeof v !== 'number' || !Number.isInteger(v) || v < 0 || v > max) {
+    fail(at, `not an integer from 0 to ${max}`);
   }
 }
 
