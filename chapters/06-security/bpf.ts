@@ -185,22 +185,45 @@ function guarded(nr: number, block: Insn[]): Insn[] {
   return [jump(BPF_JEQ, nr, 1, 0), ja(block.length), ...block];
 }
 
-// #region allow-run
+/** What one syscall number does: a return value, or a block of code
+ * (entered when A == nr) that ends in returns. */
+interface Case { nr: number; ret?: number; code?: Insn[] }
+
+// #region search-tree
 /**
- * Syscalls whose action does not depend on arguments, as runs that
- * share one return: jeq a -> ret; jeq b -> ret; ...; ret ACTION.
+ * The cases, sorted by number, as a binary search: "nr >= middle?"
+ * halves the range until a few are left, tested one by one. A syscall
+ * then costs some 20 instructions instead of a walk down the whole list,
+ * and so does the kernel's check, at load time, of which numbers the
+ * filter always allows (seccomp_cache_prepare runs it for every one).
  */
-function run(nrs: number[], value: number): Insn[] {
-  const out: Insn[] = [];
-  for (let start = 0; start < nrs.length; start += 255) {
-    const chunk = nrs.slice(start, start + 255);
-    chunk.forEach((nr, i) => {
-      const toRet = chunk.length - 1 - i;
-      out.push(jump(BPF_JEQ, nr, toRet, i === chunk.length - 1 ? 1 : 0));
-    });
-    out.push(ret(value));
-  }
-  return out;
+function searchTree(cases: Case[], dflt: number): Insn[] {
+  if (cases.length <= 16) return leaf(cases, dflt);
+  const half = cases.length >> 1;
+  const below = searchTree(cases.slice(0, half), dflt);
+  const above = searchTree(cases.slice(half), dflt);
+  // jge: true -> the ja over `below`, false -> skip the ja into it.
+  return [jump(BPF_JGE, cases[half].nr, 0, 1), ja(below.length),
+    ...below, ...above];
+}
+
+/**
+ * A few cases in a row: blocks first, then `jeq nr` tests that jump to
+ * one shared return per action, after the default's:
+ *   jeq 0 -> ALLOW; jeq 1 -> ALLOW; jeq 3 -> ERRNO; ret DEFAULT;
+ *   ret ALLOW; ret ERRNO
+ */
+function leaf(cases: Case[], dflt: number): Insn[] {
+  const out = cases.filter((c) => c.code)
+    .flatMap((c) => guarded(c.nr, c.code!));
+  const simple = cases.filter((c) => !c.code);
+  const rets = [...new Set(simple.map((c) => c.ret!))];
+  simple.forEach((c, i) => {
+    // Past the other tests, the default's ret, then to this action's.
+    const skip = simple.length - 1 - i + 1 + rets.indexOf(c.ret!);
+    out.push(jump(BPF_JEQ, c.nr, skip, 0));
+  });
+  return [...out, ret(dflt), ...rets.map(ret)];
 }
 // #endregion
 
@@ -230,19 +253,16 @@ function section(s: LinuxSeccomp, arch: string): Insn[] {
     out.push(jump(BPF_JGT, highest(arch), 0, 1),
       ret(actionValue('SCMP_ACT_ERRNO', ENOSYS)));
   }
-  const byAction = new Map<number, number[]>();
-  const blocks: Insn[] = [];
+  const cases: Case[] = [];
   for (const [nr, d] of decisions(s.syscalls ?? [], arch)) {
     if (d.conditional.length) {
-      blocks.push(...guarded(nr, ruleBlock(d, dflt)));
+      cases.push({ nr, code: ruleBlock(d, dflt) });
     } else if (d.fallback !== dflt) {
-      const list = byAction.get(d.fallback!);
-      if (list) list.push(nr);
-      else byAction.set(d.fallback!, [nr]);
+      cases.push({ nr, ret: d.fallback });
     }
   }
-  for (const [value, nrs] of byAction) out.push(...run(nrs, value));
-  out.push(...blocks, ret(dflt));
+  cases.sort((x, y) => x.nr - y.nr);
+  out.push(...searchTree(cases, dflt));
   return out;
 }
 // #endregion
@@ -261,8 +281,8 @@ function archesOf(s: LinuxSeccomp, native: string): string[] {
  * numbers mean other calls), then that ABI's section.
  *
  *   ld arch; jeq X86_64 -> ja x86_64; jeq I386 -> ja i386; ret KILL
- *   x86_64:  ld nr; x32? -> default; nr > max -> ENOSYS; rules; default
- *   i386:    ld nr; nr > max -> ENOSYS; rules; default
+ *   x86_64:  ld nr; x32? -> default; nr > max -> ENOSYS; search tree
+ *   i386:    ld nr; nr > max -> ENOSYS; search tree
  */
 export function compileFilter(s: LinuxSeccomp,
   arch: string = process.arch): Buffer {
@@ -286,18 +306,20 @@ export function compileFilter(s: LinuxSeccomp,
 }
 // #endregion
 
-/** struct sock_filter[], 8 bytes each, in the machine's byte order. */
+/** struct sock_filter[], 8 bytes each, little endian (x86, arm64). */
 export function encode(program: Insn[]): Buffer {
   const buf = Buffer.alloc(program.length * 8);
-  program.forEach((insn, i) => {
-    if (insn.jt > 255 || insn.jf > 255) {
+  const view = new DataView(buf.buffer, buf.byteOffset, buf.length);
+  for (let i = 0; i < program.length; i++) {
+    const { code, jt, jf, k } = program[i];
+    if (jt > 255 || jf > 255) {
       throw new Error(`seccomp filter: jump too far at ${i}`);
     }
-    buf.writeUInt16LE(insn.code, i * 8);
-    buf.writeUInt8(insn.jt, i * 8 + 2);
-    buf.writeUInt8(insn.jf, i * 8 + 3);
-    buf.writeUInt32LE(insn.k >>> 0, i * 8 + 4);
-  });
+    view.setUint16(i * 8, code, true);
+    view.setUint8(i * 8 + 2, jt);
+    view.setUint8(i * 8 + 3, jf);
+    view.setUint32(i * 8 + 4, k, true);
+  }
   return buf;
 }
 

@@ -46,7 +46,37 @@ export function filterFlags(names: string[] = []): number {
   return flags;
 }
 
-let seccompCall: ((...args: unknown[]) => number) | undefined;
+// glibc has no seccomp() wrapper: call it by number through syscall(2),
+// declared with seccomp's own arguments (glibc's syscall() only moves
+// registers, so a fixed prototype is safe on x86_64 and arm64 and
+// cheaper for koffi than a variadic call).
+let seccompCall: ((nr: number, op: number, flags: number, args: Buffer)
+  => number) | undefined;
+
+// #region install-filter
+/**
+ * Installs a compiled program (compileFilter's output) on the calling
+ * thread with seccomp(2) SECCOMP_SET_MODE_FILTER. Without TSYNC: only
+ * this thread (the one that will call execve) is filtered.
+ */
+export function installFilter(program: Buffer, flagNames?: string[]): void {
+  const flags = filterFlags(flagNames);
+  // struct sock_fprog { unsigned short len; struct sock_filter *filter; }
+  // with the pointer 8-byte aligned on 64-bit machines.
+  const fprog = Buffer.alloc(16);
+  fprog.writeUInt16LE(program.length / 8, 0);
+  fprog.writeBigUInt64LE(BigInt(koffi.address(program)), 8);
+  seccompCall ??= syscall('long syscall(long nr, unsigned int op, ' +
+    'unsigned int flags, void *args)');
+  const nr = syscallTable(process.arch).get('seccomp')!;
+  try {
+    seccompCall(nr, SECCOMP_SET_MODE_FILTER, flags, fprog);
+  } catch (err) {
+    const code = err instanceof SyscallError ? err.code : String(err);
+    throw new Error(`load seccomp filter: ${code}`, { cause: err });
+  }
+}
+// #endregion
 
 // #region load-seccomp
 /**
@@ -55,22 +85,7 @@ let seccompCall: ((...args: unknown[]) => number) | undefined;
  * `load seccomp filter: EACCES`.
  */
 export function loadSeccomp(s: LinuxSeccomp): void {
-  const flags = filterFlags(s.flags);
-  const program = compileFilter(s);
-  // struct sock_fprog { unsigned short len; struct sock_filter *filter; }
-  // with the pointer 8-byte aligned on 64-bit machines.
-  const fprog = Buffer.alloc(16);
-  fprog.writeUInt16LE(program.length / 8, 0);
-  fprog.writeBigUInt64LE(BigInt(koffi.address(program)), 8);
-  // glibc has no seccomp() wrapper: call it by number, syscall(2).
-  seccompCall ??= syscall('long syscall(long number, ...)');
-  const nr = syscallTable(process.arch).get('seccomp')!;
-  try {
-    seccompCall(nr, 'unsigned int', SECCOMP_SET_MODE_FILTER,
-      'unsigned int', flags, 'void *', fprog);
-  } catch (err) {
-    const code = err instanceof SyscallError ? err.code : String(err);
-    throw new Error(`load seccomp filter: ${code}`, { cause: err });
-  }
+  filterFlags(s.flags); // a bad flag fails before the work of compiling
+  installFilter(compileFilter(s), s.flags);
 }
 // #endregion
