@@ -3,7 +3,7 @@
 // testing/seccomp-probe.ts run by plain node) that loads a filter on its
 // main thread and reports the errno of each syscall it then makes.
 import assert from 'node:assert/strict';
-import { spawnSync } from 'node:child_process';
+import { execFileSync, spawnSync } from 'node:child_process';
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { describe, it } from 'node:test';
@@ -403,6 +403,35 @@ describe('the kernel runs the compiled program', needsRoot, () => {
     assert.equal(r['getppid 79'], 'errno 179');
     assert.equal(r['getppid 80'], 'ok');
     assert.equal(r.getpid, 'EDOM');
+  });
+});
+
+describe('the i386 ABI on x86_64', needsRoot, () => {
+  const skip = process.arch === 'x64' ? undefined : 'x86_64 only';
+
+  it('filters int 0x80 with i386 numbers, or kills it', { skip }, (t) => {
+    const int80 = join(tempDir(t), 'int80');
+    execFileSync('cc', ['-static', '-O2', '-o', int80,
+      join(HERE, 'testing/int80.c')]);
+    // getpid, keyctl, and 452, which is past our i386 table.
+    const run = [int80, '20', '288', '452'];
+    const bare = spawnSync(int80, ['20']);
+    if (bare.signal === 'SIGSEGV') {
+      t.skip('this kernel has no IA32 emulation (int 0x80 faults)');
+      return;
+    }
+    const r = probe({ profile: 'default', caps: DOCKER_CAPS, run });
+    assert.ok(r.out, r.stderr);
+    const [pid, keyctl, past] = r.out.run!.stdout.trim().split('\n')
+      .map(Number);
+    assert.ok(pid > 0, r.out.run!.stdout);
+    assert.equal(keyctl, -1);   // -EPERM
+    assert.equal(past, -38);    // -ENOSYS
+    // A profile that lists only x86_64: the i386 ABI is a foreign one.
+    const only64 = resolveProfile(defaultProfile(), { caps: DOCKER_CAPS });
+    only64.architectures = ['SCMP_ARCH_X86_64'];
+    const k = probe({ spec: only64, run });
+    assert.equal(k.out!.run!.signal, 'SIGSYS');
   });
 });
 
