@@ -56,8 +56,11 @@ export const OPS = new Set([
   'SCMP_CMP_GE', 'SCMP_CMP_GT', 'SCMP_CMP_MASKED_EQ',
 ]);
 export const FLAGS = new Set([
-  'SECCOMP_FILTER_FLAG_TSYNC', 'SECCOMP_FILTER_FLAG_LOG',
-  'SECCOMP_FILTER_FLAG_SPEC_ALLOW', 'SECCOMP_FILTER_FLAG_WAIT_KILLABLE_RECV',
+  'SECCOMP_FILTER_FLAG_LOG', 'SECCOMP_FILTER_FLAG_SPEC_ALLOW',
+]);
+/** Flags seccomp(2) knows that skiff does not use (see seccomp.ts). */
+const REFUSED_FLAGS = new Set([
+  'SECCOMP_FILTER_FLAG_TSYNC', 'SECCOMP_FILTER_FLAG_WAIT_KILLABLE_RECV',
 ]);
 /** libseccomp's native arch names, used by includes/excludes.arches. */
 const NATIVE_ARCHES = new Set([
@@ -203,7 +206,10 @@ function checkProfile(p: unknown): asserts p is DockerProfile {
   checkArches(p);
   if (p.flags !== undefined && p.flags !== null) {
     checkStrings(p.flags, 'flags');
-    p.flags.forEach((f, i) => checkName(f, FLAGS, `flags[${i}]`, 'flag'));
+    p.flags.forEach((f, i) => {
+      if (REFUSED_FLAGS.has(f)) fail(`flags[${i}] "${f}"`, 'not supported');
+      checkName(f, FLAGS, `flags[${i}]`, 'flag');
+    });
   }
   if (p.listenerPath) fail('listenerPath', 'not supported (no listener)');
   if (p.syscalls === undefined || p.syscalls === null) return;

@@ -15,7 +15,10 @@ import { compileFilter, decode, MAX_INSNS } from './bpf.ts';
 import {
   defaultProfile, parseProfile, resolveProfile, type DockerProfile,
 } from './profile.ts';
-import { AUDIT_ARCH_X86_64, syscallTable } from './syscalls.ts';
+import { installFilter, loadSeccomp } from './seccomp.ts';
+import {
+  AUDIT_ARCH_AARCH64, AUDIT_ARCH_X86_64, syscallTable,
+} from './syscalls.ts';
 
 const HERE = dirname(fileURLToPath(import.meta.url));
 const PODMAN = '/usr/share/containers/seccomp.json';
@@ -112,6 +115,8 @@ describe('parseProfile', () => {
       'syscalls[1].excludes.minKernel "new": not a kernel version'],
     ['unknown flag', JSON.stringify({ ...ok, flags: ['SECCOMP_FLAG_X'] }),
       'flags[0] "SECCOMP_FLAG_X": unknown flag'],
+    ['TSYNC', JSON.stringify({ ...ok, flags: ['SECCOMP_FILTER_FLAG_TSYNC'] }),
+      'flags[0] "SECCOMP_FILTER_FLAG_TSYNC": not supported'],
   ];
   for (const [what, text, cause] of cases) {
     it(`refuses ${what} in one line naming the cause`, () => {
@@ -241,6 +246,16 @@ describe('compileFilter', () => {
     }
   });
 
+  it('compiles for aarch64 with its own numbers', () => {
+    const s = resolveProfile(defaultProfile(), { caps: [], arch: 'arm64' });
+    const prog = decode(compileFilter(s, 'arm64'));
+    assert.equal(prog[1].k, AUDIT_ARCH_AARCH64);
+    // Only one section: 32-bit ARM has no table here, so it is killed.
+    assert.equal(prog.filter((i) => i.code === 0x20 && i.k === 4).length, 1);
+    const openat = syscallTable('arm64').get('openat'); // 56, not 257
+    assert.ok(prog.some((i) => i.code === 0x15 && i.k === openat));
+  });
+
   it('skips names the architecture lacks', () => {
     const s: LinuxSeccomp = { defaultAction: 'SCMP_ACT_ERRNO', syscalls: [
       { names: ['no_such_call', 'read'], action: 'SCMP_ACT_ALLOW' }] };
@@ -255,6 +270,23 @@ describe('compileFilter', () => {
       args: [{ index: 0, value: v, op: 'SCMP_CMP_EQ' }] }));
     assert.throws(() => compileFilter({ defaultAction: 'SCMP_ACT_ALLOW',
       syscalls: rules }, 'x64'), /instructions, more than the kernel's 4096/);
+  });
+});
+
+describe('loadSeccomp', needsRoot, () => {
+  // Each of these fails before a filter is attached to this process.
+  it('names a refused or unknown flag', () => {
+    assert.throws(() => loadSeccomp({ defaultAction: 'SCMP_ACT_ALLOW',
+      flags: ['SECCOMP_FILTER_FLAG_TSYNC'] }),
+    { message: 'seccomp flag SECCOMP_FILTER_FLAG_TSYNC: not supported' });
+    assert.throws(() => loadSeccomp({ defaultAction: 'SCMP_ACT_ALLOW',
+      flags: ['SECCOMP_FILTER_FLAG_X'] }),
+    { message: 'seccomp flag "SECCOMP_FILTER_FLAG_X": unknown' });
+  });
+
+  it('reports the kernel\'s refusal with its errno', () => {
+    assert.throws(() => installFilter(Buffer.alloc(0)),
+      { message: 'load seccomp filter: EINVAL' });
   });
 });
 

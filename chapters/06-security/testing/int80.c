@@ -1,6 +1,6 @@
 // i386 system calls from a 64-bit program, for the tests: `int $0x80`
 // enters the kernel's 32-bit ABI (AUDIT_ARCH_I386, i386 numbers) on an
-// x86_64 kernel with IA32 emulation (else it faults: SIGSEGV). Prints each call's raw return
+// x86_64 kernel with IA32 emulation (without, it faults). Prints each call's raw return
 // value: a result, or -errno.
 //
 //   int80 20 288     getpid, keyctl
