@@ -1,7 +1,7 @@
 // i386 system calls from a 64-bit program, for the tests: `int $0x80`
 // enters the kernel's 32-bit ABI (AUDIT_ARCH_I386, i386 numbers) on an
-// x86_64 kernel with IA32 emulation (without, it faults). Prints each call's raw return
-// value: a result, or -errno.
+// x86_64 kernel with IA32 emulation (without, it faults). Prints each
+// call's raw return value: a result, or -errno.
 //
 //   int80 20 288     getpid, keyctl
 #include <stdio.h>
