@@ -35,6 +35,7 @@ const jump = (op: number, k: number, jt: number, jf: number): Insn =>
 const load = (offset: number) => stmt(LD_ABS, offset);
 const ret = (value: number) => stmt(BPF_RET | BPF_K, value);
 const ja = (skip: number) => stmt(BPF_JMP | BPF_JA, skip);
+const and = (mask: number) => stmt(BPF_ALU | BPF_AND | BPF_K, mask);
 // #endregion
 
 // #region seccomp-ret
@@ -117,12 +118,12 @@ function decisions(rules: SeccompRule[], arch: string):
   return byNr;
 }
 
-// #region compare
 /**
  * Instructions that fall through when args[a.index] `op` value holds and
  * jump `fail` instructions past their end when it does not. BPF words
  * are 32 bits: a 64-bit argument is compared as high word, then low.
  */
+// #region compare
 function compare(a: SeccompArg, fail: number): Insn[] {
   const hi = Math.floor(a.value / 2 ** 32) >>> 0;
   const lo = a.value >>> 0;
@@ -146,7 +147,6 @@ function compare(a: SeccompArg, fail: number): Insn[] {
       // OCI and Docker: (arg & value) == valueTwo.
       const want = a.valueTwo ?? 0;
       const wantHi = Math.floor(want / 2 ** 32) >>> 0;
-      const and = (mask: number) => stmt(BPF_ALU | BPF_AND | BPF_K, mask);
       return [H, and(hi), jump(BPF_JEQ, wantHi, 0, fail + 3),
         L, and(lo), jump(BPF_JEQ, want >>> 0, 0, fail)];
     }
@@ -206,7 +206,9 @@ function searchTree(cases: Case[], dflt: number): Insn[] {
   return [jump(BPF_JGE, cases[half].nr, 0, 1), ja(below.length),
     ...below, ...above];
 }
+// #endregion
 
+// #region leaf
 /**
  * A few cases in a row: blocks first, then `jeq nr` tests that jump to
  * one shared return per action, after the default's:

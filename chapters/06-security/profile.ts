@@ -39,6 +39,9 @@ export interface DockerSyscall {
   comment?: string;
 }
 
+// #endregion
+
+// #region profile-filter
 export interface ProfileFilter {
   caps?: string[];     // "CAP_SYS_ADMIN"
   arches?: string[];   // libseccomp's names: "amd64", "x86", "arm64"
