@@ -18,6 +18,7 @@ REQUIREMENTS=(
   "debootstrap:command -v debootstrap"
   "skopeo:command -v skopeo"
   "docker-registry:test -x /usr/bin/docker-registry"
+  "golang-github-containers-common:test -e /usr/share/containers/seccomp.json"
 )
 
 busybox_is_static() {
