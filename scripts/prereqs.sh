@@ -18,6 +18,7 @@ REQUIREMENTS=(
   "debootstrap:command -v debootstrap"
   "skopeo:command -v skopeo"
   "docker-registry:test -x /usr/bin/docker-registry"
+  "apparmor:command -v apparmor_parser"
 )
 
 busybox_is_static() {
