@@ -17,10 +17,10 @@ import { apparmorEnabled, writeAttr } from './lsm.ts';
 
 export const DEFAULT_APPARMOR_PROFILE = 'skiff-default';
 
-// #region profile-rules
 // docker-default's rules (moby profiles/apparmor), each with its reason.
 // Allowed broadly, because the other layers (capabilities, seccomp, the
 // masked paths) do the fine work; denied, what those layers miss.
+// #region profile-rules
 const RULES: [rule: string, why: string][] = [
   ['network,', 'any socket: the network namespace isolates'],
   ['capability,', 'any capability the bounding set still holds'],

@@ -7,7 +7,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import os from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
-import { needsRoot, tempDir } from '../../support/testing.ts';
+import { needsRoot, runTs, tempDir } from '../../support/testing.ts';
 import {
   applyApparmor, checkApparmorProfile, defaultProfileText,
   ensureDefaultProfile,
@@ -123,3 +123,19 @@ test('labels are composed user:role:type:level', () => {
   assert.equal(mountLabel({ filetype: 'my_file_t' }, 's0'),
     'system_u:object_r:my_file_t:s0');
 });
+
+test('skiff doctor says which LSMs are active and what can be used',
+  needsRoot, () => {
+    const r = runTs('final/cli.ts', ['doctor']);
+    const section = r.stdout.slice(r.stdout.indexOf('Security:\n'));
+    const lsms = activeLsms();
+    if (lsms.length) {
+      assert.match(section, new RegExp(`^ {2}ok {4}LSMs active: ${
+        lsms.join(', ')}$`, 'm'));
+    }
+    assert.match(section, apparmorEnabled()
+      ? /^ {2}ok {4}AppArmor enabled: containers run under skiff-default$/m
+      : /^ {2}(ok|warn) {2,4}AppArmor (not enabled|is on but securityfs)/m);
+    assert.match(section, selinuxEnabled() ? /SELinux enabled/
+      : /SELinux not enabled \(label=\.\.\. refused\)/);
+  });

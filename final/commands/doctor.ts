@@ -237,6 +237,7 @@ function security(): Check[] {
     : { level: 'ok', what: 'SELinux not enabled (label=... refused)' });
   return out;
 }
+// #endregion
 
 function apparmor(): Check {
   if (apparmorNeedsSecurityfs()) {
@@ -255,7 +256,6 @@ function apparmor(): Check {
       'missing: skiff-default cannot be loaded',
     fix: 'apt-get install apparmor' };
 }
-// #endregion
 
 // #region report (unused)
 const SECTIONS: [string, () => Check[]][] = [
