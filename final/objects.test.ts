@@ -296,7 +296,7 @@ describe('skiff objects', needsRoot, () => {
     const r = sk(['doctor']);
     assert.ok(r.status === 0 || r.status === 1, r.stderr);
     for (const head of ['Kernel:', 'Namespaces:', 'Control groups:',
-      'Storage:', 'Network:', 'Users:']) {
+      'Storage:', 'Network:', 'Users:', 'Security:']) {
       assert.ok(r.stdout.includes(`\n${head}\n`) ||
         r.stdout.startsWith(`${head}\n`), head);
     }

@@ -19,6 +19,7 @@ REQUIREMENTS=(
   "skopeo:command -v skopeo"
   "docker-registry:test -x /usr/bin/docker-registry"
   "golang-github-containers-common:test -e /usr/share/containers/seccomp.json"
+  "apparmor:command -v apparmor_parser"
 )
 
 busybox_is_static() {

@@ -21,8 +21,9 @@ bash scripts/prereqs.sh
 [ -d node_modules ] || npm ci --no-audit --no-fund
 
 roots=("$@")
+# chapter 06's AppArmor test: the guest's kernel has AppArmor on.
 [ ${#roots[@]} -eq 0 ] && roots=(chapters/02-namespaces chapters/03-cgroups
-  chapters/04-aufs-overlay final)
+  chapters/04-aufs-overlay chapters/06-security/apparmor.test.ts final)
 mapfile -t files < <(find "${roots[@]}" -name '*.test.ts' \
   -not -path '*/node_modules/*' 2>/dev/null | sort)
 if [ ${#files[@]} -eq 0 ]; then

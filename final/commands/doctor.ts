@@ -4,6 +4,12 @@
 import { execFileSync, spawnSync } from 'node:child_process';
 import { existsSync, readFileSync, readdirSync } from 'node:fs';
 import os from 'node:os';
+import {
+  activeLsms, apparmorEnabled, apparmorNeedsSecurityfs, selinuxEnabled,
+} from '../../chapters/06-security/lsm.ts';
+import {
+  DEFAULT_APPARMOR_PROFILE,
+} from '../../chapters/06-security/apparmor.ts';
 import type { Command } from './command.ts';
 
 type Level = 'ok' | 'warn' | 'fail';
@@ -212,11 +218,50 @@ function tools(): Check[] {
   return out;
 }
 
+// #region security
+/**
+ * The Linux Security Modules: which the kernel runs, and whether the
+ * two that confine containers, AppArmor and SELinux, can be used.
+ * Neither is required: capabilities and seccomp confine without them.
+ */
+function security(): Check[] {
+  const lsms = activeLsms();
+  const out: Check[] = [lsms.length
+    ? { level: 'ok', what: `LSMs active: ${lsms.join(', ')}` }
+    : { level: 'warn', what: 'LSMs: cannot list them (securityfs not ' +
+      'mounted, kernel before 6.8)', fix: 'mount -t securityfs ' +
+      'securityfs /sys/kernel/security' }];
+  out.push(apparmor());
+  out.push(selinuxEnabled()
+    ? { level: 'ok', what: 'SELinux enabled (--security-opt label=...)' }
+    : { level: 'ok', what: 'SELinux not enabled (label=... refused)' });
+  return out;
+}
+// #endregion
+
+function apparmor(): Check {
+  if (apparmorNeedsSecurityfs()) {
+    return { level: 'warn', what: 'AppArmor is on but securityfs is not ' +
+      'mounted: no profile can be loaded', fix: 'mount -t securityfs ' +
+      'securityfs /sys/kernel/security' };
+  }
+  if (!apparmorEnabled()) {
+    return { level: 'ok', what: 'AppArmor not enabled (apparmor=... ' +
+      'refused)' };
+  }
+  return has('apparmor_parser') || existsSync('/usr/sbin/apparmor_parser')
+    ? { level: 'ok', what: 'AppArmor enabled: containers run under ' +
+      `${DEFAULT_APPARMOR_PROFILE}` }
+    : { level: 'fail', what: 'AppArmor enabled but apparmor_parser ' +
+      'missing: skiff-default cannot be loaded',
+    fix: 'apt-get install apparmor' };
+}
+
 // #region report (unused)
 const SECTIONS: [string, () => Check[]][] = [
   ['Kernel', kernel], ['Namespaces', namespaces], ['Control groups', cgroups],
   ['Storage', storage], ['Network', network], ['Users', users],
-  ['Tools', tools],
+  ['Security', security], ['Tools', tools],
 ];
 
 const MARK: Record<Level, string> = { ok: 'ok  ', warn: 'warn', fail: 'FAIL' };
