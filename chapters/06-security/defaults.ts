@@ -18,7 +18,7 @@ import { apparmorEnabled } from './lsm.ts';
 import {
   defaultProfile, parseProfile, resolveProfile,
 } from './profile.ts';
-import { checkLabel, parseLabelOpt, processLabel } from './selinux.ts';
+import { checkLabel, parseLabelOpts, processLabel } from './selinux.ts';
 
 /** The init bundle's entry with this chapter's layer (build.ts). */
 export const SECURE_INIT = fileURLToPath(
@@ -76,10 +76,11 @@ function apparmorProfile(o: SecurityChoices): string | undefined {
   return DEFAULT_APPARMOR_PROFILE;
 }
 
+/** SELinux's label where it is on (by default too), as docker's. */
 function selinuxLabel(values: string[]): string | undefined {
-  const opts = values.map(parseLabelOpt);
-  for (const opt of opts) checkLabel(opt);
-  return opts.length ? processLabel(Object.assign({}, ...opts)) : undefined;
+  const opts = parseLabelOpts(values);
+  checkLabel(opts);
+  return processLabel(opts);
 }
 
 // #region privileged
