@@ -48,9 +48,15 @@ export function lastCapability(): number {
   return CAPABILITIES.length - 1;
 }
 
-/** Every capability the running kernel has, as --privileged gets. */
+/**
+ * Every capability the running kernel has and the engine itself may
+ * hold (its bounding set), as --privileged gets: capset(2) refuses to
+ * raise one outside it, and a sandboxed engine may lack some.
+ */
 export function allCapabilities(): string[] {
-  return CAPABILITIES.slice(0, lastCapability() + 1);
+  const own = capabilityMasks().CapBnd;
+  return CAPABILITIES.slice(0, lastCapability() + 1)
+    .filter((_, cap) => (own >> BigInt(cap)) & 1n);
 }
 
 /**

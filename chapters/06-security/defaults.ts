@@ -2,7 +2,7 @@
 // adds them to chapter 02's spec: the 14 capabilities, the seccomp
 // profile, AppArmor where the kernel has it, and what --privileged
 // turns off. The engine (final/) builds every container's spec with it.
-import { readdirSync, statSync } from 'node:fs';
+import { lstatSync, readdirSync } from 'node:fs';
 import { release } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import type {
@@ -108,9 +108,9 @@ export function hostDevices(): LinuxDevice[] {
   for (const name of readdirSync('/dev')) {
     // The console and ptmx are the container's own (chapter 02).
     if (['console', 'ptmx', 'tty'].includes(name)) continue;
-    let st;
+    let st; // lstat: /dev/stdin and friends are links, not devices
     try {
-      st = statSync(`/dev/${name}`);
+      st = lstatSync(`/dev/${name}`);
     } catch {
       continue;
     }
