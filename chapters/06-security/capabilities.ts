@@ -39,13 +39,17 @@ export const DEFAULT_CAPABILITIES = [
 ];
 // #endregion
 
+let lastCap: number | undefined;
+
 /** The highest capability this kernel knows (newer ones it refuses). */
 export function lastCapability(): number {
+  if (lastCap !== undefined) return lastCap;
+  lastCap = CAPABILITIES.length - 1;
   try {
     const n = Number(readFileSync('/proc/sys/kernel/cap_last_cap', 'utf8'));
-    if (Number.isInteger(n)) return Math.min(n, CAPABILITIES.length - 1);
+    if (Number.isInteger(n)) lastCap = Math.min(n, lastCap);
   } catch { /* no /proc: assume all we know */ }
-  return CAPABILITIES.length - 1;
+  return lastCap;
 }
 
 /**

@@ -12,7 +12,11 @@
 //               possible, so the filter need not allow the init's work
 import type { InitLayer } from '../02-namespaces/process.ts';
 import { applyApparmor } from './apparmor.ts';
-import { dropBounding, setCapabilities } from './capabilities.ts';
+import { compileFilter } from './bpf.ts';
+import {
+  DEFAULT_CAPABILITIES, dropBounding, lastCapability, setCapabilities,
+} from './capabilities.ts';
+import { defaultProfile, resolveProfile } from './profile.ts';
 import { loadSeccomp } from './seccomp.ts';
 import { applySelinux } from './selinux.ts';
 
@@ -29,6 +33,13 @@ export const confinement: InitLayer = {
   },
   beforeExec({ process: p, seccomp }) {
     if (seccomp && p.noNewPrivileges) loadSeccomp(seccomp);
+  },
+  // A spare init compiles the default filter once while it waits: the
+  // compiler's code is then warm (JIT-compiled) for the real one.
+  warmUp() {
+    lastCapability();
+    compileFilter(resolveProfile(defaultProfile(),
+      { caps: DEFAULT_CAPABILITIES }));
   },
 };
 // #endregion
