@@ -1,4 +1,5 @@
-// Demo: chapter 05's container, with root's powers taken away.
+// Demo: chapter 05's container, in chapter 03's cgroup (its devices
+// rules are half of what stops mknod), with root's powers taken away.
 //
 //   sudo npx tsx chapters/06-security/run.ts [--cap-add CAP]...
 //     [--cap-drop CAP]... [--privileged] [--seccomp FILE|unconfined]
@@ -13,6 +14,7 @@ import { readFileSync } from 'node:fs';
 import { exitWithError } from '../01-chroot/fail.ts';
 import { ALL_NAMESPACES, defaultSpec } from '../02-namespaces/defaults.ts';
 import { startContainer } from '../02-namespaces/start.ts';
+import { cgroupStep } from '../03-cgroups/step.ts';
 import { netConfigFromEnv } from '../05-network/network.ts';
 import { networkStep } from '../05-network/step.ts';
 import {
@@ -69,9 +71,10 @@ async function main(argv: string[]): Promise<number> {
     hostname: id.slice(0, 12),
     namespaces: ALL_NAMESPACES.filter((n) => o.userns || n !== 'user') }),
   o);
-  const net = networkStep({ network: o.network, config: netConfigFromEnv() });
+  const steps = [cgroupStep(),
+    networkStep({ network: o.network, config: netConfigFromEnv() })];
   // SECURE_INIT: chapter 02's init with this chapter's layer.
-  const container = await startContainer(spec, { id, steps: [net],
+  const container = await startContainer(spec, { id, steps,
     init: SECURE_INIT });
   for (const sig of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) {
     process.on(sig, () => container.kill(sig));
