@@ -101,8 +101,7 @@ function setUpContainer(spec: Spec, trees: Trees): void {
   }
   if (hasNew(spec, 'network')) bringUpLoopback();
   if (hasNew(spec, 'mount')) {
-    prepareRoot(spec, trees);
-    pivotInto(spec.root.path);
+    pivotInto(prepareRoot(spec, trees));
     writeSysctls(spec);
     finishRoot(spec); // after the sysctls: it makes /proc/sys read-only
   } else {

@@ -6,9 +6,10 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { closeSync, openSync, writeFileSync } from 'node:fs';
 import { Socket, type SocketConstructorOpts } from 'node:net';
 import type { Readable, Stream, Writable } from 'node:stream';
-import { syscall } from '../01-chroot/kernel.ts';
-import { initBundlePath, nsexecPath } from './build.ts';
+import { SyscallError, syscall } from '../01-chroot/kernel.ts';
+import { nsexecPath, publishedInitPath } from './build.ts';
 import { consolePair, receiveFd, sendFds } from './console.ts';
+import { idmapTree } from './idmap.ts';
 import { bindSources, cloneMount } from './mounts.ts';
 import {
   CONFIG_FD, ERROR_FD, EXECING, GO, type InitConfig, type InitFailure,
@@ -38,6 +39,14 @@ export interface LaunchRequest {
   gidMappings?: IdMapping[];
   /** The init's entry (build.ts), if not this chapter's own. */
   init?: string;
+  /**
+   * In a new user namespace: give the rootfs the namespace's id mapping
+   * (idmap.ts), so its files owned by host uid 0 belong to root inside.
+   * Default true; false where the engine chown'd the rootfs instead.
+   * The kernel may refuse (an old one, a filesystem that cannot): the
+   * rootfs is then used as it is.
+   */
+  idmapRoot?: boolean;
 }
 
 /** An init waiting at the barrier. */
@@ -217,7 +226,7 @@ export async function spawnInit(req: SpawnRequest): Promise<Waiting> {
   let child: ChildProcess;
   try {
     child = spawn(nsexecPath(), ['spawn', ...req.nsexecArgs, '--',
-      process.execPath, initBundlePath(req.init)], {
+      process.execPath, publishedInitPath(req.init)], {
       stdio: [...req.stdio, 'pipe', 'pipe', 'pipe', ...far ? [far] : []],
       env: {}, cwd: '/',
     });
@@ -273,6 +282,11 @@ export async function launch(req: LaunchRequest, spares?: Spares)
   // A spare that failed to start: the cold path below says why, if so.
   const waiting = await spare?.catch(() => undefined);
   if (waiting) return handOver(waiting, req);
+  if (handable(req) && ownUserNs(req.nsexecArgs)) {
+    return handOver(await spawnInit({ ...req, console: true,
+      nsexecArgs: withoutBinds(req.nsexecArgs),
+      stdio: ['ignore', 'ignore', 'ignore'] }), req);
+  }
   const pipes = ownPipes(req.stdio);
   let init: Waiting;
   try {
@@ -286,6 +300,25 @@ export async function launch(req: LaunchRequest, spares?: Spares)
   }
   init.config.end(JSON.stringify(req.config));
   return launched(pipes.ends, init);
+}
+// #endregion
+
+// #region own-user-ns
+/**
+ * A start in a new user and mount namespace gets its trees handed over
+ * like a spare's, from an init made for it: the engine, the host's
+ * root, clones the rootfs (and idmaps it, which only it may) once the
+ * init's user namespace exists. Root of that namespace, an unprivileged
+ * host uid, need not reach the rootfs's path at all.
+ */
+function ownUserNs(nsexecArgs: string[]): boolean {
+  const f = Number(nsexecArgs[nsexecArgs.indexOf('-f') + 1]);
+  return nsexecArgs.includes('-U') && (f & 0x00020000) !== 0;
+}
+
+function withoutBinds(nsexecArgs: string[]): string[] {
+  return nsexecArgs.filter((a, i) => a !== '-b' && a !== '-B' &&
+    nsexecArgs[i - 1] !== '-b' && nsexecArgs[i - 1] !== '-B');
 }
 // #endregion
 
@@ -311,6 +344,9 @@ function handOver(init: Waiting, req: LaunchRequest): Launched {
     const trees = [cloneTree(spec.root.path, true), ...bindSources(spec)
       .map((b) => cloneTree(b.path, b.recursive))];
     opened.push(...trees);
+    if (req.idmapRoot !== false && req.uidMappings?.length) {
+      tryIdmap(trees[0], init.pid);
+    }
     binds = trees.length - 1;
     sendFds(init.console!, [...stdio, ...trees]);
   } catch (err) {
@@ -326,6 +362,18 @@ function handOver(init: Waiting, req: LaunchRequest): Launched {
   if (wantsConsole(req.config)) return launched(pipes.ends, init);
   closeSync(init.console!);
   return launched(pipes.ends, { ...init, console: undefined });
+}
+
+/**
+ * Idmaps the rootfs tree with the init's user namespace, where the
+ * kernel can (idmap.ts); where it cannot, the tree stays as it is.
+ */
+function tryIdmap(tree: number, pid: number): void {
+  try {
+    idmapTree(tree, `/proc/${pid}/ns/user`);
+  } catch (err) {
+    if (!(err instanceof SyscallError)) throw err;
+  }
 }
 
 function stdioFd(entry: StdioEntry, i: number, opened: number[]): number {
