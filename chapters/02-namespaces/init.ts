@@ -106,8 +106,15 @@ function setUpContainer(spec: Spec, trees: Trees): void {
     finishRoot(spec); // after the sysctls: it makes /proc/sys read-only
   } else {
     // Without a mount namespace every mount would land in the host's
-    // table: fall back to chapter 01's chroot and mount nothing.
-    enterRoot(spec.root.path);
+    // table: fall back to chapter 01's chroot and mount nothing. A
+    // rootfs handed as an fd (launch.ts) needs no search permission on
+    // its path, which root of a user namespace may lack.
+    if (trees.root === undefined) enterRoot(spec.root.path);
+    else {
+      fchdir(trees.root);
+      chroot('.');
+      closeSync(trees.root);
+    }
     writeSysctls(spec);
   }
 }

@@ -150,6 +150,8 @@ function verdict(text: string, status?: ExitStatus): StartError | null {
 const pipe2 = syscall<[Int32Array, number]>(
   'int pipe2(_Out_ int *fds, int flags)');
 const O_CLOEXEC = 0o2000000;
+const O_PATH = 0o10000000;
+const O_DIRECTORY = 0o200000;
 
 interface Piped {
   /** What spawn passes on as fds 0-2: our pipes' far ends as numbers. */
@@ -309,11 +311,11 @@ export async function launch(req: LaunchRequest, spares?: Spares)
  * like a spare's, from an init made for it: the engine, the host's
  * root, clones the rootfs (and idmaps it, which only it may) once the
  * init's user namespace exists. Root of that namespace, an unprivileged
- * host uid, need not reach the rootfs's path at all.
+ * host uid, need not reach the rootfs's path at all. Without a mount
+ * namespace the "tree" is the rootfs directory opened, to chroot into.
  */
 function ownUserNs(nsexecArgs: string[]): boolean {
-  const f = Number(nsexecArgs[nsexecArgs.indexOf('-f') + 1]);
-  return nsexecArgs.includes('-U') && (f & 0x00020000) !== 0;
+  return nsexecArgs.includes('-U');
 }
 
 function withoutBinds(nsexecArgs: string[]): string[] {
@@ -341,10 +343,13 @@ function handOver(init: Waiting, req: LaunchRequest): Launched {
   let binds = 0;
   try {
     const stdio = pipes.stdio.map((e, i) => stdioFd(e, i, opened));
-    const trees = [cloneTree(spec.root.path, true), ...bindSources(spec)
-      .map((b) => cloneTree(b.path, b.recursive))];
+    const mountNs = spec.linux.namespaces
+      .some((ns) => ns.type === 'mount' && !ns.path);
+    const trees = mountNs ? [cloneTree(spec.root.path, true),
+      ...bindSources(spec).map((b) => cloneTree(b.path, b.recursive))]
+      : [openSync(spec.root.path, O_PATH | O_DIRECTORY | O_CLOEXEC)];
     opened.push(...trees);
-    if (req.idmapRoot !== false && req.uidMappings?.length) {
+    if (mountNs && req.idmapRoot !== false && req.uidMappings?.length) {
       tryIdmap(trees[0], init.pid);
     }
     binds = trees.length - 1;
