@@ -13,7 +13,7 @@ import { enterRoot, execCommand, ExecError } from '../01-chroot/chroot.ts';
 import { syscall } from '../01-chroot/kernel.ts';
 import { openConsole, receiveFds } from './console.ts';
 import {
-  finishRoot, pivotInto, prepareRoot, type Trees, treesFromEnv,
+  finishRoot, pivotInto, prepareRoot, rootPath, type Trees, treesFromEnv,
 } from './mounts.ts';
 import {
   CONFIG_FD, CONSOLE_FD, ERROR_FD, EXECING, GO, type Handed,
@@ -101,7 +101,8 @@ function setUpContainer(spec: Spec, trees: Trees): void {
   }
   if (hasNew(spec, 'network')) bringUpLoopback();
   if (hasNew(spec, 'mount')) {
-    pivotInto(prepareRoot(spec, trees));
+    prepareRoot(spec, trees);
+    pivotInto(rootPath(spec, trees));
     writeSysctls(spec);
     finishRoot(spec); // after the sysctls: it makes /proc/sys read-only
   } else {

@@ -293,6 +293,11 @@ export function bindSources(spec: Spec)
  */
 export const ROOT_STAGE = '/run/skiff-init/rootfs';
 
+/** Where prepareRoot puts the rootfs, for pivot_root. */
+export function rootPath(spec: Spec, trees: Trees): string {
+  return trees.root === undefined ? spec.root.path : ROOT_STAGE;
+}
+
 // #region prepare-root
 /**
  * Everything between a fresh mount namespace and pivot_root: stop
@@ -304,7 +309,7 @@ export function prepareRoot(spec: Spec, trees = treesFromEnv()): string {
   mount(null, '/', null, MS.REC | MS.PRIVATE, null);
   // pivot_root needs the new root to be a mount point: bind it to
   // itself, or attach the clone of it we were given at ROOT_STAGE.
-  const root = trees.root === undefined ? spec.root.path : ROOT_STAGE;
+  const root = rootPath(spec, trees);
   if (trees.root === undefined) {
     mount(root, root, null, MS.BIND | MS.REC, null);
   } else {
