@@ -46,6 +46,8 @@ export interface HostConfig {
   CpuShares?: number;
   CpusetCpus?: string;
   PidsLimit?: number | null;
+  /** "host": no user namespace even under --userns-remap. */
+  UsernsMode?: string;
 }
 
 /** An image's config, as in the OCI image config and docker inspect. */

@@ -8,7 +8,7 @@
 // root inside creates is stored as host uid 0 again (the mapping read
 // backwards). Nothing on disk is rewritten, unlike a chown'd copy.
 import { closeSync, openSync } from 'node:fs';
-import { SyscallError, syscall } from '../01-chroot/kernel.ts';
+import { syscall } from '../01-chroot/kernel.ts';
 
 const mountSetattr = syscall<[number, string, number, Buffer, number]>(
   'int mount_setattr(int dfd, const char *path, unsigned int flags, ' +
@@ -39,24 +39,3 @@ export function idmapTree(tree: number, userns: string): void {
   }
 }
 // #endregion
-
-/**
- * Whether the kernel can idmap a mount of `path` for the user namespace
- * at `userns`: the filesystem must allow it (ext4, xfs, btrfs since
- * 5.12-5.15, overlayfs since 5.19, tmpfs since 6.3). Tried on a
- * throw-away clone.
- */
-export function canIdmap(path: string, userns: string): boolean {
-  const openTree = syscall<[number, string, number]>(
-    'int open_tree(int dfd, const char *path, unsigned int flags)');
-  const tree = openTree(-100, path, 1 | O_CLOEXEC | AT_RECURSIVE);
-  try {
-    idmapTree(tree, userns);
-    return true;
-  } catch (err) {
-    if (err instanceof SyscallError) return false;
-    throw err;
-  } finally {
-    closeSync(tree);
-  }
-}

@@ -47,6 +47,12 @@ export interface LaunchRequest {
    * rootfs is then used as it is.
    */
   idmapRoot?: boolean;
+  /**
+   * Makes the rootfs tree for the user namespace at `userns` itself,
+   * where a clone of spec.root.path cannot be idmapped (final/: an
+   * overlay mount, remade over idmapped layers).
+   */
+  rootTree?: (userns: string) => number;
 }
 
 /** An init waiting at the barrier. */
@@ -345,12 +351,13 @@ function handOver(init: Waiting, req: LaunchRequest): Launched {
     const stdio = pipes.stdio.map((e, i) => stdioFd(e, i, opened));
     const mountNs = spec.linux.namespaces
       .some((ns) => ns.type === 'mount' && !ns.path);
-    const trees = mountNs ? [cloneTree(spec.root.path, true),
-      ...bindSources(spec).map((b) => cloneTree(b.path, b.recursive))]
+    const trees = mountNs ? [rootTree(req, spec, init.pid)]
       : [openSync(spec.root.path, O_PATH | O_DIRECTORY | O_CLOEXEC)];
     opened.push(...trees);
-    if (mountNs && req.idmapRoot !== false && req.uidMappings?.length) {
-      tryIdmap(trees[0], init.pid);
+    if (mountNs) {
+      trees.push(...bindSources(spec)
+        .map((b) => cloneTree(b.path, b.recursive)));
+      opened.push(...trees.slice(1));
     }
     binds = trees.length - 1;
     sendFds(init.console!, [...stdio, ...trees]);
@@ -370,15 +377,28 @@ function handOver(init: Waiting, req: LaunchRequest): Launched {
 }
 
 /**
- * Idmaps the rootfs tree with the init's user namespace, where the
- * kernel can (idmap.ts); where it cannot, the tree stays as it is.
+ * The rootfs as a tree for the init to attach. In a new user namespace
+ * it gets the namespace's id mapping (idmap.ts) where the kernel can;
+ * where it cannot, the tree stays as it is.
  */
-function tryIdmap(tree: number, pid: number): void {
+function rootTree(req: LaunchRequest, spec: Spec, pid: number): number {
+  const userns = req.uidMappings?.length && req.idmapRoot !== false
+    ? `/proc/${pid}/ns/user` : undefined;
+  if (userns && req.rootTree) {
+    try {
+      return req.rootTree(userns);
+    } catch (err) {
+      throw new StartError(`idmapped rootfs: ${(err as Error).message}`,
+        125, { cause: err });
+    }
+  }
+  const tree = cloneTree(spec.root.path, true);
   try {
-    idmapTree(tree, `/proc/${pid}/ns/user`);
+    if (userns) idmapTree(tree, userns);
   } catch (err) {
     if (!(err instanceof SyscallError)) throw err;
   }
+  return tree;
 }
 
 function stdioFd(entry: StdioEntry, i: number, opened: number[]): number {

@@ -36,6 +36,8 @@ export interface StartOptions {
   init?: string;
   /** false: do not idmap the rootfs (launch.ts LaunchRequest). */
   idmapRoot?: boolean;
+  /** The rootfs tree for a user namespace (launch.ts LaunchRequest). */
+  rootTree?: (userns: string) => number;
 }
 
 export interface Container {
@@ -130,7 +132,7 @@ export async function startContainer(spec: Spec,
       uidMappings: spec.linux.uidMappings,
       gidMappings: spec.linux.gidMappings,
       init: opts.init,
-      idmapRoot: opts.idmapRoot,
+      idmapRoot: opts.idmapRoot, rootTree: opts.rootTree,
     }, opts.spares);
     c.pid = init.pid;
     for (const step of steps) await step.attach?.(c);

@@ -55,6 +55,7 @@ export const CREATE_FLAGS: FlagSpec[] = [
   { name: 'stop-signal', kind: 'string', help: 'Signal to stop the container' },
   { name: 'stop-timeout', kind: 'string', value: 'int',
     help: 'Timeout (in seconds) to stop a container' },
+  { name: 'userns', kind: 'string', help: 'User namespace to use' },
 ];
 // #endregion
 
@@ -173,6 +174,10 @@ export function createBody(p: Parsed): CreateBody {
     return v === undefined ? undefined : parseInt10(v, name);
   };
   const interactive = bool(p, 'interactive');
+  const userns = str(p, 'userns') ?? '';
+  if (userns && userns !== 'host') {
+    throw new UsageError('--userns: invalid USER mode'); // docker's words
+  }
   return {
     Image: image, Cmd: cmd.length ? cmd : null,
     Entrypoint: entrypoint === undefined ? null
@@ -200,6 +205,7 @@ export function createBody(p: Parsed): CreateBody {
       CpuShares: num('cpu-shares') ?? 0,
       CpusetCpus: str(p, 'cpuset-cpus') ?? '',
       PidsLimit: num('pids-limit') ?? null,
+      UsernsMode: userns,
     },
   };
 }

@@ -7,10 +7,13 @@ import { dirname, join } from 'node:path';
 import { createServer } from './api.ts';
 import { Engine } from './engine.ts';
 import { lockFile } from './state.ts';
+import { parseRemap, probeIdmap, type Remap } from './userns.ts';
 
 export interface DaemonOptions {
   root: string;
   sock: string;
+  /** --userns-remap: "default" or USER[:GROUP] (userns.ts). */
+  usernsRemap?: string;
 }
 
 // #region run-daemon
@@ -23,7 +26,8 @@ export async function runDaemon(opts: DaemonOptions): Promise<void> {
       { cause: err });
   }
   writeFileSync(join(opts.root, 'daemon.pid'), `${process.pid}\n`);
-  const engine = new Engine(opts);
+  const remap = await userNamespaces(opts);
+  const engine = new Engine({ ...opts, remap });
   await engine.ready;
   await engine.containers.recover();
   const server = createServer(engine);
@@ -46,5 +50,21 @@ export async function runDaemon(opts: DaemonOptions): Promise<void> {
   process.on('SIGTERM', () => shutdown('SIGTERM'));
   process.on('SIGINT', () => shutdown('SIGINT'));
   process.on('SIGPIPE', () => {});
+}
+// #endregion
+
+// #region userns-remap
+/** The daemon's remap, if asked for, and how image files will read. */
+async function userNamespaces(opts: DaemonOptions)
+  : Promise<Remap | undefined> {
+  if (opts.usernsRemap === undefined) return undefined;
+  const ids = parseRemap(opts.usernsRemap);
+  const rootfs = await probeIdmap(opts.root, ids) ? 'idmapped' : 'chown';
+  const [u, g] = [ids.uidMappings[0], ids.gidMappings[0]];
+  console.log(`skiff daemon: userns-remap ${ids.name}: root in containers ` +
+    `is uid ${u.hostID} (${u.size} uids), gid ${g.hostID}; image files ` +
+    (rootfs === 'idmapped' ? 'through idmapped mounts'
+      : 'through chown\'d copies (no idmapped overlay layers here)'));
+  return { ...ids, rootfs };
 }
 // #endregion

@@ -66,6 +66,10 @@ export interface StartPlan {
   filesDir: string;
   /** Pid and id of a running container, for --network container:x. */
   resolveContainer(ref: string): { pid: number; id?: string };
+  /** Its rootfs was chown'd into the remap range: no idmapped mount. */
+  rootfsChowned?: boolean;
+  /** Under --userns-remap: its rootfs remade over idmapped layers. */
+  rootTree?: (userns: string) => number;
 }
 
 export interface Runtime {
@@ -152,7 +156,8 @@ export function chapterRuntime(net: NetConfig): Runtime {
       })];
       const { fds } = plan;
       const ctr = await startContainer(plan.spec, { id: plan.id, steps,
-        stdio: [fds.stdin, fds.stdout, fds.stderr], spares });
+        stdio: [fds.stdin, fds.stdout, fds.stderr], spares,
+        idmapRoot: !plan.rootfsChowned, rootTree: plan.rootTree });
       if (ctr.console !== undefined) fds.console?.(ctr.console);
       return {
         pid: ctr.pid,
