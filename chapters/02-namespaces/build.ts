@@ -145,7 +145,6 @@ function bundleInit(entry: string, dir: string, manifest: string)
   }
 }
 
-// #region publish-init
 /**
  * Where inits are published: a root-owned 0755 directory outside the
  * checkout. The init of a user-namespaced container runs as root of its
@@ -163,6 +162,7 @@ export const PUBLISHED = '/run/skiff-init';
 
 const published = new Map<string, string>();
 
+// #region publish-init
 /** The init bundle for `entry`, published; its path there. */
 export function publishedInitPath(entry = INIT_ENTRY): string {
   const known = published.get(entry);

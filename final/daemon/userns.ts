@@ -46,6 +46,7 @@ export function parseRemap(value: string): Omit<Remap, 'rootfs'> {
   return { name: value, uidMappings: subRange('uid', user),
     gidMappings: subRange('gid', group) };
 }
+// #endregion
 
 /** USER's (or GROUP's) first range in /etc/subuid (/etc/subgid). */
 function subRange(kind: 'uid' | 'gid', who: string): IdMapping[] {
@@ -74,7 +75,6 @@ function idOf(kind: 'uid' | 'gid', who: string): string {
   const hit = entries.find((e) => e[0] === who || e[2] === who);
   return hit ? (hit[0] === who ? hit[2] : hit[0]) : '';
 }
-// #endregion
 
 // #region userns-mode
 /** HostConfig.UsernsMode: "" or "host", as moby's UsernsMode.Valid(). */
@@ -132,7 +132,6 @@ export function chownRootfs(rootfs: string, dir: string, remap: Remap)
 export const isChowned = (dir: string) => existsSync(join(dir, CHOWNED));
 // #endregion
 
-// #region idmapped-overlay
 // The kernel refuses to idmap an overlay mount itself (mount_setattr(2):
 // EINVAL, on 6.18 too): overlayfs does not allow it, but it accepts
 // layers that are idmapped mounts (since Linux 5.19). So for a
@@ -178,6 +177,7 @@ const capget = syscall<[Buffer, Buffer]>(
 const capset = syscall<[Buffer, Buffer]>(
   'int capset(void *hdr, void *data)');
 
+// #region as-mapped
 /**
  * Runs `fn` with fsuid/fsgid `owner` on this thread (credentials are
  * per thread). overlayfs does its own work (the work/ directory, each
@@ -204,7 +204,9 @@ function asMapped(owner: Owner, fn: () => void): void {
     capset(hdr, caps);
   }
 }
+// #endregion
 
+// #region idmapped-overlay
 /**
  * A detached overlay mount (fsmount(2)) of `options`, whose paths are
  * relative to `base`, seen through an idmapped clone of `base` for the
@@ -232,6 +234,7 @@ export function overlayOverIdmapped(base: string, options: string,
     rmdirSync(at);
   }
 }
+// #endregion
 
 /** fsopen, fsconfig each option (paths under `at`), fsmount. */
 function mountOverlay(at: string, options: string, owner: Owner)
@@ -260,15 +263,14 @@ export function idmappedRootfs(store: ImageStore, id: string,
   return (userns) => overlayOverIdmapped(store.root,
     overlayOptions(store, rootfsOf(store, id), true), userns, owner);
 }
-// #endregion
 
-// #region probe-idmap
 /**
  * Can this kernel give a container an overlay over idmapped layers?
  * Tried on a small overlay in the state root, with the user namespace
  * of a throw-away process whose maps we write (the daemon, being
  * multithreaded, cannot unshare one itself: unshare(2)).
  */
+// #region probe-idmap
 export async function probeIdmap(root: string, remap: Omit<Remap,
   'rootfs'>): Promise<boolean> {
   mkdirSync(join(root, 'tmp'), { recursive: true });
@@ -299,6 +301,7 @@ export async function probeIdmap(root: string, remap: Omit<Remap,
     rmSync(dir, { recursive: true, force: true });
   }
 }
+// #endregion
 
 const mapText = (maps: IdMapping[]) => maps.map((m) =>
   `${m.containerID} ${m.hostID} ${m.size}\n`).join('');
@@ -316,4 +319,3 @@ async function newUserNs(pid: number): Promise<string | undefined> {
   }
   return undefined;
 }
-// #endregion
