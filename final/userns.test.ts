@@ -4,7 +4,7 @@
 import assert from 'node:assert/strict';
 import { spawn, spawnSync } from 'node:child_process';
 import {
-  closeSync, mkdtempSync, openSync, readdirSync, readFileSync,
+  closeSync, existsSync, mkdtempSync, openSync, readdirSync, readFileSync,
 } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -135,6 +135,16 @@ describe('daemon --userns-remap default', { skip }, () => {
       [125, 'skiff: --userns: invalid USER mode\n']);
     assert.deepEqual(readdirSync(join(dir, 'root', 'containers')), before);
     assert.equal(ok('ps', '-aq'), '');
+  });
+
+  test('a daemon whose remap names no range does not start', () => {
+    const root = join(dir, 'other-root');
+    const r = sk('daemon', '--root', root, '--sock', join(dir, 'o.sock'),
+      '--userns-remap', 'no-such-user-here');
+    assert.deepEqual([r.status, r.stderr], [125, 'skiff: can\'t create ' +
+      'ID mappings: no subuid ranges found for user "no-such-user-here" ' +
+      'in /etc/subuid\n']);
+    assert.equal(existsSync(root), false);
   });
 
   test('the API refuses a bad UsernsMode', async () => {

@@ -18,6 +18,8 @@ export interface DaemonOptions {
 
 // #region run-daemon
 export async function runDaemon(opts: DaemonOptions): Promise<void> {
+  const ids = opts.usernsRemap === undefined ? undefined
+    : parseRemap(opts.usernsRemap); // a bad value: before anything exists
   mkdirSync(opts.root, { recursive: true, mode: 0o711 });
   try {
     lockFile(join(opts.root, 'daemon.lock'), false);
@@ -26,7 +28,7 @@ export async function runDaemon(opts: DaemonOptions): Promise<void> {
       { cause: err });
   }
   writeFileSync(join(opts.root, 'daemon.pid'), `${process.pid}\n`);
-  const remap = await userNamespaces(opts);
+  const remap = ids && await userNamespaces(opts.root, ids);
   const engine = new Engine({ ...opts, remap });
   await engine.ready;
   await engine.containers.recover();
@@ -55,13 +57,11 @@ export async function runDaemon(opts: DaemonOptions): Promise<void> {
 
 // #region userns-remap
 /** The daemon's remap, if asked for, and how image files will read. */
-async function userNamespaces(opts: DaemonOptions)
-  : Promise<Remap | undefined> {
-  if (opts.usernsRemap === undefined) return undefined;
-  const ids = parseRemap(opts.usernsRemap);
+async function userNamespaces(root: string, ids: Omit<Remap, 'rootfs'>)
+  : Promise<Remap> {
   // SKIFF_USERNS_CHOWN=1 takes the fallback on any kernel (its test).
   const rootfs = process.env.SKIFF_USERNS_CHOWN !== '1' &&
-    await probeIdmap(opts.root, ids) ? 'idmapped' : 'chown';
+    await probeIdmap(root, ids) ? 'idmapped' : 'chown';
   const [u, g] = [ids.uidMappings[0], ids.gidMappings[0]];
   console.log(`skiff daemon: userns-remap ${ids.name}: root in containers ` +
     `is uid ${u.hostID} (${u.size} uids), gid ${g.hostID}; image files ` +
