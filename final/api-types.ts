@@ -51,7 +51,7 @@ export interface HostConfig {
   Privileged?: boolean;
   /** "seccomp=…", "apparmor=…", "label=…", "no-new-privileges[=…]". */
   SecurityOpt?: string[] | null;
-  /** "" (the daemon's choice) or "host". */
+  /** "host": no user namespace even under --userns-remap. */
   UsernsMode?: string;
 }
 

@@ -6,8 +6,8 @@
 import { execFileSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import {
-  chmodSync, existsSync, mkdirSync, readFileSync, renameSync, rmSync,
-  writeFileSync,
+  chmodSync, copyFileSync, existsSync, lstatSync, mkdirSync, readFileSync,
+  renameSync, rmSync, writeFileSync,
 } from 'node:fs';
 import { dirname, join, relative, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -143,5 +143,107 @@ function bundleInit(entry: string, dir: string, manifest: string)
   } finally {
     rmSync(meta, { force: true });
     rmSync(built, { force: true });
+  }
+}
+
+/**
+ * Where inits are published: a root-owned 0755 directory outside the
+ * checkout. The init of a user-namespaced container runs as root of its
+ * namespace, an unprivileged uid on the host, which cannot traverse a
+ * checkout under a 0700 directory (root's home, `mktemp -d`, nvm). So
+ * we copy what `node init.mjs` reads at run time (the bundle, koffi's
+ * JavaScript and its one native module for this platform) into
+ * PUBLISHED/<hash>/. The node binary itself is not copied: the
+ * trampoline opens it while still the host's root and executes it by
+ * fd (execveat(2)), which needs no search permission on its path.
+ * The directory doubles as the empty mount point (ROOT_STAGE in
+ * mounts.ts) where an init attaches a rootfs handed to it as a tree.
+ */
+export const PUBLISHED = '/run/skiff-init';
+
+const published = new Map<string, string>();
+
+// #region publish-init
+/** The init bundle for `entry`, published; its path there. */
+export function publishedInitPath(entry = INIT_ENTRY): string {
+  const known = published.get(entry);
+  if (known) return known;
+  const bundle = initBundlePath(entry);
+  const koffi = koffiFiles();
+  const hash = hashOf(readFileSync(bundle),
+    ...koffi.flatMap((f) => [f, readFileSync(join(KOFFI, f))]));
+  safeDir(PUBLISHED);
+  safeDir(join(PUBLISHED, 'rootfs'));
+  const dir = join(PUBLISHED, hash);
+  if (!existsSync(join(dir, 'init.mjs'))) publishDir(dir, bundle, koffi);
+  const path = join(dir, 'init.mjs');
+  published.set(entry, path);
+  return path;
+}
+// #endregion
+
+const KOFFI = resolve(REPO, 'node_modules/koffi');
+
+/** What `import koffi` loads: its entry and this platform's module. */
+function koffiFiles(): string[] {
+  const triplets = [`${process.platform}_${process.arch}`,
+    `musl_${process.arch}`];
+  const native = triplets.map((t) => `build/koffi/${t}/koffi.node`)
+    .find((f) => existsSync(join(KOFFI, f)));
+  if (!native) {
+    throw new Error(`publish the container init: no koffi.node for ${
+      triplets[0]} in ${KOFFI}`);
+  }
+  return ['package.json', 'index.js', native];
+}
+
+/**
+ * Makes `path` a directory only root can change, or checks that it is
+ * one: a directory planted by someone else would let them swap what
+ * every container's init runs.
+ */
+function safeDir(path: string): void {
+  try {
+    mkdirSync(path, { mode: 0o755 });
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code !== 'EEXIST') {
+      throw new Error(`publish the container init: mkdir ${path}: ${
+        (err as NodeJS.ErrnoException).code}`, { cause: err });
+    }
+  }
+  const st = lstatSync(path);
+  if (!st.isDirectory() || st.uid !== 0 || (st.mode & 0o022) !== 0) {
+    throw new Error(`publish the container init: ${path}: not a ` +
+      'directory owned by root and writable only by it');
+  }
+  chmodSync(path, 0o755);
+}
+
+/** Fills a temporary directory, then renames it into place at once. */
+function publishDir(dir: string, bundle: string, koffi: string[]): void {
+  const tmp = `${dir}.${process.pid}.tmp`;
+  rmSync(tmp, { recursive: true, force: true });
+  try {
+    const copy = (from: string, to: string) => {
+      mkdirSync(dirname(join(tmp, to)), { recursive: true });
+      copyFileSync(from, join(tmp, to));
+      chmodSync(join(tmp, to), 0o644);
+      // 0755 whatever our umask: every uid must read it.
+      for (let d = dirname(to); d !== '.'; d = dirname(d)) {
+        chmodSync(join(tmp, d), 0o755);
+      }
+    };
+    copy(bundle, 'init.mjs');
+    for (const f of koffi) copy(join(KOFFI, f), `node_modules/koffi/${f}`);
+    chmodSync(tmp, 0o755);
+    renameSync(tmp, dir);
+  } catch (err) {
+    // Another engine published the same hash first: theirs will do.
+    if (!existsSync(join(dir, 'init.mjs'))) {
+      throw new Error(`publish the container init in ${dir}: ${
+        (err as NodeJS.ErrnoException).code ?? err}`, { cause: err });
+    }
+  } finally {
+    rmSync(tmp, { recursive: true, force: true });
   }
 }

@@ -13,7 +13,7 @@ import { enterRoot, execCommand, ExecError } from '../01-chroot/chroot.ts';
 import { syscall } from '../01-chroot/kernel.ts';
 import { openConsole, receiveFds } from './console.ts';
 import {
-  finishRoot, pivotInto, prepareRoot, type Trees, treesFromEnv,
+  finishRoot, pivotInto, prepareRoot, rootPath, type Trees, treesFromEnv,
 } from './mounts.ts';
 import {
   CONFIG_FD, CONSOLE_FD, ERROR_FD, EXECING, GO, type Handed,
@@ -113,13 +113,20 @@ function setUpContainer(spec: Spec, trees: Trees): void {
   if (hasNew(spec, 'network')) bringUpLoopback();
   if (hasNew(spec, 'mount')) {
     prepareRoot(spec, trees);
-    pivotInto(spec.root.path);
+    pivotInto(rootPath(spec, trees));
     writeSysctls(spec);
     finishRoot(spec); // after the sysctls: it makes /proc/sys read-only
   } else {
     // Without a mount namespace every mount would land in the host's
-    // table: fall back to chapter 01's chroot and mount nothing.
-    enterRoot(spec.root.path);
+    // table: fall back to chapter 01's chroot and mount nothing. A
+    // rootfs handed as an fd (launch.ts) needs no search permission on
+    // its path, which root of a user namespace may lack.
+    if (trees.root === undefined) enterRoot(spec.root.path);
+    else {
+      fchdir(trees.root);
+      chroot('.');
+      closeSync(trees.root);
+    }
     writeSysctls(spec);
   }
 }

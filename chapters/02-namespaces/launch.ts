@@ -6,9 +6,10 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { closeSync, openSync, writeFileSync } from 'node:fs';
 import { Socket, type SocketConstructorOpts } from 'node:net';
 import type { Readable, Stream, Writable } from 'node:stream';
-import { syscall } from '../01-chroot/kernel.ts';
-import { initBundlePath, nsexecPath } from './build.ts';
+import { SyscallError, syscall } from '../01-chroot/kernel.ts';
+import { nsexecPath, publishedInitPath } from './build.ts';
 import { consolePair, receiveFd, sendFds } from './console.ts';
+import { idmapTree } from './idmap.ts';
 import { bindSources, cloneMount } from './mounts.ts';
 import {
   CONFIG_FD, ERROR_FD, EXECING, GO, type InitConfig, type InitFailure,
@@ -38,6 +39,20 @@ export interface LaunchRequest {
   gidMappings?: IdMapping[];
   /** The init's entry (build.ts), if not this chapter's own. */
   init?: string;
+  /**
+   * In a new user namespace: give the rootfs the namespace's id mapping
+   * (idmap.ts), so its files owned by host uid 0 belong to root inside.
+   * Default true; false where the engine chown'd the rootfs instead.
+   * The kernel may refuse (an old one, a filesystem that cannot): the
+   * rootfs is then used as it is.
+   */
+  idmapRoot?: boolean;
+  /**
+   * Makes the rootfs tree for the user namespace at `userns` itself,
+   * where a clone of spec.root.path cannot be idmapped (final/: an
+   * overlay mount, remade over idmapped layers).
+   */
+  rootTree?: (userns: string) => number;
 }
 
 /** An init waiting at the barrier. */
@@ -141,6 +156,8 @@ function verdict(text: string, status?: ExitStatus): StartError | null {
 const pipe2 = syscall<[Int32Array, number]>(
   'int pipe2(_Out_ int *fds, int flags)');
 const O_CLOEXEC = 0o2000000;
+const O_PATH = 0o10000000;
+const O_DIRECTORY = 0o200000;
 
 interface Piped {
   /** What spawn passes on as fds 0-2: our pipes' far ends as numbers. */
@@ -217,7 +234,7 @@ export async function spawnInit(req: SpawnRequest): Promise<Waiting> {
   let child: ChildProcess;
   try {
     child = spawn(nsexecPath(), ['spawn', ...req.nsexecArgs, '--',
-      process.execPath, initBundlePath(req.init)], {
+      process.execPath, publishedInitPath(req.init)], {
       stdio: [...req.stdio, 'pipe', 'pipe', 'pipe', ...far ? [far] : []],
       env: {}, cwd: '/',
     });
@@ -273,6 +290,11 @@ export async function launch(req: LaunchRequest, spares?: Spares)
   // A spare that failed to start: the cold path below says why, if so.
   const waiting = await spare?.catch(() => undefined);
   if (waiting) return handOver(waiting, req);
+  if (handable(req) && ownUserNs(req.nsexecArgs)) {
+    return handOver(await spawnInit({ ...req, console: true,
+      nsexecArgs: withoutBinds(req.nsexecArgs),
+      stdio: ['ignore', 'ignore', 'ignore'] }), req);
+  }
   const pipes = ownPipes(req.stdio);
   let init: Waiting;
   try {
@@ -286,6 +308,25 @@ export async function launch(req: LaunchRequest, spares?: Spares)
   }
   init.config.end(JSON.stringify(req.config));
   return launched(pipes.ends, init);
+}
+// #endregion
+
+// #region own-user-ns
+/**
+ * A start in a new user and mount namespace gets its trees handed over
+ * like a spare's, from an init made for it: the engine, the host's
+ * root, clones the rootfs (and idmaps it, which only it may) once the
+ * init's user namespace exists. Root of that namespace, an unprivileged
+ * host uid, need not reach the rootfs's path at all. Without a mount
+ * namespace the "tree" is the rootfs directory opened, to chroot into.
+ */
+function ownUserNs(nsexecArgs: string[]): boolean {
+  return nsexecArgs.includes('-U');
+}
+
+function withoutBinds(nsexecArgs: string[]): string[] {
+  return nsexecArgs.filter((a, i) => a !== '-b' && a !== '-B' &&
+    nsexecArgs[i - 1] !== '-b' && nsexecArgs[i - 1] !== '-B');
 }
 // #endregion
 
@@ -308,9 +349,16 @@ function handOver(init: Waiting, req: LaunchRequest): Launched {
   let binds = 0;
   try {
     const stdio = pipes.stdio.map((e, i) => stdioFd(e, i, opened));
-    const trees = [cloneTree(spec.root.path, true), ...bindSources(spec)
-      .map((b) => cloneTree(b.path, b.recursive))];
+    const mountNs = spec.linux.namespaces
+      .some((ns) => ns.type === 'mount' && !ns.path);
+    const trees = mountNs ? [rootTree(req, spec, init.pid)]
+      : [openSync(spec.root.path, O_PATH | O_DIRECTORY | O_CLOEXEC)];
     opened.push(...trees);
+    if (mountNs) {
+      trees.push(...bindSources(spec)
+        .map((b) => cloneTree(b.path, b.recursive)));
+      opened.push(...trees.slice(1));
+    }
     binds = trees.length - 1;
     sendFds(init.console!, [...stdio, ...trees]);
   } catch (err) {
@@ -326,6 +374,31 @@ function handOver(init: Waiting, req: LaunchRequest): Launched {
   if (wantsConsole(req.config)) return launched(pipes.ends, init);
   closeSync(init.console!);
   return launched(pipes.ends, { ...init, console: undefined });
+}
+
+/**
+ * The rootfs as a tree for the init to attach. In a new user namespace
+ * it gets the namespace's id mapping (idmap.ts) where the kernel can;
+ * where it cannot, the tree stays as it is.
+ */
+function rootTree(req: LaunchRequest, spec: Spec, pid: number): number {
+  const userns = req.uidMappings?.length && req.idmapRoot !== false
+    ? `/proc/${pid}/ns/user` : undefined;
+  if (userns && req.rootTree) {
+    try {
+      return req.rootTree(userns);
+    } catch (err) {
+      throw new StartError(`idmapped rootfs: ${(err as Error).message}`,
+        125, { cause: err });
+    }
+  }
+  const tree = cloneTree(spec.root.path, true);
+  try {
+    if (userns) idmapTree(tree, userns);
+  } catch (err) {
+    if (!(err instanceof SyscallError)) throw err;
+  }
+  return tree;
 }
 
 function stdioFd(entry: StdioEntry, i: number, opened: number[]): number {

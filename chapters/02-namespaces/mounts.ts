@@ -290,6 +290,19 @@ export function bindSources(spec: Spec)
 }
 // #endregion
 
+/**
+ * Where an init attaches a rootfs that came as a tree: an empty
+ * root-owned 0755 directory the engine made (build.ts PUBLISHED) before
+ * any init's mount namespace was copied. Root of a user namespace may
+ * be unable to reach the rootfs's own path (a 0700 directory above it).
+ */
+export const ROOT_STAGE = '/run/skiff-init/rootfs';
+
+/** Where prepareRoot puts the rootfs, for pivot_root. */
+export function rootPath(spec: Spec, trees: Trees): string {
+  return trees.root === undefined ? spec.root.path : ROOT_STAGE;
+}
+
 // #region prepare-root
 /**
  * Everything between a fresh mount namespace and pivot_root: stop
@@ -299,9 +312,9 @@ export function prepareRoot(spec: Spec, trees = treesFromEnv()): string {
   // On systemd hosts / is a shared mount: without this, every mount we
   // make below would propagate back into the host's mount namespace.
   mount(null, '/', null, MS.REC | MS.PRIVATE, null);
-  const root = spec.root.path;
   // pivot_root needs the new root to be a mount point: bind it to
-  // itself, or attach the clone of it we were given.
+  // itself, or attach the clone of it we were given at ROOT_STAGE.
+  const root = rootPath(spec, trees);
   if (trees.root === undefined) {
     mount(root, root, null, MS.BIND | MS.REC, null);
   } else {

@@ -45,6 +45,9 @@
 #ifndef SYS_open_tree
 #define SYS_open_tree 428
 #endif
+#ifndef SYS_execveat
+#define SYS_execveat 322
+#endif
 #define OPEN_TREE_CLONE 1
 #define AT_RECURSIVE_ 0x8000
 
@@ -132,6 +135,19 @@ static void clone_sources(char **paths, int *recursive, int n) {
 }
 // #endregion
 
+// #region open-program
+// The program (node) is opened now, as the host's root, and executed
+// by fd with execveat(2) once we are root of a new user namespace: an
+// unprivileged host uid by then, we might lack search permission on
+// its path (node under a 0700 home, as nvm installs it). Executing an
+// open fd checks only the file's own x bit.
+static int open_program(const char *path) {
+  int fd = open(path, O_PATH | O_CLOEXEC);
+  if (fd < 0) fail("open", path);
+  return fd;
+}
+// #endregion
+
 // #region spawn
 static int spawn(int argc, char **argv) {
   char *join[MAX_JOIN], *bind[MAX_BIND];
@@ -148,6 +164,7 @@ static int spawn(int argc, char **argv) {
     } else { errno = EINVAL; fail("nsexec", "usage"); }
   }
   if (optind >= argc) { errno = EINVAL; fail("nsexec", "no program"); }
+  int exe = open_program(argv[optind]);
   clone_sources(bind, recursive, nbind);
   if (keep) {  // e.g. the container's mount ns, for the init to enter
     int fd = open(keep, O_RDONLY);  // no O_CLOEXEC: the init needs it
@@ -166,7 +183,7 @@ static int spawn(int argc, char **argv) {
   pid_t pid = syscall(SYS_clone, CLONE_PARENT | SIGCHLD, 0, 0, 0, 0);
   if (pid < 0) fail("clone", "init");
   if (pid == 0) {
-    execv(argv[optind], argv + optind);
+    syscall(SYS_execveat, exe, "", argv + optind, environ, AT_EMPTY_PATH);
     fail("exec", argv[optind]);
   }
   char msg[32];

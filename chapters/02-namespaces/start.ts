@@ -34,6 +34,10 @@ export interface StartOptions {
   spares?: Spares;
   /** The init's entry (build.ts): a later chapter's, with its layers. */
   init?: string;
+  /** false: do not idmap the rootfs (launch.ts LaunchRequest). */
+  idmapRoot?: boolean;
+  /** The rootfs tree for a user namespace (launch.ts LaunchRequest). */
+  rootTree?: (userns: string) => number;
 }
 
 export interface Container {
@@ -128,6 +132,7 @@ export async function startContainer(spec: Spec,
       uidMappings: spec.linux.uidMappings,
       gidMappings: spec.linux.gidMappings,
       init: opts.init,
+      idmapRoot: opts.idmapRoot, rootTree: opts.rootTree,
     }, opts.spares);
     c.pid = init.pid;
     for (const step of steps) await step.attach?.(c);

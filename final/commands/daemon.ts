@@ -12,11 +12,14 @@ const command: Command = {
       help: 'Root directory of persistent state', default: defaultRoot() },
     { name: 'sock', kind: 'string', value: 'path',
       help: 'Unix socket to listen on', default: defaultSock() },
+    { name: 'userns-remap', kind: 'string', value: 'default|uid:gid',
+      help: 'User/Group setting for user namespaces' },
   ],
   maxArgs: 0,
   async run(p) {
     const { runDaemon } = await import('../daemon/main.ts');
-    await runDaemon({ root: str(p, 'root')!, sock: str(p, 'sock')! });
+    await runDaemon({ root: str(p, 'root')!, sock: str(p, 'sock')!,
+      usernsRemap: str(p, 'userns-remap') });
     return new Promise<number>(() => {}); // serves until signalled
   },
 };

@@ -60,6 +60,7 @@ export const CREATE_FLAGS: FlagSpec[] = [
   { name: 'privileged', kind: 'bool',
     help: 'Give extended privileges to this container' },
   { name: 'security-opt', kind: 'list', help: 'Security Options' },
+  { name: 'userns', kind: 'string', help: 'User namespace to use' },
 ];
 // #endregion
 
@@ -206,6 +207,10 @@ export function createBody(p: Parsed): CreateBody {
     return v === undefined ? undefined : parseInt10(v, name);
   };
   const interactive = bool(p, 'interactive');
+  const userns = str(p, 'userns') ?? '';
+  if (userns && userns !== 'host') {
+    throw new UsageError('--userns: invalid USER mode'); // docker's words
+  }
   return {
     Image: image, Cmd: cmd.length ? cmd : null,
     Entrypoint: entrypoint === undefined ? null
@@ -236,6 +241,7 @@ export function createBody(p: Parsed): CreateBody {
       CapAdd: list(p, 'cap-add'), CapDrop: list(p, 'cap-drop'),
       Privileged: bool(p, 'privileged'),
       SecurityOpt: securityOpts(list(p, 'security-opt')),
+      UsernsMode: userns,
     },
   };
 }

@@ -27,6 +27,10 @@ import {
   type ExitStatus, type Runtime, type Running, type SavedSteps,
 } from './runtime.ts';
 import { readJson, writeJson } from './state.ts';
+import {
+  checkUsernsMode, chownRootfs, idmappedRootfs, isChowned, type Remap,
+  remapSpec,
+} from './userns.ts';
 import { BadRequest, Conflict, NotFound, type Volumes } from './volumes.ts';
 
 export class NotModified extends Error {
@@ -164,6 +168,8 @@ export interface EngineOptions {
   images: ImageSource;
   runtime: Runtime;
   volumes: Volumes;
+  /** --userns-remap: the range every container's user namespace maps. */
+  remap?: Remap;
 }
 
 export class Containers {
@@ -209,6 +215,7 @@ export class Containers {
       throw new NotFound(`No such image: ${normalizeRef(body.Image)}`);
     }
     checkPublishMode(body.HostConfig ?? {});
+    checkUsernsMode(body.HostConfig?.UsernsMode);
     name = this.checkName(name);
     const id = randomBytes(32).toString('hex');
     const dir = join(this.dir, id);
@@ -236,7 +243,11 @@ export class Containers {
     });
     const spec = buildSpec({ id, body, image: image.Config, mounts: ociMounts,
       cgroupParent: cgroupParent() });
+    remapSpec(spec, hc.UsernsMode, this.opts.remap);
     spec.root.path = this.opts.images.makeRootfs(image, dir);
+    if (spec.linux.uidMappings && this.opts.remap?.rootfs === 'chown') {
+      chownRootfs(spec.root.path, dir, this.opts.remap);
+    }
     const command = hc.Init ? spec.process.args.slice(2) : spec.process.args;
     writeJson(join(dir, 'config.json'), spec);
     const rec: ContainerRecord = {
@@ -337,7 +348,13 @@ export class Containers {
       ([key, binds]) => (binds ?? []).map((b) => b.HostIp
         ? `${b.HostIp}:${b.HostPort ?? ''}:${key}`
         : b.HostPort ? `${b.HostPort}:${key}` : key));
+    const remapped = !!spec.linux.uidMappings && !!this.opts.remap &&
+      !isChowned(c.dir);
     return {
+      rootfsChowned: isChowned(c.dir),
+      rootTree: remapped
+        ? idmappedRootfs(this.opts.images.store, c.id, this.opts.remap!)
+        : undefined,
       id: c.id, spec, fds: io.fds, network: hc.NetworkMode || 'default',
       publish, name: c.name, filesDir: join(c.dir, 'net'),
       resolveContainer: (ref) => {

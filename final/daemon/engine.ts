@@ -13,12 +13,15 @@ import {
 import { chapterRuntime, engineNetConfig, type Runtime } from
   './runtime.ts';
 import { Networks } from './networks.ts';
+import type { Remap } from './userns.ts';
 import { Volumes } from './volumes.ts';
 import type { NetConfig } from '../../chapters/05-network/network.ts';
 
 export interface EngineConfig {
   root: string;
   sock: string;
+  /** --userns-remap: every container's user namespace (userns.ts). */
+  remap?: Remap;
 }
 
 export class Engine {
@@ -42,7 +45,7 @@ export class Engine {
     this.runtime = chapterRuntime(this.net);
     this.containers = new Containers({
       root: config.root, images: this.images, runtime: this.runtime,
-      volumes: this.volumes,
+      volumes: this.volumes, remap: config.remap,
     });
     this.networks = new Networks(this.net, (id) =>
       this.containers.byId.get(id)?.name);

@@ -7,14 +7,19 @@ import { dirname, join } from 'node:path';
 import { createServer } from './api.ts';
 import { Engine } from './engine.ts';
 import { lockFile } from './state.ts';
+import { parseRemap, probeIdmap, type Remap } from './userns.ts';
 
 export interface DaemonOptions {
   root: string;
   sock: string;
+  /** --userns-remap: "default" or USER[:GROUP] (userns.ts). */
+  usernsRemap?: string;
 }
 
 // #region run-daemon
 export async function runDaemon(opts: DaemonOptions): Promise<void> {
+  const ids = opts.usernsRemap === undefined ? undefined
+    : parseRemap(opts.usernsRemap); // a bad value: before anything exists
   mkdirSync(opts.root, { recursive: true, mode: 0o711 });
   try {
     lockFile(join(opts.root, 'daemon.lock'), false);
@@ -23,7 +28,8 @@ export async function runDaemon(opts: DaemonOptions): Promise<void> {
       { cause: err });
   }
   writeFileSync(join(opts.root, 'daemon.pid'), `${process.pid}\n`);
-  const engine = new Engine(opts);
+  const remap = ids && await userNamespaces(opts.root, ids);
+  const engine = new Engine({ ...opts, remap });
   await engine.ready;
   await engine.containers.recover();
   const server = createServer(engine);
@@ -46,5 +52,21 @@ export async function runDaemon(opts: DaemonOptions): Promise<void> {
   process.on('SIGTERM', () => shutdown('SIGTERM'));
   process.on('SIGINT', () => shutdown('SIGINT'));
   process.on('SIGPIPE', () => {});
+}
+// #endregion
+
+// #region userns-remap
+/** The daemon's remap, if asked for, and how image files will read. */
+async function userNamespaces(root: string, ids: Omit<Remap, 'rootfs'>)
+  : Promise<Remap> {
+  // SKIFF_USERNS_CHOWN=1 takes the fallback on any kernel (its test).
+  const rootfs = process.env.SKIFF_USERNS_CHOWN !== '1' &&
+    await probeIdmap(root, ids) ? 'idmapped' : 'chown';
+  const [u, g] = [ids.uidMappings[0], ids.gidMappings[0]];
+  console.log(`skiff daemon: userns-remap ${ids.name}: root in containers ` +
+    `is uid ${u.hostID} (${u.size} uids), gid ${g.hostID}; image files ` +
+    (rootfs === 'idmapped' ? 'through idmapped mounts'
+      : 'through chown\'d copies (no idmapped overlay layers here)'));
+  return { ...ids, rootfs };
 }
 // #endregion

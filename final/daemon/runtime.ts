@@ -69,6 +69,10 @@ export interface StartPlan {
   filesDir: string;
   /** Pid and id of a running container, for --network container:x. */
   resolveContainer(ref: string): { pid: number; id?: string };
+  /** Its rootfs was chown'd into the remap range: no idmapped mount. */
+  rootfsChowned?: boolean;
+  /** Under --userns-remap: its rootfs remade over idmapped layers. */
+  rootTree?: (userns: string) => number;
 }
 
 export interface Runtime {
@@ -158,7 +162,8 @@ export function chapterRuntime(net: NetConfig): Runtime {
       const { fds } = plan;
       const ctr = await startContainer(plan.spec, { id: plan.id, steps,
         stdio: [fds.stdin, fds.stdout, fds.stderr], spares,
-        init: SECURE_INIT });
+        init: SECURE_INIT, idmapRoot: !plan.rootfsChowned,
+        rootTree: plan.rootTree });
       if (ctr.console !== undefined) fds.console?.(ctr.console);
       return {
         pid: ctr.pid,
