@@ -141,6 +141,24 @@ static int p_personality(const char *a) {
   return r;
 }
 
+// A mode (octal) set on a file of our own, through one of the three
+// calls that take one; the file is removed again.
+static int chmod_with(const char *a, int how) {
+  const char *path = "/tmp/.probe-chmod";
+  mode_t mode = a ? (mode_t)strtoul(a, NULL, 8) : 0644;
+  int fd = open(path, O_CREAT | O_RDWR, 0600);
+  if (fd < 0) return errno;
+  long r = how == 0 ? chmod(path, mode) : how == 1 ? fchmod(fd, mode)
+                    : fchmodat(AT_FDCWD, path, mode, 0);
+  int err = result(r);
+  close(fd);
+  unlink(path);
+  return err;
+}
+static int p_chmod(const char *a) { return chmod_with(a, 0); }
+static int p_fchmod(const char *a) { return chmod_with(a, 1); }
+static int p_fchmodat(const char *a) { return chmod_with(a, 2); }
+
 // Effective uid: with a setuid-root copy of this probe, did it gain?
 static int p_euid(const char *a) {
   (void)a;
@@ -156,6 +174,7 @@ static const struct { const char *name; probe_fn fn; } probes[] = {
   {"swapon", p_swapon}, {"init_module", p_init_module},
   {"mknod", p_mknod}, {"ptrace", p_ptrace},
   {"personality", p_personality}, {"euid", p_euid},
+  {"chmod", p_chmod}, {"fchmod", p_fchmod}, {"fchmodat", p_fchmodat},
 };
 
 int main(int argc, char **argv) {

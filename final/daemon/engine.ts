@@ -97,6 +97,7 @@ export class Engine {
     if (apparmorEnabled()) opts.push('name=apparmor');
     opts.push('name=seccomp,profile=builtin');
     if (selinuxEnabled()) opts.push('name=selinux');
+    if (this.config.remap) opts.push('name=userns');
     opts.push('name=cgroupns');
     return opts;
   }
