@@ -7,6 +7,7 @@ import {
 } from 'node:fs';
 import { dirname, join, normalize, resolve } from 'node:path';
 import { type SyscallError, syscall } from '../01-chroot/kernel.ts';
+import { cgroupLayout } from './cgroupfs.ts';
 import type { Mount, Spec } from './spec.ts';
 
 // #region declare-mount
@@ -193,7 +194,8 @@ export function mountOne(root: string, m: Mount, tree?: number): void {
     }
   } else {
     ensureMountPoint(target, false);
-    mountFilesystem(m, type, target, flags, data);
+    if (type === 'cgroup') mountCgroups(target, flags);
+    else mountFilesystem(m, type, target, flags, data);
   }
   if (propagation) mount(null, target, null, propagation, null);
 }
@@ -213,6 +215,34 @@ function mountFilesystem(m: Mount, type: string, target: string,
     if (flags & MS.RDONLY) remountReadonly(target);
   }
 }
+
+// #region cgroup-mount
+/**
+ * A spec mount of type "cgroup", as runc makes it: on a pure v2 host
+ * one cgroup2 filesystem; else a tmpfs with each v1 hierarchy (and a
+ * hybrid host's cgroup2) below, as the host has them, then read-only.
+ * Mounted in the init's cgroup namespace, each shows the container's
+ * own cgroup as its root. Without one it would show the host's tree:
+ * the defaults ask for this mount only with a cgroup namespace.
+ */
+function mountCgroups(target: string, flags: number): void {
+  const layout = cgroupLayout();
+  if (layout.unified) {
+    mount('cgroup2', target, 'cgroup2', flags, null);
+    return;
+  }
+  const ro = flags & MS.RDONLY;
+  mount('tmpfs', target, 'tmpfs', flags & ~MS.RDONLY, 'mode=755');
+  for (const h of layout.hierarchies) {
+    mkdirSync(join(target, h.name));
+    mount(h.type, join(target, h.name), h.type, flags, h.data);
+  }
+  for (const l of layout.links) {
+    symlinkSync(l.target, join(target, l.name));
+  }
+  if (ro) remountReadonly(target);
+}
+// #endregion
 
 // #region dev
 // The device nodes every program expects. We bind-mount the host's
