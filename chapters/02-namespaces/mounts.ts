@@ -2,8 +2,8 @@
 // namespace: private propagation, the rootfs, spec.mounts, a minimal
 // /dev, pivot_root(2) into it, and the old root gone.
 import {
-  closeSync, existsSync, fstatSync, lstatSync, mkdirSync, statSync,
-  symlinkSync, writeFileSync,
+  closeSync, existsSync, fstatSync, lstatSync, mkdirSync, readlinkSync,
+  statSync, symlinkSync, writeFileSync,
 } from 'node:fs';
 import { dirname, join, normalize, resolve } from 'node:path';
 import { type SyscallError, syscall } from '../01-chroot/kernel.ts';
@@ -118,14 +118,55 @@ export function remountReadonly(path: string, extra = 0): void {
 
 /**
  * The host path of `dest` under `root`. Paths in the spec are absolute
- * inside the container; ".." must not lead out of it.
+ * inside the container; ".." must not lead out of it, nor a symlink.
  */
 export function inRoot(root: string, dest: string): string {
   const clean = normalize(`/${dest}`);
   if (clean.split('/').includes('..')) {
     throw new Error(`mount destination "${dest}": leaves the rootfs`);
   }
-  return join(root, clean);
+  return resolveInRoot(root, clean);
+}
+
+// #region resolve-in-root
+/**
+ * `path` inside `root` with every symlink on the way resolved as the
+ * container will see it: an absolute target starts again at `root`,
+ * ".." stops there (runc's FollowSymlinkInScope). The image is
+ * untrusted and we still stand in the host's tree: its `/a -> /etc`
+ * must not make us create or mount anything in the host's /etc. With
+ * `follow` false a symlink in the last place stays as it is.
+ */
+export function resolveInRoot(root: string, path: string, follow = true)
+  : string {
+  const parts = path.split('/').filter((p) => p && p !== '.');
+  const done: string[] = [];
+  for (let links = 0; parts.length;) {
+    const name = parts.shift()!;
+    if (name === '..') {
+      done.pop();
+      continue;
+    }
+    const at = join(root, ...done, name);
+    if (!isSymlink(at) || (parts.length === 0 && !follow)) {
+      done.push(name);
+      continue;
+    }
+    if (++links > 40) throw new Error(`${path}: too many symlinks`);
+    const target = readlinkSync(at);
+    if (target.startsWith('/')) done.length = 0;
+    parts.unshift(...target.split('/').filter((p) => p && p !== '.'));
+  }
+  return join(root, ...done);
+}
+// #endregion
+
+function isSymlink(path: string): boolean {
+  try {
+    return lstatSync(path).isSymbolicLink();
+  } catch {
+    return false; // missing (or a file on the way): made, or refused, later
+  }
 }
 
 /**
@@ -251,7 +292,7 @@ function mountCgroups(target: string, flags: number): void {
 const DEVICES = ['null', 'zero', 'full', 'random', 'urandom', 'tty'];
 
 export function populateDev(root: string): void {
-  const dev = join(root, 'dev');
+  const dev = inRoot(root, '/dev');
   for (const name of DEVICES) {
     const target = join(dev, name);
     ensureMountPoint(target, true);

@@ -11,6 +11,7 @@ import {
 } from 'node:fs';
 import { posix } from 'node:path';
 import { pipeline } from 'node:stream/promises';
+import { resolveInRoot } from '../../chapters/02-namespaces/mounts.ts';
 import { mountRootfs } from '../../chapters/04-aufs-overlay/overlay.ts';
 import { unpack } from '../../chapters/04-aufs-overlay/unpack.ts';
 import {
@@ -26,31 +27,16 @@ import { BadRequest, NotFound } from './volumes.ts';
 /**
  * `path` inside `root` with every symlink on the way resolved as the
  * container would: an absolute target starts again at `root`, ".."
- * stops at `root`. The result names no symlink but maybe the last part.
+ * stops at `root` (chapter 02's resolveInRoot, which the init uses for
+ * mount points). The result names no symlink but maybe the last part.
  */
 export function secureJoin(root: string, path: string, follow = false)
   : string {
-  const parts = path.split('/').filter((p) => p && p !== '.');
-  const done: string[] = [];
-  let links = 0;
-  while (parts.length) {
-    const name = parts.shift()!;
-    if (name === '..') {
-      done.pop();
-      continue;
-    }
-    const at = `${root}/${[...done, name].join('/')}`;
-    const st = lstatSync(at, { throwIfNoEntry: false });
-    if (!st?.isSymbolicLink() || (parts.length === 0 && !follow)) {
-      done.push(name);
-      continue;
-    }
-    if (++links > 40) throw new BadRequest(`${path}: too many symlinks`);
-    const target = readlinkSync(at);
-    if (target.startsWith('/')) done.length = 0;
-    parts.unshift(...target.split('/').filter((p) => p && p !== '.'));
+  try {
+    return resolveInRoot(root, path, follow).replace(/\/$/, '') || '/';
+  } catch (err) {
+    throw new BadRequest((err as Error).message, { cause: err });
   }
-  return `${root}/${done.join('/')}`.replace(/\/$/, '') || '/';
 }
 // #endregion
 

@@ -1,0 +1,10 @@
+import { symlinkSync, existsSync, mkdtempSync, cpSync, mkdirSync } from 'node:fs';
+import { run, specWith } from './chapters/02-namespaces/harness.ts';
+import { cachedRootfs } from './chapters/01-chroot/rootfs.ts';
+const host = mkdtempSync('/tmp/skiff-bug-');
+const root = mkdtempSync('/tmp/skiff-bugroot-') + '/rootfs';
+cpSync(cachedRootfs(), root, { recursive: true, verbatimSymlinks: true });
+symlinkSync(host, root + '/a');
+const spec = specWith(['sh', '-c', 'ls -la /a/ /a/b; grep /a /proc/self/mountinfo'], ['user'], { rootfs: root, mounts: [{ destination: '/a/b', type: 'tmpfs', source: 'tmpfs', options: [] }] });
+const r = await run(spec);
+console.log(r, 'host dir created on host:', existsSync(host + '/b'), 'inside root:', existsSync(root + host + '/b'));
