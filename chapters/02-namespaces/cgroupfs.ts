@@ -21,7 +21,7 @@ export interface CgroupLayout {
   links: { name: string; target: string }[];
 }
 
-// #region cgroup-layout
+// #region cgroup-layout (unused)
 /**
  * The cgroup filesystems mounted at /sys/fs/cgroup and just below it,
  * read from mountinfo (proc(5)): "... mountpoint ... - fstype source

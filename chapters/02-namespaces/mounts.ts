@@ -128,7 +128,7 @@ export function inRoot(root: string, dest: string): string {
   return resolveInRoot(root, clean);
 }
 
-// #region resolve-in-root
+// #region resolve-in-root (unused)
 /**
  * `path` inside `root` with every symlink on the way resolved as the
  * container will see it: an absolute target starts again at `root`,
@@ -257,7 +257,7 @@ function mountFilesystem(m: Mount, type: string, target: string,
   }
 }
 
-// #region cgroup-mount
+// #region cgroup-mount (unused)
 /**
  * A spec mount of type "cgroup", as runc makes it: on a pure v2 host
  * one cgroup2 filesystem; else a tmpfs with each v1 hierarchy (and a

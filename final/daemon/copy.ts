@@ -58,7 +58,7 @@ function hostRoot(engine: Engine, c: Container, path: string)
   return { root: mountRootfs(engine.images.store, c.id), rel: path };
 }
 
-// #region pin-dir
+// #region pin-dir (unused)
 /**
  * A directory of the container, opened inside its root (chapter 06's
  * openInRoot) and named by its fd: /proc/self/fd/N. secureJoin's

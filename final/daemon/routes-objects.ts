@@ -244,7 +244,7 @@ function imageCalls(engine: Engine) {
 }
 // #endregion
 
-// #region frozen
+// #region frozen (unused)
 /**
  * Runs `fn` with a running container paused, as docker's commit does
  * by default. We walk its files as host root with lstat(2), then
