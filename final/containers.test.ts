@@ -215,6 +215,20 @@ describe('skiff containers', needsRoot, () => {
       ok('rmi', 'trap:etc');
     });
 
+  test('/sys/fs/cgroup: read-only, the container\'s cgroup as its root',
+    () => {
+      const v2 = existsSync('/sys/fs/cgroup/cgroup.controllers');
+      const top = v2 ? '/sys/fs/cgroup' : '/sys/fs/cgroup/pids';
+      const r = sk(['run', '--rm', 'busybox', 'sh', '-c',
+        `mkdir ${top}/x; grep -c . ${top}/cgroup.procs; ` +
+        'grep -v "^0::" /proc/self/cgroup | grep -cv ":/$"']);
+      assert.match(r.stderr, /can't create directory .*: Read-only/);
+      // Only the container's processes (sh, grep): not the host's.
+      const [procs, notRoot] = r.stdout.trim().split('\n').map(Number);
+      assert.ok(procs <= 3, r.stdout);
+      assert.equal(notRoot, 0, r.stdout); // every hierarchy reads "/"
+    });
+
   test('volumes: bind, read-only bind, named volume, --read-only', () => {
     const host = mkdtempSync(join(dir, 'bind-'));
     writeFileSync(join(host, 'in'), 'from host\n');
