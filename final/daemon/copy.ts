@@ -99,8 +99,9 @@ export function copyRoutes(engine: Engine): Route[] {
     const c = engine.containers.get(decodeURIComponent(q.params[0]));
     const path = q.query.get('path');
     if (!path) throw new BadRequest('archive: path is required');
-    const { root, rel } = hostRoot(engine, c, path);
-    const file = secureJoin(root, rel);
+    const found = hostRoot(engine, c, path);
+    const root = found.root.replace(/\/+$/, '') || '/';
+    const file = secureJoin(root, found.rel);
     return { c, path, root, file, rel: file.slice(root.length) };
   };
   return [
