@@ -194,6 +194,41 @@ describe('skiff containers', needsRoot, () => {
     assert.equal(ok('run', '--rm', 'busybox', 'sh', '-c', 'echo $$'), '1\n');
   });
 
+  test('-u: the image\'s /etc/passwd is read inside it, a FIFO refused',
+    () => {
+      // A host file the image's absolute symlink names: host root must
+      // not read it (it would make "trapper" uid 4242).
+      const host = join(dir, 'host-passwd');
+      writeFileSync(host, 'trapper:x:4242:4242::/:/bin/sh\n');
+      ok('run', '--name', 'trapmaker', 'busybox', 'sh', '-c',
+        `rm /etc/passwd /etc/group; ln -s ${host} /etc/passwd; ` +
+        'mkfifo /etc/group');
+      ok('commit', 'trapmaker', 'trap:etc');
+      ok('rm', 'trapmaker');
+      fails(125, /unable to find user trapper/, 'run', '--rm', '-u',
+        'trapper', 'trap:etc', 'true');
+      // A FIFO, opened as host root for reading, would block the daemon
+      // for good: refused at once, and the daemon answers after.
+      fails(125, /read \/etc\/group in the image: not a regular file/,
+        'run', '--rm', '-u', '0:staff', 'trap:etc', 'true');
+      assert.equal(ok('run', '--rm', 'trap:etc', 'id', '-u'), '0\n');
+      ok('rmi', 'trap:etc');
+    });
+
+  test('/sys/fs/cgroup: read-only, the container\'s cgroup as its root',
+    () => {
+      const v2 = existsSync('/sys/fs/cgroup/cgroup.controllers');
+      const top = v2 ? '/sys/fs/cgroup' : '/sys/fs/cgroup/pids';
+      const r = sk(['run', '--rm', 'busybox', 'sh', '-c',
+        `mkdir ${top}/x; grep -c . ${top}/cgroup.procs; ` +
+        'grep -v "^0::" /proc/self/cgroup | grep -cv ":/$"']);
+      assert.match(r.stderr, /can't create directory .*: Read-only/);
+      // Only the container's processes (sh, grep): not the host's.
+      const [procs, notRoot] = r.stdout.trim().split('\n').map(Number);
+      assert.ok(procs <= 3, r.stdout);
+      assert.equal(notRoot, 0, r.stdout); // every hierarchy reads "/"
+    });
+
   test('volumes: bind, read-only bind, named volume, --read-only', () => {
     const host = mkdtempSync(join(dir, 'bind-'));
     writeFileSync(join(host, 'in'), 'from host\n');

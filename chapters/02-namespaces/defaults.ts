@@ -49,6 +49,13 @@ export function standardMounts(namespaces: NamespaceType[]): Mount[] {
     mounts.push({ destination: '/dev/mqueue', type: 'mqueue',
       source: 'mqueue', options: ['nosuid', 'noexec', 'nodev'] });
   }
+  // A cgroup filesystem shows the mounter's cgroup namespace: with none
+  // of its own, the host's whole tree. Read-only, as runc mounts it.
+  if (namespaces.includes('cgroup')) {
+    mounts.push({ destination: '/sys/fs/cgroup', type: 'cgroup',
+      source: 'cgroup',
+      options: ['nosuid', 'noexec', 'nodev', 'relatime', 'ro'] });
+  }
   return mounts;
 }
 // #endregion

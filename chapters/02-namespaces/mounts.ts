@@ -2,11 +2,12 @@
 // namespace: private propagation, the rootfs, spec.mounts, a minimal
 // /dev, pivot_root(2) into it, and the old root gone.
 import {
-  closeSync, existsSync, fstatSync, lstatSync, mkdirSync, statSync,
-  symlinkSync, writeFileSync,
+  closeSync, existsSync, fstatSync, lstatSync, mkdirSync, readlinkSync,
+  statSync, symlinkSync, writeFileSync,
 } from 'node:fs';
 import { dirname, join, normalize, resolve } from 'node:path';
 import { type SyscallError, syscall } from '../01-chroot/kernel.ts';
+import { cgroupLayout } from './cgroupfs.ts';
 import type { LinuxDevice, Mount, Spec } from './spec.ts';
 
 // #region declare-mount
@@ -117,14 +118,55 @@ export function remountReadonly(path: string, extra = 0): void {
 
 /**
  * The host path of `dest` under `root`. Paths in the spec are absolute
- * inside the container; ".." must not lead out of it.
+ * inside the container; ".." must not lead out of it, nor a symlink.
  */
 export function inRoot(root: string, dest: string): string {
   const clean = normalize(`/${dest}`);
   if (clean.split('/').includes('..')) {
     throw new Error(`mount destination "${dest}": leaves the rootfs`);
   }
-  return join(root, clean);
+  return resolveInRoot(root, clean);
+}
+
+// #region resolve-in-root (unused)
+/**
+ * `path` inside `root` with every symlink on the way resolved as the
+ * container will see it: an absolute target starts again at `root`,
+ * ".." stops there (runc's FollowSymlinkInScope). The image is
+ * untrusted and we still stand in the host's tree: its `/a -> /etc`
+ * must not make us create or mount anything in the host's /etc. With
+ * `follow` false a symlink in the last place stays as it is.
+ */
+export function resolveInRoot(root: string, path: string, follow = true)
+  : string {
+  const parts = path.split('/').filter((p) => p && p !== '.');
+  const done: string[] = [];
+  for (let links = 0; parts.length;) {
+    const name = parts.shift()!;
+    if (name === '..') {
+      done.pop();
+      continue;
+    }
+    const at = join(root, ...done, name);
+    if (!isSymlink(at) || (parts.length === 0 && !follow)) {
+      done.push(name);
+      continue;
+    }
+    if (++links > 40) throw new Error(`${path}: too many symlinks`);
+    const target = readlinkSync(at);
+    if (target.startsWith('/')) done.length = 0;
+    parts.unshift(...target.split('/').filter((p) => p && p !== '.'));
+  }
+  return join(root, ...done);
+}
+// #endregion
+
+function isSymlink(path: string): boolean {
+  try {
+    return lstatSync(path).isSymbolicLink();
+  } catch {
+    return false; // missing (or a file on the way): made, or refused, later
+  }
 }
 
 /**
@@ -193,7 +235,8 @@ export function mountOne(root: string, m: Mount, tree?: number): void {
     }
   } else {
     ensureMountPoint(target, false);
-    mountFilesystem(m, type, target, flags, data);
+    if (type === 'cgroup') mountCgroups(target, flags);
+    else mountFilesystem(m, type, target, flags, data);
   }
   if (propagation) mount(null, target, null, propagation, null);
 }
@@ -214,6 +257,34 @@ function mountFilesystem(m: Mount, type: string, target: string,
   }
 }
 
+// #region cgroup-mount (unused)
+/**
+ * A spec mount of type "cgroup", as runc makes it: on a pure v2 host
+ * one cgroup2 filesystem; else a tmpfs with each v1 hierarchy (and a
+ * hybrid host's cgroup2) below, as the host has them, then read-only.
+ * Mounted in the init's cgroup namespace, each shows the container's
+ * own cgroup as its root. Without one it would show the host's tree:
+ * the defaults ask for this mount only with a cgroup namespace.
+ */
+function mountCgroups(target: string, flags: number): void {
+  const layout = cgroupLayout();
+  if (layout.unified) {
+    mount('cgroup2', target, 'cgroup2', flags, null);
+    return;
+  }
+  const ro = flags & MS.RDONLY;
+  mount('tmpfs', target, 'tmpfs', flags & ~MS.RDONLY, 'mode=755');
+  for (const h of layout.hierarchies) {
+    mkdirSync(join(target, h.name));
+    mount(h.type, join(target, h.name), h.type, flags, h.data);
+  }
+  for (const l of layout.links) {
+    symlinkSync(l.target, join(target, l.name));
+  }
+  if (ro) remountReadonly(target);
+}
+// #endregion
+
 // #region dev
 // The device nodes every program expects. We bind-mount the host's
 // instead of mknod(2)-ing new ones: inside a user namespace mknod is
@@ -222,7 +293,7 @@ const DEVICES = ['null', 'zero', 'full', 'random', 'urandom', 'tty'];
 
 export function populateDev(root: string, devices: LinuxDevice[] = [])
   : void {
-  const dev = join(root, 'dev');
+  const dev = inRoot(root, '/dev');
   // spec.linux.devices (`--privileged`: all of the host's) come the same
   // way, from the host's node at the same path.
   const paths = [...DEVICES.map((name) => `/dev/${name}`),

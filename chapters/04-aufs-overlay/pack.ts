@@ -144,7 +144,9 @@ function meta(st: Stats, p: string) {
 
 /** Copies exactly `size` bytes (a file that shrank is padded). */
 function copyFile(tw: TarWriter, p: string, size: number): void {
-  const fd = openSync(p, C.O_RDONLY | C.O_NOFOLLOW);
+  // The tree may be a running container's: if a FIFO took the file's
+  // place since lstat, O_NONBLOCK keeps the open from waiting on it.
+  const fd = openSync(p, C.O_RDONLY | C.O_NOFOLLOW | C.O_NONBLOCK);
   const buf = Buffer.allocUnsafe(1 << 20);
   let left = size;
   try {

@@ -4,9 +4,10 @@
 // to the spec; `attach` plugs a veth pair into the init's network
 // namespace; `release` takes it all back.
 import {
-  existsSync, lstatSync, mkdirSync, rmSync, writeFileSync,
+  existsSync, mkdirSync, rmSync, writeFileSync,
 } from 'node:fs';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
+import { resolveInRoot } from '../02-namespaces/mounts.ts';
 import type { Spec } from '../02-namespaces/spec.ts';
 import type { Starting, StartStep } from '../02-namespaces/steps.ts';
 import { parseSubnet } from './cidr.ts';
@@ -174,34 +175,18 @@ function addMounts(spec: Spec, mounts: Spec['mounts']): void {
  * Docker does. The init could do it too, but in a user namespace it is
  * an unprivileged host uid that may not write to the image; we are
  * still host root here. The image is untrusted: a symbolic link on the
- * way (/etc -> /host/etc) must not make us write outside it, so we
- * stop at one and leave it to the init, which refuses it. A read-only
- * image is left to the init too.
+ * way (/etc -> /host/etc) resolves inside it, as the init will resolve
+ * it (chapter 02's resolveInRoot), never on the host. A read-only
+ * image is left to the init.
  */
 function makeMountPoints(root: string, dests: string[]): void {
   for (const dest of dests) {
-    const parts = dest.split('/').filter((p) => p && p !== '.');
-    if (parts.includes('..')) continue;
-    let path = root;
     try {
-      parts.forEach((part, i) => {
-        path = join(path, part);
-        const last = i === parts.length - 1;
-        const st = lstatOrUndefined(path);
-        if (st?.isSymbolicLink()) throw new Error('symlink');
-        if (st) return;
-        if (last) writeFileSync(path, '', { flag: 'wx', mode: 0o644 });
-        else mkdirSync(path, { mode: 0o755 });
-      });
-    } catch { /* a link, or read-only: the init will say so */ }
-  }
-}
-
-function lstatOrUndefined(path: string) {
-  try {
-    return lstatSync(path);
-  } catch {
-    return undefined;
+      const path = resolveInRoot(root, dest);
+      if (existsSync(path)) continue;
+      mkdirSync(dirname(path), { recursive: true, mode: 0o755 });
+      writeFileSync(path, '', { flag: 'wx', mode: 0o644 });
+    } catch { /* read-only, or a loop: the init will say so */ }
   }
 }
 

@@ -8,10 +8,13 @@
 import { randomBytes } from 'node:crypto';
 import { EventEmitter } from 'node:events';
 import {
-  existsSync, lstatSync, mkdirSync, readdirSync, readFileSync, rmSync,
+  existsSync, mkdirSync, readdirSync, rmSync,
 } from 'node:fs';
 import { join } from 'node:path';
 import type { Spec } from '../../chapters/02-namespaces/spec.ts';
+import {
+  mkdirInRoot, readFileInRoot,
+} from '../../chapters/06-security/inroot.ts';
 import {
   ZERO_TIME, type ContainerState, type CreateBody, type HostConfig,
 } from '../api-types.ts';
@@ -103,21 +106,28 @@ export class Container extends EventEmitter {
 // #endregion
 
 /**
- * docker creates -w's directory when the image lacks it. Each component
- * is checked on the way down: a symbolic link in the image must not
- * lead our (host root's) mkdir out of the rootfs.
+ * docker creates -w's directory when the image lacks it. The image is
+ * untrusted: a symbolic link on the way resolves inside the rootfs, as
+ * the container will see it, never on the host (chapter 06's
+ * mkdirInRoot).
  */
 function makeWorkdir(rootfs: string, cwd: string): void {
-  let at = rootfs;
-  for (const part of cwd.split('/').filter((p) => p && p !== '.')) {
-    if (part === '..') return;
-    at = join(at, part);
-    try {
-      if (lstatSync(at).isSymbolicLink()) return; // the init resolves it
-    } catch {
-      mkdirSync(at, { mode: 0o755 });
-    }
-  }
+  try {
+    mkdirInRoot(rootfs, cwd);
+  } catch { /* a file or dangling link there: the init's chdir says so */ }
+}
+
+/**
+ * -u's uid and gid, looked up in the image's /etc/passwd and /etc/group
+ * when it names them. We read them as host root: inside the rootfs,
+ * regular files only, at most 1 MiB (chapter 06's readFileInRoot).
+ */
+export function userInImage(rootfs: string, user: string)
+  : { uid: number; gid: number } {
+  const etc = (f: string, needed: boolean) =>
+    needed ? readFileInRoot(rootfs, `/etc/${f}`) ?? '' : '';
+  return resolveUser(user, etc('passwd', !!user),
+    etc('group', user.includes(':')));
 }
 
 /**
@@ -302,10 +312,8 @@ export class Containers {
     if (image) spec.root.path = this.opts.images.makeRootfs(image, c.dir);
     const rootfs = spec.root.path;
     makeWorkdir(rootfs, spec.process.cwd);
-    const etc = (f: string) => existsSync(join(rootfs, 'etc', f))
-      ? readFileSync(join(rootfs, 'etc', f), 'utf8') : '';
-    const user = resolveUser(spec.annotations?.['org.skiff.user'] ?? '',
-      etc('passwd'), etc('group'));
+    const user = userInImage(rootfs,
+      spec.annotations?.['org.skiff.user'] ?? '');
     spec.process.user = { ...spec.process.user, ...user,
       additionalGids: [user.gid] }; // as runc: `id` shows groups=GID
     const io = new ContainerIo(c.dir, !!c.rec.Config.Tty,

@@ -6,11 +6,17 @@
 // does), and a tar comes in through chapter 04's unpacker, which refuses
 // to write through a symlink.
 import { spawn } from 'node:child_process';
-import { lstatSync, readlinkSync, statSync } from 'node:fs';
+import {
+  closeSync, constants as fsc, lstatSync, readlinkSync, statSync,
+} from 'node:fs';
 import { posix } from 'node:path';
 import { pipeline } from 'node:stream/promises';
+import { resolveInRoot } from '../../chapters/02-namespaces/mounts.ts';
 import { mountRootfs } from '../../chapters/04-aufs-overlay/overlay.ts';
 import { unpack } from '../../chapters/04-aufs-overlay/unpack.ts';
+import {
+  O_PATH, openInRoot,
+} from '../../chapters/06-security/inroot.ts';
 import type { Handler, Req, Route } from './api.ts';
 import type { Container } from './containers.ts';
 import type { Engine } from './engine.ts';
@@ -21,50 +27,51 @@ import { BadRequest, NotFound } from './volumes.ts';
 /**
  * `path` inside `root` with every symlink on the way resolved as the
  * container would: an absolute target starts again at `root`, ".."
- * stops at `root`. The result names no symlink but maybe the last part.
+ * stops at `root` (chapter 02's resolveInRoot, which the init uses for
+ * mount points). The result names no symlink but maybe the last part.
  */
 export function secureJoin(root: string, path: string, follow = false)
   : string {
-  const parts = path.split('/').filter((p) => p && p !== '.');
-  const done: string[] = [];
-  let links = 0;
-  while (parts.length) {
-    const name = parts.shift()!;
-    if (name === '..') {
-      done.pop();
-      continue;
-    }
-    const at = `${root}/${[...done, name].join('/')}`;
-    const st = lstatSync(at, { throwIfNoEntry: false });
-    if (!st?.isSymbolicLink() || (parts.length === 0 && !follow)) {
-      done.push(name);
-      continue;
-    }
-    if (++links > 40) throw new BadRequest(`${path}: too many symlinks`);
-    const target = readlinkSync(at);
-    if (target.startsWith('/')) done.length = 0;
-    parts.unshift(...target.split('/').filter((p) => p && p !== '.'));
+  try {
+    return resolveInRoot(root, path, follow).replace(/\/$/, '') || '/';
+  } catch (err) {
+    throw new BadRequest((err as Error).message, { cause: err });
   }
-  return `${root}/${done.join('/')}`.replace(/\/$/, '') || '/';
 }
 // #endregion
 
-/** Where to look for `path` of container `c`, on the host. */
-function hostPath(engine: Engine, c: Container, path: string): string {
+/** Where to look for `path` of container `c`: a root and a path in it. */
+function hostRoot(engine: Engine, c: Container, path: string)
+  : { root: string; rel: string } {
   if (!path.startsWith('/')) path = `/${path}`;
   if (c.isRunning && c.rec.State.Pid) {
-    return secureJoin(`/proc/${c.rec.State.Pid}/root`, path);
+    return { root: `/proc/${c.rec.State.Pid}/root`, rel: path };
   }
   // Stopped: the longest volume or bind destination holding the path.
   const mount = [...c.rec.Mounts].sort((a, b) =>
     b.Destination.length - a.Destination.length).find((m) =>
     path === m.Destination || path.startsWith(`${m.Destination}/`));
   if (mount) {
-    return secureJoin(mount.Source, path.slice(mount.Destination.length));
+    return { root: mount.Source,
+      rel: path.slice(mount.Destination.length) };
   }
-  const root = mountRootfs(engine.images.store, c.id);
-  return secureJoin(root, path);
+  return { root: mountRootfs(engine.images.store, c.id), rel: path };
 }
+
+// #region pin-dir (unused)
+/**
+ * A directory of the container, opened inside its root (chapter 06's
+ * openInRoot) and named by its fd: /proc/self/fd/N. secureJoin's
+ * answer is a host path, which a running container could turn into a
+ * symlink to the host's / before tar or the unpacker uses it (docker's
+ * CVE-2018-15664); the fd is the directory we looked up, whatever
+ * happens to its name. The caller closes it.
+ */
+function pinDir(root: string, rel: string): { fd: number; path: string } {
+  const fd = openInRoot(root, rel || '/', O_PATH | fsc.O_DIRECTORY);
+  return { fd, path: `/proc/self/fd/${fd}` };
+}
+// #endregion
 
 /** docker's X-Docker-Container-Path-Stat: base64 of a JSON stat. */
 function pathStat(file: string, shown: string): string {
@@ -92,7 +99,10 @@ export function copyRoutes(engine: Engine): Route[] {
     const c = engine.containers.get(decodeURIComponent(q.params[0]));
     const path = q.query.get('path');
     if (!path) throw new BadRequest('archive: path is required');
-    return { c, path, file: hostPath(engine, c, path) };
+    const found = hostRoot(engine, c, path);
+    const root = found.root.replace(/\/+$/, '') || '/';
+    const file = secureJoin(root, found.rel);
+    return { c, path, root, file, rel: file.slice(root.length) };
   };
   return [
     r('HEAD', (q) => {
@@ -105,7 +115,7 @@ export function copyRoutes(engine: Engine): Route[] {
       const t = target(q);
       q.res.setHeader('X-Docker-Container-Path-Stat',
         pathStat(t.file, t.path));
-      await sendTree(q, t.file);
+      await sendTree(q, t.root, t.rel, t.file);
     }),
     r('PUT', async (q) => {
       const t = target(q);
@@ -121,23 +131,35 @@ export function copyRoutes(engine: Engine): Route[] {
       if (t.c.rec.HostConfig.ReadonlyRootfs) {
         throw new BadRequest('container rootfs is marked read-only');
       }
-      await withUpload(engine.images.store, q.raw, (file) =>
-        unpack({ file }, t.file));
+      const dir = pinDir(t.root, t.rel);
+      try {
+        await withUpload(engine.images.store, q.raw, (file) =>
+          unpack({ file }, dir.path));
+      } finally {
+        closeSync(dir.fd);
+      }
     }),
   ];
 }
 // #endregion
 
-/** A tar of one file or tree, named by its last component. */
-async function sendTree(q: Req, file: string): Promise<void> {
-  const dir = posix.dirname(file);
-  const base = posix.basename(file);
-  const tar = spawn('tar', ['--numeric-owner', '-C', dir, '-cf', '-',
-    '--', base], { stdio: ['ignore', 'pipe', 'pipe'] });
+/**
+ * A tar of one file or tree, named by its last component, made in its
+ * directory pinned by an fd (tar gets it as fd 3). A root (the rootfs,
+ * a volume) is the engine's own path: tarred from its parent as before.
+ */
+async function sendTree(q: Req, root: string, rel: string, file: string)
+  : Promise<void> {
+  const dir = rel ? pinDir(root, posix.dirname(rel)) : undefined;
+  const tar = spawn('tar', ['--numeric-owner', '-C',
+    dir ? '/proc/self/fd/3' : posix.dirname(file), '-cf', '-', '--',
+    posix.basename(file)],
+  { stdio: ['ignore', 'pipe', 'pipe', dir?.fd ?? 'ignore'] });
+  if (dir) closeSync(dir.fd); // the child has its copy
   let err = '';
-  tar.stderr.on('data', (d: Buffer) => { err += d; });
+  tar.stderr!.on('data', (d: Buffer) => { err += d; });
   q.res.writeHead(200, { 'Content-Type': 'application/x-tar' });
-  await pipeline(tar.stdout, q.res);
+  await pipeline(tar.stdout!, q.res);
   const code = await new Promise((r) => tar.on('close', r));
   if (code !== 0) console.error(`cp: tar ${file}: ${err.trim()}`);
 }

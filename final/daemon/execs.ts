@@ -5,16 +5,16 @@
 // code afterwards. Chapter 02's execInContainer joins the container's
 // namespaces and root, the runtime adds its cgroup.
 import { randomBytes } from 'node:crypto';
-import { existsSync, readFileSync } from 'node:fs';
-import { join } from 'node:path';
 import type { Duplex, Readable } from 'node:stream';
 import tty from 'node:tty';
 import type { ExecHandle } from '../../chapters/02-namespaces/exec.ts';
 import type { Process } from '../../chapters/02-namespaces/spec.ts';
 import { frame } from '../stdcopy.ts';
 import { setWinsize } from '../../chapters/02-namespaces/console.ts';
-import type { Container, Containers } from './containers.ts';
-import { mergeEnv, resolveUser } from './ocispec.ts';
+import {
+  type Container, type Containers, userInImage,
+} from './containers.ts';
+import { mergeEnv } from './ocispec.ts';
 import { execPrivileges } from
   '../../chapters/06-security/defaults.ts';
 import type { Runtime } from './runtime.ts';
@@ -100,12 +100,8 @@ export class Execs {
     const spec = c.spec();
     const cfg = x.config;
     const root = spec.root.path;
-    const etc = (f: string) => {
-      const p = join(root, 'etc', f);
-      return existsSync(p) ? readFileSync(p, 'utf8') : '';
-    };
     const name = cfg.User || spec.annotations?.['org.skiff.user'] || '';
-    const user = resolveUser(name, etc('passwd'), etc('group'));
+    const user = userInImage(root, name);
     const [height, width] = cfg.ConsoleSize ?? [0, 0];
     return {
       terminal: !!cfg.Tty,

@@ -10,7 +10,7 @@ import type { ContainerConfig } from
 import { spawnSync } from 'node:child_process';
 import type { Handler, Req, Route } from './api.ts';
 import { applyChanges } from './changes.ts';
-import type { Container } from './containers.ts';
+import type { Container, Containers } from './containers.ts';
 import { copyRoutes } from './copy.ts';
 import type { Engine } from './engine.ts';
 import { familiar, normalizeRef, type Image } from './images.ts';
@@ -229,15 +229,38 @@ function imageCalls(engine: Engine) {
       if (ref) checkRef(ref); // before a layer is made, not after
       const base = containerConfig(c);
       const changes = applyChanges(base, all(q.query, 'changes'));
-      const i = await commitRootfs(store, c.id, { ref,
-        message: q.query.get('comment') || undefined,
-        author: q.query.get('author') || undefined, changes });
+      const i = await frozen(cs, c, q.query.get('pause') !== '0' &&
+        q.query.get('pause') !== 'false', () => commitRootfs(store, c.id,
+        { ref, message: q.query.get('comment') || undefined,
+          author: q.query.get('author') || undefined, changes }));
       q.res.statusCode = 201;
       return { Id: i.id };
     },
     export: (q: Req, c: Container) => sendMade(store, q.res,
-      (file) => { exportRootfs(store, c.id, file); }),
+      async (file) => {
+        await frozen(cs, c, true, () => exportRootfs(store, c.id, file));
+      }),
   };
+}
+// #endregion
+
+// #region frozen (unused)
+/**
+ * Runs `fn` with a running container paused, as docker's commit does
+ * by default. We walk its files as host root with lstat(2), then
+ * readdir(2) or open(2) by path: a process inside could swap a checked
+ * directory for a symlink to the host's / in between, and the host's
+ * files would land in the archive. Frozen, nothing inside moves.
+ */
+async function frozen<T>(cs: Containers, c: Container, pause: boolean,
+  fn: () => T | Promise<T>): Promise<T> {
+  if (!pause || !c.isRunning || c.rec.State.Paused) return await fn();
+  await cs.pause(c);
+  try {
+    return await fn();
+  } finally {
+    await cs.unpause(c).catch(() => {});
+  }
 }
 // #endregion
 
