@@ -69,7 +69,7 @@ export function removeEngineLeftovers(dir: string, parent: string)
  */
 export const NO_HUB = { SKIFF_REGISTRY_MIRROR: 'http://127.0.0.1:2' };
 
-// #region test-engine
+// #region test-engine (unused)
 /** What a command printed and how it ended. */
 export interface Out { status: number | null; stdout: string; stderr: string }
 

@@ -311,7 +311,7 @@ export async function launch(req: LaunchRequest, spares?: Spares)
 }
 // #endregion
 
-// #region own-user-ns
+// #region own-user-ns (unused)
 /**
  * A start in a new user and mount namespace gets its trees handed over
  * like a spare's, from an init made for it: the engine, the host's

@@ -257,7 +257,7 @@ function mountFilesystem(m: Mount, type: string, target: string,
   }
 }
 
-// #region cgroup-mount (unused)
+// #region cgroup-mount
 /**
  * A spec mount of type "cgroup", as runc makes it: on a pure v2 host
  * one cgroup2 filesystem; else a tmpfs with each v1 hierarchy (and a

@@ -135,7 +135,7 @@ static void clone_sources(char **paths, int *recursive, int n) {
 }
 // #endregion
 
-// #region open-program
+// #region open-program (unused)
 // The program (node) is opened now, as the host's root, and executed
 // by fd with execveat(2) once we are root of a new user namespace: an
 // unprivileged host uid by then, we might lack search permission on

@@ -130,7 +130,7 @@ function networkRules(c: Chains, bridge: string, subnet: string): Tables {
 }
 // #endregion
 
-// #region localnet-guard (unused)
+// #region localnet-guard
 /**
  * route_localnet (bridge.ts) lets packets for 127/8 in from the bridge,
  * and the host's services bound to 127.0.0.1 trust whatever comes to

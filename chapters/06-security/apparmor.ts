@@ -53,7 +53,7 @@ const RULES: [rule: string, why: string][] = [
 const TUNABLES = '/etc/apparmor.d/tunables/global';
 const BASE = '/etc/apparmor.d/abstractions/base';
 
-// #region profile-text
+// #region profile-text (unused)
 /**
  * The text of skiff's default profile. attach_disconnected: paths are
  * seen from the container's root, and a file reached from outside it
@@ -93,7 +93,7 @@ function findParser(): string | undefined {
   return dirs.map((d) => join(d, 'apparmor_parser')).find(existsSync);
 }
 
-// #region ensure-default
+// #region ensure-default (unused)
 /**
  * Loads skiff-default when AppArmor is on and the kernel lacks it, as
  * dockerd does with docker-default at start. The text goes to a private

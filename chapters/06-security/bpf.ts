@@ -17,7 +17,7 @@ import {
   AUDIT_ARCH, SCMP_ARCH, X32_SYSCALL_BIT, hasSyscallTable, syscallTable,
 } from './syscalls.ts';
 
-// #region bpf-opcodes
+// #region bpf-opcodes (unused)
 // <linux/bpf_common.h>: an opcode is class | size | mode (or | op | src).
 const BPF_LD = 0x00, BPF_ALU = 0x04, BPF_JMP = 0x05, BPF_RET = 0x06;
 const BPF_W = 0x00, BPF_ABS = 0x20, BPF_K = 0x00, BPF_AND = 0x50;
@@ -38,7 +38,7 @@ const ja = (skip: number) => stmt(BPF_JMP | BPF_JA, skip);
 const and = (mask: number) => stmt(BPF_ALU | BPF_AND | BPF_K, mask);
 // #endregion
 
-// #region seccomp-ret
+// #region seccomp-ret (unused)
 // <linux/seccomp.h>: the action in the high 16 bits, data in the low.
 const SECCOMP_RET_KILL_PROCESS = 0x80000000;
 const SECCOMP_RET_KILL_THREAD = 0x00000000;
@@ -58,7 +58,7 @@ const argHigh = (i: number) => 16 + 8 * i + 4;
 /** The kernel refuses longer programs (BPF_MAXINSNS). */
 export const MAX_INSNS = 4096;
 
-// #region action
+// #region action (unused)
 /** A profile's action as a filter's return value. */
 export function actionValue(action: string, errnoRet?: number): number {
   const data = (errnoRet ?? EPERM) & 0xffff;
@@ -155,7 +155,7 @@ function compare(a: SeccompArg, fail: number): Insn[] {
 }
 // #endregion
 
-// #region rule-block
+// #region rule-block (unused)
 /**
  * The block of one syscall with argument rules, entered with A = nr and
  * always ending in a return: each rule's comparisons (all must hold),
@@ -189,7 +189,7 @@ function guarded(nr: number, block: Insn[]): Insn[] {
  * (entered when A == nr) that ends in returns. */
 interface Case { nr: number; ret?: number; code?: Insn[] }
 
-// #region search-tree
+// #region search-tree (unused)
 /**
  * The cases, sorted by number, as a binary search: "nr >= middle?"
  * halves the range until a few are left, tested one by one. A syscall
@@ -240,7 +240,7 @@ function highest(arch: string): number {
   return max;
 }
 
-// #region arch-section
+// #region arch-section (unused)
 /** The part of the program for one architecture, entered after its check. */
 function section(s: LinuxSeccomp, arch: string): Insn[] {
   const dflt = defaultValue(s);

@@ -112,7 +112,7 @@ const mkdirat = syscall<[number, string, number]>(
   'int mkdirat(int dirfd, const char *path, unsigned int mode)',
 (_fd, path) => JSON.stringify(path));
 
-// #region mkdir-in-root
+// #region mkdir-in-root (unused)
 /**
  * `mkdir -p path` inside `root`: each directory is looked up in the
  * root as openInRoot does (a symlink on the way stays inside), and a

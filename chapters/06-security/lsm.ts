@@ -7,7 +7,7 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { syscall } from '../01-chroot/kernel.ts';
 
-// #region active-lsms
+// #region active-lsms (unused)
 // securityfs lists the active LSMs in boot order (security/security.c);
 // systemd mounts it at /sys/kernel/security, minimal systems may not.
 // Since Linux 6.8, lsm_list_modules(2) says the same without securityfs:
@@ -91,7 +91,7 @@ export function apparmorNeedsSecurityfs(): boolean {
   }
 }
 
-// #region write-attr
+// #region write-attr (unused)
 const open = syscall<[string, number]>('int open(const char *p, int f)');
 const write = syscall<[number, string, number]>(
   'long write(int fd, const char *buf, size_t n)', (fd) => `${fd}`);

@@ -41,7 +41,7 @@ export interface DockerSyscall {
 
 // #endregion
 
-// #region profile-filter
+// #region profile-filter (unused)
 export interface ProfileFilter {
   caps?: string[];     // "CAP_SYS_ADMIN"
   arches?: string[];   // libseccomp's names: "amd64", "x86", "arm64"
@@ -220,7 +220,7 @@ function checkProfile(p: unknown): asserts p is DockerProfile {
   p.syscalls.forEach((s, i) => checkSyscall(s, `syscalls[${i}]`));
 }
 
-// #region parse-profile
+// #region parse-profile (unused)
 /**
  * Parses a profile in Docker's format. Any mistake is one line naming
  * the source and the cause:
@@ -270,7 +270,7 @@ function kernelAtLeast(kernel: string, min: string): boolean {
 
 interface Host { caps: Set<string>; native: string; kernel: string }
 
-// #region applies
+// #region applies (unused)
 /** Whether a rule's includes and excludes let it into this container. */
 function applies(s: DockerSyscall, host: Host): boolean {
   const inc = s.includes ?? {};

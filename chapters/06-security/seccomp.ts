@@ -18,7 +18,7 @@ import type { LinuxSeccomp } from '../02-namespaces/spec.ts';
 import { compileFilter } from './bpf.ts';
 import { syscallTable } from './syscalls.ts';
 
-// #region seccomp-flags
+// #region seccomp-flags (unused)
 // <linux/seccomp.h>
 const SECCOMP_SET_MODE_FILTER = 1;
 const FLAGS: Record<string, number> = {
@@ -78,7 +78,7 @@ export function installFilter(program: Buffer, flagNames?: string[]): void {
 }
 // #endregion
 
-// #region load-seccomp
+// #region load-seccomp (unused)
 /**
  * Compiles `s` for this machine and installs it on the calling thread.
  * Requires no_new_privs or CAP_SYS_ADMIN (see above). Errors read

@@ -26,7 +26,7 @@ export interface LabelOpts {
 type Field = 'user' | 'role' | 'type' | 'level' | 'filetype';
 const FIELDS: Field[] = ['user', 'role', 'type', 'level', 'filetype'];
 
-// #region parse-label
+// #region parse-label (unused)
 /**
  * One `--security-opt label=...` value (docker repeats the flag for
  * several): user:U, role:R, type:T, level:L, filetype:T, disable (no
@@ -63,7 +63,7 @@ function describe(opts: LabelOpts): string {
   return parts.join(' ');
 }
 
-// #region check-label
+// #region check-label (unused)
 /**
  * Engine side: refuses label options where SELinux is off. Docker
  * ignores them there in silence (go-selinux's InitLabels returns empty
@@ -87,7 +87,7 @@ function randomLevel(): string {
   return `s0:c${Math.min(a, b)},c${Math.max(a, b)}`;
 }
 
-// #region process-label
+// #region process-label (unused)
 /**
  * The label the container's processes run as (spec.process.selinuxLabel),
  * from the policy's usual container defaults and the user's options;
@@ -110,7 +110,7 @@ export function mountLabel(opts: LabelOpts, level: string): string {
 // #endregion
 
 
-// #region apply-selinux
+// #region apply-selinux (unused)
 /**
  * Init side, on the thread that calls execve(2): the next exec runs as
  * `label` (setexeccon(3) does this write). SELinux uses the shared

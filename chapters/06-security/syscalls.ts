@@ -5,7 +5,7 @@
 // The tables come from the kernel headers: see gen-syscalls.ts.
 import { AARCH64, I386, X86_64 } from './syscall-numbers.ts';
 
-// #region audit-arch
+// #region audit-arch (unused)
 // <linux/audit.h>: the machine type (EM_*), plus flags for a 64-bit and
 // a little-endian ABI. seccomp(2) tells filters to check it first: the
 // same number means another call in another ABI.

@@ -218,7 +218,7 @@ function tools(): Check[] {
   return out;
 }
 
-// #region security
+// #region security (unused)
 /**
  * The Linux Security Modules: which the kernel runs, and whether the
  * two that confine containers, AppArmor and SELinux, can be used.

@@ -55,7 +55,7 @@ export async function runDaemon(opts: DaemonOptions): Promise<void> {
 }
 // #endregion
 
-// #region userns-remap
+// #region userns-remap (unused)
 /** The daemon's remap, if asked for, and how image files will read. */
 async function userNamespaces(root: string, ids: Omit<Remap, 'rootfs'>)
   : Promise<Remap> {

@@ -29,7 +29,7 @@ export interface Remap {
   rootfs: 'idmapped' | 'chown';
 }
 
-// #region parse-remap
+// #region parse-remap (unused)
 /**
  * docker's forms: "default", "USER", "USER:GROUP" (names or ids), with
  * the ranges /etc/subuid and /etc/subgid give them. docker's "default"
@@ -76,7 +76,7 @@ function idOf(kind: 'uid' | 'gid', who: string): string {
   return hit ? (hit[0] === who ? hit[2] : hit[0]) : '';
 }
 
-// #region userns-mode
+// #region userns-mode (unused)
 /** HostConfig.UsernsMode: "" or "host", as moby's UsernsMode.Valid(). */
 export function checkUsernsMode(mode: string | undefined): void {
   if (mode && mode !== 'host') {
@@ -101,7 +101,7 @@ export function remapSpec(spec: Spec, mode: string | undefined,
 /** A rootfs whose owners were shifted into the range (the fallback). */
 const CHOWNED = 'rootfs-chowned';
 
-// #region chown-fallback
+// #region chown-fallback (unused)
 /**
  * The fallback where the kernel cannot idmap the rootfs: shift every
  * owner in it into the range, as docker's userns-remap does for its
@@ -177,7 +177,7 @@ const capget = syscall<[Buffer, Buffer]>(
 const capset = syscall<[Buffer, Buffer]>(
   'int capset(void *hdr, void *data)');
 
-// #region as-mapped
+// #region as-mapped (unused)
 /**
  * Runs `fn` with fsuid/fsgid `owner` on this thread (credentials are
  * per thread). overlayfs does its own work (the work/ directory, each
@@ -206,7 +206,7 @@ function asMapped(owner: Owner, fn: () => void): void {
 }
 // #endregion
 
-// #region idmapped-overlay
+// #region idmapped-overlay (unused)
 /**
  * A detached overlay mount (fsmount(2)) of `options`, whose paths are
  * relative to `base`, seen through an idmapped clone of `base` for the
@@ -270,7 +270,7 @@ export function idmappedRootfs(store: ImageStore, id: string,
  * of a throw-away process whose maps we write (the daemon, being
  * multithreaded, cannot unshare one itself: unshare(2)).
  */
-// #region probe-idmap
+// #region probe-idmap (unused)
 export async function probeIdmap(root: string, remap: Omit<Remap,
   'rootfs'>): Promise<boolean> {
   mkdirSync(join(root, 'tmp'), { recursive: true });
