@@ -156,7 +156,7 @@ function checkPublish(p: Parsed, bindings: Record<string, PortBinding[]>)
     containerPort: 0, protocol: 'tcp' as const })));
 }
 
-// #region security-opt (unused)
+// #region security-opt
 /**
  * `--security-opt seccomp=FILE` is read here, on the client, as the
  * docker CLI does: the daemon gets the profile's JSON itself.

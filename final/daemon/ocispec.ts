@@ -82,7 +82,7 @@ export function buildSpec({ id, body, image, mounts, cgroupParent }:
 }
 // #endregion
 
-// #region security (unused)
+// #region security
 /** Chapter 06's defaults, with --cap-add/--cap-drop/--privileged and
  * --security-opt; an unknown name or a bad profile is the client's
  * error (400), found before anything is created. */
