@@ -105,6 +105,15 @@ export class Container extends EventEmitter {
 }
 // #endregion
 
+/** The security fields as docker inspect shows them when unset. */
+function withSecurityDefaults(hc: HostConfig): HostConfig {
+  const listOrNull = (l?: string[] | null) => l?.length ? l : null;
+  return { ...hc, CapAdd: listOrNull(hc.CapAdd),
+    CapDrop: listOrNull(hc.CapDrop), Privileged: !!hc.Privileged,
+    SecurityOpt: listOrNull(hc.SecurityOpt),
+    UsernsMode: hc.UsernsMode ?? '' };
+}
+
 /**
  * docker creates -w's directory when the image lacks it. The image is
  * untrusted: a symbolic link on the way resolves inside the rootfs, as
@@ -270,7 +279,7 @@ export class Containers {
       Config: { ...body, Image: body.Image, Hostname: spec.hostname,
         Env: spec.process.env, Cmd: body.Cmd?.length ? body.Cmd
           : image.Config.Cmd ?? null, WorkingDir: spec.process.cwd },
-      HostConfig: hc,
+      HostConfig: withSecurityDefaults(hc),
     };
     const c = new Container(dir, rec);
     c.save();
