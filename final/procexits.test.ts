@@ -41,8 +41,12 @@ describe('process events', needsRoot, () => {
         const { ProcExits } = await import('./final/daemon/procexits.ts');
         const e = ProcExits.listen([1], (err) => console.log(err.message));
         console.log(e === undefined);`], { cwd: REPO, encoding: 'utf8' });
-    assert.equal(r.stdout, 'listen for process events: no answer from ' +
-      'the kernel\ntrue\n', r.stderr);
+    // Kernels differ in how they refuse: no answer to the subscription,
+    // or (6.18.44 here) bind(2) itself refused for want of CAP_NET_ADMIN
+    // in the initial user namespace.
+    const reason = new RegExp('^(listen for process events: no answer ' +
+      'from the kernel|bind\\(.*\\): EPERM)\ntrue\n$');
+    assert.match(r.stdout, reason, r.stderr);
   });
 
   test('a zombie has ended', async () => {
