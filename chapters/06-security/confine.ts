@@ -10,14 +10,16 @@
 //   afterUser   effective, permitted, inheritable, ambient (capset(2))
 //   beforeExec  the seccomp filter if no_new_privs is on: as late as
 //               possible, so the filter need not allow the init's work
+import { release } from 'node:os';
 import type { InitLayer } from '../02-namespaces/process.ts';
+import type { LinuxSeccomp } from '../02-namespaces/spec.ts';
 import { applyApparmor } from './apparmor.ts';
 import { compileFilter } from './bpf.ts';
 import {
   DEFAULT_CAPABILITIES, dropBounding, lastCapability, setCapabilities,
 } from './capabilities.ts';
 import { defaultProfile, resolveProfile } from './profile.ts';
-import { loadSeccomp } from './seccomp.ts';
+import { installFilter, loadSeccomp } from './seccomp.ts';
 import { applySelinux } from './selinux.ts';
 
 // #region layer
@@ -26,20 +28,31 @@ export const confinement: InitLayer = {
     if (p.apparmorProfile) applyApparmor(p.apparmorProfile);
     if (p.selinuxLabel) applySelinux(p.selinuxLabel);
     if (p.capabilities) dropBounding(p.capabilities);
-    if (seccomp && !p.noNewPrivileges) loadSeccomp(seccomp);
+    if (seccomp && !p.noNewPrivileges) filter(seccomp);
   },
   afterUser({ process: p }) {
     if (p.capabilities) setCapabilities(p.capabilities);
   },
   beforeExec({ process: p, seccomp }) {
-    if (seccomp && p.noNewPrivileges) loadSeccomp(seccomp);
+    if (seccomp && p.noNewPrivileges) filter(seccomp);
   },
-  // A spare init compiles the default filter once while it waits: the
-  // compiler's code is then warm (JIT-compiled) for the real one.
+  // A spare init compiles docker's default filter while it waits, as
+  // the engine resolves it for a container with default options: most
+  // containers then find their program made (and the rest, the
+  // compiler's code warm).
   warmUp() {
     lastCapability();
-    compileFilter(resolveProfile(defaultProfile(),
-      { caps: DEFAULT_CAPABILITIES }));
+    const s = resolveProfile(defaultProfile(),
+      { caps: DEFAULT_CAPABILITIES, kernel: release() });
+    made = { key: JSON.stringify(s), program: compileFilter(s) };
   },
 };
+
+let made: { key: string; program: Buffer } | undefined;
+
+/** Installs the filter, compiled now unless warmUp made this one. */
+function filter(s: LinuxSeccomp): void {
+  if (made?.key !== JSON.stringify(s)) return loadSeccomp(s);
+  installFilter(made.program, s.flags);
+}
 // #endregion

@@ -49,9 +49,10 @@ export function filterFlags(names: string[] = []): number {
 // glibc has no seccomp() wrapper: call it by number through syscall(2),
 // declared with seccomp's own arguments (glibc's syscall() only moves
 // registers, so a fixed prototype is safe on x86_64 and arm64 and
-// cheaper for koffi than a variadic call).
-let seccompCall: ((nr: number, op: number, flags: number, args: Buffer)
-  => number) | undefined;
+// cheaper for koffi than a variadic call). Declared at load: a spare
+// init has that done before it is needed.
+const seccompCall = syscall<[number, number, number, Buffer]>(
+  'long syscall(long nr, unsigned int op, unsigned int flags, void *args)');
 
 // #region install-filter
 /**
@@ -66,8 +67,6 @@ export function installFilter(program: Buffer, flagNames?: string[]): void {
   const fprog = Buffer.alloc(16);
   fprog.writeUInt16LE(program.length / 8, 0);
   fprog.writeBigUInt64LE(BigInt(koffi.address(program)), 8);
-  seccompCall ??= syscall('long syscall(long nr, unsigned int op, ' +
-    'unsigned int flags, void *args)');
   const nr = syscallTable(process.arch).get('seccomp')!;
   try {
     seccompCall(nr, SECCOMP_SET_MODE_FILTER, flags, fprog);
