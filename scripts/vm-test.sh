@@ -21,9 +21,9 @@ bash scripts/prereqs.sh
 [ -d node_modules ] || npm ci --no-audit --no-fund
 
 roots=("$@")
-# chapter 06's AppArmor test: the guest's kernel has AppArmor on.
+# chapter 06 whole: the guest's kernel has AppArmor on, and IA32.
 [ ${#roots[@]} -eq 0 ] && roots=(chapters/02-namespaces chapters/03-cgroups
-  chapters/04-aufs-overlay chapters/06-security/apparmor.test.ts final)
+  chapters/04-aufs-overlay chapters/06-security final)
 mapfile -t files < <(find "${roots[@]}" -name '*.test.ts' \
   -not -path '*/node_modules/*' 2>/dev/null | sort)
 if [ ${#files[@]} -eq 0 ]; then
@@ -34,8 +34,11 @@ fi
 # on the host, where it is ten times faster.
 node --import tsx -e "
   await import('./chapters/01-chroot/rootfs.ts').then((m) => m.cachedRootfs());
-  await import('./chapters/02-namespaces/build.ts')
-    .then((m) => { m.nsexecPath(); m.initBundlePath(); });
+  const { SECURE_INIT } = await import('./chapters/06-security/defaults.ts');
+  await import('./chapters/02-namespaces/build.ts').then((m) => {
+    m.nsexecPath(); m.initBundlePath(); m.initBundlePath(SECURE_INIT);
+    m.compileStatic('probe.c', 'chapters/06-security');
+  });
 " >/dev/null
 exec "$VM_RUN" --timeout "${VM_TIMEOUT:-7200}" --tmpfs /var/lib/skiff \
   -e SKIFF_VM=1 -- \
