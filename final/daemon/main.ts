@@ -20,7 +20,12 @@ export interface DaemonOptions {
 export async function runDaemon(opts: DaemonOptions): Promise<void> {
   const ids = opts.usernsRemap === undefined ? undefined
     : parseRemap(opts.usernsRemap); // a bad value: before anything exists
-  mkdirSync(opts.root, { recursive: true, mode: 0o711 });
+  // 0710, as docker's data root: a container's layers hold whatever its
+  // root made there, setuid-root programs too, which no host user may
+  // reach. Everything a container needs from here goes to it as a
+  // mount tree or descriptor, never by path.
+  mkdirSync(opts.root, { recursive: true, mode: 0o710 });
+  chmodSync(opts.root, 0o710);
   try {
     lockFile(join(opts.root, 'daemon.lock'), false);
   } catch (err) {
