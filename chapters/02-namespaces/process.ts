@@ -13,7 +13,8 @@ const setresgid = syscall<[number, number, number]>(
   'int setresgid(uint32_t r, uint32_t e, uint32_t s)');
 const setresuid = syscall<[number, number, number]>(
   'int setresuid(uint32_t r, uint32_t e, uint32_t s)');
-const prctl = syscall<[number, number, number, number, number]>(
+/** prctl(2): chapter 06 sets capabilities with it too. */
+export const prctl = syscall<[number, number, number, number, number]>(
   'int prctl(int op, unsigned long a, unsigned long b, unsigned long c, ' +
   'unsigned long d)');
 const setrlimit = syscall<[number, Buffer]>(

@@ -13,6 +13,7 @@
 // the five sets in the init, on the thread that calls execve(2).
 import { readFileSync } from 'node:fs';
 import { syscall } from '../01-chroot/kernel.ts';
+import { prctl } from '../02-namespaces/process.ts';
 
 // #region names
 /** The capabilities by number, as <linux/capability.h> numbers them. */
@@ -111,9 +112,6 @@ export function containerCapabilities(o: CapabilityChoices): string[] {
 }
 // #endregion
 
-const prctl = syscall<[number, number, number, number, number]>(
-  'int prctl(int op, unsigned long a, unsigned long b, unsigned long c, ' +
-  'unsigned long d)');
 const capset = syscall<[Buffer, Buffer]>(
   'int capset(void *header, const void *data)');
 const PR_CAPBSET_DROP = 24;
