@@ -5,43 +5,20 @@
 // cgroup parent) serves the file. Skipped where no `docker` binary is
 // installed: skiff needs none, so the prerequisites do not add one.
 import assert from 'node:assert/strict';
-import { spawn, spawnSync } from 'node:child_process';
-import { closeSync, mkdtempSync, openSync, readFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { spawn } from 'node:child_process';
+import { closeSync, readFileSync } from 'node:fs';
 import { after, before, describe, test } from 'node:test';
 import tty from 'node:tty';
 import { openPty, setWinsize } from
   '../chapters/02-namespaces/console.ts';
-import type { NetConfig } from '../chapters/05-network/network.ts';
-import {
-  configEnv, dropConfig, testConfig,
-} from '../chapters/05-network/testnet.ts';
-import { NO_HUB, removeEngineLeftovers, waitFor } from './testing.ts';
-import { isRoot, REPO, uniqueName } from
-  '../support/testing.ts';
+import { isRoot } from '../support/testing.ts';
+import { DOCKER, TestEngine, TIMEOUT, waitFor } from './testing.ts';
 
-const VM = !!process.env.SKIFF_VM;
-const TIMEOUT = VM ? 600_000 : 60_000;
-const DOCKER = spawnSync('sh', ['-c', 'command -v docker'],
-  { encoding: 'utf8' }).stdout.trim();
 const skip = !isRoot ? 'needs root (sudo npm test)'
   : !DOCKER ? 'no docker CLI on PATH (install docker-ce-cli or ' +
     'docker.io to run this file; skiff does not need it)' : false;
-const cgroupParent = `/${uniqueName('skdck')}`;
-let dir = '';
-let cfg: NetConfig;
-let env: Record<string, string> = {};
-let daemonPid = 0;
-
-interface Out { status: number | null; stdout: string; stderr: string }
-
-/** `docker ARGS...` talking to this file's daemon. */
-function docker(args: string[], input?: string): Out {
-  const r = spawnSync(DOCKER, args, { cwd: dir, env, input,
-    encoding: 'utf8', timeout: TIMEOUT });
-  return { status: r.status, stdout: r.stdout, stderr: r.stderr };
-}
+let eng: TestEngine;
+const docker = (args: string[], input?: string) => eng.docker(args, input);
 
 /** The command must succeed; returns its stdout. */
 function ok(...args: string[]): string {
@@ -50,47 +27,15 @@ function ok(...args: string[]): string {
   return r.stdout;
 }
 
-
 before(async () => {
   if (skip) return;
-  dir = mkdtempSync(join(VM ? '/var/lib/skiff' : tmpdir(), 'skiff-dck-'));
-  cfg = testConfig();
-  const root = join(dir, 'root');
-  const sock = join(dir, 'skiff.sock');
-  env = { ...configEnv(cfg), ...NO_HUB, SKIFF_ROOT: root, SKIFF_SOCK: sock,
-    SKIFF_CGROUP_PARENT: cgroupParent, DOCKER_HOST: `unix://${sock}`,
-    // docker keeps its config (and contexts) here, not in ~/.docker
-    DOCKER_CONFIG: join(dir, 'docker-config'), DOCKER_CLI_HINTS: 'false' };
-  delete env.DOCKER_CONTEXT;
-  const log = openSync(join(dir, 'daemon.log'), 'a');
-  const daemon = spawn(process.execPath, ['--import',
-    import.meta.resolve('tsx/esm'), join(REPO, 'final/cli.ts'), 'daemon'],
-  { env, stdio: ['ignore', log, log], detached: true });
-  closeSync(log);
-  daemon.unref();
-  daemonPid = daemon.pid!;
-  // A fresh root seeds busybox first: minutes in the emulated VM.
-  await waitFor('the daemon', () => docker(['version']).status === 0,
-    TIMEOUT);
+  eng = new TestEngine('skdck');
+  await eng.startDaemon();
 });
 
 after(() => {
-  if (!dir) return;
-  const steps = [
-    () => {
-      const ids = docker(['ps', '-aq']).stdout.split('\n').filter(Boolean);
-      if (ids.length) docker(['rm', '-f', ...ids]);
-    },
-    () => process.kill(daemonPid, 'SIGTERM'),
-    () => spawnSync('sh', ['-c', `while kill -0 ${daemonPid}; do ` +
-      'sleep 0.1; done'], { timeout: 20_000 }),
-    () => dropConfig(cfg),
-  ];
-  for (const step of steps) {
-    try { step(); } catch { /* the next one still runs */ }
-  }
-  const left = removeEngineLeftovers(dir, cgroupParent);
-  assert.deepEqual(left, [], 'mounts left behind');
+  if (!eng) return;
+  assert.deepEqual(eng.stop(), [], 'mounts left behind');
 });
 
 describe('docker CLI against skiff\'s daemon', { skip }, () => {
@@ -178,7 +123,8 @@ describe('docker CLI against skiff\'s daemon', { skip }, () => {
     const pty = openPty();
     setWinsize(pty.master, 24, 80);
     const child = spawn(DOCKER, ['run', '-it', '--rm', 'busybox', 'sh'],
-      { cwd: dir, env, stdio: [pty.slave, pty.slave, pty.slave],
+      { cwd: eng.dir, env: eng.env,
+        stdio: [pty.slave, pty.slave, pty.slave],
         detached: true });
     closeSync(pty.slave);
     const master = new tty.ReadStream(pty.master);

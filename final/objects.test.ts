@@ -7,84 +7,42 @@
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import {
-  existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync,
+  existsSync, mkdirSync, readdirSync, readFileSync,
   writeFileSync,
 } from 'node:fs';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
-import { configEnv, dropConfig, freeSubnet, testConfig } from
-  '../chapters/05-network/testnet.ts';
-import type { NetConfig } from '../chapters/05-network/network.ts';
+import { freeSubnet } from '../chapters/05-network/testnet.ts';
 import { cachedRootfs } from '../chapters/01-chroot/rootfs.ts';
-import { removeEngineLeftovers } from './testing.ts';
+import { TestEngine } from './testing.ts';
 import { needsRoot, REPO, uniqueName } from
   '../support/testing.ts';
 
-let dir = '';
-let cfg: NetConfig;
-let env: Record<string, string> = {};
-const cgroupParent = `/${uniqueName('skobj')}`;
-
-interface Out { status: number | null; stdout: string; stderr: string }
-
-/** tsx by its path: the CLI runs in the test's directory. */
 const TSX = import.meta.resolve('tsx/esm');
+let eng: TestEngine;
+let dir = '';
+let env: Record<string, string> = {};
+const root = () => eng.root;
 
 /** `skiff ARGS...` as a user runs it, with this file's engine. */
-function sk(args: string[], input?: string | Buffer): Out {
-  const r = spawnSync(process.execPath, ['--import', TSX,
-    join(REPO, 'final/cli.ts'), ...args], { cwd: dir, env, input,
-    encoding: 'utf8', timeout: 60_000, maxBuffer: 1 << 26 });
-  return { status: r.status, stdout: r.stdout, stderr: r.stderr };
-}
-
-/** Like sk, but the command must succeed; returns its stdout. */
-function ok(...args: string[]): string {
-  const r = sk(args);
-  assert.equal(r.status, 0, `skiff ${args.join(' ')}: ${r.stderr}`);
-  return r.stdout;
-}
-
+const sk = (args: string[], input?: string | Buffer) => eng.sk(args, input);
+const ok = (...args: string[]) => eng.ok(...args);
 /** A failure must be one line on stderr with the given exit code. */
-function fails(code: number, pattern: RegExp, ...args: string[]): void {
-  const r = sk(args);
-  assert.equal(r.status, code, `skiff ${args.join(' ')}: ${r.stdout}` +
-    r.stderr);
-  assert.match(r.stderr, pattern);
-  assert.equal(r.stderr.trim().split('\n').length, 1, r.stderr);
-}
-
-const root = () => join(dir, 'root');
+const fails = (code: number, pattern: RegExp, ...args: string[]) =>
+  eng.fails(code, pattern, ...args);
 
 before(() => {
   if (process.getuid?.() !== 0) return;
-  dir = mkdtempSync(join(tmpdir(), 'skiff-objects-'));
-  cfg = testConfig();
-  env = { ...configEnv(cfg), SKIFF_ROOT: root(),
-    SKIFF_SOCK: join(dir, 'skiff.sock'),
-    SKIFF_CGROUP_PARENT: cgroupParent };
+  eng = new TestEngine('skobj');
+  ({ dir, env } = eng);
   // The first daemon seeds busybox; in the slow v2 VM that may take
   // longer than the CLI waits for it, so ask until it answers.
   for (let i = 0; i < 4 && sk(['info']).status !== 0; i++);
 });
 
 after(() => {
-  if (!dir) return;
-  const steps = [
-    () => {
-      const ids = sk(['ps', '-aq']).stdout.split('\n').filter(Boolean);
-      if (ids.length) sk(['rm', '-f', ...ids]);
-    },
-    () => process.kill(Number(readFileSync(join(root(), 'daemon.pid'),
-      'utf8')), 'SIGTERM'),
-    () => dropConfig(cfg),
-  ];
-  for (const step of steps) {
-    try { step(); } catch { /* the next one still runs */ }
-  }
-  const left = removeEngineLeftovers(dir, cgroupParent);
-  assert.deepEqual(left, [], 'mounts left behind');
+  if (!eng) return;
+  assert.deepEqual(eng.stop(), [], 'mounts left behind');
 });
 
 describe('skiff objects', needsRoot, () => {

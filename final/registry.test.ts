@@ -12,63 +12,26 @@ import {
 } from 'node:fs';
 import http from 'node:http';
 import { createServer } from 'node:net';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { gzipSync } from 'node:zlib';
 import { goArch } from '../chapters/04-aufs-overlay/archive.ts';
-import type { NetConfig } from '../chapters/05-network/network.ts';
-import {
-  configEnv, dropConfig, testConfig,
-} from '../chapters/05-network/testnet.ts';
-import { isRoot, REPO, uniqueName } from '../support/testing.ts';
-import { NO_HUB, removeEngineLeftovers, waitFor } from './testing.ts';
+import { isRoot } from '../support/testing.ts';
+import { DOCKER, TestEngine, TIMEOUT, waitFor } from './testing.ts';
 
 const REGISTRY = '/usr/bin/docker-registry';
-const VM = !!process.env.SKIFF_VM;
-const TIMEOUT = VM ? 600_000 : 60_000;
-const DOCKER = spawnSync('sh', ['-c', 'command -v docker'],
-  { encoding: 'utf8' }).stdout.trim();
 const skip = !isRoot ? 'needs root (sudo npm test)'
   : !existsSync(REGISTRY) ? 'no docker-registry (bash scripts/prereqs.sh)'
     : false;
-const cgroupParent = `/${uniqueName('skreg')}`;
+let eng: TestEngine;
 let dir = '';
-let cfg: NetConfig;
-let env: Record<string, string> = {};
-let daemon: ChildProcess | undefined;
 let registry: ChildProcess | undefined;
 let reg = ''; // "127.0.0.1:PORT" of docker-registry
-const root = () => join(dir, 'root');
-
-interface Out { status: number | null; stdout: string; stderr: string }
-
-function sk(...args: string[]): Out {
-  const r = spawnSync(process.execPath, ['--import',
-    import.meta.resolve('tsx/esm'), join(REPO, 'final/cli.ts'), ...args],
-  { cwd: dir, env, encoding: 'utf8', timeout: TIMEOUT });
-  return { status: r.status, stdout: r.stdout, stderr: r.stderr };
-}
-
+const root = () => eng.root;
+const sk = (...args: string[]) => eng.sk(args);
 /** sk() without blocking: for a registry served by this process. */
-function skAsync(...args: string[]): Promise<Out> {
-  return new Promise((resolve) => {
-    const child = spawn(process.execPath, ['--import',
-      import.meta.resolve('tsx/esm'), join(REPO, 'final/cli.ts'), ...args],
-    { cwd: dir, env, timeout: TIMEOUT });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (d) => { stdout += d; });
-    child.stderr.on('data', (d) => { stderr += d; });
-    child.on('close', (status) => resolve({ status, stdout, stderr }));
-  });
-}
-
-function ok(...args: string[]): string {
-  const r = sk(...args);
-  assert.equal(r.status, 0, `skiff ${args.join(' ')}: ${r.stderr}`);
-  return r.stdout;
-}
+const skAsync = (...args: string[]) => eng.skAsync(args);
+const ok = (...args: string[]) => eng.ok(...args);
 
 /** Exit 125 and one line on stderr, which is returned. */
 function fails(...args: string[]): string {
@@ -116,43 +79,22 @@ async function startRegistry(): Promise<void> {
 
 before(async () => {
   if (skip) return;
-  // In the VM, overlayfs needs its layers on the tmpfs there.
-  dir = mkdtempSync(join(VM ? '/var/lib/skiff' : tmpdir(), 'skiff-reg-'));
-  cfg = testConfig();
-  const sock = join(dir, 'skiff.sock');
-  env = { ...configEnv(cfg), ...NO_HUB, SKIFF_ROOT: root(),
-    SKIFF_SOCK: sock, SKIFF_CGROUP_PARENT: cgroupParent,
-    DOCKER_HOST: `unix://${sock}`, DOCKER_CLI_HINTS: 'false',
-    DOCKER_CONFIG: join(dir, 'docker-config') };
+  eng = new TestEngine('skreg');
+  dir = eng.dir;
   await startRegistry();
-  const log = openSync(join(dir, 'daemon.log'), 'a');
-  daemon = spawn(process.execPath, ['--import',
-    import.meta.resolve('tsx/esm'), join(REPO, 'final/cli.ts'), 'daemon'],
-  { env, stdio: ['ignore', log, log] });
-  closeSync(log);
-  // A fresh root seeds busybox first: minutes in the emulated VM.
-  // The CLI starts a daemon of its own when the socket does not answer:
-  // ask only once this one has bound it.
-  await waitFor('the daemon', () => existsSync(sock) &&
-    sk('version').status === 0, TIMEOUT);
+  await eng.startDaemon();
 });
 
 after(async () => {
-  if (!dir) return;
-  const stop = (p?: ChildProcess) => new Promise<void>((resolve) => {
-    if (!p || p.exitCode !== null) return resolve();
-    p.once('exit', () => resolve());
-    p.kill('SIGTERM');
+  if (!eng) return;
+  const stopped = new Promise<void>((resolve) => {
+    if (!registry || registry.exitCode !== null) return resolve();
+    registry.once('exit', () => resolve());
+    registry.kill('SIGTERM');
   });
-  try {
-    const ids = sk('ps', '-aq').stdout.split('\n').filter(Boolean);
-    if (ids.length) sk('rm', '-f', ...ids);
-  } catch { /* stopping comes next all the same */ }
-  await stop(daemon);
-  await stop(registry);
-  dropConfig(cfg);
-  assert.deepEqual(removeEngineLeftovers(dir, cgroupParent), [],
-    'mounts left behind');
+  const left = eng.stop();
+  await stopped;
+  assert.deepEqual(left, [], 'mounts left behind');
 });
 
 describe('registries', { skip }, () => {
@@ -220,8 +162,7 @@ describe('registries', { skip }, () => {
 
   test('docker\'s CLI pushes and pulls through skiff\'s daemon',
     { skip: !DOCKER && 'no docker CLI on PATH' }, () => {
-      const docker = (...args: string[]) => spawnSync(DOCKER, args,
-        { env, encoding: 'utf8', timeout: TIMEOUT });
+      const docker = (...args: string[]) => eng.docker(args);
       assert.equal(docker('tag', 'busybox', `${reg}/dk:1`).status, 0);
       const pushed = docker('push', `${reg}/dk:1`);
       assert.match(pushed.stdout, /1: digest: sha256:/, pushed.stderr);

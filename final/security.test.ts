@@ -58,7 +58,7 @@ function sh(line: string, flags: string[] = []): number | null {
 
 before(() => {
   if (process.getuid?.() !== 0) return;
-  eng = new TestEngine();
+  eng = new TestEngine('sksec');
   // Beside the engine's state: a /tmp may be mounted nosuid (the VM's
   // is), and the setuid probe must stay setuid.
   probes = mkdtempSync(join(eng.dir, 'probe-'));

@@ -2,9 +2,10 @@
 // condition, the cgroups made below a test's cgroup parent, and the
 // removal of whatever a test engine left on the host.
 import assert from 'node:assert/strict';
-import { spawnSync } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import {
-  existsSync, mkdtempSync, readdirSync, readFileSync, rmSync,
+  closeSync, existsSync, mkdtempSync, openSync, readdirSync, readFileSync,
+  rmSync,
 } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -73,35 +74,78 @@ export const NO_HUB = { SKIFF_REGISTRY_MIRROR: 'http://127.0.0.1:2' };
 /** What a command printed and how it ended. */
 export interface Out { status: number | null; stdout: string; stderr: string }
 
+/** The docker CLI on PATH, or '' (skiff does not need one). */
+export const DOCKER = spawnSync('sh', ['-c', 'command -v docker'],
+  { encoding: 'utf8' }).stdout.trim();
+
+/** How long one command may take (the emulated VM is ten times slower). */
+export const TIMEOUT = VM ? 600_000 : 60_000;
+
 /**
  * A private engine for one test file: its own root, socket, bridge,
  * subnet, chains and cgroup parent, driven through the CLI as a user
- * types it. `stop()` removes everything it made and returns the
- * mounts it found left (a test asserts there were none).
+ * types it (or docker's CLI, through DOCKER_HOST). `stop()` removes
+ * everything it made and returns the mounts it found left (a test
+ * asserts there were none).
  */
 export class TestEngine {
   readonly dir: string;
   readonly env: Record<string, string>;
   readonly cfg: NetConfig;
-  readonly cgroupParent = `/${uniqueName('sksec')}`;
+  readonly cgroupParent: string;
+  private daemon = 0;
 
-  constructor(extra: Record<string, string> = {}) {
-    this.dir = mkdtempSync(join(VM ? '/var/lib/skiff' : tmpdir(), 'sk-e-'));
+  /** `prefix` names the temp dir and the cgroup parent. */
+  constructor(prefix = 'sk-e', extra: Record<string, string> = {}) {
+    // In the VM, overlayfs needs its layers on the tmpfs there.
+    this.dir = mkdtempSync(join(VM ? '/var/lib/skiff' : tmpdir(),
+      `${prefix}-`));
     this.cfg = testConfig();
+    this.cgroupParent = `/${uniqueName(prefix.replace(/\W/g, ''))}`;
     this.env = { ...configEnv(this.cfg), ...NO_HUB, ...extra,
-      SKIFF_ROOT: this.root, SKIFF_SOCK: join(this.dir, 'skiff.sock'),
-      SKIFF_CGROUP_PARENT: this.cgroupParent };
+      SKIFF_ROOT: this.root, SKIFF_SOCK: this.sock,
+      SKIFF_CGROUP_PARENT: this.cgroupParent,
+      DOCKER_HOST: `unix://${this.sock}`, DOCKER_CLI_HINTS: 'false',
+      // docker keeps its config (and contexts) here, not in ~/.docker
+      DOCKER_CONFIG: join(this.dir, 'docker-config') };
+    delete this.env.DOCKER_CONTEXT;
   }
 
   get root(): string { return join(this.dir, 'root'); }
+  get sock(): string { return join(this.dir, 'skiff.sock'); }
 
-  /** `skiff ARGS...`; the first call starts the daemon. */
-  sk(args: string[], input?: string): Out {
-    const r = spawnSync(process.execPath, ['--import', TSX,
-      join(REPO, 'final/cli.ts'), ...args], { cwd: this.dir,
-      env: this.env, input, encoding: 'utf8',
-      timeout: VM ? 600_000 : 60_000 });
+  /** `skiff ARGS...`; the first call starts a daemon when none runs. */
+  sk(args: string[], input?: string | Buffer,
+    extra: Record<string, string> = {}): Out {
+    return this.spawn(process.execPath, ['--import', TSX,
+      join(REPO, 'final/cli.ts'), ...args], input, extra);
+  }
+
+  /** `docker ARGS...` against this engine's socket. */
+  docker(args: string[], input?: string): Out {
+    return this.spawn(DOCKER, args, input);
+  }
+
+  private spawn(cmd: string, args: string[], input?: string | Buffer,
+    extra: Record<string, string> = {}): Out {
+    const r = spawnSync(cmd, args, { cwd: this.dir,
+      env: { ...this.env, ...extra }, input, encoding: 'utf8',
+      timeout: TIMEOUT, maxBuffer: 1 << 26 });
     return { status: r.status, stdout: r.stdout, stderr: r.stderr };
+  }
+
+  /** `skiff ARGS...` in the background, for commands that block. */
+  skAsync(args: string[]): Promise<Out> {
+    return new Promise((resolve) => {
+      const child = spawn(process.execPath, ['--import', TSX,
+        join(REPO, 'final/cli.ts'), ...args], { cwd: this.dir,
+        env: this.env, timeout: VM ? 600_000 : 120_000 });
+      let stdout = '';
+      let stderr = '';
+      child.stdout.on('data', (d) => { stdout += d; });
+      child.stderr.on('data', (d) => { stderr += d; });
+      child.on('close', (status) => resolve({ status, stdout, stderr }));
+    });
   }
 
   /** The command must succeed; returns its stdout. */
@@ -114,18 +158,54 @@ export class TestEngine {
   /** Fails with `code` and one line on stderr matching `pattern`. */
   fails(code: number, pattern: RegExp, ...args: string[]): void {
     const r = this.sk(args);
-    assert.equal(r.status, code, `skiff ${args.join(' ')}: ${r.stderr}`);
+    assert.equal(r.status, code, `skiff ${args.join(' ')}: ${r.stdout}` +
+      r.stderr);
     assert.match(r.stderr, pattern);
     assert.equal(r.stderr.trim().split('\n').length, 1, r.stderr);
   }
 
-  stop(): string[] {
+  /**
+   * Starts `skiff daemon FLAGS...` in the background (its output in
+   * daemon.log) and waits until it answers. The CLI would start a
+   * daemon of its own when the socket does not answer, so it is asked
+   * only once this one has bound the socket.
+   */
+  async startDaemon(...flags: string[]): Promise<void> {
+    const log = openSync(join(this.dir, 'daemon.log'), 'a');
+    const child = spawn(process.execPath, ['--import', TSX,
+      join(REPO, 'final/cli.ts'), 'daemon', ...flags],
+    { env: this.env, stdio: ['ignore', log, log], detached: true });
+    closeSync(log);
+    child.unref();
+    this.daemon = child.pid!;
+    // A fresh root seeds busybox first: minutes in the emulated VM.
+    await waitFor('the daemon', () => existsSync(this.sock) &&
+      this.sk(['version']).status === 0, TIMEOUT);
+  }
+
+  /** The running daemon's pid (from its pid file), or 0. */
+  daemonPid(): number {
     try {
-      const ids = this.sk(['ps', '-aq']).stdout.split('\n').filter(Boolean);
+      return Number(readFileSync(join(this.root, 'daemon.pid'), 'utf8'));
+    } catch {
+      return this.daemon;
+    }
+  }
+
+  /** Removes the containers, stops the daemon, removes what it made. */
+  stop(): string[] {
+    if (!existsSync(this.dir)) return [];
+    try {
+      const ids = this.sk(['ps', '-aq']).stdout.split('\n')
+        .filter(Boolean);
       if (ids.length) this.sk(['rm', '-f', ...ids]);
-      process.kill(Number(readFileSync(join(this.root, 'daemon.pid'),
-        'utf8')), 'SIGTERM');
     } catch { /* not started, or gone */ }
+    for (const pid of new Set([this.daemonPid(), this.daemon])) {
+      if (!pid) continue;
+      try { process.kill(pid, 'SIGTERM'); } catch { continue; }
+      spawnSync('sh', ['-c', `while kill -0 ${pid}; do sleep 0.1; done`],
+        { timeout: 20_000 });
+    }
     try { dropConfig(this.cfg); } catch { /* removed below */ }
     return removeEngineLeftovers(this.dir, this.cgroupParent);
   }
