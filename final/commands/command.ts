@@ -1,6 +1,7 @@
 // What every command file exports, and what it is handed to run. One
 // file per command under final/commands/, as crun and youki do.
 import type { Client } from '../client.ts';
+import { applyFormat } from '../format.ts';
 import type { FlagSpec, Parsed } from '../flags.ts';
 
 export interface Ctx {
@@ -66,3 +67,41 @@ export async function forEach(names: string[],
 }
 
 export const q = encodeURIComponent;
+
+/** Prints `objects` as docker's inspect does: JSON, or --format each. */
+export function printInspected(p: Parsed, ctx: Ctx, objects: unknown[])
+  : void {
+  const format = str(p, 'format');
+  ctx.out(format ? objects.map((o) => applyFormat(format,
+    o as Record<string, unknown>) + '\n').join('')
+    : JSON.stringify(objects, null, 4) + '\n');
+}
+
+/** `image|network|volume inspect`: the daemon's JSON for each name. */
+export function inspectCommand(object: string,
+  path: (name: string) => string): Command {
+  return {
+    usage: `${object} inspect [OPTIONS] ${object.toUpperCase()} ` +
+      `[${object.toUpperCase()}...]`,
+    summary: `Display detailed information on one or more ${object}s`,
+    flags: [FORMAT_FLAG],
+    minArgs: 1,
+    // As docker's: what was found is printed, each miss is a line on
+    // stderr, and any miss makes the exit status 1.
+    async run(p, ctx) {
+      const out = [];
+      let failed = 0;
+      for (const n of p.args) {
+        try {
+          out.push(await ctx.client.call('GET', path(n)));
+        } catch (err) {
+          process.stderr.write(`Error response from daemon: ${
+            (err as Error).message}\n`);
+          failed++;
+        }
+      }
+      printInspected(p, ctx, out);
+      return failed ? 1 : 0;
+    },
+  };
+}

@@ -1,25 +1,9 @@
 // skiff image ls|rm|load|save|import|tag|history|inspect|prune: docker's
 // management command, the same command files under other names.
-import { applyFormat } from '../format.ts';
 import type { Command } from './command.ts';
-import { bool, FORMAT_FLAG, q, str } from './command.ts';
+import { bool, inspectCommand, q } from './command.ts';
 
-const inspect: Command = {
-  usage: 'image inspect [OPTIONS] IMAGE [IMAGE...]',
-  summary: 'Display detailed information on one or more images',
-  flags: [FORMAT_FLAG],
-  minArgs: 1,
-  async run(p, ctx) {
-    const out = [];
-    for (const n of p.args) {
-      out.push(await ctx.client.call('GET', `/images/${q(n)}/json`));
-    }
-    const format = str(p, 'format');
-    ctx.out(format ? out.map((v) => applyFormat(format, v) + '\n').join('')
-      : JSON.stringify(out, null, 4) + '\n');
-    return 0;
-  },
-};
+const inspect = inspectCommand('image', (n) => `/images/${q(n)}/json`);
 
 const prune: Command = {
   usage: 'image prune [OPTIONS]',

@@ -1,8 +1,7 @@
 // skiff inspect: the daemon's JSON for containers, images or volumes.
-import { applyFormat } from '../format.ts';
 import { ApiError } from '../client.ts';
 import type { Command } from './command.ts';
-import { FORMAT_FLAG, q, str } from './command.ts';
+import { FORMAT_FLAG, printInspected, q, str } from './command.ts';
 
 const PATHS: Record<string, (n: string) => string> = {
   container: (n) => `/containers/${q(n)}/json`,
@@ -31,13 +30,7 @@ const command: Command = {
         found.push(hit);
       }
     }
-    const format = str(p, 'format');
-    if (format) {
-      ctx.out(found.map((o) => applyFormat(format,
-        o as Record<string, unknown>) + '\n').join(''));
-    } else {
-      ctx.out(JSON.stringify(found, null, 4) + '\n');
-    }
+    printInspected(p, ctx, found);
     return failed ? 1 : 0;
   },
 };

@@ -1,7 +1,9 @@
 // skiff network create|ls|rm|inspect|prune: chapter 05's bridges.
 import { applyFormat, table } from '../format.ts';
 import type { Command } from './command.ts';
-import { bool, FORMAT_FLAG, forEach, q, str } from './command.ts';
+import {
+  bool, forEach, FORMAT_FLAG, inspectCommand, q, str,
+} from './command.ts';
 
 interface Network {
   Name: string; Id: string; Driver: string; Scope: string;
@@ -78,22 +80,7 @@ const rm: Command = {
   },
 };
 
-const inspect: Command = {
-  usage: 'network inspect [OPTIONS] NETWORK [NETWORK...]',
-  summary: 'Display detailed information on one or more networks',
-  flags: [FORMAT_FLAG],
-  minArgs: 1,
-  async run(p, ctx) {
-    const out = [];
-    for (const n of p.args) {
-      out.push(await ctx.client.call('GET', `/networks/${q(n)}`));
-    }
-    const format = str(p, 'format');
-    ctx.out(format ? out.map((v) => applyFormat(format, v) + '\n').join('')
-      : JSON.stringify(out, null, 4) + '\n');
-    return 0;
-  },
-};
+const inspect = inspectCommand('network', (n) => `/networks/${q(n)}`);
 
 const prune: Command = {
   usage: 'network prune [OPTIONS]',

@@ -1,7 +1,9 @@
 // skiff volume create|ls|rm|inspect|prune: named volumes.
 import { applyFormat, table } from '../format.ts';
 import type { Command } from './command.ts';
-import { bool, FORMAT_FLAG, forEach, list, q, str } from './command.ts';
+import {
+  bool, forEach, FORMAT_FLAG, inspectCommand, list, q, str,
+} from './command.ts';
 
 interface Volume { Name: string; Driver: string; Mountpoint: string }
 
@@ -55,22 +57,7 @@ const rm: Command = {
   },
 };
 
-const inspect: Command = {
-  usage: 'volume inspect [OPTIONS] VOLUME [VOLUME...]',
-  summary: 'Display detailed information on one or more volumes',
-  flags: [FORMAT_FLAG],
-  minArgs: 1,
-  async run(p, ctx) {
-    const out = [];
-    for (const n of p.args) {
-      out.push(await ctx.client.call('GET', `/volumes/${q(n)}`));
-    }
-    const format = str(p, 'format');
-    ctx.out(format ? out.map((v) => applyFormat(format, v) + '\n').join('')
-      : JSON.stringify(out, null, 4) + '\n');
-    return 0;
-  },
-};
+const inspect = inspectCommand('volume', (n) => `/volumes/${q(n)}`);
 
 const prune: Command = {
   usage: 'volume prune [OPTIONS]',
