@@ -54,17 +54,6 @@ function readAll(fd: number): string {
   }
 }
 
-const ioctl = syscall<[number, number, Int32Array]>(
-  'int ioctl(int fd, unsigned long request, _Out_ int *count)');
-const FIONREAD = 0x541b;
-
-/** Bytes waiting on a pipe or socket (FIONREAD, see ioctl_tty(2)). */
-function pending(fd: number): number {
-  const n = new Int32Array(1);
-  ioctl(fd, FIONREAD, n);
-  return n[0];
-}
-
 // #region barrier
 /** Blocks until the engine says go; exits quietly if the engine is gone. */
 function waitAtBarrier(): void {
@@ -81,9 +70,9 @@ function hasNew(spec: Spec, type: string): boolean {
 
 // #region take-handed
 /**
- * A spare init: what a fresh one inherits came over the console socket.
- * The stdio fds become 0-2 (dup2(2) clears their close-on-exec flag);
- * the trees are for prepareRoot.
+ * An init whose stdio and trees were handed over (launch.ts handOver):
+ * they came over the console socket. The stdio fds become 0-2 (dup2(2)
+ * clears their close-on-exec flag); the trees are for prepareRoot.
  */
 function takeHanded(handed: Handed): Trees {
   const fds = receiveFds(CONSOLE_FD, 4 + handed.binds, 'stdio and trees');
@@ -188,10 +177,8 @@ export function runInit(layers: InitLayer[] = []): never {
   for (const fd of [SYNC_FD, CONFIG_FD, ERROR_FD]) {
     fcntl(fd, F_SETFD, FD_CLOEXEC);
   }
-  // Nothing to read yet: we are a spare, early. Let the layers use it.
-  if (pending(CONFIG_FD) === 0) layers.forEach((l) => l.warmUp?.());
   const text = readAll(CONFIG_FD);
-  // A spare whose engine went away before it needed us: nothing to do.
+  // The engine went away before it sent a config: nothing to do.
   if (text === '') process.exit(0);
   const config = JSON.parse(text) as InitConfig;
   waitAtBarrier();

@@ -277,19 +277,15 @@ export async function spawnInit(req: SpawnRequest): Promise<Waiting> {
 }
 // #endregion
 
-/** Where spare inits come from (spare.ts), if the caller keeps any. */
-export interface Spares {
-  /** A spare for these trampoline arguments, if it can make one. */
-  take(nsexecArgs: string[]): Promise<Waiting> | undefined;
-}
+/**
+ * How a start gets its init: `launch` below, unless the caller has a
+ * way of its own (an engine may keep inits made ahead of their
+ * containers and hand one over, with handOver below).
+ */
+export type Launcher = (req: LaunchRequest) => Promise<Launched>;
 
 // #region launch
-export async function launch(req: LaunchRequest, spares?: Spares)
-  : Promise<Launched> {
-  const spare = handable(req) ? spares?.take(req.nsexecArgs) : undefined;
-  // A spare that failed to start: the cold path below says why, if so.
-  const waiting = await spare?.catch(() => undefined);
-  if (waiting) return handOver(waiting, req);
+export async function launch(req: LaunchRequest): Promise<Launched> {
   if (handable(req) && ownUserNs(req.nsexecArgs)) {
     return handOver(await spawnInit({ ...req, console: true,
       nsexecArgs: withoutBinds(req.nsexecArgs),
@@ -313,12 +309,12 @@ export async function launch(req: LaunchRequest, spares?: Spares)
 
 // #region own-user-ns (unused)
 /**
- * A start in a new user and mount namespace gets its trees handed over
- * like a spare's, from an init made for it: the engine, the host's
- * root, clones the rootfs (and idmaps it, which only it may) once the
- * init's user namespace exists. Root of that namespace, an unprivileged
- * host uid, need not reach the rootfs's path at all. Without a mount
- * namespace the "tree" is the rootfs directory opened, to chroot into.
+ * A start in a new user namespace gets its trees handed over (below)
+ * by the engine, the host's root, which clones the rootfs (and idmaps
+ * it, which only it may) once the init's user namespace exists. Root
+ * of that namespace, an unprivileged host uid, need not reach the
+ * rootfs's path at all. Without a mount namespace the "tree" is the
+ * rootfs directory opened, to chroot into.
  */
 function ownUserNs(nsexecArgs: string[]): boolean {
   return nsexecArgs.includes('-U');
@@ -331,18 +327,22 @@ function withoutBinds(nsexecArgs: string[]): string[] {
 // #endregion
 
 // #region hand-over
-/** A spare can take a request whose stdio are plain descriptors. */
-function handable(req: LaunchRequest): boolean {
+/**
+ * Stdio and trees can be handed over for a start whose stdio are plain
+ * descriptors (a Stream lives in this process only).
+ */
+export function handable(req: LaunchRequest): boolean {
   return req.config.mode === 'start' &&
     req.stdio.every((e) => typeof e === 'number' || typeof e === 'string');
 }
 
 /**
- * Gives a spare init what a fresh one would have inherited: stdio,
- * and clones of the rootfs and bind sources, made now, since its mount
- * namespace is a copy of ours from before they were mounted.
+ * Gives an init made with the console socket (fd 6) and no stdio what
+ * it would otherwise have inherited: stdio, and clones of the rootfs
+ * and bind sources, made now that its namespaces exist (so the rootfs
+ * can be idmapped into its user namespace).
  */
-function handOver(init: Waiting, req: LaunchRequest): Launched {
+export function handOver(init: Waiting, req: LaunchRequest): Launched {
   const spec = (req.config as { spec: Spec }).spec;
   const pipes = ownPipes(req.stdio);
   const opened: number[] = [];

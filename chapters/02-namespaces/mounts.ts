@@ -42,7 +42,8 @@ const AT_RECURSIVE = 0x8000;
  * A detached copy of the mount at `path` (with the mounts below it if
  * `recursive`), as an fd another mount namespace can attach with
  * move_mount(2): open_tree(2). The trampoline does this in C for bind
- * sources; a spare init (spare.ts) gets its trees from the engine.
+ * sources; an init handed its trees (launch.ts) gets them from the
+ * engine.
  */
 export function cloneMount(path: string, recursive: boolean): number {
   return openTree(AT_FDCWD, path, OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC |
@@ -341,7 +342,7 @@ export function pivotInto(root: string): void {
 // #region trees
 /** Mount trees cloned outside (open_tree) for the init to attach. */
 export interface Trees {
-  /** The rootfs, for an init whose namespace predates its mount. */
+  /** The rootfs, cloned by the engine once the init's namespaces exist. */
   root?: number;
   /** Each bind mount's source, in spec.mounts order. */
   binds: number[];

@@ -48,11 +48,6 @@ export interface InitLayer {
   afterUser?(c: Confining): void;
   /** The very last step before execve(2). */
   beforeExec?(c: Confining): void;
-  /**
-   * The init has nothing to do yet: a spare, waiting for a container.
-   * Time a layer may spend making its later work cheaper.
-   */
-  warmUp?(): void;
 }
 
 /** What the layers confine: the process, and the container's filter. */

@@ -12,10 +12,11 @@
 //                 terminal inside and sends its master (SCM_RIGHTS)
 //                 before "X"
 //
-// A spare init (spare.ts) was started before its container existed, so
-// it always has fd 6, and with its config (`handed`) it finds there
-// what a fresh init inherits: its stdio, and clones of its rootfs and
-// bind sources (mounts.ts Trees).
+// An init in a new user namespace is made with fd 6 and no stdio, and
+// with its config (`handed`) it finds there what it would otherwise
+// inherit: its stdio, and clones of its rootfs and bind sources
+// (mounts.ts Trees), made once its namespaces exist (launch.ts
+// handOver).
 import type { LinuxSeccomp, Process, Spec } from './spec.ts';
 
 export const SYNC_FD = 3;

@@ -9,7 +9,7 @@ import { resolve } from 'node:path';
 import type { Readable, Writable } from 'node:stream';
 import { checkRootfs } from '../01-chroot/chroot.ts';
 import {
-  launch, type Launched, type Spares, StartError, type StdioEntry,
+  launch, type Launched, type Launcher, StartError, type StdioEntry,
 } from './launch.ts';
 import { bindSources } from './mounts.ts';
 import type { ExitStatus } from './reap.ts';
@@ -30,8 +30,8 @@ export interface StartOptions {
    * terminal made inside the container instead.
    */
   stdio?: [StdioEntry, StdioEntry, StdioEntry];
-  /** Spare inits to take the init from (spare.ts), if the caller has. */
-  spares?: Spares;
+  /** How the init is launched, if not by launch.ts's `launch`. */
+  launcher?: Launcher;
   /** The init's entry (build.ts): a later chapter's, with its layers. */
   init?: string;
   /** false: do not idmap the rootfs (launch.ts LaunchRequest). */
@@ -124,7 +124,7 @@ export async function startContainer(spec: Spec,
     }
     const root = resolve(spec.root.path);
     checkRootfs(root);
-    init = await launch({
+    init = await (opts.launcher ?? launch)({
       nsexecArgs: trampolineArgs(spec),
       config: { mode: 'start', spec: { ...spec, root: { ...spec.root,
         path: root } } },
@@ -133,7 +133,7 @@ export async function startContainer(spec: Spec,
       gidMappings: spec.linux.gidMappings,
       init: opts.init,
       idmapRoot: opts.idmapRoot, rootTree: opts.rootTree,
-    }, opts.spares);
+    });
     c.pid = init.pid;
     for (const step of steps) await step.attach?.(c);
     await init.release();
