@@ -20,14 +20,13 @@ import http from 'node:http';
 import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { cachedRootfs } from '../chapters/01-chroot/rootfs.ts';
-import { SpareInits } from '../chapters/02-namespaces/spare.ts';
-import { SECURE_INIT } from '../chapters/06-security/defaults.ts';
 import type { StartStep } from '../chapters/02-namespaces/steps.ts';
 import { cgroupStep } from '../chapters/03-cgroups/step.ts';
 import { networkStep } from '../chapters/05-network/step.ts';
 import { configEnv, dropConfig, testConfig } from
   '../chapters/05-network/testnet.ts';
 import { REPO, uniqueName } from '../support/testing.ts';
+import { FAST_INIT, SpareInits } from '../final/fast/spare.ts';
 import { docker, type Engine, podman } from './engines.ts';
 import { startOnce } from './steps.ts';
 
@@ -202,12 +201,12 @@ const skiffJs = (...args: string[]) => run(process.execPath,
  * Chapter 02's start in this process, then with chapter 03's cgroup
  * step, then with chapter 05's network step too: which step costs what.
  * Last, without a user namespace, a fresh init against a spare one
- * (the daemon's way: spare.ts), which shows what Node's start-up in
+ * (the daemon's way: final/fast/spare.ts), which shows what Node's start-up in
  * the init costs.
  */
 async function startSteps(): Promise<Record<string, number>> {
   const spares = new SpareInits();
-  const secureSpares = new SpareInits(SECURE_INIT);
+  const secureSpares = new SpareInits(FAST_INIT);
   const variants: [string, () => StartStep[], object?][] = [
     ['namespaces, mounts, pivot_root', () => []],
     ['+ cgroup step', () => [cgroupStep({ parent: cgroupParent })]],

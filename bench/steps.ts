@@ -2,13 +2,11 @@
 // costs what": chapter 02's start with the given steps, busybox `true`.
 import { ALL_NAMESPACES, defaultSpec } from
   '../chapters/02-namespaces/defaults.ts';
-import type { SpareInits } from '../chapters/02-namespaces/spare.ts';
 import { startContainer } from '../chapters/02-namespaces/start.ts';
 import type { StartStep } from '../chapters/02-namespaces/steps.ts';
 import { netRootfs, USERNS } from '../chapters/05-network/testnet.ts';
-import {
-  SECURE_INIT, withSecurity,
-} from '../chapters/06-security/defaults.ts';
+import { FAST_INIT, type SpareInits } from '../final/fast/spare.ts';
+import { withSecurity } from '../chapters/06-security/defaults.ts';
 
 /**
  * Starts busybox `true` with `steps` and waits for its end. The rootfs
@@ -25,11 +23,12 @@ export async function startOnce(id: string, steps: StartStep[],
     readonly: true, namespaces: USERNS && o.userns !== false ? undefined
       : ALL_NAMESPACES.filter((n) => n !== 'user') });
   // secure: chapter 06's confinement (caps, seccomp), built each time
-  // as the engine builds it for each container.
+  // as the engine builds it for each container, in the engine's init.
   const spec = o.secure ? withSecurity(plain) : plain;
-  const c = await startContainer(spec, { id, steps, spares: o.spares,
+  const c = await startContainer(spec, { id, steps,
+    launcher: o.spares?.launch,
     stdio: ['ignore', 'ignore', 'ignore'],
-    init: o.secure ? SECURE_INIT : undefined });
+    init: o.secure ? FAST_INIT : undefined });
   await c.wait();
   await c.destroy();
 }

@@ -35,8 +35,10 @@ fi
 node --import tsx -e "
   await import('./chapters/01-chroot/rootfs.ts').then((m) => m.cachedRootfs());
   const { SECURE_INIT } = await import('./chapters/06-security/defaults.ts');
+  const { FAST_INIT } = await import('./final/fast/spare.ts');
   await import('./chapters/02-namespaces/build.ts').then((m) => {
     m.nsexecPath(); m.initBundlePath(); m.initBundlePath(SECURE_INIT);
+    m.initBundlePath(FAST_INIT);
     m.compileStatic('probe.c', 'chapters/06-security');
   });
 " >/dev/null

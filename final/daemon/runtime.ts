@@ -13,7 +13,6 @@ import { execInContainer, type ExecHandle, type ExecStep } from
 import type {
   LinuxSeccomp, Process, Spec,
 } from '../../chapters/02-namespaces/spec.ts';
-import { SpareInits } from '../../chapters/02-namespaces/spare.ts';
 import {
   startContainer, type StdioEntry, trampolineArgs,
 } from '../../chapters/02-namespaces/start.ts';
@@ -27,7 +26,7 @@ import {
   findLease, netConfigFromEnv, type NetConfig,
 } from '../../chapters/05-network/network.ts';
 import { networkStep } from '../../chapters/05-network/step.ts';
-import { SECURE_INIT } from '../../chapters/06-security/defaults.ts';
+import { FAST_INIT, SpareInits } from '../fast/spare.ts';
 import type { ContainerFds } from './io.ts';
 import { DOCKER_NAMESPACES } from './ocispec.ts';
 
@@ -142,9 +141,10 @@ export function cgroupParent(): string {
  * for the next start (SKIFF_SPARE_INIT=0: none).
  */
 export function chapterRuntime(net: NetConfig): Runtime {
-  // Every init is chapter 06's: chapter 02's plus the confinement.
+  // Every init is chapter 06's (chapter 02's plus the confinement), in
+  // the engine's bundle, which warms up as a spare (final/fast).
   const spares = process.env.SKIFF_SPARE_INIT === '0' ? undefined
-    : new SpareInits(SECURE_INIT);
+    : new SpareInits(FAST_INIT);
   // One ready for the first `run`, with docker's namespaces.
   void spares?.prepare(trampolineArgs(defaultSpec({ rootfs: '/',
     args: ['true'], namespaces: DOCKER_NAMESPACES }))).catch(() => {});
@@ -161,9 +161,9 @@ export function chapterRuntime(net: NetConfig): Runtime {
       })];
       const { fds } = plan;
       const ctr = await startContainer(plan.spec, { id: plan.id, steps,
-        stdio: [fds.stdin, fds.stdout, fds.stderr], spares,
-        init: SECURE_INIT, idmapRoot: !plan.rootfsChowned,
-        rootTree: plan.rootTree });
+        stdio: [fds.stdin, fds.stdout, fds.stderr],
+        launcher: spares?.launch, init: FAST_INIT,
+        idmapRoot: !plan.rootfsChowned, rootTree: plan.rootTree });
       if (ctr.console !== undefined) fds.console?.(ctr.console);
       return {
         pid: ctr.pid,
@@ -186,7 +186,7 @@ export function chapterRuntime(net: NetConfig): Runtime {
         openCgroup(cgroupPath).addProcess(e.pid);
       } };
       return execInContainer(pid, proc, { steps: [join], stdio,
-        init: SECURE_INIT, seccomp });
+        init: FAST_INIT, seccomp });
     },
     cgroup(spec, id) {
       return openCgroup(cgroupPathOf(spec, id, cgroupParent()));

@@ -8,11 +8,16 @@ import { cpSync, mkdtempSync, rmdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, test, type TestContext } from 'node:test';
 import { hostMounts, needsRoot, uniqueName } from '../../support/testing.ts';
-import { cachedRootfs } from '../01-chroot/rootfs.ts';
-import { collect, processState, run, specWith, until } from './harness.ts';
-import type { Spec } from './spec.ts';
-import { SpareInits, spareKey } from './spare.ts';
-import { CLONE_NEW, startContainer, trampolineArgs } from './start.ts';
+import { cachedRootfs } from '../../chapters/01-chroot/rootfs.ts';
+import {
+  collect, processState, run, specWith, until,
+} from '../../chapters/02-namespaces/harness.ts';
+import type { Spec } from '../../chapters/02-namespaces/spec.ts';
+import {
+  CLONE_NEW, startContainer, trampolineArgs,
+} from '../../chapters/02-namespaces/start.ts';
+import { withSecurity } from '../../chapters/06-security/defaults.ts';
+import { FAST_INIT, SpareInits, spareKey } from './spare.ts';
 
 /**
  * A tmpfs at a new directory, mounted now, unmounted after the test.
@@ -31,16 +36,16 @@ function freshTmpfs(t: TestContext): string {
 }
 
 /** A pool with a spare waiting for specs like `spec`; closed after. */
-async function poolFor(t: TestContext, spec: Spec)
+async function poolFor(t: TestContext, spec: Spec, init?: string)
   : Promise<{ spares: SpareInits; pid: number }> {
-  const spares = new SpareInits();
+  const spares = new SpareInits(init);
   t.after(() => spares.close());
   const pid = await spares.prepare(trampolineArgs(spec));
   assert.ok(pid, 'no spare for a spec of fresh namespaces');
   return { spares, pid };
 }
 
-describe('chapter 02: spare inits', needsRoot, () => {
+describe('final: spare inits', needsRoot, () => {
   test('a rootfs mounted after the spare was made is its root',
     async (t) => {
       const { spares, pid } = await poolFor(t, specWith(['true'], ['user']));
@@ -51,8 +56,8 @@ describe('chapter 02: spare inits', needsRoot, () => {
       const spec = specWith(['cat', '/marker'], ['user']);
       spec.root.path = root;
       let used = 0;
-      const r = await run(spec, { spares, steps: [{ name: 'pid',
-        attach(c) { used = c.pid; } }] });
+      const r = await run(spec, { launcher: spares.launch,
+        steps: [{ name: 'pid', attach(c) { used = c.pid; } }] });
       assert.equal(used, pid, 'the container did not get the spare');
       assert.deepEqual(r, { code: 0, stdout: 'on the tmpfs\n', stderr: '' });
     });
@@ -64,7 +69,7 @@ describe('chapter 02: spare inits', needsRoot, () => {
     writeFileSync(join(source, 'file'), 'bound\n');
     spec.mounts.push({ destination: '/data', type: 'bind', source,
       options: ['rbind', 'ro'] });
-    const r = await run(spec, { spares });
+    const r = await run(spec, { launcher: spares.launch });
     assert.deepEqual(r, { code: 0, stdout: 'bound\n', stderr: '' });
   });
 
@@ -72,7 +77,8 @@ describe('chapter 02: spare inits', needsRoot, () => {
     async (t) => {
       const spec = specWith(['sh', '-c', 'cat; ls /proc/self/fd'], ['user']);
       const { spares } = await poolFor(t, spec);
-      const c = await startContainer(spec, { id: uniqueName('t'), spares,
+      const c = await startContainer(spec, { id: uniqueName('t'),
+        launcher: spares.launch,
         stdio: ['pipe', 'pipe', 'pipe'] });
       c.stdin!.end('typed\n');
       const [out, err, status] = await Promise.all([
@@ -89,7 +95,7 @@ describe('chapter 02: spare inits', needsRoot, () => {
       const { spares, pid } = await poolFor(t, spec);
       spec.mounts.push({ destination: '/data', type: 'bind',
         source: '/no/such/dir', options: ['rbind'] });
-      await assert.rejects(run(spec, { spares }),
+      await assert.rejects(run(spec, { launcher: spares.launch }),
         (err: Error & { exitCode: number }) => {
           assert.equal(err.exitCode, 125);
           assert.match(err.message, /bind mount source \/no\/such\/dir: ENOENT/);
@@ -100,6 +106,29 @@ describe('chapter 02: spare inits', needsRoot, () => {
       assert.deepEqual(hostMounts().filter((m) => m.includes('/no/such')),
         []);
     });
+
+  test('a spare of the engine\'s init, warmed up, confines the command',
+    async (t) => {
+      const spec = withSecurity(specWith(['grep', 'Seccomp:',
+        '/proc/self/status'], ['user']));
+      const { spares, pid } = await poolFor(t, spec, FAST_INIT);
+      let used = 0;
+      const r = await run(spec, { launcher: spares.launch, init: FAST_INIT,
+        steps: [{ name: 'pid', attach(c) { used = c.pid; } }] });
+      assert.equal(used, pid, 'the container did not get the spare');
+      // 2: SECCOMP_MODE_FILTER (proc(5)).
+      assert.deepEqual(r,
+        { code: 0, stdout: 'Seccomp:\t2\n', stderr: '' });
+    });
+
+  test('a start for another init does not take the spare', async (t) => {
+    const spec = specWith(['true'], ['user']);
+    const { spares, pid } = await poolFor(t, spec);
+    let used = 0;
+    await run(spec, { launcher: spares.launch, init: FAST_INIT,
+      steps: [{ name: 'pid', attach(c) { used = c.pid; } }] });
+    assert.ok(used && used !== pid, 'the spare of another init was taken');
+  });
 
   test('close() ends the waiting spare', async (t) => {
     const { spares, pid } = await poolFor(t, specWith(['true'], ['user']));

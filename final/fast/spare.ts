@@ -3,12 +3,23 @@
 // start-up and loading koffi), and none of that depends on the
 // container: the trampoline can clone an init into fresh namespaces
 // and leave it blocked reading its config. When a container comes, the
-// engine hands it its stdio and mount trees over fd 6 (launch.ts
+// engine hands it its stdio and mount trees over fd 6 (chapter 02's
 // handOver) and writes its config; the init goes on as a fresh one
 // would. An engine keeps one spare, not one per container.
 import { closeSync } from 'node:fs';
-import { type Spares, spawnInit, type Waiting } from './launch.ts';
-import { CLONE_NEW } from './start.ts';
+import { fileURLToPath } from 'node:url';
+import {
+  handable, handOver, launch, type LaunchRequest, type Launched,
+  spawnInit, type Waiting,
+} from '../../chapters/02-namespaces/launch.ts';
+import { CLONE_NEW } from '../../chapters/02-namespaces/start.ts';
+
+/**
+ * The engine's init bundle entry (chapter 02's build.ts bundles it):
+ * chapter 06's init, which warms up while it waits as a spare (warm.ts).
+ */
+export const FAST_INIT = fileURLToPath(
+  new URL('./init-main.ts', import.meta.url));
 
 // #region spare-key
 /**
@@ -35,12 +46,24 @@ interface Spare {
 }
 
 // #region spare-inits
-export class SpareInits implements Spares {
+export class SpareInits {
   private next?: Spare;
   private closed = false;
 
   /** `init`: the entry of the inits to keep (build.ts), if not ours. */
   constructor(private readonly init?: string) {}
+
+  /**
+   * Chapter 02's launch, with a spare where one fits: startContainer's
+   * `launcher`. A spare that failed to start: the plain launch says
+   * why, if it fails too.
+   */
+  readonly launch = async (req: LaunchRequest): Promise<Launched> => {
+    const spare = handable(req) && req.init === this.init
+      ? this.take(req.nsexecArgs) : undefined;
+    const waiting = await spare?.catch(() => undefined);
+    return waiting ? handOver(waiting, req) : launch(req);
+  };
 
   /**
    * The waiting spare if it fits, else a new one (still faster to hand
@@ -59,6 +82,7 @@ export class SpareInits implements Spares {
     void spare.init.finally(() => this.refill(key)).catch(() => {});
     return spare.init;
   }
+  // #endregion
 
   /**
    * Makes a spare for these arguments now (an engine starting up, for
@@ -97,7 +121,6 @@ export class SpareInits implements Spares {
     return spare;
   }
 }
-// #endregion
 
 /** EOF on its config tells a spare to exit; it is reaped as it does. */
 async function discard(spare: Spare): Promise<void> {
