@@ -4,7 +4,9 @@
 // before the rootfs and bind sources were mounted.
 import assert from 'node:assert/strict';
 import { execFileSync, spawn } from 'node:child_process';
-import { cpSync, mkdtempSync, rmdirSync, writeFileSync } from 'node:fs';
+import {
+  cpSync, mkdtempSync, readFileSync, rmdirSync, writeFileSync,
+} from 'node:fs';
 import { join } from 'node:path';
 import { describe, test, type TestContext } from 'node:test';
 import { hostMounts, needsRoot, uniqueName } from '../../support/testing.ts';
@@ -33,6 +35,23 @@ function freshTmpfs(t: TestContext): string {
     rmdirSync(dir);
   });
   return dir;
+}
+
+/** read(2)'s number, for /proc/PID/syscall (see proc(5)). */
+const READ_NR: Record<string, number> = { x64: 0, arm64: 63 };
+
+/**
+ * The spare's Node is up and blocked reading its config (fd 4): the
+ * syscall it sleeps in, by /proc/PID/syscall, is read(4, ...).
+ */
+function readingConfig(pid: number): boolean {
+  try {
+    const [nr, fd] = readFileSync(`/proc/${pid}/syscall`, 'utf8')
+      .split(' ');
+    return Number(nr) === READ_NR[process.arch] && Number(fd) === 4;
+  } catch {
+    return false;
+  }
 }
 
 /** A pool with a spare waiting for specs like `spec`; closed after. */
@@ -112,6 +131,10 @@ describe('final: spare inits', needsRoot, () => {
       const spec = withSecurity(specWith(['grep', 'Seccomp:',
         '/proc/self/status'], ['user']));
       const { spares, pid } = await poolFor(t, spec, FAST_INIT);
+      // Taken before Node is up, a spare finds its config at once and
+      // has no time to warm up.
+      assert.ok(await until(() => readingConfig(pid), 30_000),
+        'the spare never waited for its config');
       let used = 0;
       const r = await run(spec, { launcher: spares.launch, init: FAST_INIT,
         steps: [{ name: 'pid', attach(c) { used = c.pid; } }] });
