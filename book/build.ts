@@ -1,6 +1,7 @@
 // Builds the book: a static site under book/out/ made of a title page with
 // the contents, the preface, one page per chapter (chapters/NN-*/README.md
-// with its labs) and the final engine's tour (final/README.md).
+// with its labs), the final engine's tour (final/README.md) and its
+// optimisations (final/fast/README.md).
 //
 //   npm run book
 //
@@ -73,6 +74,7 @@ export function findPages(repo: string): Page[] {
     if (/^\d\d-/.test(dir)) add(dir, join(chapters, dir, 'README.md'));
   }
   add('final', join(repo, 'final/README.md'));
+  add('final-fast', join(repo, 'final/fast/README.md'));
   return pages;
 }
 

@@ -1,6 +1,6 @@
 #!/usr/bin/env node
 // skiff's command line as users run it: final/cli.ts bundled by esbuild
-// (tsx's own dependency) into plain JavaScript under .cache/cli/, so a
+// (a dependency in package.json) into plain JavaScript under .cache/cli/, so a
 // command costs node's start-up and its requests to the daemon, not tsx
 // compiling TypeScript at every start (≈60 ms against ≈320 ms idle).
 //

@@ -307,7 +307,7 @@ export async function launch(req: LaunchRequest): Promise<Launched> {
 }
 // #endregion
 
-// #region own-user-ns (unused)
+// #region own-user-ns
 /**
  * A start in a new user namespace gets its trees handed over (below)
  * by the engine, the host's root, which clones the rootfs (and idmaps
@@ -326,7 +326,6 @@ function withoutBinds(nsexecArgs: string[]): string[] {
 }
 // #endregion
 
-// #region hand-over
 /**
  * Stdio and trees can be handed over for a start whose stdio are plain
  * descriptors (a Stream lives in this process only).
@@ -336,6 +335,7 @@ export function handable(req: LaunchRequest): boolean {
     req.stdio.every((e) => typeof e === 'number' || typeof e === 'string');
 }
 
+// #region hand-over
 /**
  * Gives an init made with the console socket (fd 6) and no stdio what
  * it would otherwise have inherited: stdio, and clones of the rootfs
@@ -375,7 +375,9 @@ export function handOver(init: Waiting, req: LaunchRequest): Launched {
   closeSync(init.console!);
   return launched(pipes.ends, { ...init, console: undefined });
 }
+// #endregion
 
+// #region root-tree
 /**
  * The rootfs as a tree for the init to attach. In a new user namespace
  * it gets the namespace's id mapping (idmap.ts) where the kernel can;
@@ -400,6 +402,7 @@ function rootTree(req: LaunchRequest, spec: Spec, pid: number): number {
   }
   return tree;
 }
+// #endregion
 
 function stdioFd(entry: StdioEntry, i: number, opened: number[]): number {
   if (typeof entry === 'number') return entry;
@@ -419,7 +422,6 @@ function cloneTree(path: string, recursive: boolean): number {
       { cause: err });
   }
 }
-// #endregion
 
 function launched(ends: (Socket | null)[], init: Waiting): Launched {
   const { pid, exited, sync, errors, console: consoleSocket } = init;

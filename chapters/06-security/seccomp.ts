@@ -49,8 +49,8 @@ export function filterFlags(names: string[] = []): number {
 // glibc has no seccomp() wrapper: call it by number through syscall(2),
 // declared with seccomp's own arguments (glibc's syscall() only moves
 // registers, so a fixed prototype is safe on x86_64 and arm64 and
-// cheaper for koffi than a variadic call). Declared at load: a spare
-// init has that done before it is needed.
+// cheaper for koffi than a variadic call). Declared at load: an init
+// made ahead (final/fast) has that done before it is needed.
 const seccompCall = syscall<[number, number, number, Buffer]>(
   'long syscall(long nr, unsigned int op, unsigned int flags, void *args)');
 
