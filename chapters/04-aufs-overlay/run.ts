@@ -14,7 +14,7 @@ import { extend, mainOf, UsageError } from '../02-namespaces/chain.ts';
 import { demo as chapter03, type Options as Previous } from
   '../03-cgroups/run.ts';
 import { DEFAULT_PATH } from './archive.ts';
-import { overlayStep } from './overlay.ts';
+import { overlayStep, rootfsOf } from './overlay.ts';
 import { DEFAULT_ROOT, type Image, ImageStore } from './store.ts';
 
 export interface ImageOptions {
@@ -56,10 +56,12 @@ export const demo = extend<Previous, ImageOptions>(chapter03, {
         'import it first (demo.ts import)');
     }
     const img = new ImageStore(o.root).image(ref);
-    // rootfs stays a name until the overlay step mounts the image
-    Object.assign(o, { image: ref, rootfs: ref }, imageProcess(img, cmd));
+    Object.assign(o, { image: ref }, imageProcess(img, cmd));
   } },
   id: (o) => o.name,
+  spec(spec, o, id) { // where the overlay step mounts the image
+    spec.root.path = rootfsOf(new ImageStore(o.root), id).merged;
+  },
   // A named container keeps its layer, as in `docker ps -a`.
   steps: (o) => [overlayStep(new ImageStore(o.root), o.image,
     { keep: o.name !== undefined })],
