@@ -20,7 +20,6 @@ export class UsageError extends Error {
   readonly exitCode = 125;
 }
 
-// #region demo
 /** One flag. With `arg` it takes a value ("--memory 64m", "--memory=64m"). */
 export interface Flag<O> {
   arg?: string;
@@ -67,7 +66,6 @@ export interface Layer<O, X> {
   init?: string;
   exited?(o: O): void;
 }
-// #endregion
 
 // #region extend
 export function extend<B, X>(base: Demo<B>,

@@ -27,7 +27,7 @@ export interface Options {
 const off = (ns: NamespaceType): Flag<Options> =>
   ({ set: (o) => o.off.add(ns) });
 
-// #region demo
+// #region main
 export const demo: Demo<Options> = {
   flags: {
     '--no-uts': off('uts'), '--no-ipc': off('ipc'), '--no-pid': off('pid'),

@@ -63,7 +63,6 @@ function printImages(store: ImageStore, images: Image[]): void {
   table(rows);
 }
 
-// #region run
 /**
  * `run` is this chapter's run.ts (chapter 03's container on an image of
  * the store), with the store given to this CLI.
@@ -71,7 +70,6 @@ function printImages(store: ImageStore, images: Image[]): void {
 function run(store: ImageStore, args: string[]): Promise<number> {
   return runDemo(demo, ['--root', store.root, ...args]);
 }
-// #endregion
 
 async function main(argv: string[]): Promise<number> {
   const args = [...argv];

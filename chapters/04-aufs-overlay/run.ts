@@ -26,7 +26,6 @@ export interface ImageOptions {
 }
 export type Options = Previous & ImageOptions;
 
-// #region process
 /** The command, environment and directory an image asks for. */
 export function imageProcess(img: Image, cmd: string[]) {
   const cfg = img.config.config ?? {};
@@ -38,7 +37,6 @@ export function imageProcess(img: Image, cmd: string[]) {
   return { args, env: cfg.Env ?? [DEFAULT_PATH],
     cwd: cfg.WorkingDir || '/' };
 }
-// #endregion
 
 // #region main
 export const demo = extend<Previous, ImageOptions>(chapter03, {
