@@ -70,6 +70,12 @@ export interface LabContext {
   readonly repo: string;
   /** A copy of the busybox rootfs for this lab, removed after it. */
   rootfs(): string;
+  /**
+   * The demos' arguments (chapter 04 on) for rootfs() as an image:
+   * `--root STORE busybox`. Imported on the first call: put files in
+   * rootfs() before.
+   */
+  image(): string[];
   /** An empty directory, removed after the lab. */
   tempDir(): string;
   /** Runs a file of the repo as `sudo npx tsx <file> <args>` would. */
@@ -111,6 +117,7 @@ export async function gradeLab(lab: Lab, repo: string,
   report: (r: CheckResult) => void = () => {}): Promise<CheckResult[]> {
   const scratch: string[] = [];
   let rootfs: string | undefined;
+  let image: string[] | undefined;
   const tempDir = () => {
     const dir = mkdtempSync(join(tmpdir(), 'skiff-lab-'));
     scratch.push(dir);
@@ -119,17 +126,34 @@ export async function gradeLab(lab: Lab, repo: string,
     chmodSync(dir, 0o755);
     return dir;
   };
+  const copy = () => {
+    if (rootfs) return rootfs;
+    rootfs = join(tempDir(), 'rootfs');
+    // The cache may be a symbolic link (the labs test shares it): copy
+    // what it points to, never the link, or the lab writes into it.
+    cpSync(realpathSync(cachedRootfs()), rootfs,
+      { recursive: true, verbatimSymlinks: true });
+    return rootfs;
+  };
   const ctx: LabContext = {
     repo,
     tempDir,
-    rootfs() {
-      if (rootfs) return rootfs;
-      rootfs = join(tempDir(), 'rootfs');
-      // The cache may be a symbolic link (the labs test shares it): copy
-      // what it points to, never the link, or the lab writes into it.
-      cpSync(realpathSync(cachedRootfs()), rootfs,
-        { recursive: true, verbatimSymlinks: true });
-      return rootfs;
+    rootfs: copy,
+    image() {
+      if (image) return image;
+      const dir = tempDir();
+      const tar = join(dir, 'busybox.tar');
+      const t = spawnSync('tar', ['--numeric-owner', '-C', copy(), '-cf',
+        tar, '.'], { encoding: 'utf8' });
+      if (t.status !== 0) throw new Error(`tar: ${t.stderr}`);
+      const store = join(dir, 'store');
+      const r = runTsIn(repo, 'chapters/04-aufs-overlay/demo.ts',
+        ['--root', store, 'import', tar, 'busybox'], {});
+      if (r.status !== 0) {
+        throw new Error(`demo.ts import: ${r.stderr.trim()}`);
+      }
+      image = ['--root', store, 'busybox'];
+      return image;
     },
     run: (file, args, env = {}) => runTsIn(repo, file, args, env),
     unique: (prefix = 'lab') =>

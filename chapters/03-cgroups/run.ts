@@ -1,90 +1,97 @@
-// Demo: chapter 02's container, with `docker run`'s resource flags.
+// Demo: chapter 02's container, in a cgroup, with `docker run`'s
+// resource flags.
 //
 //   sudo npx tsx chapters/03-cgroups/run.ts [--memory 64m] [--cpus 0.5]
 //     [--cpu-shares N] [--cpuset-cpus 0] [--pids-limit 64]
 //     [--device-read-bps DEV:RATE] [--device-write-bps DEV:RATE]
-//     [--stats] [--trace] [--userns] [--no-net] ...
-//     <rootfs> <command> [args...]
+//     [--cgroup-parent PATH] [--stats] [--trace] [--userns host|private]
+//     [chapter 02's flags] <rootfs> <command> [args...]
 //
 // --stats prints what the cgroup accounted when the command ends;
 // --trace prints every cgroup file the engine writes, as it writes it.
-// Like `docker run`, every namespace but the user namespace (--userns).
-import { randomBytes } from 'node:crypto';
+// Like `docker run`, every namespace but the user namespace
+// (--userns private asks for one).
 import { writeSync } from 'node:fs';
-import { exitWithError } from '../01-chroot/fail.ts';
-import { ALL_NAMESPACES, defaultSpec } from '../02-namespaces/defaults.ts';
-import type { NamespaceType } from '../02-namespaces/spec.ts';
-import { startContainer } from '../02-namespaces/start.ts';
+import { extend, type Flag, mainOf, UsageError } from
+  '../02-namespaces/chain.ts';
+import { demo as chapter02, type Options as Previous } from
+  '../02-namespaces/run.ts';
+import type { LinuxResources } from '../02-namespaces/spec.ts';
 import { traceCgroupWrites } from './cgroups/fs.ts';
 import type { CgroupStats } from './cgroups/manager.ts';
 import {
-  checkResources, FlagError, RESOURCE_FLAGS, setResourceFlag,
+  checkResources, RESOURCE_FLAGS, setResourceFlag,
 } from './flags.ts';
-import { cgroupStep } from './step.ts';
+import { type CgroupStep, cgroupStep } from './step.ts';
 
-const USAGE = 'usage: run.ts [--memory SIZE] [--cpus N] [--cpu-shares N] ' +
-  '[--cpuset-cpus LIST] [--pids-limit N] [--device-read-bps DEV:RATE] ' +
-  '[--device-write-bps DEV:RATE] [--stats] [--trace] [--userns] ' +
-  '[--no-NS] [--hostname NAME] ' +
-  '<rootfs> <command> [args...]';
+export interface Resources {
+  resources: LinuxResources;
+  /** `docker run --cgroup-parent`: where the container's cgroup goes. */
+  cgroupParent?: string;
+  stats: boolean;
+  trace: boolean;
+  /** The step, once made: --stats asks its cgroup. */
+  cgroup?: CgroupStep;
+}
+export type Options = Previous & Resources;
 
-/** "--no-user", "--no-net", "--no-mnt": chapter 02's namespace switches. */
-function namespaceOf(flag: string): NamespaceType | undefined {
-  const short: Record<string, NamespaceType> = { mnt: 'mount', net: 'network' };
-  const name = flag.slice('--no-'.length);
-  const ns = (short[name] ?? name) as NamespaceType;
-  return flag.startsWith('--no-') && ALL_NAMESPACES.includes(ns)
-    ? ns : undefined;
+const ARG: Record<string, string> = { '--memory': 'SIZE',
+  '--memory-swap': 'SIZE', '--memory-reservation': 'SIZE',
+  '--cpuset-cpus': 'LIST', '--cpuset-mems': 'LIST',
+  '--device-cgroup-rule': 'RULE' };
+const ALIAS: Record<string, string> = { '-m': '--memory',
+  '-c': '--cpu-shares' };
+
+/** One entry per flag of flags.ts; -m and -c share their long name's. */
+function resourceFlags(): Record<string, Flag<Options>> {
+  const flags: Record<string, Flag<Options>> = {};
+  for (const name of RESOURCE_FLAGS) {
+    const long = ALIAS[name] ?? name;
+    flags[name] = flags[long] ??= {
+      arg: ARG[long] ?? (long.startsWith('--device-') ? 'DEV:RATE' : 'N'),
+      set: (o, v) => setResourceFlag(o.resources, long, v),
+    };
+  }
+  return flags;
 }
 
 // #region parse
-function parse(argv: string[]) {
-  const resources = {};
-  let hostname: string | undefined;
-  let stats = false;
-  let trace = false;
-  const off = new Set<NamespaceType>(['user']);
-  let i = 0;
-  for (; i < argv.length && argv[i].startsWith('-'); i++) {
-    const [flag, inline] = argv[i].split(/=(.*)/s, 2);
-    if (RESOURCE_FLAGS.includes(flag)) {
-      const value = inline ?? argv[++i];
-      if (value === undefined) throw new FlagError(`${flag} needs a value`);
-      setResourceFlag(resources, flag, value);
-    } else if (namespaceOf(flag)) off.add(namespaceOf(flag)!);
-    else if (flag === '--stats') stats = true;
-    else if (flag === '--trace') trace = true;
-    else if (flag === '--userns') off.delete('user');
-    else if (flag === '--hostname' && argv[i + 1]) hostname = argv[++i];
-    else throw new FlagError(`unknown option "${flag}"\n${USAGE}`);
-  }
-  checkResources(resources);
-  const [rootfs, ...args] = argv.slice(i);
-  if (!rootfs || args.length === 0) throw new FlagError(USAGE);
-  const namespaces = ALL_NAMESPACES.filter((ns) => !off.has(ns));
-  return { rootfs, args, namespaces, hostname, resources, stats, trace };
-}
+const flags: Record<string, Flag<Options>> = {
+  ...resourceFlags(),
+  '--cgroup-parent': { arg: 'PATH',
+    set: (o, v) => { o.cgroupParent = v; } },
+  '--stats': { set: (o) => { o.stats = true; } },
+  '--trace': { set: (o) => { o.trace = true; } },
+  '--userns': { arg: 'host|private', set(o, v) {
+    if (v !== 'host' && v !== 'private') {
+      throw new UsageError(`--userns "${v}": "host" or "private"`);
+    }
+    if (v === 'host') o.off.add('user');
+    else o.off.delete('user');
+  } },
+};
 // #endregion
 
 // #region main
-async function main(argv: string[]): Promise<number> {
-  const o = parse(argv);
-  if (o.trace) traceCgroupWrites(printWrite);
-  const spec = defaultSpec(o);
-  spec.linux.resources = o.resources;
-  const id = randomBytes(6).toString('hex');
-  const cgroup = cgroupStep();
-  const container = await startContainer(spec, { id, steps: [cgroup] });
-  for (const sig of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) {
-    process.on(sig, () => container.kill(sig));
-  }
-  const status = await container.wait();
-  if (o.stats && cgroup.cgroup) {
-    say(formatStats(cgroup.cgroup.stats()));
-  }
-  await container.destroy();
-  return status.code;
-}
+export const demo = extend<Previous, Resources>(chapter02, {
+  flags,
+  options(previous) {
+    previous.off.add('user'); // as docker run: no user namespace
+    return { resources: {}, stats: false, trace: false };
+  },
+  parsed(o) {
+    checkResources(o.resources);
+    if (o.trace) traceCgroupWrites(printWrite);
+  },
+  spec(spec, o) {
+    spec.linux.resources = o.resources;
+  },
+  steps: (o) => [o.cgroup = cgroupStep({ parent: o.cgroupParent })],
+  exited(o) {
+    const cg = o.cgroup?.cgroup;
+    if (o.stats && cg) say(formatStats(cg.stats()));
+  },
+});
 // #endregion
 
 /**
@@ -116,4 +123,4 @@ export function formatStats(s: CgroupStats): string {
     `io read ${mib(s.ioReadBytes)}, write ${mib(s.ioWriteBytes)}`;
 }
 
-main(process.argv.slice(2)).then((code) => process.exit(code), exitWithError);
+mainOf(import.meta.url, demo);

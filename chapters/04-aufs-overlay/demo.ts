@@ -6,20 +6,19 @@
 //   load <archive|dir>                 docker-archive or OCI layout
 //   save <image> <path> [--format docker|oci]
 //   images | history <image> | tag <src> <dst> | rmi [-f] <image>
-//   run --name <c> <image> [cmd...]    run in a union-mounted rootfs
+//   run [--name <c>] <image> [cmd...]  run.ts with this store
 //   mount <c> <image> | umount <c>     mount without running
 //   diff <c> | commit <c> <image> [-m msg] | export <c> <file> | rm <c>
 //   layers <image>                     where the layers are on disk
 import { statSync } from 'node:fs';
 import { exitWithError } from '../01-chroot/fail.ts';
-import { ALL_NAMESPACES, defaultSpec } from '../02-namespaces/defaults.ts';
-import { startContainer } from '../02-namespaces/start.ts';
-import { DEFAULT_PATH, importRootfs, loadImages, saveImages } from
-  './archive.ts';
+import { runDemo } from '../02-namespaces/chain.ts';
+import { importRootfs, loadImages, saveImages } from './archive.ts';
 import {
   commitRootfs, createRootfs, diffRootfs, exportRootfs, mountRootfs,
-  overlayStep, removeRootfs, rootfsOf, unmountRootfs, unionDriver,
+  removeRootfs, rootfsOf, unmountRootfs, unionDriver,
 } from './overlay.ts';
+import { demo } from './run.ts';
 import { DEFAULT_ROOT, type Image, ImageStore, short } from './store.ts';
 
 function take(args: string[], flag: string): string | undefined {
@@ -64,30 +63,13 @@ function printImages(store: ImageStore, images: Image[]): void {
   table(rows);
 }
 
-// #region run
-/** Runs a command in a container whose rootfs is the image, unioned. */
-async function run(store: ImageStore, args: string[]): Promise<number> {
-  const name = take(args, '--name') ?? `c${process.pid}`;
-  const [ref, ...cmd] = args;
-  const img = store.image(ref);
-  const cfg = img.config.config ?? {};
-  const argv = [...(cfg.Entrypoint ?? []),
-    ...(cmd.length ? cmd : cfg.Cmd ?? [])];
-  if (argv.length === 0) throw new Error(`image "${ref}" has no command`);
-  const spec = defaultSpec({
-    rootfs: '/', args: argv, env: cfg.Env ?? [DEFAULT_PATH],
-    cwd: cfg.WorkingDir || '/',
-    // no user namespace: the layers' files are owned by host root
-    namespaces: ALL_NAMESPACES.filter((ns) => ns !== 'user'),
-  });
-  const steps = [overlayStep(store, ref, { keep: true })];
-  const container = await startContainer(spec, { id: name, steps });
-  const status = await container.wait();
-  // unmounts; the upper layer stays, as for a container in `docker ps -a`
-  await container.destroy();
-  return status.code;
+/**
+ * `run` is this chapter's run.ts (chapter 03's container on an image of
+ * the store), with the store given to this CLI.
+ */
+function run(store: ImageStore, args: string[]): Promise<number> {
+  return runDemo(demo, ['--root', store.root, ...args]);
 }
-// #endregion
 
 async function main(argv: string[]): Promise<number> {
   const args = [...argv];

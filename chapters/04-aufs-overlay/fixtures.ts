@@ -94,13 +94,16 @@ export async function busyboxStore(root: string): Promise<ImageStore> {
 export async function testStore(t: { after(fn: () => void): void },
   opts: { empty?: boolean } = {}): Promise<ImageStore> {
   const root = mkdtempSync(join(tmpdir(), 'skiff-store-'));
-  t.after(() => {
-    const overlay = join(root, 'overlay');
-    const store = new ImageStore(root);
-    for (const id of existsSync(overlay) ? readdirSync(overlay) : []) {
-      removeRootfs(store, id);
-    }
-    rmSync(root, { recursive: true, force: true });
-  });
+  t.after(() => dropStore(root));
   return opts.empty ? new ImageStore(root) : busyboxStore(root);
+}
+
+/** Removes a test store, its containers' rootfs unmounted first. */
+export function dropStore(root: string): void {
+  const overlay = join(root, 'overlay');
+  const store = new ImageStore(root);
+  for (const id of existsSync(overlay) ? readdirSync(overlay) : []) {
+    removeRootfs(store, id);
+  }
+  rmSync(root, { recursive: true, force: true });
 }

@@ -13,8 +13,8 @@ import { parsePublish } from './ports.ts';
 import { containerResolvConf } from './resolv.ts';
 import { networkStep } from './step.ts';
 import {
-  configEnv, dropConfig, freeSubnet, hostState, netRootfs, testConfig,
-  USERNS_ARGS,
+  configEnv, demoHost, type DemoHost, dropConfig, freeSubnet, hostState,
+  testConfig,
 } from './testnet.ts';
 
 describe('chapter 05: parsing', () => {
@@ -97,13 +97,17 @@ const STARTS = process.env.SKIFF_VM ? 6 : 20;
 describe('chapter 05: many containers, crashes, idempotence', needsRoot,
   () => {
     let cfg: NetConfig;
+    let demo: DemoHost;
     let initial: string;
-    before(() => {
-      netRootfs();
+    before(async () => {
+      demo = await demoHost();
       cfg = testConfig();
       initial = hostState(cfg);
     });
-    after(() => { if (cfg) dropConfig(cfg); });
+    after(async () => {
+      if (cfg) dropConfig(cfg);
+      await demo?.drop();
+    });
 
     // #region test-concurrent
     test(`${STARTS} concurrent starts in as many processes: distinct ` +
@@ -112,8 +116,8 @@ describe('chapter 05: many containers, crashes, idempotence', needsRoot,
       // close: all twenty hold their lease at the same time.
       const procs = Array.from({ length: STARTS }, () => spawn(
         process.execPath, ['--import', 'tsx', 'chapters/05-network/run.ts',
-          ...USERNS_ARGS, '-p', '80', netRootfs(), 'sh', '-c',
-          'ip -4 -o addr show eth0; read x || true'],
+          ...demo.args(['-p', '80'], ['sh', '-c',
+            'ip -4 -o addr show eth0; read x || true'])],
         { cwd: REPO, env: configEnv(cfg) }));
       const exits = procs.map((p) =>
         new Promise<number | null>((res) => p.on('exit', res)));
@@ -150,8 +154,9 @@ describe('chapter 05: many containers, crashes, idempotence', needsRoot,
 
     test('sweep cleans up after a killed engine and container', async () => {
       const p = spawn(process.execPath, ['--import', 'tsx',
-        'chapters/05-network/run.ts', ...USERNS_ARGS, '-p', '80', netRootfs(),
-        'sleep', '1000'], { cwd: REPO, env: configEnv(cfg), stdio: 'ignore' });
+        'chapters/05-network/run.ts', ...demo.args(['-p', '80'],
+          ['sleep', '1000'])],
+      { cwd: REPO, env: configEnv(cfg), stdio: 'ignore' });
       let lease;
       for (let i = 0; i < 600 && !lease?.init; i++) { // vm-run: slow
         await new Promise((r) => setTimeout(r, 100));

@@ -12,9 +12,10 @@ import {
   removeNetwork, reserve, type NetConfig,
 } from './network.ts';
 import {
-  configEnv, dropConfig, execIn, freeSubnet, hostState, httpGet, makeOutside,
-  netRootfs, peerClient, peerServer, startNet, testConfig, udpClient, waitTcp,
-  USERNS_ARGS, type Outside, type TestContainer,
+  configEnv, demoHost, type DemoHost, dropConfig, execIn, freeSubnet,
+  hostState, httpGet, makeOutside, netRootfs, peerClient, peerServer,
+  startNet, testConfig, udpClient, waitTcp, type Outside,
+  type TestContainer,
 } from './testnet.ts';
 
 const HTTPD = ['httpd', '-f', '-p', '80', '-h', '/'];
@@ -53,13 +54,15 @@ function leftFiles(cfg: NetConfig): string[] {
 describe('chapter 05: container networking', needsRoot, () => {
   let cfg: NetConfig;
   let outside: Outside;
+  let demo: DemoHost;
   let initial: string;
   const live: TestContainer[] = [];
   const servers: ChildProcess[] = [];
   const track = (c: TestContainer) => { live.push(c); return c; };
 
-  before(() => {
+  before(async () => {
     netRootfs();
+    demo = await demoHost();
     cfg = testConfig();
     outside = makeOutside();
     initial = hostState(cfg);
@@ -69,6 +72,7 @@ describe('chapter 05: container networking', needsRoot, () => {
     for (const c of live) await c.destroy().catch(() => {});
     outside?.remove();
     if (cfg) dropConfig(cfg);
+    await demo?.drop();
   });
 
   test('bridge: eth0 with a pool address, lo up, route, /etc files',
@@ -232,8 +236,8 @@ describe('chapter 05: container networking', needsRoot, () => {
     assert.ok(!hostAddresses().includes(FOREIGN), `${FOREIGN} is ours`);
     try {
       for (const [args, message] of cases) {
-        const r = runTs('chapters/05-network/run.ts', [...USERNS_ARGS,
-          ...args, netRootfs(), 'true'], { env: configEnv(cfg) });
+        const r = runTs('chapters/05-network/run.ts',
+          demo.args(args, ['true']), { env: configEnv(cfg) });
         assert.equal(r.status, 125, r.stderr);
         assert.equal(r.stderr.trim().split('\n').length, 1, r.stderr);
         assert.match(r.stderr.trim(), message);
@@ -241,7 +245,7 @@ describe('chapter 05: container networking', needsRoot, () => {
         assert.deepEqual(endpoints(cfg), []);
         assert.deepEqual(leftFiles(cfg), [], args.join(' '));
       }
-      assert.deepEqual(hostMounts().filter((m) => m.includes(netRootfs())),
+      assert.deepEqual(hostMounts().filter((m) => m.includes(demo.root)),
         []);
     } finally {
       srv.close();
@@ -273,9 +277,9 @@ describe('chapter 05: container networking', needsRoot, () => {
   test('-p with host or none: one warning line, nothing published', () => {
     const state = hostState(cfg);
     for (const mode of ['host', 'none']) {
-      const r = runTs('chapters/05-network/run.ts', [...USERNS_ARGS,
-        '--network', mode, '-p', '8080:80', netRootfs(), 'true'],
-      { env: configEnv(cfg) });
+      const r = runTs('chapters/05-network/run.ts',
+        demo.args(['--network', mode, '-p', '8080:80'], ['true']),
+        { env: configEnv(cfg) });
       assert.equal(r.status, 0, r.stderr);
       assert.equal(r.stderr, 'WARNING: Published ports are discarded ' +
         `when using ${mode} network mode\n`);

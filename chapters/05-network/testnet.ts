@@ -7,7 +7,8 @@ import {
 import { createSocket } from 'node:dgram';
 import { randomBytes } from 'node:crypto';
 import {
-  chmodSync, cpSync, existsSync, mkdtempSync, renameSync, rmSync, writeFileSync,
+  chmodSync, cpSync, existsSync, mkdtempSync, readdirSync, renameSync, rmSync,
+  writeFileSync,
 } from 'node:fs';
 import { connect } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -16,6 +17,8 @@ import { CACHE_DIR, cachedRootfs } from '../01-chroot/rootfs.ts';
 import { ALL_NAMESPACES, defaultSpec } from
   '../02-namespaces/defaults.ts';
 import { startContainer, type Container } from '../02-namespaces/start.ts';
+import { type Cgroup, openCgroup } from '../03-cgroups/cgroups/manager.ts';
+import { busyboxStore, dropStore } from '../04-aufs-overlay/fixtures.ts';
 import { uniqueName } from '../../support/testing.ts';
 import { overlappingRoute } from './bridge.ts';
 import { NET_ENV, type NetConfig, sweep } from './network.ts';
@@ -84,6 +87,52 @@ export function netRootfs(): string {
   return dir;
 }
 
+/**
+ * What the demo (run.ts) gets in a test besides its flags: a store of
+ * chapter 04's in a temporary directory, holding "busybox", and a cgroup
+ * parent of the test's own; drop() removes both, with whatever a killed
+ * demo left in them.
+ */
+export interface DemoHost {
+  root: string;
+  cgroupParent: string;
+  /** run.ts's arguments: the flags, then busybox and the command. */
+  args(flags: string[], cmd: string[]): string[];
+  drop(): Promise<void>;
+}
+
+export async function demoHost(): Promise<DemoHost> {
+  const store = await busyboxStore(mkdtempSync(join(tmpdir(),
+    'skiff-images-')));
+  const cgroupParent = `/${uniqueName('skiff-t5')}`;
+  return {
+    root: store.root, cgroupParent,
+    args: (flags, cmd) => ['--root', store.root, '--cgroup-parent',
+      cgroupParent, ...flags, 'busybox', ...cmd],
+    async drop() {
+      dropStore(store.root);
+      await dropCgroups(cgroupParent);
+    },
+  };
+}
+
+/** Removes a cgroup and the cgroups in it (their processes killed). */
+async function dropCgroups(path: string): Promise<void> {
+  let top: Cgroup;
+  try {
+    top = openCgroup(path);
+  } catch {
+    return; // none was made
+  }
+  const children = new Set(top.dirs.filter((d) => existsSync(d))
+    .flatMap((d) => readdirSync(d, { withFileTypes: true }))
+    .filter((e) => e.isDirectory()).map((e) => e.name));
+  for (const child of children) {
+    await openCgroup(`${path}/${child}`).destroy();
+  }
+  await top.destroy();
+}
+
 export interface Outside {
   /** The namespace's name (ip netns). */
   ns: string;
@@ -135,9 +184,6 @@ export interface TestContainer extends Container {
  * the tests run containers without one, as `docker run --userns host`.
  */
 export const USERNS = spawnSync('unshare', ['-U', 'true']).status === 0;
-
-/** run.ts's arguments that go with USERNS. */
-export const USERNS_ARGS = USERNS ? [] : ['--userns', 'host'];
 
 /** Starts busybox `args` in a container with a network. */
 export async function startNet(cfg: NetConfig, args: string[],

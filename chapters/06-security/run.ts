@@ -3,54 +3,43 @@
 //
 //   sudo npx tsx chapters/06-security/run.ts [--cap-add CAP]...
 //     [--cap-drop CAP]... [--privileged] [--seccomp FILE|unconfined]
-//     [--apparmor PROFILE] [--no-new-privileges] [--network MODE]
-//     [--userns host] <rootfs> <command> [args...]
+//     [--apparmor PROFILE] [--no-new-privileges] [chapter 05's flags]
+//     <image> [command] [args...]
 //
 // Without flags, docker's defaults: 14 capabilities, skiff's seccomp
 // profile, AppArmor's skiff-default where the kernel has AppArmor.
 // --seccomp takes a profile in Docker's JSON format.
-import { randomBytes } from 'node:crypto';
 import { readFileSync } from 'node:fs';
-import { exitWithError } from '../01-chroot/fail.ts';
-import { ALL_NAMESPACES, defaultSpec } from '../02-namespaces/defaults.ts';
-import { startContainer } from '../02-namespaces/start.ts';
-import { cgroupStep } from '../03-cgroups/step.ts';
-import { netConfigFromEnv } from '../05-network/network.ts';
-import { networkStep } from '../05-network/step.ts';
+import { extend, type Flag, mainOf } from '../02-namespaces/chain.ts';
+import { demo as chapter05, type Options as Previous } from
+  '../05-network/run.ts';
 import {
   SECURE_INIT, type SecurityChoices, withSecurity,
 } from './defaults.ts';
 
-const USAGE = 'usage: run.ts [--cap-add CAP]... [--cap-drop CAP]... ' +
-  '[--privileged] [--seccomp FILE|unconfined] [--apparmor PROFILE] ' +
-  '[--no-new-privileges] [--network MODE] [--userns host] ' +
-  '<rootfs> <command> [args...]';
+type Options = Previous & SecurityChoices;
 
-const SWITCHES = ['--privileged', '--no-new-privileges'];
+const flags: Record<string, Flag<Options>> = {
+  '--cap-add': { arg: 'CAP', many: true,
+    set: (o, v) => { o.capAdd!.push(v); } },
+  '--cap-drop': { arg: 'CAP', many: true,
+    set: (o, v) => { o.capDrop!.push(v); } },
+  '--privileged': { set: (o) => { o.privileged = true; } },
+  '--seccomp': { arg: 'FILE|unconfined',
+    set: (o, v) => { o.seccomp = profileText(v); } },
+  '--apparmor': { arg: 'PROFILE', set: (o, v) => { o.apparmor = v; } },
+  '--no-new-privileges': { set: (o) => { o.noNewPrivileges = true; } },
+};
 
-function parse(argv: string[]) {
-  const o: SecurityChoices & { network: string; userns: boolean } = {
-    capAdd: [], capDrop: [], network: 'bridge', userns: true };
-  let i = 0;
-  for (; i < argv.length && argv[i].startsWith('-'); i++) {
-    const a = argv[i];
-    if (a === '--privileged') o.privileged = true;
-    else if (a === '--no-new-privileges') o.noNewPrivileges = true;
-    if (SWITCHES.includes(a)) continue;
-    const v = argv[++i];
-    if (v === undefined) throw new Error(`option ${a} needs a value`);
-    if (a === '--cap-add') o.capAdd!.push(v);
-    else if (a === '--cap-drop') o.capDrop!.push(v);
-    else if (a === '--seccomp') o.seccomp = profileText(v);
-    else if (a === '--apparmor') o.apparmor = v;
-    else if (a === '--network') o.network = v;
-    else if (a === '--userns' && v === 'host') o.userns = false;
-    else throw new Error(`unknown option "${a} ${v}"\n${USAGE}`);
-  }
-  const [rootfs, ...args] = argv.slice(i);
-  if (!rootfs || args.length === 0) throw new Error(USAGE);
-  return { ...o, rootfs, args };
-}
+// #region main
+export const demo = extend<Previous, SecurityChoices>(chapter05, {
+  flags,
+  options: () => ({ capAdd: [], capDrop: [] }),
+  spec: (spec, o) => withSecurity(spec, o),
+  // SECURE_INIT: chapter 02's init with this chapter's layer.
+  init: SECURE_INIT,
+});
+// #endregion
 
 /** A profile's text, read here as the docker CLI reads it. */
 function profileText(v: string): string {
@@ -63,26 +52,4 @@ function profileText(v: string): string {
   }
 }
 
-// #region main
-async function main(argv: string[]): Promise<number> {
-  const o = parse(argv);
-  const id = randomBytes(32).toString('hex');
-  const spec = withSecurity(defaultSpec({ rootfs: o.rootfs, args: o.args,
-    hostname: id.slice(0, 12),
-    namespaces: ALL_NAMESPACES.filter((n) => o.userns || n !== 'user') }),
-  o);
-  const steps = [cgroupStep(),
-    networkStep({ network: o.network, config: netConfigFromEnv() })];
-  // SECURE_INIT: chapter 02's init with this chapter's layer.
-  const container = await startContainer(spec, { id, steps,
-    init: SECURE_INIT });
-  for (const sig of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) {
-    process.on(sig, () => container.kill(sig));
-  }
-  const status = await container.wait();
-  await container.destroy();
-  return status.code;
-}
-// #endregion
-
-main(process.argv.slice(2)).then((code) => process.exit(code), exitWithError);
+mainOf(import.meta.url, demo);

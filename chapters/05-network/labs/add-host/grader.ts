@@ -14,7 +14,8 @@ function stateDir(ctx: LabContext): string {
 }
 
 function run(ctx: LabContext, flags: string[], cmd: string[]) {
-  return ctx.run(RUN, ['--network', 'none', ...flags, ctx.rootfs(), ...cmd],
+  return ctx.run(RUN, ['--network', 'none', ...flags, ...ctx.image(),
+    ...cmd],
     { SKIFF_NET_DIR: stateDir(ctx) });
 }
 

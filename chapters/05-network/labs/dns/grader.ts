@@ -15,7 +15,7 @@ function stateDir(ctx: LabContext): string {
 
 /** `cat /etc/resolv.conf` in a container without a network card. */
 function resolvConf(ctx: LabContext, flags: string[]): string[] {
-  const r = ctx.run(RUN, ['--network', 'none', ...flags, ctx.rootfs(),
+  const r = ctx.run(RUN, ['--network', 'none', ...flags, ...ctx.image(),
     '/bin/cat', '/etc/resolv.conf'], { SKIFF_NET_DIR: stateDir(ctx) });
   assert.equal(r.status, 0, `${flags.join(' ')}: ${outcome(r)}`);
   return r.stdout.split('\n').filter((l) => l.trim());
@@ -84,7 +84,8 @@ export default defineLab({
         'nothing made',
       check(ctx) {
         const r = ctx.run(RUN, ['--network', 'none', '--dns', '1.2.3',
-          ctx.rootfs(), '/bin/echo', 'ran'], { SKIFF_NET_DIR: stateDir(ctx) });
+          ...ctx.image(), '/bin/echo', 'ran'],
+        { SKIFF_NET_DIR: stateDir(ctx) });
         assert.equal(r.status, 125, `--dns 1.2.3: ${outcome(r)}`);
         assert.ok(!r.stdout.includes('ran'), 'the command ran');
         assert.equal(r.stderr.trim().split('\n').length, 1,

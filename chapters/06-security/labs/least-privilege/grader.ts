@@ -23,7 +23,7 @@ function listed(ctx: LabContext): string[] {
 function runsWith(ctx: LabContext, caps: string[]): boolean {
   const r = ctx.run(RUN, ['--network', 'none', '--userns', 'host',
     '--cap-drop', 'ALL', ...caps.flatMap((c) => ['--cap-add', c]),
-    ctx.rootfs(), '/bin/sh', '-c', PROGRAM],
+    ...ctx.image(), '/bin/sh', '-c', PROGRAM],
   { SKIFF_NET_DIR: ctx.tempDir() });
   if (r.status === 125) assert.fail(`the demo refused: ${outcome(r)}`);
   return r.status === 0 && r.stdout.trim() === 'done';

@@ -14,7 +14,7 @@ function sh(ctx: LabContext, line: string) {
   const profile = join(ctx.repo, PROFILE);
   assert.ok(existsSync(profile), `${PROFILE} does not exist yet`);
   const r = ctx.run(RUN, ['--network', 'none', '--userns', 'host',
-    '--seccomp', profile, ctx.rootfs(), '/bin/sh', '-c', line],
+    '--seccomp', profile, ...ctx.image(), '/bin/sh', '-c', line],
   { SKIFF_NET_DIR: ctx.tempDir() });
   assert.notEqual(r.status, 125, `the demo refused: ${outcome(r)}`);
   return r;
