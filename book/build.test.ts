@@ -76,6 +76,25 @@ test('the build fails on a pulled line wider than 80 columns', (t) => {
     /code\.ts:3: line of region "wide" is 83 columns \(max 80\)/);
 });
 
+test('the build fails on an excerpt over 40 lines, naming it', (t) => {
+  const region = (name: string, n: number) => `// #region ${name}\n` +
+    Array.from({ length: n }, (_, i) => `const x${i} = ${i};`).join('\n') +
+    '\n// #endregion\n';
+  const repo = fixture(t, {
+    'chapters/99-x/code.ts': region('short', 40) + region('long', 41),
+    'chapters/99-x/README.md': '# X\n\n<<< ./code.ts#short\n\n' +
+      '<<< ./code.ts#long\n',
+  });
+  assert.throws(() => buildBook({ repo }), (err: Error) => {
+    assert.match(err.message, /excerpts over 40 lines/);
+    assert.match(err.message, /chapters\/99-x\/code\.ts#long: 41 lines/);
+    assert.match(err.message, /\(in chapters\/99-x\/README\.md\)/);
+    assert.doesNotMatch(err.message, /#short/);
+    return true;
+  });
+  buildBook({ repo, tolerated: ['chapters/99-x/code.ts#long'] });
+});
+
 test('the build fails on broken links and missing or remote images',
   (t) => {
     const cases: [string, RegExp][] = [

@@ -3,6 +3,8 @@
 //     a fence `ts title="file#region"` gets a caption linking the source;
 //   - ```console blocks: `$ ` lines are commands, the rest is output;
 //     ```console runnable marks a session the tests run (sessions.ts);
+//     `cgroup=v1` or `cgroup=v2` after it says which hosts print that
+//     output (the caption says so; the tests run it only there);
 //   - every heading gets a GitHub-style id and a link to itself;
 //   - links and images are resolved by the build (pages, sources, SVGs);
 //     an image alone in its paragraph becomes a figure with a caption.
@@ -66,17 +68,23 @@ export function renderConsole(code: string): string {
   }).join('\n');
 }
 
+export type CgroupVersion = 'v1' | 'v2';
+
 export interface FenceInfo {
   lang: string;
   title?: string;
   runnable: boolean;
+  /** Output of a host with this cgroup version only (v1: or hybrid). */
+  cgroup?: CgroupVersion;
 }
 
 export function parseFenceInfo(info: string): FenceInfo {
   const lang = info.trim().split(/\s+/)[0] ?? '';
   const title = /title="([^"]*)"/.exec(info)?.[1];
   const runnable = /(^|\s)runnable(\s|$)/.test(info);
-  return { lang, title, runnable };
+  const cgroup = /(^|\s)cgroup=(v[12])(\s|$)/.exec(info)?.[2] as
+    CgroupVersion | undefined;
+  return { lang, title, runnable, cgroup };
 }
 
 export function createMarkdown(): MarkdownIt {
@@ -116,11 +124,14 @@ function renderFence(token: Token, env: RenderEnv): string {
       `${escapeHtml(file)}</a>` +
       (region ? ` <span class="region">#${escapeHtml(region)}</span>` : '') +
       '</figcaption>';
-  } else if (info.runnable) {
-    classes.push('runnable');
-    caption = '<figcaption title="book/sessions.test.ts runs these ' +
-      'commands and compares their output">checked by the tests' +
-      '</figcaption>';
+  } else if (info.runnable || info.cgroup) {
+    const host = info.cgroup ? `on cgroup ${info.cgroup}` : '';
+    const where = info.cgroup ? ` on a cgroup ${info.cgroup} host` : '';
+    if (info.runnable) classes.push('runnable');
+    caption = info.runnable ? '<figcaption title="book/sessions.test.ts ' +
+      `runs these commands${where} and compares their output">` +
+      `${host ? `${host} · ` : ''}checked by the tests</figcaption>`
+      : `<figcaption>${host}</figcaption>`;
   }
   const lang = LANGS[info.lang] ?? info.lang;
   return `<figure class="${classes.join(' ').trim()}">${caption}` +

@@ -5,7 +5,8 @@ import { describe, test } from 'node:test';
 import { needsRoot, REPO } from '../support/testing.ts';
 import { findPages } from './build.ts';
 import {
-  checkFile, explain, matches, runCommands, sessionsOf, toShell,
+  checkFile, explain, forHost, hostCgroup, matches, runCommands, sessionsOf,
+  toShell,
 } from './sessions.ts';
 
 describe('runnable sessions: the syntax', () => {
@@ -18,6 +19,17 @@ describe('runnable sessions: the syntax', () => {
         ['true', [], 11],
       ]);
     });
+
+  test('a session for one cgroup version runs only on such a host', () => {
+    const cmds = sessionsOf('```console runnable\n$ a\n```\n' +
+      '```console runnable cgroup=v2\n$ b\n```\n' +
+      '```console runnable cgroup=v1\n$ c\n```\n');
+    assert.deepEqual(cmds.map((c) => [c.text, c.cgroup]),
+      [['a', undefined], ['b', 'v2'], ['c', 'v1']]);
+    assert.deepEqual(forHost(cmds, 'v2').map((c) => c.text), ['a', 'b']);
+    assert.deepEqual(forHost(cmds, 'v1').map((c) => c.text), ['a', 'c']);
+    assert.match(hostCgroup(), /^v[12]$/);
+  });
 
   test('sudo is dropped and npx tsx becomes node --import tsx', () => {
     assert.equal(toShell('echo x | sudo tee /f && sudo npx tsx a.ts'),

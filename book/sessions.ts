@@ -7,6 +7,10 @@
 // "..." inside a line for any text, so output that varies (pids, dates,
 // the host's own files) is written as `pid ...`.
 //
+// ```console runnable cgroup=v2 is output only a cgroup v2 host prints
+// (cgroup=v1: a v1 or hybrid host): it runs only on such a host, so a
+// page shows each version's session and every host checks its own.
+//
 // All sessions of one page run in order in one bash, as root, from the
 // repo root, with "sudo " dropped and `npx tsx` replaced by
 // `node --import tsx` (same code, a second less per command). The shell
@@ -14,8 +18,10 @@
 // copy-on-write /etc, so a session's `/tmp/rootfs` or `tee /etc/...`
 // never touches the host's.
 import { spawnSync } from 'node:child_process';
-import { readFileSync } from 'node:fs';
-import { createMarkdown, parseFenceInfo } from './markdown.ts';
+import { readFileSync, statfsSync } from 'node:fs';
+import {
+  type CgroupVersion, createMarkdown, parseFenceInfo,
+} from './markdown.ts';
 
 export interface Command {
   /** As written in the text, without the "$ ". */
@@ -23,6 +29,8 @@ export interface Command {
   expected: string[];
   /** 1-based line in the markdown file. */
   line: number;
+  /** Runs only on a host with this cgroup version (fence `cgroup=`). */
+  cgroup?: CgroupVersion;
 }
 
 /** The commands of every runnable session of a markdown file, in order. */
@@ -39,6 +47,7 @@ export function sessionsOf(markdown: string): Command[] {
       const cmd = /^\$ (.*)$/.exec(line);
       if (cmd) {
         current = { text: cmd[1], expected: [], line: first + i };
+        if (info.cgroup) current.cgroup = info.cgroup;
         commands.push(current);
       } else if (current && /\\$/.test(current.text) &&
         current.expected.length === 0) {
@@ -143,9 +152,26 @@ export function runCommands(commands: Command[], repo: string,
   });
 }
 
+/** v2 where /sys/fs/cgroup is the unified hierarchy, else v1 or hybrid. */
+export function hostCgroup(): CgroupVersion {
+  const CGROUP2_SUPER_MAGIC = 0x63677270;
+  try {
+    return statfsSync('/sys/fs/cgroup').type === CGROUP2_SUPER_MAGIC
+      ? 'v2' : 'v1';
+  } catch {
+    return 'v1';
+  }
+}
+
+/** The commands this host can check: unmarked ones and its version's. */
+export function forHost(commands: Command[], host = hostCgroup())
+  : Command[] {
+  return commands.filter((c) => !c.cgroup || c.cgroup === host);
+}
+
 /** The runnable commands of a markdown file and how each went. */
 export function checkFile(file: string, repo: string): Outcome[] {
-  const commands = sessionsOf(readFileSync(file, 'utf8'));
+  const commands = forHost(sessionsOf(readFileSync(file, 'utf8')));
   return commands.length ? runCommands(commands, repo) : [];
 }
 

@@ -89,6 +89,9 @@ function message(data: Buffer, control: Buffer) {
   return { name: null, namelen: 0, iov: [{ base: data, len: data.length }],
     iovlen: 1, control, controllen: control.length, flags: 0 };
 }
+// #endregion
+
+// #region send-fds
 
 /** Sends open file descriptors to the process at the other end. */
 export function sendFds(sock: number, fds: number[]): void {

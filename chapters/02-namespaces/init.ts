@@ -119,13 +119,13 @@ function setUpContainer(spec: Spec, trees: Trees): void {
     writeSysctls(spec);
   }
 }
+// #endregion
 
 function writeSysctls(spec: Spec): void {
   for (const [key, value] of Object.entries(spec.linux.sysctl ?? {})) {
     writeFileSync(`/proc/sys/${key.replaceAll('.', '/')}`, value);
   }
 }
-// #endregion
 
 // #region enter-mount-ns
 /**

@@ -73,7 +73,6 @@ export interface Launched {
   kill(signal?: NodeJS.Signals | number): void;
 }
 
-// #region sync-lines
 /** Line-at-a-time reader for the sync socket. */
 function lineReader(stream: Readable): () => Promise<string> {
   let buffered = '';
@@ -96,7 +95,6 @@ function lineReader(stream: Readable): () => Promise<string> {
     }
   };
 }
-// #endregion
 
 /** Everything written to a stream until its end. */
 function readToEnd(stream: Readable): Promise<string> {
@@ -152,7 +150,6 @@ function verdict(text: string, status?: ExitStatus): StartError | null {
   }
 }
 
-// #region own-pipes
 const pipe2 = syscall<[Int32Array, number]>(
   'int pipe2(_Out_ int *fds, int flags)');
 const O_CLOEXEC = 0o2000000;
@@ -168,6 +165,7 @@ interface Piped {
   closeFar(): void;
 }
 
+// #region own-pipes
 /**
  * Pipes of our own for the container's stdio. Node's own 'pipe' belongs
  * to the trampoline's ChildProcess: when the trampoline exits, an instant
@@ -203,7 +201,6 @@ function wantsConsole(config: InitConfig): boolean {
   return !!proc.terminal;
 }
 
-// #region spawn-init
 /** An init cloned into its namespaces, waiting for its config. */
 export interface Waiting {
   readonly pid: number;
@@ -228,6 +225,7 @@ export interface SpawnRequest {
   init?: string;
 }
 
+// #region spawn-init
 /** Runs the trampoline; resolves once it has cloned the init. */
 export async function spawnInit(req: SpawnRequest): Promise<Waiting> {
   const [ours, far] = req.console ? consolePair() : [];
@@ -255,6 +253,8 @@ export async function spawnInit(req: SpawnRequest): Promise<Waiting> {
   const config = child.stdio[CONFIG_FD] as Writable;
   // If the trampoline fails first, the error pipe says why: not EPIPE.
   config.on('error', () => {});
+  // #endregion
+  // #region spawn-init-talk
   try {
     await spawned;
     let line = await nextLine();

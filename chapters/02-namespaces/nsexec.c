@@ -21,9 +21,10 @@
 //     forwards signals to it and reaps orphaned zombies.
 //
 // Protocol on fd 3 (a socket to the engine): we write "U\n" after
-// creating the user namespace and wait for one byte once the maps are
-// written; we write "P <pid>\n" with the init's host pid, then exit.
-// Errors go, as one line, to fd 5: the error pipe.
+// creating the user namespace and wait for the engine's one byte, "M",
+// once the maps are written; we write "P <pid>\n" with the init's host
+// pid, then exit. Errors go, as one line, to fd 5: the error pipe. The
+// whole conversation, the init's part included, is in protocol.ts.
 #define _GNU_SOURCE
 #include <errno.h>
 #include <fcntl.h>
@@ -173,6 +174,8 @@ static int spawn(int argc, char **argv) {
     snprintf(env, sizeof env, "%d", fd);
     setenv("SKIFF_KEEP_FD", env, 1);
   }
+  // #endregion
+  // #region spawn-order
   join_all(join, njoin);
   if (user) new_user_ns();
   // A new pid namespace applies to our children only, so it goes last

@@ -1,22 +1,41 @@
-// What the engine and the re-executed init say to each other. The init
-// inherits three sockets from the engine, through the trampoline:
+// What the engine, the trampoline (nsexec.c) and the re-executed init
+// say to each other. The engine spawns the trampoline with fds 3-5 (and
+// 6 if needed); the init it clones inherits them. Every message:
 //
-//   fd 3  sync    trampoline: "U" (map my ids) and "P <pid>"; engine: "G"
-//                 (the barrier: the init may go on)
-//   fd 4  config  the engine writes one JSON InitConfig, then EOF
-//   fd 5  errors  close-on-exec: the init writes "X" right before its
-//                 execve(2), then an error line only if that fails. EOF
+//   fd 3  sync, a socket, both ways
+//         trampoline -> engine  "U\n"  a new user namespace exists: write
+//                                     its uid_map and gid_map (-U only)
+//         engine -> trampoline  "M"    the maps are written; the
+//                                     trampoline becomes root in it
+//         trampoline -> engine  "P <pid>\n"  the init's host pid; the
+//                                     trampoline then exits
+//         engine -> init        "G"    the barrier: the init may go on.
+//                                     The engine then closes its end: EOF
+//                                     or another byte makes the init exit
+//   fd 4  config  engine -> init: one JSON InitConfig, then EOF. EOF
+//                 with nothing: an init made ahead (final/fast/) whose
+//                 engine is gone; it exits 0
+//   fd 5  errors  to the engine (the init makes it close-on-exec)
+//                 trampoline: one line "<call> <object>: <ERRNO>" if it
+//                 fails; init: "X" right before its execve(2), then a
+//                 JSON InitFailure line only if something fails. EOF
 //                 after "X" alone means the command runs; EOF before "X"
-//                 means the init died during setup.
-//   fd 6  console with process.terminal only: the init makes the
-//                 terminal inside and sends its master (SCM_RIGHTS)
-//                 before "X"
+//                 means the init died during setup
+//   fd 6  console, a SOCK_SEQPACKET socket; each message is one byte
+//                 "T" carrying descriptors (SCM_RIGHTS, unix(7))
+//                 init -> engine: with process.terminal, the master of
+//                 the terminal it made inside, sent before "X"
+//                 engine -> init: when the config has `handed`, one
+//                 message before the config: fds 0-2 for the command,
+//                 the rootfs tree, one tree per bind mount (mounts.ts
+//                 Trees). A start in a new user namespace (launch.ts
+//                 handOver) and the engine's spare inits (final/fast/)
+//                 get theirs this way
 //
-// An init in a new user namespace is made with fd 6 and no stdio, and
-// with its config (`handed`) it finds there what it would otherwise
-// inherit: its stdio, and clones of its rootfs and bind sources
-// (mounts.ts Trees), made once its namespaces exist (launch.ts
-// handOver).
+// And two environment variables, trampoline -> init: SKIFF_BIND_FDS,
+// the fds of the bind sources it cloned (-b, -B), comma-separated; and
+// SKIFF_KEEP_FD, the fd of the path it kept open (-k: an exec's mount
+// namespace).
 import type { LinuxSeccomp, Process, Spec } from './spec.ts';
 
 export const SYNC_FD = 3;

@@ -43,6 +43,7 @@ function reap(): void {
     keepAlive = undefined;
   }
 }
+// #endregion
 
 let installed = false;
 function install(): void {
@@ -65,4 +66,3 @@ export function waitForChild(pid: number): Promise<ExitStatus> {
     reap();
   });
 }
-// #endregion

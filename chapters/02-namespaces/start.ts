@@ -137,6 +137,8 @@ export async function startContainer(spec: Spec,
     c.pid = init.pid;
     for (const step of steps) await step.attach?.(c);
     await init.release();
+    // #endregion
+    // #region start-cleanup
   } catch (err) {
     if (init) {
       init.kill('SIGKILL');

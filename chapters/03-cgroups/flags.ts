@@ -203,6 +203,8 @@ export function setResourceFlag(r: LinuxResources, flag: string,
     case '--cpuset-cpus': cpu().cpus = parseCpuset(value); return;
     case '--cpuset-mems': parseCpuList(value, flag); cpu().mems = value;
       return;
+    // #endregion
+    // #region set-flag-rest
     case '--pids-limit':
       r.pids = { limit: parseInteger(flag, value, -1) };
       if (r.pids.limit > 0 && r.pids.limit < MIN_PIDS) {

@@ -93,6 +93,8 @@ Promise<ArchiveSource> {
   });
   readRange({ file }, (b) => reader.push(b));
   reader.finish();
+  // #endregion
+  // #region tar-find
   const find = (name: string) => {
     let e = index.get(entryName(name));
     for (let hops = 0; e?.link !== undefined && hops < 8; hops++) {

@@ -95,7 +95,9 @@ for (let i = 0; ; i = (i + 1) % SLOTS) {
 }
 parentPort.postMessage(error ? { error } : { digest: hash.digest('hex') });
 `;
+// #endregion
 
+// #region digest-ring
 /**
  * A ring of SLOTS shared buffers: this thread fills one, hands it over
  * with Atomics, and fills the next while the worker hashes; it waits
@@ -121,6 +123,9 @@ class ThreadDigest implements LayerDigest {
     });
     this.done.catch(() => {}); // awaited later: not an unhandled one
   }
+  // #endregion
+
+  // #region digest-slots
 
   /** Waits until the worker is done with the slot to fill next. */
   private free(): void {
@@ -148,6 +153,9 @@ class ThreadDigest implements LayerDigest {
     Atomics.notify(this.state, this.i);
     this.i = (this.i + 1) % SLOTS;
   }
+  // #endregion
+
+  // #region digest-end
 
   /** Tells the worker there is no more, once it reaches that slot. */
   private end(): void {

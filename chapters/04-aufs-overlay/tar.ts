@@ -312,6 +312,9 @@ export class TarWriter {
     }
     this.write(ustarHeader(full, TYPEFLAG[full.type]));
   }
+  // #endregion
+
+  // #region writer-buffer
 
   /** Entry data; pad() after the last piece. */
   write(b: Buffer): void {

@@ -217,7 +217,9 @@ describe('chapter 04: malicious layers', needsRoot, () => {
     ['a whiteout naming ..', () => [{ path: 'a/.wh...' }],
       /leaves the layer/],
   ];
+  // #endregion
 
+  // #region attack-test
   for (const [name, make, error] of attacks) {
     test(`refuses ${name}`, async (t) => {
       const dir = tempDir(t);
@@ -236,6 +238,7 @@ describe('chapter 04: malicious layers', needsRoot, () => {
       assert.equal(statSync(`${victim}.src`).nlink, 1, 'linked into layer');
     });
   }
+  // #endregion
 
   test('a file entry replaces a symlink instead of following it', async (t) => {
     const dir = tempDir(t);
@@ -253,4 +256,3 @@ describe('chapter 04: malicious layers', needsRoot, () => {
     assert.ok(lstatSync(join(out, 'link')).isFile());
   });
 });
-// #endregion

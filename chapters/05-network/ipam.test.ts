@@ -203,6 +203,8 @@ describe('chapter 05: many containers, crashes, idempotence', needsRoot,
             '-4', '-o', 'addr'], { encoding: 'utf8' }).stdout.split('\n')
             .map((l) => l.split(/\s+/).slice(1, 4).join(' ')),
         });
+        // #endregion
+        // #region test-idempotent-check
         try {
           await step.prepare!(c);
           c.pid = ns.pid!;

@@ -460,6 +460,8 @@ export function sweep(cfg = netConfig(), all = false): string[] {
       }
       store.write(rec);
     }
+    // #endregion
+    // #region sweep-rules
     const leased = new Set(recs.flatMap((r) => Object.keys(r.leases)));
     const bridges = new Set(recs.map((r) => r.bridge));
     for (const owner of ruleOwners(chains)) {

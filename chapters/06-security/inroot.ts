@@ -84,7 +84,9 @@ export function readFileInRoot(root: string, path: string,
     closeSync(fd);
   }
 }
+// #endregion
 
+// #region read-capped
 /** Reads at most `max` bytes; a file that has more is refused. */
 function readCapped(file: string, max: number, what: string): string {
   const fd = openSync(file, C.O_RDONLY | C.O_NONBLOCK | C.O_NOCTTY);

@@ -12,7 +12,7 @@ import { CgroupV2 } from './v2.ts';
 
 export type { FreezerState };
 
-// #region cgroup-interface
+// #region cgroup-stats
 /** What `docker stats` shows, read from the cgroup's files. */
 export interface CgroupStats {
   /** CPU time of all its processes so far, user + system, in ns. */
@@ -33,7 +33,9 @@ export interface CgroupStats {
   ioReadBytes: number;
   ioWriteBytes: number;
 }
+// #endregion
 
+// #region cgroup-interface
 export interface Cgroup {
   /** The path inside the hierarchies, e.g. "/skiff/abc". */
   readonly path: string;

@@ -96,7 +96,9 @@ export function deviceFilterProgram(rules: DeviceRule[]): Buffer[] {
   prog.push(mov64(0, 0), exit());
   return prog;
 }
+// #endregion
 
+// #region rule-block
 function ruleBlock(checks: ((skip: number) => Buffer[])[], allow: boolean):
   Buffer[] {
   // Lay out from the end: each jump skips what follows it in the block.
