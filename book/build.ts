@@ -84,8 +84,6 @@ export function checkExcerptLengths(excerpts: Excerpt[],
  */
 export const LONG_EXCERPTS_PENDING: readonly string[] = [
   'final/README.md',
-  'chapters/02-namespaces/launch.ts#hand-over',
-  'chapters/02-namespaces/spare.ts#spare-inits',
 ];
 
 export interface BuildOptions {
