@@ -28,6 +28,8 @@ export const OBJECT_COMMANDS: Record<string,
     summary: 'Remove one or more images' },
   history: { load: () => import('./history.ts'),
     summary: 'Show the history of an image' },
+  build: { load: () => import('./build.ts'),
+    summary: 'Build an image from a Dockerfile' },
   commit: { load: () => import('./commit.ts'),
     summary: 'Create a new image from a container\'s changes' },
   cp: { load: () => import('./cp.ts'), summary: 'Copy files/folders ' +
