@@ -5,7 +5,9 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import type { ContainerConfig } from
   '../../chapters/04-aufs-overlay/store.ts';
-import { build, type BuildBackend, type FileStep } from './builder.ts';
+import {
+  applyChange, build, type BuildBackend, type FileStep,
+} from './builder.ts';
 
 function fakeBackend() {
   const images = new Map<string, ContainerConfig>([
@@ -112,4 +114,22 @@ test('stages: --target, COPY --from a stage, FROM a stage', async () => {
   const two = await build('FROM busybox AS a\nENV X=1\nFROM a\nENV Y=2',
     { dockerfile: 'Dockerfile', buildArgs: {}, target: 'a' }, f2.backend);
   assert.deepEqual(f2.images.get(two)?.Env, ['PATH=/bin', 'X=1']);
+});
+
+test('commit/import --change: a Dockerfile line on a config', () => {
+  const base = { Env: ['PATH=/bin'] };
+  let c = applyChange(base, 'ENV GREETING hello world');
+  c = applyChange(c, 'LABEL "a b"="c d" e=\'$PATH\'');
+  c = applyChange(c, 'CMD ["cat", "/greeting"]');
+  c = applyChange(c, 'expose 80/udp 8080');
+  c = applyChange(c, 'WORKDIR $PATH/w');
+  assert.deepEqual(c, { Env: ['PATH=/bin', 'GREETING=hello world'],
+    Labels: { 'a b': 'c d', e: '$PATH' }, Cmd: ['cat', '/greeting'],
+    ExposedPorts: { '80/udp': {}, '8080/tcp': {} }, WorkingDir: '/bin/w' });
+  assert.deepEqual(base, { Env: ['PATH=/bin'] }); // a copy changed
+  assert.throws(() => applyChange(base, 'RUN true'),
+    /RUN is not a valid change command/);
+  assert.throws(() => applyChange(base, 'EXPOSE http'),
+    /invalid containerPort: http/);
+  assert.throws(() => applyChange(base, 'NOPE x'), /unknown instruction/);
 });

@@ -8,7 +8,8 @@ import { createHash } from 'node:crypto';
 import type { ContainerConfig } from
   '../../chapters/04-aufs-overlay/store.ts';
 import {
-  type Dockerfile, type Instruction, parseDockerfile, type Stage,
+  type Dockerfile, type Instruction, parseDockerfile, parseInstruction,
+  type Stage,
 } from './dockerfile.ts';
 import {
   type Escape, expandWord, expandWords, type Lookup, rawWords,
@@ -185,6 +186,29 @@ async function dispatch(ins: Instruction, state: State, opts: BuildOptions,
 }
 // #endregion
 
+/** What `commit --change` and `import --change` may set (docker's list). */
+const CHANGES = ['CMD', 'ENTRYPOINT', 'ENV', 'EXPOSE', 'LABEL', 'ONBUILD',
+  'STOPSIGNAL', 'USER', 'VOLUME', 'WORKDIR'];
+
+// #region apply-change
+/**
+ * One instruction of `commit --change` or `import --change`, applied to
+ * a copy of `base`: the builder's own parser and dispatch, so a change
+ * means what the same line means in a Dockerfile.
+ */
+export function applyChange(base: ContainerConfig, line: string)
+  : ContainerConfig {
+  const ins = parseInstruction(line.trim(), 1, '--change');
+  if (!CHANGES.includes(ins.cmd)) {
+    throw new BuildError(`${ins.cmd} is not a valid change command`);
+  }
+  const state: State = { image: '', config: structuredClone(base),
+    args: new Map(), shell: SHELL, escape: '\\' };
+  applyConfig(ins, state, lookup(state, {}));
+  return state.config;
+}
+// #endregion
+
 /** The instructions that change the config alone. */
 function applyConfig(ins: Instruction, state: State, vars: Lookup): void {
   const c = state.config;
@@ -209,7 +233,11 @@ function applyConfig(ins: Instruction, state: State, vars: Lookup): void {
       return;
     case 'EXPOSE':
       for (const p of expandWords(ins.text, vars, state.escape)) {
-        (c.ExposedPorts ??= {})[p.includes('/') ? p : `${p}/tcp`] = {};
+        if (!/^\d+(-\d+)?(\/(tcp|udp|sctp))?$/i.test(p)) {
+          throw new BuildError(`invalid containerPort: ${p}`);
+        }
+        (c.ExposedPorts ??= {})[p.includes('/') ? p.toLowerCase()
+          : `${p}/tcp`] = {};
       }
       return;
     case 'VOLUME':
