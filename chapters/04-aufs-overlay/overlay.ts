@@ -277,7 +277,8 @@ function tarTree(dir: string, out: string, kind: TreeKind): string {
  */
 export async function commitRootfs(store: ImageStore, id: string,
   opts: { ref?: string; message?: string; author?: string;
-    changes?: ContainerConfig } = {}): Promise<Image> {
+    changes?: ContainerConfig; createdBy?: string } = {})
+  : Promise<Image> {
   const r = rootfsOf(store, id);
   if (!r.image) throw new ImageError(`no such container: ${id}`);
   const base = store.image(r.image).config;
@@ -293,7 +294,8 @@ export async function commitRootfs(store: ImageStore, id: string,
     if (opts.author) config.author = opts.author;
     config.config = { ...config.config, ...opts.changes };
     config.rootfs.diff_ids.push(layer.diffId);
-    (config.history ??= []).push({ created, created_by: `skiff commit ${id}`,
+    (config.history ??= []).push({ created,
+      created_by: opts.createdBy ?? `skiff commit ${id}`,
       ...(opts.author ? { author: opts.author } : {}),
       ...(opts.message ? { comment: opts.message } : {}) });
     return store.addImage(Buffer.from(JSON.stringify(config)), [layer],

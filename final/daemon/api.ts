@@ -421,6 +421,9 @@ async function handle(table: Route[], req: http.IncomingMessage,
   const path = url.pathname.replace(/^\/v[\d.]+/, '');
   res.setHeader('Api-Version', API_VERSION);
   res.setHeader('Ostype', 'linux');
+  // The classic builder (POST /build): docker's CLI then does not try
+  // BuildKit's session protocol, which skiff does not speak.
+  res.setHeader('Builder-Version', '1');
   res.setHeader('Server', `skiff (linux)`);
   try {
     let params: string[] | undefined;

@@ -12,6 +12,7 @@ import type { Handler, Req, Route } from './api.ts';
 import { applyChanges } from './changes.ts';
 import type { Container, Containers } from './containers.ts';
 import { copyRoutes } from './copy.ts';
+import { buildRoute } from './build.ts';
 import type { Engine } from './engine.ts';
 import { familiar, normalizeRef, type Image } from './images.ts';
 import { normalizeRef as checkRef } from
@@ -50,6 +51,7 @@ export function objectRoutes(engine: Engine): Route[] {
     r('POST', '/images/prune', (q) => img.prune(/"dangling":\s*\[\s*"(false|0)"/
       .test(q.query.get('filters') ?? ''))),
     r('POST', '/commit', (q) => img.commit(q)),
+    r('POST', '/build', (q) => buildRoute(engine, q)),
     r('GET', `/containers/${ID}/export`, (q) => img.export(q,
       cs.get(p0(q)))),
     ...copyRoutes(engine),
