@@ -9,7 +9,8 @@ import type { Readable } from 'node:stream';
 import { packContext } from '../build/context.ts';
 import { ApiError, withQuery } from '../client.ts';
 import { API_VERSION } from '../paths.ts';
-import type { Command } from './command.ts';
+import type { Parsed } from '../flags.ts';
+import type { Command, Ctx } from './command.ts';
 import { bool, list, str } from './command.ts';
 
 const command: Command = {
@@ -44,31 +45,41 @@ const command: Command = {
   minArgs: 1,
   maxArgs: 1,
   async run(p, ctx) {
-    const { body, dockerfile, cleanup } = context(p.args[0], str(p, 'file'));
     try {
-      const path = withQuery('/build', {
-        t: undefined, dockerfile, target: str(p, 'target'),
-        nocache: bool(p, 'no-cache') ? 1 : undefined,
-        pull: bool(p, 'pull') ? 1 : undefined, q: bool(p, 'quiet') ? 1
-          : undefined, networkmode: str(p, 'network'),
-        rm: bool(p, 'rm') ? 1 : 0, forcerm: bool(p, 'force-rm') ? 1
-          : undefined,
-        buildargs: json(pairs(list(p, 'build-arg'), true)),
-        labels: json(pairs(list(p, 'label'), false)),
-      }) + list(p, 'tag').map((t) => `&t=${encodeURIComponent(t)}`)
-        .join('');
-      await ctx.client.ensureDaemon();
-      const id = await send(ctx.client.sock, path, body, ctx.out,
-        bool(p, 'quiet'));
-      const iidfile = str(p, 'iidfile');
-      if (iidfile) writeFileSync(iidfile, id);
-      return 0;
-    } finally {
-      cleanup();
+      return await build(p, ctx);
+    } catch (err) {
+      // docker build's failures exit 1, or with the failed RUN's code.
+      throw Object.assign(err as Error, {
+        exitCode: (err as { exitCode?: number }).exitCode ?? 1 });
     }
   },
 };
 export default command;
+
+async function build(p: Parsed, ctx: Ctx): Promise<number> {
+  const { body, dockerfile, cleanup } = context(p.args[0], str(p, 'file'));
+  try {
+    const path = withQuery('/build', {
+      t: undefined, dockerfile, target: str(p, 'target'),
+      nocache: bool(p, 'no-cache') ? 1 : undefined,
+      pull: bool(p, 'pull') ? 1 : undefined, q: bool(p, 'quiet') ? 1
+        : undefined, networkmode: str(p, 'network'),
+      rm: bool(p, 'rm') ? 1 : 0, forcerm: bool(p, 'force-rm') ? 1
+        : undefined,
+      buildargs: json(pairs(list(p, 'build-arg'), true)),
+      labels: json(pairs(list(p, 'label'), false)),
+    }) + list(p, 'tag').map((t) => `&t=${encodeURIComponent(t)}`)
+      .join('');
+    await ctx.client.ensureDaemon();
+    const id = await send(ctx.client.sock, path, body, ctx.out,
+      bool(p, 'quiet'));
+    const iidfile = str(p, 'iidfile');
+    if (iidfile) writeFileSync(iidfile, id);
+    return 0;
+  } finally {
+    cleanup();
+  }
+}
 
 /** `K=V` flags as an object; a bare `K` takes the CLI's environment. */
 function pairs(items: string[], fromEnv: boolean): Record<string, string> {

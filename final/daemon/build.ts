@@ -1,0 +1,340 @@
+// POST /build: docker's classic builder over this engine. The context
+// arrives as a tar and is unpacked into a scratch directory; the
+// builder (final/build/) walks the Dockerfile; this file is its backend:
+// RUN is a container of the engine's (default confinement, the build's
+// network), COPY/ADD write into chapter 04's union mount of the parent
+// image, and each change is chapter 04's commit of the upper layer.
+import { createHash } from 'node:crypto';
+import {
+  closeSync, existsSync, lstatSync, mkdirSync, openSync, readdirSync,
+  readFileSync, readSync, rmSync, writeFileSync,
+} from 'node:fs';
+import { join } from 'node:path';
+import {
+  commitRootfs, createRootfs, mountRootfs, removeRootfs,
+} from '../../chapters/04-aufs-overlay/overlay.ts';
+import type {
+  ContainerConfig, ImageConfig, ImageStore,
+} from '../../chapters/04-aufs-overlay/store.ts';
+import { goArch } from '../../chapters/04-aufs-overlay/archive.ts';
+import { unpack } from '../../chapters/04-aufs-overlay/unpack.ts';
+import type { CreateBody } from '../api-types.ts';
+import {
+  build, BuildError, type BuildBackend, type FileStep, shortId,
+} from '../build/builder.ts';
+import {
+  copyInto, type CopyTarget, type Ignore, sources,
+} from '../build/copy.ts';
+import { contextIgnore } from '../build/context.ts';
+import type { Req } from './api.ts';
+import { userInImage } from './containers.ts';
+import type { Engine } from './engine.ts';
+import { pull } from './registry.ts';
+import { withUpload } from './transfer.ts';
+
+type Emit = (m: object) => void;
+
+// #region build-route
+/** POST /build: the JSON stream docker's CLI and docker-py read. */
+export async function buildRoute(engine: Engine, q: Req): Promise<void> {
+  const store = engine.images.store;
+  const query = q.query;
+  const quiet = flag(query, 'q');
+  const emit: Emit = (m) => {
+    if (!q.res.headersSent) {
+      q.res.writeHead(200, { 'Content-Type': 'application/json' });
+    }
+    q.res.write(`${JSON.stringify(m)}\n`);
+  };
+  const say = (text: string) => { if (!quiet) emit({ stream: text }); };
+  try {
+    await withUpload(store, q.raw, async (tar) => {
+      const context = store.scratch('context-');
+      try {
+        await unpack({ file: tar }, context);
+        const id = await buildIn(engine, context, query, say, emit);
+        emit({ aux: { ID: id } });
+        if (quiet) emit({ stream: `${id}\n` });
+        say(`Successfully built ${shortId(id)}\n`);
+        for (const t of query.getAll('t')) {
+          store.tag(id, t);
+          say(`Successfully tagged ${t.includes(':') ? t : `${t}:latest`}\n`);
+        }
+      } finally {
+        rmSync(context, { recursive: true, force: true });
+      }
+    });
+  } catch (err) {
+    const message = (err as Error).message;
+    const code = err instanceof BuildError ? err.code : 1;
+    emit({ errorDetail: { code, message }, error: message });
+  }
+  q.res.end();
+}
+// #endregion
+
+function flag(query: URLSearchParams, name: string): boolean {
+  return /^(1|true)$/i.test(query.get(name) ?? '');
+}
+
+function jsonParam(query: URLSearchParams, name: string)
+  : Record<string, string> {
+  const text = query.get(name);
+  if (!text) return {};
+  try {
+    return JSON.parse(text);
+  } catch (err) {
+    throw Object.assign(new BuildError(`${name}: invalid JSON`),
+      { cause: err });
+  }
+}
+
+async function buildIn(engine: Engine, context: string,
+  query: URLSearchParams, say: (t: string) => void, emit: Emit)
+  : Promise<string> {
+  const file = query.get('dockerfile') || 'Dockerfile';
+  const path = join(context, file);
+  if (file.split('/').includes('..') || !existsSync(path) ||
+    !lstatSync(path).isFile()) {
+    throw new BuildError(`Cannot locate specified Dockerfile: ${file}`);
+  }
+  const backend = new EngineBackend(engine, context, {
+    network: query.get('networkmode') || 'default',
+    rm: query.get('rm') !== '0' && query.get('rm') !== 'false',
+    forceRm: flag(query, 'forcerm'), pull: flag(query, 'pull'),
+  }, say, emit);
+  return build(readFileSync(path, 'utf8'), { dockerfile: file,
+    buildArgs: jsonParam(query, 'buildargs'),
+    target: query.get('target') || undefined,
+    noCache: flag(query, 'nocache'), labels: jsonParam(query, 'labels') },
+  backend);
+}
+
+interface Choices { network: string; rm: boolean; forceRm: boolean;
+  pull: boolean }
+
+// #region backend
+class EngineBackend implements BuildBackend {
+  private readonly store: ImageStore;
+  private readonly ignore: Ignore;
+  private readonly cacheFile: string;
+  private pulled = new Set<string>();
+
+  constructor(private readonly engine: Engine, private readonly context:
+    string, private readonly choices: Choices,
+  readonly say: (t: string) => void, private readonly emit: Emit) {
+    this.store = engine.images.store;
+    this.ignore = contextIgnore(context);
+    this.cacheFile = join(engine.config.root, 'build-cache.json');
+  }
+
+  async image(ref: string) {
+    const have = this.engine.images.find(ref);
+    const fresh = this.choices.pull && !this.pulled.has(ref) &&
+      !/^sha256:/.test(ref);
+    if (!have || fresh) {
+      this.pulled.add(ref);
+      await pull(this.store, ref, (m) => this.emit(m));
+    }
+    const img = this.store.image(ref);
+    return { id: img.id, config: img.config.config ?? {} };
+  }
+
+  async configure(parent: string, config: ContainerConfig,
+    createdBy: string): Promise<string> {
+    const base: ImageConfig = parent ? structuredClone(
+      this.store.image(parent).config) : { architecture: goArch(), os: 'linux',
+      rootfs: { type: 'layers', diff_ids: [] } };
+    const created = new Date().toISOString();
+    base.created = created;
+    base.config = config;
+    (base.history ??= []).push({ created, created_by: createdBy,
+      empty_layer: true });
+    return this.store.addImage(Buffer.from(JSON.stringify(base)), []).id;
+  }
+  // #endregion
+
+  async change(step: FileStep): Promise<string> {
+    if (step.run) return this.run(step);
+    return this.copy(step);
+  }
+
+  // #region backend-run
+  /** RUN: a container of the engine's, its output in the build's. */
+  private async run(step: FileStep): Promise<string> {
+    const cs = this.engine.containers;
+    const run = step.run!;
+    const c = cs.create({ Image: step.parent, Cmd: run.argv,
+      Entrypoint: [], Env: run.env, User: run.user || undefined,
+      WorkingDir: run.workdir, HostConfig: { NetworkMode:
+        this.choices.network === 'default' ? 'bridge'
+          : this.choices.network } } as CreateBody);
+    this.say(` ---> Running in ${c.id.slice(0, 12)}\n`);
+    const show = (e: { log: string }) => this.say(e.log);
+    c.log.on('entry', show);
+    let ok = false;
+    try {
+      const exited = cs.wait(c, 'next-exit');
+      await cs.start(c);
+      const code = await exited;
+      if (code !== 0) {
+        throw new BuildError(`The command '${run.argv.join(' ')}' ` +
+          `returned a non-zero code: ${code}`, code);
+      }
+      const image = await commitRootfs(this.store, c.id, {
+        changes: step.config, createdBy: step.createdBy });
+      ok = true;
+      return image.id;
+    } finally {
+      c.log.off('entry', show);
+      if ((ok && this.choices.rm) || this.choices.forceRm) {
+        this.say(`Removing intermediate container ${c.id.slice(0, 12)}\n`);
+        await cs.remove(c, true);
+      }
+    }
+  }
+  // #endregion
+
+  // #region backend-copy
+  /** COPY/ADD: no process; the parent's union mount, then a commit. */
+  private async copy(step: FileStep): Promise<string> {
+    const id = `build-${randomHex()}`;
+    const c = step.copy!;
+    const src = c.from ? this.mountImage(c.from) : undefined;
+    const scratch = this.store.scratch('add-');
+    try {
+      createRootfs(this.store, id, step.parent || emptyImage(this.store));
+      const root = mountRootfs(this.store, id);
+      const { uid, gid } = c.chown ? userInImage(root, c.chown)
+        : { uid: 0, gid: 0 };
+      const target: CopyTarget = { root, dest: c.dest, workdir: c.workdir,
+        uid, gid, mode: c.chmod ? parseInt(c.chmod, 8) : undefined };
+      const base = src?.root ?? this.context;
+      const ignore = src ? [] : this.ignore;
+      const local = c.sources.filter((s) => !isUrl(s));
+      const paths = local.flatMap((s) => sources(base, s, ignore));
+      if (c.add) {
+        await this.addSpecial(c.sources.filter(isUrl), paths, base, scratch,
+          target);
+      }
+      const plain = c.add ? paths.filter((p) => !isArchive(join(base, p)))
+        : paths;
+      if (plain.length) copyInto(base, plain, target, ignore);
+      const image = await commitRootfs(this.store, id, {
+        changes: step.config, createdBy: step.createdBy });
+      return image.id;
+    } finally {
+      removeRootfs(this.store, id);
+      if (src) removeRootfs(this.store, src.id);
+      rmSync(scratch, { recursive: true, force: true });
+    }
+  }
+
+  /**
+   * ADD's two extras: a local tar archive (plain or gzip) is unpacked
+   * into the destination directory; a URL is downloaded to a file of
+   * the URL's last name, mode 0600, not unpacked (docker's reference).
+   */
+  private async addSpecial(urls: string[], paths: string[], base: string,
+    scratch: string, target: CopyTarget): Promise<void> {
+    for (const [i, p] of paths.entries()) {
+      if (!isArchive(join(base, p))) continue;
+      const dir = join(scratch, `tar-${i}`);
+      mkdirSync(dir);
+      await unpack({ file: join(base, p) }, dir);
+      copyInto(dir, ['.'], { ...target,
+        dest: target.dest.replace(/\/?$/, '/') }, []);
+    }
+    for (const [i, url] of urls.entries()) {
+      const res = await fetch(url);
+      if (!res.ok) {
+        throw new BuildError(`ADD failed: GET ${url}: HTTP ${res.status}`);
+      }
+      const name = new URL(url).pathname.split('/').filter(Boolean).pop()
+        ?? 'index.html';
+      const dir = join(scratch, `url-${i}`);
+      mkdirSync(dir);
+      writeFileSync(join(dir, name), Buffer.from(await res.arrayBuffer()),
+        { mode: 0o600 });
+      copyInto(dir, [name], { ...target, mode: target.mode ?? 0o600 }, []);
+    }
+  }
+  // #endregion
+
+  /** COPY --from: the stage's or image's root, mounted for reading. */
+  private mountImage(ref: string): { id: string; root: string } {
+    const id = `build-${randomHex()}`;
+    createRootfs(this.store, id, ref);
+    return { id, root: mountRootfs(this.store, id) };
+  }
+
+  async sourcesHash(step: FileStep): Promise<string> {
+    const c = step.copy!;
+    if (c.from) return `from:${this.store.image(c.from).id}`;
+    const hash = createHash('sha256');
+    const walk = (rel: string) => {
+      const st = lstatSync(join(this.context, rel));
+      hash.update(`${rel}\0${st.mode}\0${st.size}\0`);
+      if (st.isDirectory()) {
+        for (const n of readdirSync(join(this.context, rel)).sort()) {
+          walk(rel === '.' ? n : `${rel}/${n}`);
+        }
+      } else if (st.isFile()) {
+        hash.update(readFileSync(join(this.context, rel)));
+      }
+    };
+    for (const s of c.sources) {
+      // A URL counts by its text: a later build reuses the download.
+      if (isUrl(s)) hash.update(`url:${s}\0`);
+      else for (const p of sources(this.context, s, this.ignore)) walk(p);
+    }
+    return hash.digest('hex');
+  }
+
+  cacheGet(key: string): string | undefined {
+    const id = this.cache()[key];
+    return id && this.store.ids().includes(id) ? id : undefined;
+  }
+
+  cacheSet(key: string, image: string): void {
+    writeFileSync(this.cacheFile, JSON.stringify({ ...this.cache(),
+      [key]: image }));
+  }
+
+  private cache(): Record<string, string> {
+    try {
+      return JSON.parse(readFileSync(this.cacheFile, 'utf8'));
+    } catch {
+      return {};
+    }
+  }
+}
+
+const isUrl = (s: string) => /^https?:\/\//.test(s);
+
+/** A tar, by ustar's magic at 257, or a gzip stream (a .tar.gz). */
+function isArchive(path: string): boolean {
+  if (!lstatSync(path).isFile()) return false;
+  const head = Buffer.alloc(263);
+  const fd = openSync(path, 'r');
+  try {
+    readSync(fd, head, 0, head.length, 0);
+  } finally {
+    closeSync(fd);
+  }
+  return (head[0] === 0x1f && head[1] === 0x8b) ||
+    head.subarray(257, 262).toString('latin1') === 'ustar';
+}
+
+function randomHex(): string {
+  return createHash('sha256').update(`${Math.random()}${Date.now()}`)
+    .digest('hex').slice(0, 16);
+}
+
+/** FROM scratch's first file step: an image with no layers at all. */
+function emptyImage(store: ImageStore): string {
+  const config: ImageConfig = { architecture: goArch(), os: 'linux',
+    rootfs: { type: 'layers', diff_ids: [] }, config: {} };
+  return store.addImage(Buffer.from(JSON.stringify(config)), []).id;
+}
+
