@@ -116,6 +116,7 @@ export function findPages(repo: string): Page[] {
   }
   add('final', join(repo, 'final/README.md'));
   add('final-fast', join(repo, 'final/fast/README.md'));
+  add('final-build', join(repo, 'final/build/README.md'));
   return pages;
 }
 

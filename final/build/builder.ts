@@ -72,7 +72,6 @@ interface State {
   escape: Escape;
 }
 
-// #region build
 /** Builds the Dockerfile's stages up to the target; the image's id. */
 export async function build(source: string, opts: BuildOptions,
   backend: BuildBackend): Promise<string> {
@@ -101,7 +100,6 @@ export async function build(source: string, opts: BuildOptions,
   }
   return image;
 }
-// #endregion
 
 function upToTarget(df: Dockerfile, target?: string): Stage[] {
   if (!target) return df.stages;
@@ -190,7 +188,6 @@ async function dispatch(ins: Instruction, state: State, opts: BuildOptions,
 const CHANGES = ['CMD', 'ENTRYPOINT', 'ENV', 'EXPOSE', 'LABEL', 'ONBUILD',
   'STOPSIGNAL', 'USER', 'VOLUME', 'WORKDIR'];
 
-// #region apply-change
 /**
  * One instruction of `commit --change` or `import --change`, applied to
  * a copy of `base`: the builder's own parser and dispatch, so a change
@@ -207,7 +204,6 @@ export function applyChange(base: ContainerConfig, line: string)
   applyConfig(ins, state, lookup(state, {}));
   return state.config;
 }
-// #endregion
 
 /** The instructions that change the config alone. */
 function applyConfig(ins: Instruction, state: State, vars: Lookup): void {
@@ -363,7 +359,6 @@ function cacheKey(...parts: string[]): string {
   return createHash('sha256').update(parts.join('\0')).digest('hex');
 }
 
-// #region file-step
 /** RUN, COPY and ADD: a container's change, committed as a layer. */
 async function fileStep(ins: Instruction, state: State, opts: BuildOptions,
   backend: BuildBackend, built: Map<string, string>, vars: Lookup)
@@ -407,4 +402,3 @@ async function fileStep(ins: Instruction, state: State, opts: BuildOptions,
   }
   backend.say(` ---> ${shortId(state.image)}\n`);
 }
-// #endregion

@@ -17,7 +17,6 @@ export function contextIgnore(dir: string): ReturnType<typeof parseIgnore> {
   return parseIgnore(existsSync(file) ? readFileSync(file, 'utf8') : '');
 }
 
-// #region pack-context
 /**
  * Writes the context `dir` as a tar into a new temp file; returns its
  * path. `dockerfile` (relative to dir) is sent even if ignored; a
@@ -57,7 +56,6 @@ export function packContext(dir: string, dockerfile: string,
   }
   return out;
 }
-// #endregion
 
 /** One file, directory or symlink, owned by root as the CLI sends it. */
 function entry(tw: TarWriter, path: string, rel: string): void {

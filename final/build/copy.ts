@@ -30,7 +30,6 @@ export interface CopyTarget {
   mode?: number;
 }
 
-// #region sources
 /**
  * The context paths a COPY source names: itself, or what its wildcards
  * match (Go's filepath.Match per path component). Ignored files do not
@@ -65,7 +64,6 @@ export function sources(context: string, src: string, ignore: Ignore)
   for (const p of found) insideContext(context, p, src);
   return found;
 }
-// #endregion
 
 function componentRegex(part: string): RegExp {
   let re = '^';
@@ -110,7 +108,6 @@ function insideContext(context: string, path: string, src: string): void {
   }
 }
 
-// #region copy
 /** Copies the sources by docker's rules into the target. */
 export function copyInto(context: string, paths: string[],
   t: CopyTarget, ignore: Ignore): void {
@@ -129,7 +126,6 @@ export function copyInto(context: string, paths: string[],
     copyTree(context, p, to, t, ignore);
   }
 }
-// #endregion
 
 function isDirInRoot(root: string, path: string): boolean {
   try {

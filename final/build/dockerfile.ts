@@ -49,7 +49,6 @@ export class DockerfileError extends Error {
   }
 }
 
-// #region instructions
 /** Each instruction and the flags it takes (docker's reference). */
 const FLAGS: Record<string, string[]> = {
   FROM: ['platform'], RUN: ['mount', 'network', 'security'],
@@ -65,9 +64,7 @@ const FLAGS: Record<string, string[]> = {
 /** Where `["a", "b"]` is the exec form rather than a shell string. */
 const JSON_FORM = new Set(['RUN', 'CMD', 'ENTRYPOINT', 'SHELL', 'VOLUME',
   'COPY', 'ADD']);
-// #endregion
 
-// #region directives
 /**
  * `# escape=\`` and `# syntax=...` count only at the very top: the
  * first comment that is not one, blank line or instruction ends them.
@@ -94,7 +91,6 @@ function directives(lines: string[], file: string) {
   }
   return { escape: escape as Escape, syntax: seen.syntax, skip: n };
 }
-// #endregion
 
 // #region logical-lines
 /**
@@ -157,6 +153,7 @@ export function parseInstruction(text: string, line: number, file: string,
   }
   return json ? { ...base, json } : base;
 }
+// #endregion
 
 function onbuild(base: Instruction, file: string, escape: Escape)
   : Instruction {
@@ -179,9 +176,7 @@ function jsonForm(text: string): string[] | undefined {
     return undefined;
   }
 }
-// #endregion
 
-// #region parse
 /** A whole Dockerfile's text as stages of instructions. */
 export function parseDockerfile(source: string, file = 'Dockerfile')
   : Dockerfile {
@@ -225,4 +220,3 @@ function stage(from: Instruction, file: string, before: Stage[]): Stage {
   }
   return { from, base: words[0], name, body: [] };
 }
-// #endregion

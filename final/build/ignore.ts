@@ -40,7 +40,6 @@ export function cleanPath(path: string): string {
   return rooted ? `/${joined}` : joined || '.';
 }
 
-// #region ignore-compile
 function compile(pattern: string): RegExp {
   let re = '^';
   for (let i = 0; i < pattern.length; i++) {
@@ -63,9 +62,7 @@ function compile(pattern: string): RegExp {
   }
   return new RegExp(`${re}$`);
 }
-// #endregion
 
-// #region ignore-match
 /**
  * Whether the context's `path` (slash-separated, relative) is left out.
  * A pattern matching one of the path's parent directories matches it.
@@ -83,4 +80,3 @@ export function ignored(patterns: Pattern[], path: string): boolean {
   }
   return out;
 }
-// #endregion

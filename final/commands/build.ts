@@ -96,7 +96,6 @@ function pairs(items: string[], fromEnv: boolean): Record<string, string> {
 const json = (o: Record<string, string>) =>
   Object.keys(o).length ? JSON.stringify(o) : undefined;
 
-// #region build-context
 /**
  * What is sent: a directory packed (its Dockerfile named relative to
  * it, or added to the tar when it lies outside), or stdin as it is.
@@ -135,9 +134,7 @@ function context(arg: string, file?: string) {
   return { body: () => createReadStream(tar) as Readable, dockerfile,
     cleanup: () => rmSync(dirname(tar), { recursive: true, force: true }) };
 }
-// #endregion
 
-// #region build-stream
 /**
  * POSTs the context and prints the daemon's JSON lines as they come:
  * `stream` text, `aux.ID` (the image), `errorDetail` (the build failed:
@@ -190,4 +187,3 @@ function send(sock: string, path: string, body: () => Readable,
     input.pipe(req);
   });
 }
-// #endregion

@@ -34,7 +34,6 @@ import { withUpload } from './transfer.ts';
 
 type Emit = (m: object) => void;
 
-// #region build-route
 /** POST /build: the JSON stream docker's CLI and docker-py read. */
 export async function buildRoute(engine: Engine, q: Req): Promise<void> {
   const store = engine.images.store;
@@ -71,7 +70,6 @@ export async function buildRoute(engine: Engine, q: Req): Promise<void> {
   }
   q.res.end();
 }
-// #endregion
 
 function flag(query: URLSearchParams, name: string): boolean {
   return /^(1|true)$/i.test(query.get(name) ?? '');
@@ -195,7 +193,6 @@ class EngineBackend implements BuildBackend {
   }
   // #endregion
 
-  // #region backend-copy
   /** COPY/ADD: no process; the parent's union mount, then a commit. */
   private async copy(step: FileStep): Promise<string> {
     const id = `build-${randomHex()}`;
@@ -259,7 +256,6 @@ class EngineBackend implements BuildBackend {
       copyInto(dir, [name], { ...target, mode: target.mode ?? 0o600 }, []);
     }
   }
-  // #endregion
 
   /** COPY --from: the stage's or image's root, mounted for reading. */
   private mountImage(ref: string): { id: string; root: string } {
