@@ -1,7 +1,7 @@
 // Grades your work on a chapter's labs.
 //
 //   sudo npm run lab 01-chroot            every lab of chapter 1
-//   sudo npm run lab 01-chroot/workdir    one lab
+//   sudo npm run lab 01-chroot/pivot-root one lab
 //   sudo npm run lab                      every lab of the book
 //   sudo npm run lab -- --fail-fast 01-chroot   stop at the first miss
 //

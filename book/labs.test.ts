@@ -98,6 +98,21 @@ describe('labs', { concurrency: 4 }, () => {
     }
   });
 
+  test('the solutions are kept apart, one per lab', () => {
+    for (const lab of labs) {
+      assert.deepEqual(readdirSync(lab.dir).filter((f) =>
+        f.endsWith('.patch')), [], `${relative(REPO, lab.dir)} holds a ` +
+        'patch: reference solutions go under solutions/');
+    }
+    const dir = join(REPO, 'solutions');
+    const patches = readdirSync(dir, { recursive: true, encoding: 'utf8' })
+      .filter((f) => f.endsWith('.patch')).map((f) => join(dir, f));
+    for (const patch of patches) {
+      assert.ok(labs.some((l) => l.solution === patch),
+        `${relative(REPO, patch)} belongs to no lab`);
+    }
+  });
+
   for (const lab of labs) {
     test(`${lab.chapter}/${lab.name}: the starting point fails, ` +
       'the solution passes', needsRoot, async (t) => {

@@ -2,15 +2,17 @@
 //
 // Each chapter keeps its labs next to its code, one folder per lab:
 //
-//   chapters/01-chroot/labs/workdir/
+//   chapters/01-chroot/labs/pivot-root/
 //     README.md        the exercise (rendered at the end of the chapter)
 //     grader.ts        `export default defineLab({ title, checks })`
-//     solution.patch   the reference solution, a `git diff` of the repo
+//
+// The reference solutions live apart, out of the reader's way, one
+// `git diff` of the repo per lab: solutions/01-chroot/pivot-root.patch.
 //
 // `sudo npm run lab 01-chroot` grades every lab of the chapter against the
-// reader's working tree; `sudo npm run lab 01-chroot/workdir` grades one.
-// Checks look at behaviour from the host, the way the chapter's tests do,
-// and each failing check says what is missing.
+// reader's working tree; `sudo npm run lab 01-chroot/pivot-root` grades
+// one. Checks look at what the host can observe, the way the chapter's
+// tests do, and each failing check says what is missing.
 import { spawnSync } from 'node:child_process';
 import {
   chmodSync, cpSync, existsSync, mkdtempSync, readdirSync, readFileSync,
@@ -23,11 +25,12 @@ import { cachedRootfs } from '../chapters/01-chroot/rootfs.ts';
 export interface LabInfo {
   /** Chapter folder name, e.g. "01-chroot". */
   chapter: string;
-  /** Lab folder name, e.g. "workdir". */
+  /** Lab folder name, e.g. "pivot-root". */
   name: string;
   dir: string;
   readme: string;
   grader: string;
+  /** solutions/<chapter>/<name>.patch, kept out of the chapter. */
   solution: string;
 }
 
@@ -49,7 +52,7 @@ export function findLabs(repo: string, filter = ''): LabInfo[] {
         chapter, name, dir,
         readme: join(dir, 'README.md'),
         grader: join(dir, 'grader.ts'),
-        solution: join(dir, 'solution.patch'),
+        solution: join(repo, 'solutions', chapter, `${name}.patch`),
       });
     }
   }
