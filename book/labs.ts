@@ -13,7 +13,7 @@
 // reader's working tree; `sudo npm run lab 01-chroot/pivot-root` grades
 // one. Checks look at what the host can observe, the way the chapter's
 // tests do, and each failing check says what is missing.
-import { spawnSync } from 'node:child_process';
+import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
 import {
   chmodSync, cpSync, existsSync, mkdtempSync, readdirSync, readFileSync,
   realpathSync, rmSync,
@@ -83,12 +83,15 @@ export interface LabContext {
   tempDir(): string;
   /** Runs a file of the repo as `sudo npx tsx <file> <args>` would. */
   run(file: string, args: string[], env?: Record<string, string>): Ran;
+  /** Starts it without waiting, stdio piped; killed after the lab. */
+  start(file: string, args: string[], env?: Record<string, string>)
+    : ChildProcess;
   /** A name no other lab or test run uses: "lab1a2b3". */
   unique(prefix?: string): string;
 }
 
 export interface Check {
-  /** What the check expects, as a sentence: "-w /etc runs in /etc". */
+  /** What the check expects, as a sentence: "the escape demo fails". */
   name: string;
   /** Throws (e.g. with node:assert) saying what is missing. */
   check(ctx: LabContext): void | Promise<void>;
@@ -119,6 +122,7 @@ export async function gradeLab(lab: Lab, repo: string,
   opts: { failFast?: boolean } = {},
   report: (r: CheckResult) => void = () => {}): Promise<CheckResult[]> {
   const scratch: string[] = [];
+  const started: ChildProcess[] = [];
   let rootfs: string | undefined;
   let image: string[] | undefined;
   const tempDir = () => {
@@ -159,6 +163,13 @@ export async function gradeLab(lab: Lab, repo: string,
       return image;
     },
     run: (file, args, env = {}) => runTsIn(repo, file, args, env),
+    start(file, args, env = {}) {
+      const child = spawn(process.execPath, ['--import', 'tsx',
+        resolve(repo, file), ...args], { cwd: repo,
+        env: { ...process.env, ...env, NO_COLOR: '1' } });
+      started.push(child);
+      return child;
+    },
     unique: (prefix = 'lab') =>
       `${prefix}${process.pid.toString(36)}${(counter++).toString(36)}`,
   };
@@ -171,6 +182,11 @@ export async function gradeLab(lab: Lab, repo: string,
       if (!result.ok && opts.failFast) break;
     }
   } finally {
+    for (const child of started) {
+      if (child.exitCode === null && child.signalCode === null) {
+        child.kill('SIGKILL');
+      }
+    }
     for (const dir of scratch) {
       // A half-done solution may leave a mount in there: never delete
       // through one.
