@@ -23,8 +23,8 @@ test('the book builds: title page, preface, chapters with code and labs',
     assert.match(html, /<span class="hljs-title function_">enterRoot/);
     assert.doesNotMatch(html, /&lt;&lt;&lt;/, 'no include line left raw');
     assert.match(html, /<a class="prev" rel="prev" href="preface\.html">/);
-    assert.match(html, /<section class="lab" id="lab-workdir">/);
-    assert.match(html, /sudo npm run lab 01-chroot\/workdir/);
+    assert.match(html, /<section class="lab" id="lab-pivot-root">/);
+    assert.match(html, /sudo npm run lab 01-chroot\/pivot-root/);
     assert.match(html, /<figure class="code console runnable">/);
     assert.match(html, /<h2 id="why-chroot-is-not-a-jail">/);
     assert.ok(existsSync(join(out, 'style.css')));
