@@ -42,7 +42,7 @@ function grade(repo: string, lab: LabInfo, ...flags: string[])
   return new Promise((done, fail) => {
     const child = spawn(process.execPath, ['--import', 'tsx', 'book/lab.ts',
       ...flags, `${lab.chapter}/${lab.name}`], {
-      cwd: repo, timeout: 180_000, stdio: ['ignore', 'pipe', 'pipe'],
+      cwd: repo, timeout: 600_000, stdio: ['ignore', 'pipe', 'pipe'],
       env: { ...process.env, FORCE_COLOR: '0' },
     });
     let out = '';
