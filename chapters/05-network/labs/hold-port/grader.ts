@@ -4,10 +4,17 @@ import assert from 'node:assert/strict';
 import { createSocket } from 'node:dgram';
 import { createServer } from 'node:net';
 import { defineLab } from '../../../../book/labs.ts';
-import type { NetConfig } from '../../network.ts';
+import type { PortMapping } from '../../ports.ts';
 import {
   dropConfig, httpGet, startNet, testConfig, type TestContainer, waitTcp,
 } from '../../testnet.ts';
+
+type NetConfig = ReturnType<typeof testConfig>;
+
+/** `-p HOST:CONTAINER[/udp]` on every address of the host. */
+const publish = (hostPort: number, containerPort: number,
+  protocol: 'tcp' | 'udp' = 'tcp'): PortMapping =>
+  ({ hostIP: '', hostPort, containerPort, protocol });
 
 /** A bridge network of the check's own, removed after it. */
 async function withNet(check: (cfg: NetConfig,
@@ -46,7 +53,7 @@ export default defineLab({
       check: () => withNet(async (cfg, track) => {
         const [tcp, udp] = [nextPort++, nextPort++];
         track(await startNet(cfg, SLEEP,
-          { publish: [`${tcp}:80`, `${udp}:53/udp`] }));
+          { publish: [publish(tcp, 80), publish(udp, 53, 'udp')] }));
         assert.equal(await bindOnHost(tcp, 'tcp'), 'EADDRINUSE',
           `the host bound 0.0.0.0:${tcp}/tcp, published by a container`);
         assert.equal(await bindOnHost(udp, 'udp'), 'EADDRINUSE',
@@ -58,7 +65,7 @@ export default defineLab({
       check: () => withNet(async (cfg, track) => {
         const port = nextPort++;
         track(await startNet(cfg, ['httpd', '-f', '-p', '80', '-h', '/'],
-          { hostname: 'pub', publish: [`${port}:80`] }));
+          { hostname: 'pub', publish: [publish(port, 80)] }));
         await waitTcp('127.0.0.1', port);
         assert.equal(await httpGet('127.0.0.1', port, '/etc/hostname'),
           'pub\n', `127.0.0.1:${port} did not answer with the container`);
@@ -68,12 +75,12 @@ export default defineLab({
       name: 'once the container is gone, the port is free again',
       check: () => withNet(async (cfg) => {
         const port = nextPort++;
-        const c = await startNet(cfg, SLEEP, { publish: [`${port}:80`] });
+        const c = await startNet(cfg, SLEEP, { publish: [publish(port, 80)] });
         await c.destroy();
         assert.equal(await bindOnHost(port, 'tcp'), 'free',
           `port ${port} stayed taken after its container`);
         const again = await startNet(cfg, SLEEP,
-          { publish: [`${port}:80`] });
+          { publish: [publish(port, 80)] });
         await again.destroy();
       }),
     },

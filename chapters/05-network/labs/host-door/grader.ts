@@ -4,11 +4,18 @@ import assert from 'node:assert/strict';
 import type { ChildProcess } from 'node:child_process';
 import { createServer, type Server } from 'node:net';
 import { defineLab } from '../../../../book/labs.ts';
-import type { NetConfig } from '../../network.ts';
+import type { PortMapping } from '../../ports.ts';
 import {
   dropConfig, httpGet, makeOutside, type Outside, peerServer, startNet,
   testConfig, type TestContainer, waitTcp,
 } from '../../testnet.ts';
+
+type NetConfig = ReturnType<typeof testConfig>;
+
+/** `-p HOST:CONTAINER[/udp]` on every address of the host. */
+const publish = (hostPort: number, containerPort: number,
+  protocol: 'tcp' | 'udp' = 'tcp'): PortMapping =>
+  ({ hostIP: '', hostPort, containerPort, protocol });
 
 interface World {
   cfg: NetConfig;
@@ -32,8 +39,8 @@ async function withWorld(check: (w: World) => Promise<void>) {
 }
 
 /** Runs busybox `script` in a container on the bridge; its output. */
-async function sh(w: World, script: string, publish: string[] = []) {
-  const c = await startNet(w.cfg, ['sh', '-c', script], { publish });
+async function sh(w: World, script: string) {
+  const c = await startNet(w.cfg, ['sh', '-c', script]);
   w.containers.push(c);
   await c.wait();
   return c.output();
@@ -94,7 +101,7 @@ export default defineLab({
       check: () => withWorld(async (w) => {
         const port = nextPort++;
         const srv = await startNet(w.cfg, ['httpd', '-f', '-p', '80', '-h',
-          '/'], { hostname: 'pub', publish: [`${port}:80`] });
+          '/'], { hostname: 'pub', publish: [publish(port, 80)] });
         w.containers.push(srv);
         await waitTcp('127.0.0.1', port);
         assert.equal(await httpGet('127.0.0.1', port, '/etc/hostname'),
