@@ -12,6 +12,8 @@ import { after, before, describe, test } from 'node:test';
 import { hostMounts, needsRoot } from '../support/testing.ts';
 import { DOCKER, TestEngine } from './testing.ts';
 
+const PY_DOCKER = spawnSync('python3', ['-c', 'import docker'])
+  .status === 0;
 let eng: TestEngine;
 const ok = (...args: string[]) => eng.ok(...args);
 const inspect = (ref: string) => JSON.parse(ok('image', 'inspect', ref))[0];
@@ -189,5 +191,26 @@ describe('skiff build', needsRoot, () => {
         Dockerfile: 'FROM busybox\nRUN exit 7\n' })]);
       assert.equal(failed.status, 7);
       assert.match(failed.stderr, /returned a non-zero code: 7/);
+    });
+
+  test('docker-py\'s images.build against the daemon',
+    { skip: PY_DOCKER ? false : 'no python3 docker module' }, () => {
+      const dir = context({ Dockerfile: 'FROM busybox\nARG N\n' +
+        'RUN echo "n=$N" > /n\nCMD ["cat", "/n"]\n' });
+      const r = spawnSync('python3', ['-c', [
+        'import docker, sys',
+        `c = docker.DockerClient(base_url="unix://${eng.sock}")`,
+        'img, logs = c.images.build(path=sys.argv[1], tag="py:1", ' +
+          'buildargs={"N": "7"})',
+        'print(img.id, img.tags)',
+        'try:',
+        '    c.images.build(path=sys.argv[2])',
+        'except docker.errors.BuildError as e:',
+        '    print("failed:", e.msg)',
+      ].join('\n'), dir, context({ Dockerfile: 'FROM busybox\nRUN false' })],
+      { encoding: 'utf8', timeout: 120_000 });
+      assert.equal(r.status, 0, r.stderr);
+      assert.match(r.stdout, /^sha256:[0-9a-f]{64} \['py:1'\]\nfailed: The /);
+      assert.equal(ok('run', '--rm', 'py:1'), 'n=7\n');
     });
 });

@@ -457,10 +457,17 @@ async function handle(table: Route[], req: http.IncomingMessage,
   }
 }
 
+/** Where the body is a tar, whatever Content-Type a client sends. */
+const RAW_BODY = new RegExp('/(build|images/load|images/create|' +
+  'containers/[^/]+/archive)$');
+
 async function readBody(req: http.IncomingMessage): Promise<unknown> {
-  // A tar (load, import, cp) is the handler's to stream: q.raw.
+  // A tar (build, load, import, cp) is the handler's to stream: q.raw.
+  // docker-py sends application/tar, docker's CLI x-tar or nothing.
   const type = req.headers['content-type'] ?? '';
-  if (/^application\/(x-tar|octet-stream)/.test(type)) return undefined;
+  const path = (req.url ?? '').split('?')[0];
+  if (/^application\/(x-tar|tar|octet-stream)/.test(type) ||
+    RAW_BODY.test(path)) return undefined;
   const chunks: Buffer[] = [];
   for await (const c of req) chunks.push(c as Buffer);
   const text = Buffer.concat(chunks).toString('utf8');
