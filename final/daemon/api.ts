@@ -7,12 +7,10 @@ import { API_VERSION } from '../paths.ts';
 import { frame } from '../stdcopy.ts';
 import { humanDuration } from '../format.ts';
 import type { Container, Containers } from './containers.ts';
-import {
-  createWarnings, NotModified, publishedPorts,
-} from './containers.ts';
+import { createWarnings, publishedPorts } from './containers.ts';
 import type { LogEntry } from './logs.ts';
 import { readLog } from './logs.ts';
-import { BadRequest, Conflict } from './volumes.ts';
+import { BadRequest, Conflict, NotFound, NotModified } from './errors.ts';
 import type { Engine } from './engine.ts';
 import { descendants } from './runtime.ts';
 import { objectRoutes } from './routes-objects.ts';
@@ -430,7 +428,7 @@ async function handle(table: Route[], req: http.IncomingMessage,
     const route = table.find((rt) => rt.method === req.method &&
       (params = rt.pattern.exec(path)?.slice(1)) !== undefined);
     if (!route) {
-      throw Object.assign(new Error(`page not found`), { status: 404 });
+      throw new NotFound('page not found');
     }
     const body = await readBody(req);
     const out = await route.handler({ method: req.method!, params: params!,

@@ -5,7 +5,7 @@
 import type { ContainerConfig } from
   '../../chapters/04-aufs-overlay/store.ts';
 import { applyChange } from '../build/builder.ts';
-import { BadRequest } from './volumes.ts';
+import { BadRequest } from './errors.ts';
 
 /** Applies each instruction in turn to a copy of `base`. */
 export function applyChanges(base: ContainerConfig, lines: string[])

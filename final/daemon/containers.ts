@@ -34,11 +34,8 @@ import {
   checkUsernsMode, chownRootfs, idmappedRootfs, isChowned, type Remap,
   remapSpec,
 } from './userns.ts';
-import { BadRequest, Conflict, NotFound, type Volumes } from './volumes.ts';
-
-export class NotModified extends Error {
-  readonly status = 304;
-}
+import { BadRequest, Conflict, NotFound, NotModified } from './errors.ts';
+import type { Volumes } from './volumes.ts';
 
 export interface MountPoint {
   Type: 'bind' | 'volume';

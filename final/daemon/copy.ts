@@ -21,7 +21,7 @@ import type { Handler, Req, Route } from './api.ts';
 import type { Container } from './containers.ts';
 import type { Engine } from './engine.ts';
 import { withUpload } from './transfer.ts';
-import { BadRequest, NotFound } from './volumes.ts';
+import { BadRequest, NotFound } from './errors.ts';
 
 // #region secure-join
 /**

@@ -18,7 +18,7 @@ import { mergeEnv } from './ocispec.ts';
 import { execPrivileges } from
   '../../chapters/06-security/defaults.ts';
 import type { Runtime } from './runtime.ts';
-import { Conflict, NotFound } from './volumes.ts';
+import { Conflict, NotFound } from './errors.ts';
 
 /** POST /containers/{id}/exec's body (docker's ExecConfig). */
 export interface ExecConfig {

@@ -8,7 +8,7 @@ import {
   type SecurityChoices, withSecurity,
 } from '../../chapters/06-security/defaults.ts';
 import type { CreateBody, HostConfig, ImageConfig } from '../api-types.ts';
-import { BadRequest } from './volumes.ts';
+import { BadRequest } from './errors.ts';
 
 export const DEFAULT_PATH =
   'PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin';

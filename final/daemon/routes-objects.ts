@@ -19,7 +19,7 @@ import { normalizeRef as checkRef } from
   '../../chapters/04-aufs-overlay/store.ts';
 import { progressStream, pull, push } from './registry.ts';
 import { all, refOf, sendMade, withUpload } from './transfer.ts';
-import { BadRequest, Conflict, NotFound } from './volumes.ts';
+import { BadRequest, Conflict, NotFound } from './errors.ts';
 
 const ID = '([^/]+)';
 /** Image names may hold slashes ("localhost:5000/a/b"). */

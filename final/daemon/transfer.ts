@@ -6,7 +6,7 @@ import type http from 'node:http';
 import { basename, join } from 'node:path';
 import { pipeline } from 'node:stream/promises';
 import type { ImageStore } from '../../chapters/04-aufs-overlay/store.ts';
-import { BadRequest } from './volumes.ts';
+import { BadRequest } from './errors.ts';
 import { familiar } from './images.ts';
 
 /**

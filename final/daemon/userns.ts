@@ -18,7 +18,7 @@ import {
 } from '../../chapters/04-aufs-overlay/overlay.ts';
 import type { ImageStore } from '../../chapters/04-aufs-overlay/store.ts';
 import type { IdMapping, Spec } from '../../chapters/02-namespaces/spec.ts';
-import { BadRequest } from './volumes.ts';
+import { BadRequest } from './errors.ts';
 
 export interface Remap {
   /** What --userns-remap said ("default", "alice:staff"). */

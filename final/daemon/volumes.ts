@@ -7,6 +7,7 @@ import {
 } from 'node:fs';
 import { isAbsolute, join } from 'node:path';
 import type { Mount } from '../../chapters/02-namespaces/spec.ts';
+import { BadRequest, Conflict, NotFound } from './errors.ts';
 import { readJson, writeJson } from './state.ts';
 
 export interface Volume {
@@ -17,16 +18,6 @@ export interface Volume {
   Labels: Record<string, string>;
   Scope: 'local';
   Options: Record<string, string>;
-}
-
-export class NotFound extends Error {
-  readonly status = 404;
-}
-export class Conflict extends Error {
-  readonly status = 409;
-}
-export class BadRequest extends Error {
-  readonly status = 400;
 }
 
 const VOLUME_NAME = /^[a-zA-Z0-9][a-zA-Z0-9_.-]+$/;
