@@ -13,7 +13,7 @@
 //   blobs/sha256/<hex>  manifests, configs and layers, by digest
 import {
   closeSync, createReadStream, createWriteStream, existsSync, mkdirSync,
-  openSync, readFileSync, readSync, renameSync, rmSync, statSync, writeSync,
+  openSync, readFileSync, readSync, renameSync, rmSync, statSync,
 } from 'node:fs';
 import { createHash } from 'node:crypto';
 import { basename, dirname, join, posix } from 'node:path';
@@ -22,8 +22,8 @@ import { createGunzip } from 'node:zlib';
 import {
   type ContainerConfig, type Image, ImageError, type ImageConfig,
   type ImageStore, type StagedLayer, hexOf, normalizeRef, sha256,
-  writeAtomic,
 } from './store.ts';
+import { writeAll, writeAtomic } from './durable.ts';
 import { TarReader, TarWriter } from './tar.ts';
 import { type BlobRange, compressionOf, readRange } from './unpack.ts';
 
@@ -313,21 +313,11 @@ function dirSink(dir: string): ArchiveSink {
       const to = join(dir, name);
       if (existsSync(to) && statSync(to).size === size) return;
       mkdirSync(dirname(to), { recursive: true });
-      const fd = openSync(`${to}.tmp`, 'w');
-      try {
-        readRange({ file: from }, (b) => writeAll(fd, b));
-      } finally {
-        closeSync(fd);
-      }
-      renameSync(`${to}.tmp`, to);
+      writeAtomic(to, (fd) =>
+        readRange({ file: from }, (b) => writeAll(fd, b)));
     },
     finish: () => {},
   };
-}
-
-function writeAll(fd: number, b: Buffer): void {
-  let done = 0;
-  while (done < b.length) done += writeSync(fd, b, done);
 }
 
 function tarSink(path: string): ArchiveSink {

@@ -5,8 +5,8 @@
 // the unpacker reads: both see one buffer in shared memory, never two
 // reads of a file that could change in between.
 import { createHash } from 'node:crypto';
-import { writeSync } from 'node:fs';
 import { Worker } from 'node:worker_threads';
+import { writeAll } from './durable.ts';
 
 /** Takes every byte of a layer, in order; then gives its sha256. */
 export interface LayerDigest {
@@ -33,11 +33,6 @@ const SLOTS = 4;
 export function layerDigest(size: number, copyTo?: number): LayerDigest {
   return size >= 8 * SLOT ? new ThreadDigest(copyTo)
     : new InlineDigest(copyTo);
-}
-
-function writeAll(fd: number, b: Buffer): void {
-  let done = 0;
-  while (done < b.length) done += writeSync(fd, b, done);
 }
 
 class InlineDigest implements LayerDigest {

@@ -6,15 +6,15 @@
 //   <root>/overlay/<id>/work/    overlayfs's scratch space
 //   <root>/overlay/<id>/merged/  the union: the container's "/"
 import {
-  closeSync, existsSync, lstatSync, mkdirSync, openSync, readFileSync,
-  readdirSync, renameSync, rmSync, statfsSync,
+  existsSync, lstatSync, mkdirSync, readFileSync, readdirSync, rmSync,
+  statfsSync,
 } from 'node:fs';
 import { join } from 'node:path';
 import { SyscallError, syscall } from '../01-chroot/kernel.ts';
 import type { StartStep } from '../02-namespaces/steps.ts';
+import { writeAtomic } from './durable.ts';
 import {
   type ContainerConfig, type Image, ImageError, type ImageStore,
-  writeAtomic,
 } from './store.ts';
 import { packTree, type TreeKind } from './pack.ts';
 import { WH_META, WH_PREFIX } from './unpack.ts';
@@ -253,20 +253,12 @@ export function diffRootfs(store: ImageStore, id: string): Change[] {
 
 /** Writes a tar of `dir` to `out` (atomically); returns its sha256. */
 function tarTree(dir: string, out: string, kind: TreeKind): string {
-  const tmp = `${out}.${process.pid}.tmp`;
-  const fd = openSync(tmp, 'w', 0o600);
-  let digest: string;
-  try {
+  let digest = '';
+  writeAtomic(out, (fd) => {
     const tw = new TarWriter(fd);
     packTree(dir, tw, kind);
     digest = tw.finish();
-  } catch (err) {
-    closeSync(fd);
-    rmSync(tmp, { force: true });
-    throw err;
-  }
-  closeSync(fd);
-  renameSync(tmp, out);
+  }, 0o600);
   return digest;
 }
 

@@ -10,15 +10,15 @@
 //   overlay/<container>/     upper, work, merged dirs of each container
 //
 // Every change happens under an exclusive flock(2) on <root>/store.lock
-// and is written to a temporary file then renamed, so a crash leaves the
-// old state or the new one, never half a file.
+// and is written to a temporary file then renamed (durable.ts), so a
+// crash leaves the old state or the new one, never half a file.
 import {
   closeSync, existsSync, fsyncSync, mkdirSync, mkdtempSync, openSync,
-  readFileSync, readdirSync, renameSync, rmSync, symlinkSync, writeSync,
+  readFileSync, readdirSync, renameSync, rmSync, symlinkSync,
 } from 'node:fs';
 import { createHash } from 'node:crypto';
 import { join } from 'node:path';
-import { syscall } from '../01-chroot/kernel.ts';
+import { syncDir, withFileLock, writeAtomic } from './durable.ts';
 import { type BlobRange, unpack, type WhiteoutFormat } from './unpack.ts';
 
 export const DEFAULT_ROOT = process.env.SKIFF_ROOT ?? '/var/lib/skiff';
@@ -95,9 +95,6 @@ export interface LayerMeta {
 export class ImageError extends Error {
   readonly exitCode = 125;
 }
-
-const flock = syscall<[number, number]>('int flock(int fd, int op)');
-const LOCK_EX = 2, LOCK_UN = 8;
 
 export const sha256 = (b: Buffer | string) =>
   `sha256:${createHash('sha256').update(b).digest('hex')}`;
@@ -185,29 +182,20 @@ export class ImageStore {
 
   // #region lock
   /**
-   * Runs `fn` holding the store's lock: flock(2) on <root>/store.lock,
-   * which the kernel drops if we die. `fn` is synchronous: flock blocks the
-   * whole thread, and an await inside would let a second caller in this
-   * process block it forever. Nested calls just run.
+   * Runs `fn` holding the store's lock: flock(2) on <root>/store.lock
+   * (durable.ts), which the kernel drops if we die. `fn` is synchronous:
+   * flock blocks the whole thread, and an await inside would let a second
+   * caller in this process block it forever. Nested calls just run.
    */
   withLock<T>(fn: () => T): T {
     if (this.lockDepth > 0) {
       this.lockDepth++;
       try { return fn(); } finally { this.lockDepth--; }
     }
-    const fd = openSync(join(this.root, 'store.lock'), 'a');
-    try {
-      flock(fd, LOCK_EX);
+    return withFileLock(join(this.root, 'store.lock'), () => {
       this.lockDepth = 1;
-      try {
-        return fn();
-      } finally {
-        this.lockDepth = 0;
-        flock(fd, LOCK_UN);
-      }
-    } finally {
-      closeSync(fd);
-    }
+      try { return fn(); } finally { this.lockDepth = 0; }
+    });
   }
   // #endregion
 
@@ -270,6 +258,7 @@ export class ImageStore {
     const want = config.rootfs?.diff_ids ?? [];
     return this.withLock(() => {
       for (const s of staged) this.commitLayer(s);
+      syncDir(join(this.root, 'layers')); // on disk before an image names them
       for (const d of want) {
         if (!this.hasLayer(d)) {
           throw new ImageError(`image config lists layer ${d}, ` +
@@ -460,19 +449,4 @@ function safeNormalize(ref: string): string {
 /** The 12-hex-digit form `docker images` shows. */
 export function short(id: string): string {
   return hexOf(id).slice(0, 12);
-}
-
-/** Writes a file so that readers see the old or the new content only. */
-export function writeAtomic(path: string, data: string | Buffer): void {
-  const tmp = `${path}.${process.pid}.tmp`;
-  const fd = openSync(tmp, 'w', 0o644);
-  try {
-    const b = typeof data === 'string' ? Buffer.from(data) : data;
-    let done = 0;
-    while (done < b.length) done += writeSync(fd, b, done);
-    fsyncSync(fd);
-  } finally {
-    closeSync(fd);
-  }
-  renameSync(tmp, path);
 }

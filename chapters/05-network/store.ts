@@ -4,18 +4,12 @@
 // twenty `skiff run`s started at once, in twenty processes, never hand
 // out the same address twice. The kernel drops the lock when its holder
 // dies, so a crashed engine cannot leave a stale lock behind.
-import {
-  closeSync, mkdirSync, openSync, readFileSync, readdirSync, renameSync,
-  rmSync, writeFileSync,
-} from 'node:fs';
+import { mkdirSync, readFileSync, readdirSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
-import { syscall } from '../01-chroot/kernel.ts';
+import {
+  withFileLock, writeAtomic,
+} from '../04-aufs-overlay/durable.ts';
 import type { PortMapping } from './ports.ts';
-
-const flock = syscall<[number, number]>('int flock(int fd, int op)',
-  (fd, op) => `${fd}, ${op === LOCK_EX ? 'LOCK_EX' : 'LOCK_UN'}`);
-const LOCK_EX = 2;
-const LOCK_UN = 8;
 
 /** A process, identified robustly: pids are reused, start times not. */
 export interface ProcessRef { pid: number; start: number }
@@ -57,17 +51,7 @@ export class NetStore {
    */
   withLock<T>(fn: () => T): T {
     mkdirSync(join(this.dir, 'networks'), { recursive: true });
-    const fd = openSync(join(this.dir, 'lock'), 'a');
-    try {
-      flock(fd, LOCK_EX);
-      try {
-        return fn();
-      } finally {
-        flock(fd, LOCK_UN);
-      }
-    } finally {
-      closeSync(fd);
-    }
+    return withFileLock(join(this.dir, 'lock'), fn);
   }
   // #endregion
 
@@ -87,9 +71,7 @@ export class NetStore {
 
   /** Replaces the file atomically: a crash leaves the old or the new. */
   write(rec: NetworkRecord): void {
-    const tmp = `${this.file(rec.name)}.${process.pid}.tmp`;
-    writeFileSync(tmp, JSON.stringify(rec, null, 2) + '\n');
-    renameSync(tmp, this.file(rec.name));
+    writeAtomic(this.file(rec.name), JSON.stringify(rec, null, 2) + '\n');
   }
 
   remove(name: string): void {

@@ -2,11 +2,13 @@
 // socket, the containers found again after a restart, and a clean exit
 // on SIGTERM/SIGINT that leaves the containers running (they are found
 // again by the next daemon, like docker's live-restore).
-import { chmodSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, mkdirSync, rmSync } from 'node:fs';
 import { dirname, join } from 'node:path';
+import {
+  lockFile, writeAtomic,
+} from '../../chapters/04-aufs-overlay/durable.ts';
 import { createServer } from './api.ts';
 import { Engine } from './engine.ts';
-import { lockFile } from './state.ts';
 import { parseRemap, probeIdmap, type Remap } from './userns.ts';
 
 export interface DaemonOptions {
@@ -32,7 +34,7 @@ export async function runDaemon(opts: DaemonOptions): Promise<void> {
     throw new Error(`another skiff daemon owns ${opts.root}`,
       { cause: err });
   }
-  writeFileSync(join(opts.root, 'daemon.pid'), `${process.pid}\n`);
+  writeAtomic(join(opts.root, 'daemon.pid'), `${process.pid}\n`);
   const remap = ids && await userNamespaces(opts.root, ids);
   const engine = new Engine({ ...opts, remap });
   await engine.ready;
