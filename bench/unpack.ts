@@ -9,10 +9,11 @@
 // numbers. CPU time is shown next to wall time for the same reason.
 import { execFileSync, spawnSync } from 'node:child_process';
 import {
-  existsSync, mkdtempSync, readFileSync, renameSync, rmSync,
+  existsSync, mkdtempSync, renameSync, rmSync,
 } from 'node:fs';
 import { join } from 'node:path';
 import { CACHE_DIR } from '../chapters/01-chroot/rootfs.ts';
+import { procStat, USER_HZ } from '../chapters/02-namespaces/procstat.ts';
 import { ImageStore } from '../chapters/04-aufs-overlay/store.ts';
 import { unpack } from '../chapters/04-aufs-overlay/unpack.ts';
 
@@ -57,9 +58,8 @@ interface Timing {
 
 /** CPU seconds of the calling thread so far (proc(5), utime + stime). */
 function threadCpu(): number {
-  const f = readFileSync('/proc/thread-self/stat', 'utf8').split(') ')[1]
-    .split(' ');
-  return (Number(f[11]) + Number(f[12])) / 100; // clock ticks (USER_HZ)
+  const stat = procStat('thread-self')!;
+  return (stat.utime + stat.stime) / USER_HZ;
 }
 
 async function measure(fn: () => Promise<unknown>): Promise<Timing> {

@@ -12,6 +12,7 @@ import { cachedRootfs } from '../01-chroot/rootfs.ts';
 import { tempDir, uniqueName } from '../../support/testing.ts';
 import { compileStatic } from './build.ts';
 import { ALL_NAMESPACES, defaultSpec, type SpecChoices } from './defaults.ts';
+import { procStat } from './procstat.ts';
 import type { NamespaceType, Spec } from './spec.ts';
 import { type Container, startContainer, type StartOptions } from './start.ts';
 
@@ -85,12 +86,7 @@ export function pidsInNamespace(nsLink: string): number[] {
 
 /** The state letter of a process (R, S, Z, ...), or null once gone. */
 export function processState(pid: number): string | null {
-  try {
-    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-    return stat.slice(stat.lastIndexOf(')') + 2)[0];
-  } catch {
-    return null;
-  }
+  return procStat(pid)?.state ?? null;
 }
 
 export async function until(check: () => boolean, ms = 5000): Promise<boolean> {

@@ -1,7 +1,7 @@
 // Helpers for this chapter's tests: host processes that wait until they
 // have been put in a cgroup, CPU time read from /proc, loop devices.
 import { execFileSync, spawn } from 'node:child_process';
-import { readFileSync, rmdirSync, writeFileSync } from 'node:fs';
+import { rmdirSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import type { TestContext } from 'node:test';
 import { tempDir, uniqueName } from '../../support/testing.ts';
@@ -9,6 +9,7 @@ import { createCgroup, type Cgroup } from './cgroups/manager.ts';
 import type { LinuxResources } from '../02-namespaces/spec.ts';
 import { cachedRootfs } from '../01-chroot/rootfs.ts';
 import { ALL_NAMESPACES, defaultSpec } from '../02-namespaces/defaults.ts';
+import { procStat, USER_HZ } from '../02-namespaces/procstat.ts';
 import { startContainer, type Container } from '../02-namespaces/start.ts';
 import { cgroupStep } from './step.ts';
 
@@ -85,17 +86,11 @@ export async function runIn(t: TestContext, r: LinuxResources,
 // #region cpu-seconds
 /** utime + stime of a process, in seconds (proc(5), fields 14 and 15). */
 export function cpuSeconds(pid: number): number {
-  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-  return (Number(fields[11]) + Number(fields[12])) / 100; // USER_HZ
+  const stat = procStat(pid);
+  if (!stat) throw new Error(`cpu time of ${pid}: no such process`);
+  return (stat.utime + stat.stime) / USER_HZ;
 }
 // #endregion
-
-/** The state letter of proc(5)'s stat: R running, S, D, T, Z, ... */
-export function procState(pid: number): string {
-  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-  return stat.slice(stat.lastIndexOf(')') + 2).split(' ')[0];
-}
 
 export const sleep = (ms: number) =>
   new Promise<void>((res) => setTimeout(res, ms));

@@ -9,6 +9,7 @@ import { join } from 'node:path';
 import {
   withFileLock, writeAtomic,
 } from '../04-aufs-overlay/durable.ts';
+import { procStat } from '../02-namespaces/procstat.ts';
 import type { PortMapping } from './ports.ts';
 
 /** A process, identified robustly: pids are reused, start times not. */
@@ -102,15 +103,9 @@ export function processRef(pid = process.pid): ProcessRef {
  * which has exited but is not yet reaped.
  */
 function startTime(pid: number): number | undefined {
-  try {
-    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-    // The command name (field 2) may hold spaces: split after its ")".
-    const rest = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-    if (rest[0] === 'Z' || rest[0] === 'X') return undefined;
-    return Number(rest[19]);
-  } catch {
-    return undefined;
-  }
+  const stat = procStat(pid);
+  if (!stat || stat.state === 'Z' || stat.state === 'X') return undefined;
+  return stat.startTime;
 }
 
 export function isAlive(ref: ProcessRef | undefined): boolean {

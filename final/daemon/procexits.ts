@@ -7,7 +7,7 @@
 // exits, its pid and its wait status: a netlink socket of protocol
 // NETLINK_CONNECTOR bound to the group CN_IDX_PROC, and one message
 // PROC_CN_MCAST_LISTEN (connector(4) in the kernel's documentation).
-import { processStat } from './runtime.ts';
+import { procStat } from '../../chapters/02-namespaces/procstat.ts';
 import { constants } from 'node:os';
 import {
   errnoName, koffi, plain, syscall,
@@ -204,6 +204,6 @@ function awaitAck(fd: number, ack: number): number | undefined {
  * keep it "running" for ever.
  */
 export function stillRuns(pid: number, start?: number): boolean {
-  const stat = processStat(pid);
+  const stat = procStat(pid);
   return !!stat && stat.state !== 'Z' && stat.startTime === start;
 }

@@ -13,6 +13,7 @@ import { execInContainer, type ExecHandle, type ExecStep } from
 import type {
   LinuxSeccomp, Process, Spec,
 } from '../../chapters/02-namespaces/spec.ts';
+import { procStat } from '../../chapters/02-namespaces/procstat.ts';
 import {
   startContainer, type StdioEntry, trampolineArgs,
 } from '../../chapters/02-namespaces/start.ts';
@@ -98,22 +99,9 @@ export function signalNumber(sig: NodeJS.Signals | number | string)
   return n;
 }
 
-/** State (field 3) and start time (field 22) from /proc/PID/stat. */
-export function processStat(pid: number)
-  : { state: string; startTime: number } | undefined {
-  try {
-    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-    // The command name (field 2) may hold spaces and parentheses.
-    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-    return { state: fields[0], startTime: Number(fields[22 - 3]) };
-  } catch {
-    return undefined;
-  }
-}
-
 /** Field 22 of /proc/PID/stat: start time in clock ticks since boot. */
 export function processStartTime(pid: number): number | undefined {
-  return processStat(pid)?.startTime;
+  return procStat(pid)?.startTime;
 }
 
 /**
