@@ -19,9 +19,13 @@ export function enterRoot(rootfs: string): void {
 }
 // #endregion
 
+/** The PATH a command gets when nobody says otherwise (as Docker's). */
+export const DEFAULT_PATH =
+  'PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin';
+
 /** The environment a command gets when nobody says otherwise. */
 export const DEFAULT_ENV = [
-  'PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin',
+  DEFAULT_PATH,
   'HOME=/root',
   `TERM=${process.env.TERM ?? 'xterm'}`,
 ];
@@ -74,8 +78,8 @@ export function findExecutable(cmd: string, env: string[]): string {
 // #endregion
 
 function searchPath(env: string[]): string[] {
-  const path = env.find((e) => e.startsWith('PATH='))?.slice(5) ??
-    '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin';
+  const path = (env.find((e) => e.startsWith('PATH=')) ?? DEFAULT_PATH)
+    .slice('PATH='.length);
   return path.split(':').filter(Boolean);
 }
 

@@ -19,6 +19,7 @@ import { createHash } from 'node:crypto';
 import { basename, dirname, join, posix } from 'node:path';
 import { pipeline } from 'node:stream/promises';
 import { createGunzip } from 'node:zlib';
+import { DEFAULT_PATH } from '../01-chroot/chroot.ts';
 import {
   type ContainerConfig, type Image, ImageError, type ImageConfig,
   type ImageStore, type StagedLayer, hexOf, normalizeRef, sha256,
@@ -457,9 +458,6 @@ function saveOci(store: ImageStore, images: { ref: string; img: Image }[],
 
 // ---------------------------------------------------------------------------
 
-/** The PATH every image gets unless it says otherwise (as Docker's). */
-export const DEFAULT_PATH =
-  'PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin';
 
 // #region import
 /**

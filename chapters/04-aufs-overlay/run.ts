@@ -10,10 +10,10 @@
 // the container's layer stays after it exits, for `demo.ts diff NAME`,
 // `commit` and `rm`; without, it goes with the container.
 import { existsSync } from 'node:fs';
+import { DEFAULT_PATH } from '../01-chroot/chroot.ts';
 import { extend, mainOf, UsageError } from '../02-namespaces/chain.ts';
 import { demo as chapter03, type Options as Previous } from
   '../03-cgroups/run.ts';
-import { DEFAULT_PATH } from './archive.ts';
 import { overlayStep, rootfsOf } from './overlay.ts';
 import { DEFAULT_ROOT, type Image, ImageStore } from './store.ts';
 

@@ -1,5 +1,6 @@
 // From `run` flags and an image's config to an OCI runtime config.json
 // (runtime-spec config.md): how docker merges the two, written out.
+import { DEFAULT_PATH } from '../../chapters/01-chroot/chroot.ts';
 import { defaultSpec } from '../../chapters/02-namespaces/defaults.ts';
 import type {
   LinuxResources, Mount, NamespaceType, Spec,
@@ -9,9 +10,6 @@ import {
 } from '../../chapters/06-security/defaults.ts';
 import type { CreateBody, HostConfig, ImageConfig } from '../api-types.ts';
 import { BadRequest } from './errors.ts';
-
-export const DEFAULT_PATH =
-  'PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin';
 
 // #region merge-env
 /** Image Env, then the flags' -e, later keys replacing earlier ones. */

@@ -1,7 +1,8 @@
 // Routes for the engine's objects (images, networks, volumes, system),
 // kept apart from the container routes in api.ts. Docker Engine API
 // v1.43 paths and JSON.
-import { loadImages, saveImages, importRootfs, DEFAULT_PATH } from
+import { DEFAULT_PATH } from '../../chapters/01-chroot/chroot.ts';
+import { loadImages, saveImages, importRootfs } from
   '../../chapters/04-aufs-overlay/archive.ts';
 import { commitRootfs, exportRootfs } from
   '../../chapters/04-aufs-overlay/overlay.ts';
