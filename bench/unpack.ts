@@ -8,11 +8,9 @@
 // which takes the disk's writeback (and other users of it) out of the
 // numbers. CPU time is shown next to wall time for the same reason.
 import { execFileSync, spawnSync } from 'node:child_process';
-import {
-  existsSync, mkdtempSync, renameSync, rmSync,
-} from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
-import { CACHE_DIR } from '../chapters/01-chroot/rootfs.ts';
+import { buildOnce, CACHE_DIR } from '../chapters/01-chroot/rootfs.ts';
 import { procStat, USER_HZ } from '../chapters/02-namespaces/procstat.ts';
 import { ImageStore } from '../chapters/04-aufs-overlay/store.ts';
 import { unpack } from '../chapters/04-aufs-overlay/unpack.ts';
@@ -21,19 +19,17 @@ const TARBALL = join(CACHE_DIR, 'debian-bookworm-minbase.tar');
 
 /** The benchmark's input, built with debootstrap when it is missing. */
 export function debianTarball(): string {
-  if (existsSync(TARBALL)) return TARBALL;
-  const dir = mkdtempSync(join(CACHE_DIR, 'debootstrap-'));
-  try {
-    execFileSync('debootstrap', ['--variant=minbase', 'bookworm', dir,
-      'http://deb.debian.org/debian'], { stdio: 'inherit' });
-    const tmp = `${TARBALL}.${process.pid}.tmp`;
-    execFileSync('tar', ['--numeric-owner', '--xattrs',
-      '--xattrs-include=*', '-C', dir, '-cf', tmp, '.']);
-    renameSync(tmp, TARBALL);
-  } finally {
-    rmSync(dir, { recursive: true, force: true });
-  }
-  return TARBALL;
+  return buildOnce(TARBALL, TARBALL, (tmp) => {
+    const dir = mkdtempSync(join(CACHE_DIR, 'debootstrap-'));
+    try {
+      execFileSync('debootstrap', ['--variant=minbase', 'bookworm', dir,
+        'http://deb.debian.org/debian'], { stdio: 'inherit' });
+      execFileSync('tar', ['--numeric-owner', '--xattrs',
+        '--xattrs-include=*', '-C', dir, '-cf', tmp, '.']);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
 }
 
 /** Where the trees are written: the disk under .cache/, or a tmpfs. */

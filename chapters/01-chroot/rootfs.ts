@@ -67,16 +67,28 @@ function hasInterpreter(elf: Buffer): boolean {
  */
 export function cachedRootfs(): string {
   const dir = join(CACHE_DIR, 'rootfs-busybox');
-  if (existsSync(join(dir, 'bin/busybox'))) return dir;
-  const tmp = `${dir}.${process.pid}.tmp`;
+  return buildOnce(dir, join(dir, 'bin/busybox'), makeBusyboxRootfs);
+}
+
+/**
+ * `path` (a file or a directory) built once: `build` makes it under a
+ * temporary name, renamed into place when whole, so that tests running
+ * at once never see half of it. `ready` exists once it is there. When
+ * two build it at once, the first rename wins and the other's copy goes.
+ */
+export function buildOnce(path: string, ready: string,
+  build: (tmp: string) => void): string {
+  if (existsSync(ready)) return path;
+  const tmp = `${path}.${process.pid}.tmp`;
   rmSync(tmp, { recursive: true, force: true });
-  makeBusyboxRootfs(tmp);
   try {
-    renameSync(tmp, dir);
-  } catch {
-    rmSync(tmp, { recursive: true, force: true }); // another test won
+    build(tmp);
+    renameSync(tmp, path);
+  } catch (err) {
+    rmSync(tmp, { recursive: true, force: true });
+    if (!existsSync(ready)) throw err; // else another test won
   }
-  return dir;
+  return path;
 }
 
 if (process.argv[1] === fileURLToPath(import.meta.url)) {

@@ -2,12 +2,13 @@
 // tarball, and small archives crafted entry by entry (layers, attacks).
 import { execFileSync } from 'node:child_process';
 import {
-  closeSync, existsSync, mkdtempSync, openSync, readdirSync, renameSync,
-  rmSync,
+  closeSync, existsSync, mkdtempSync, openSync, readdirSync, rmSync,
 } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { CACHE_DIR, cachedRootfs } from '../01-chroot/rootfs.ts';
+import {
+  buildOnce, CACHE_DIR, cachedRootfs,
+} from '../01-chroot/rootfs.ts';
 import { importRootfs, stackLayer } from './archive.ts';
 import { removeRootfs } from './overlay.ts';
 import { ImageStore } from './store.ts';
@@ -16,12 +17,8 @@ import { type EntryType, TarWriter } from './tar.ts';
 /** chapter 01's busybox rootfs as a plain tar, built once under .cache/. */
 export function busyboxTarball(): string {
   const file = join(CACHE_DIR, 'rootfs-busybox.tar');
-  if (existsSync(file)) return file;
-  const tmp = `${file}.${process.pid}.tmp`;
-  execFileSync('tar', ['--numeric-owner', '-C', cachedRootfs(), '-cf', tmp,
-    '.']);
-  renameSync(tmp, file);
-  return file;
+  return buildOnce(file, file, (tmp) => execFileSync('tar',
+    ['--numeric-owner', '-C', cachedRootfs(), '-cf', tmp, '.']));
 }
 
 export interface Craft {

@@ -7,13 +7,13 @@ import {
 import { createSocket } from 'node:dgram';
 import { randomBytes } from 'node:crypto';
 import {
-  chmodSync, cpSync, existsSync, mkdtempSync, readdirSync, renameSync, rmSync,
+  chmodSync, cpSync, existsSync, mkdtempSync, readdirSync, rmSync,
   writeFileSync,
 } from 'node:fs';
 import { connect } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { CACHE_DIR, cachedRootfs } from '../01-chroot/rootfs.ts';
+import { buildOnce, CACHE_DIR, cachedRootfs } from '../01-chroot/rootfs.ts';
 import { ALL_NAMESPACES, defaultSpec } from
   '../02-namespaces/defaults.ts';
 import { startContainer, type Container } from '../02-namespaces/start.ts';
@@ -72,19 +72,12 @@ export function configEnv(cfg: NetConfig): Record<string, string> {
  */
 export function netRootfs(): string {
   const dir = join(CACHE_DIR, 'rootfs-busybox-net');
-  if (existsSync(join(dir, 'etc/resolv.conf'))) return dir;
-  const tmp = `${dir}.${process.pid}.tmp`;
-  rmSync(tmp, { recursive: true, force: true });
-  cpSync(cachedRootfs(), tmp, { recursive: true, verbatimSymlinks: true });
-  for (const f of ['hosts', 'hostname', 'resolv.conf']) {
-    writeFileSync(join(tmp, 'etc', f), '');
-  }
-  try {
-    renameSync(tmp, dir);
-  } catch {
-    rmSync(tmp, { recursive: true, force: true });
-  }
-  return dir;
+  return buildOnce(dir, join(dir, 'etc/resolv.conf'), (tmp) => {
+    cpSync(cachedRootfs(), tmp, { recursive: true, verbatimSymlinks: true });
+    for (const f of ['hosts', 'hostname', 'resolv.conf']) {
+      writeFileSync(join(tmp, 'etc', f), '');
+    }
+  });
 }
 
 /**
