@@ -2,12 +2,11 @@
 // the same trampoline joins the namespaces of the container's PID 1,
 // the init enters its mount namespace and execs the process.
 import { readlinkSync } from 'node:fs';
-import type { Readable, Writable } from 'node:stream';
 import {
   launch, type Launched, StartError, type StdioEntry,
 } from './launch.ts';
-import type { ExitStatus } from './reap.ts';
 import type { LinuxSeccomp, Process } from './spec.ts';
+import type { ProcessHandle } from './start.ts';
 
 /** What an exec step sees: chapter 03 joins the container's cgroup. */
 export interface Execing {
@@ -33,17 +32,8 @@ export interface ExecOptions {
   seccomp?: LinuxSeccomp;
 }
 
-export interface ExecHandle {
-  /** Host pid of the process. */
-  readonly pid: number;
-  readonly stdin: Writable | null;
-  readonly stdout: Readable | null;
-  readonly stderr: Readable | null;
-  /** With process.terminal: its master, the caller's to close. */
-  readonly console?: number;
-  wait(): Promise<ExitStatus>;
-  kill(signal?: NodeJS.Signals | number): void;
-}
+/** The exec'd process: a handle like a container's PID 1. */
+export type ExecHandle = ProcessHandle;
 
 // #region join-args
 // The order the trampoline joins them in: user first (it decides what

@@ -40,20 +40,24 @@ export interface StartOptions {
   rootTree?: (userns: string) => number;
 }
 
-export interface Container {
-  readonly id: string;
-  /** Host pid of the container's PID 1. */
+/** A process started in a container: its PID 1, or one exec'd. */
+export interface ProcessHandle {
+  /** Host pid of the process. */
   readonly pid: number;
-  /** The command's stdio, where StartOptions.stdio asked for 'pipe'. */
+  /** Its stdio, where the options asked for 'pipe'. */
   readonly stdin: Writable | null;
   readonly stdout: Readable | null;
   readonly stderr: Readable | null;
-  /** With spec.process.terminal: its master, the caller's to close. */
+  /** With process.terminal: its master, the caller's to close. */
   readonly console?: number;
-  /** Resolves when PID 1 exits (the pid namespace dies with it). */
+  /** Resolves when it exits (PID 1's exit ends the pid namespace). */
   wait(): Promise<ExitStatus>;
-  /** Sends a signal to PID 1 (default SIGKILL, as `docker kill`). */
+  /** Sends a signal (default SIGKILL, as `docker kill`). */
   kill(signal?: NodeJS.Signals | number): void;
+}
+
+export interface Container extends ProcessHandle {
+  readonly id: string;
   /** Kills it if still running, then runs the steps' release, reversed. */
   destroy(): Promise<void>;
 }
