@@ -11,7 +11,7 @@ import { execFileSync, spawnSync } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { buildOnce, CACHE_DIR } from '../chapters/01-chroot/rootfs.ts';
-import { procStat, USER_HZ } from '../chapters/02-namespaces/procstat.ts';
+import { procStat, USER_HZ } from '../chapters/02-namespaces/procfs.ts';
 import { ImageStore } from '../chapters/04-aufs-overlay/store.ts';
 import { unpack } from '../chapters/04-aufs-overlay/unpack.ts';
 

@@ -4,6 +4,7 @@
 // from inside a cgroup namespace, each shows that namespace's root, the
 // container's own cgroup, and nothing above it (cgroup_namespaces(7)).
 import { readFileSync } from 'node:fs';
+import { mountInfo } from './procfs.ts';
 
 export interface CgroupHierarchy {
   /** Its directory under /sys/fs/cgroup: "memory", "cpu,cpuacct". */
@@ -33,17 +34,15 @@ export function cgroupLayout(
   mountinfo = readFileSync('/proc/self/mountinfo', 'utf8'),
   controllers = knownControllers()): CgroupLayout {
   const layout: CgroupLayout = { unified: false, hierarchies: [], links: [] };
-  for (const line of mountinfo.split('\n')) {
-    const f = line.split(' ');
-    const dash = f.indexOf('-');
-    const [point, type, opts] = [f[4], f[dash + 1], f[dash + 3] ?? ''];
+  for (const m of mountInfo(mountinfo)) {
+    const [point, type] = [m.mountPoint, m.fsType];
     if (type !== 'cgroup' && type !== 'cgroup2') continue;
     if (point === '/sys/fs/cgroup' && type === 'cgroup2') {
       layout.unified = true;
     }
     const name = point?.match(/^\/sys\/fs\/cgroup\/([^/]+)$/)?.[1];
     if (!name || layout.hierarchies.some((h) => h.name === name)) continue;
-    const wanted = opts.split(',').filter((o) =>
+    const wanted = m.superOptions.filter((o) =>
       controllers.has(o) || o.startsWith('name='));
     if (wanted.every((o) => o.startsWith('name='))) wanted.unshift('none');
     layout.hierarchies.push({ name, type,

@@ -12,7 +12,7 @@ import { cachedRootfs } from '../01-chroot/rootfs.ts';
 import { tempDir, uniqueName } from '../../support/testing.ts';
 import { compileStatic } from './build.ts';
 import { ALL_NAMESPACES, defaultSpec, type SpecChoices } from './defaults.ts';
-import { procStat } from './procstat.ts';
+import { procStat } from './procfs.ts';
 import type { NamespaceType, Spec } from './spec.ts';
 import { type Container, startContainer, type StartOptions } from './start.ts';
 

@@ -9,7 +9,7 @@ import { createCgroup, type Cgroup } from './cgroups/manager.ts';
 import type { LinuxResources } from '../02-namespaces/spec.ts';
 import { cachedRootfs } from '../01-chroot/rootfs.ts';
 import { ALL_NAMESPACES, defaultSpec } from '../02-namespaces/defaults.ts';
-import { procStat, USER_HZ } from '../02-namespaces/procstat.ts';
+import { procStat, USER_HZ } from '../02-namespaces/procfs.ts';
 import { startContainer, type Container } from '../02-namespaces/start.ts';
 import { cgroupStep } from './step.ts';
 

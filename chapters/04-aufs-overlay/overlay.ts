@@ -11,6 +11,7 @@ import {
 } from 'node:fs';
 import { join } from 'node:path';
 import { SyscallError, syscall } from '../01-chroot/kernel.ts';
+import { mountInfo } from '../02-namespaces/procfs.ts';
 import type { StartStep } from '../02-namespaces/steps.ts';
 import { writeAtomic } from './durable.ts';
 import {
@@ -158,12 +159,9 @@ function aufsOptions(store: ImageStore, r: Rootfs): string {
 }
 // #endregion
 
-/** Is `path` a mount point now? (mountinfo field 5, octal-escaped) */
+/** Is `path` a mount point now? (mountinfo's mount point) */
 export function isMounted(path: string): boolean {
-  const esc = path.replace(/[ \t\n\\]/g,
-    (c) => `\\${c.charCodeAt(0).toString(8).padStart(3, '0')}`);
-  return readFileSync('/proc/self/mountinfo', 'utf8').split('\n')
-    .some((l) => l.split(' ')[4] === esc);
+  return mountInfo().some((m) => m.mountPoint === path);
 }
 
 /** Unmounts the union if it is mounted; the layers stay. */

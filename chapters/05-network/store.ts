@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import {
   withFileLock, writeAtomic,
 } from '../04-aufs-overlay/durable.ts';
-import { procStat } from '../02-namespaces/procstat.ts';
+import { procStat } from '../02-namespaces/procfs.ts';
 import type { PortMapping } from './ports.ts';
 
 /** A process, identified robustly: pids are reused, start times not. */

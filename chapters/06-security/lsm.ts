@@ -6,6 +6,7 @@
 // SELinux. Detection here only reads: it never mounts anything.
 import { existsSync, readFileSync } from 'node:fs';
 import { syscall } from '../01-chroot/kernel.ts';
+import { mountInfo } from '../02-namespaces/procfs.ts';
 
 // #region active-lsms (unused)
 // securityfs lists the active LSMs in boot order (security/security.c);
@@ -74,7 +75,7 @@ export function apparmorEnabled(): boolean {
 export function selinuxEnabled(): boolean {
   if (existsSync('/sys/fs/selinux/enforce')) return true;
   try {
-    return / - selinuxfs /.test(readFileSync('/proc/self/mountinfo', 'utf8'));
+    return mountInfo().some((m) => m.fsType === 'selinuxfs');
   } catch {
     return false;
   }

@@ -4,6 +4,7 @@
 import { execFileSync, spawnSync } from 'node:child_process';
 import { existsSync, readFileSync, readdirSync } from 'node:fs';
 import os from 'node:os';
+import { mountInfo } from '../../chapters/02-namespaces/procfs.ts';
 import {
   activeLsms, apparmorEnabled, apparmorNeedsSecurityfs, selinuxEnabled,
 } from '../../chapters/06-security/lsm.ts';
@@ -77,8 +78,9 @@ function namespaces(): Check[] {
 
 // #region cgroups
 function cgroups(): Check[] {
-  const mounts = read('/proc/self/mountinfo');
-  const v2root = / \/sys\/fs\/cgroup .* - cgroup2 /.test(mounts);
+  const mounts = mountInfo();
+  const v2root = mounts.some((m) => m.mountPoint === '/sys/fs/cgroup' &&
+    m.fsType === 'cgroup2');
   if (v2root) {
     const ctrl = read('/sys/fs/cgroup/cgroup.controllers').trim().split(' ');
     const need = ['cpu', 'memory', 'pids', 'cpuset', 'io'];
@@ -94,7 +96,8 @@ function cgroups(): Check[] {
     return [{ level: 'fail', what: 'no cgroup hierarchy mounted',
       fix: 'mount cgroup2 at /sys/fs/cgroup (systemd does this)' }];
   }
-  const hybrid = /cgroup2/.test(mounts) ? ' (hybrid)' : '';
+  const hybrid = mounts.some((m) => m.fsType === 'cgroup2') ? ' (hybrid)'
+    : '';
   const need = ['cpu', 'memory', 'pids', 'cpuset', 'freezer'];
   return [{ level: 'ok', what: `cgroup v1${hybrid}, controllers: ${
     v1.join(' ')}` }, ...need.filter((c) => !v1.includes(c))

@@ -2,6 +2,7 @@
 import { readFileSync } from 'node:fs';
 import os from 'node:os';
 import { join } from 'node:path';
+import { mountInfo } from '../../chapters/02-namespaces/procfs.ts';
 import {
   apparmorEnabled, selinuxEnabled,
 } from '../../chapters/06-security/lsm.ts';
@@ -114,6 +115,6 @@ function osName(): string {
 
 /** "2" when /sys/fs/cgroup is cgroup2 itself, else "1" (v1 or hybrid). */
 export function cgroupVersion(): '1' | '2' {
-  const mounts = readFileSync('/proc/self/mountinfo', 'utf8');
-  return / \/sys\/fs\/cgroup .* - cgroup2 /.test(mounts) ? '2' : '1';
+  return mountInfo().some((m) => m.mountPoint === '/sys/fs/cgroup' &&
+    m.fsType === 'cgroup2') ? '2' : '1';
 }

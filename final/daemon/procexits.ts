@@ -7,7 +7,7 @@
 // exits, its pid and its wait status: a netlink socket of protocol
 // NETLINK_CONNECTOR bound to the group CN_IDX_PROC, and one message
 // PROC_CN_MCAST_LISTEN (connector(4) in the kernel's documentation).
-import { procStat } from '../../chapters/02-namespaces/procstat.ts';
+import { procStat } from '../../chapters/02-namespaces/procfs.ts';
 import { constants } from 'node:os';
 import {
   errnoName, koffi, plain, syscall,

@@ -13,7 +13,7 @@ import { execInContainer, type ExecHandle, type ExecStep } from
 import type {
   LinuxSeccomp, Process, Spec,
 } from '../../chapters/02-namespaces/spec.ts';
-import { procStat } from '../../chapters/02-namespaces/procstat.ts';
+import { procStat } from '../../chapters/02-namespaces/procfs.ts';
 import {
   startContainer, type StdioEntry, trampolineArgs,
 } from '../../chapters/02-namespaces/start.ts';

@@ -6,6 +6,7 @@
 //            mounted beside them (often /sys/fs/cgroup/unified) with few
 //            or no controllers. systemd's old default; this book's VM.
 import { readFileSync } from 'node:fs';
+import { mountInfo } from '../../02-namespaces/procfs.ts';
 
 // Mount options of a v1 hierarchy that are not controller names.
 const NOT_CONTROLLERS = new Set(['rw', 'ro', 'xattr', 'noprefix',
@@ -28,17 +29,12 @@ export function detectHierarchies(
 ): Hierarchies {
   let unified: string | undefined;
   const v1 = new Map<string, string>();
-  for (const line of mountinfo.split('\n')) {
-    // "36 25 0:31 / /sys/fs/cgroup/cpu rw,relatime - cgroup cgroup rw,cpu"
-    const [left, right] = line.split(' - ');
-    if (!right) continue;
-    const mountPoint = unescape(left.split(' ')[4]);
-    const [fsType, , superOptions = ''] = right.split(' ');
+  for (const { mountPoint, fsType, superOptions } of mountInfo(mountinfo)) {
     if (fsType === 'cgroup2') {
       // Prefer the canonical place when several are mounted.
       if (!unified || mountPoint === '/sys/fs/cgroup') unified = mountPoint;
     } else if (fsType === 'cgroup') {
-      for (const opt of superOptions.split(',')) {
+      for (const opt of superOptions) {
         if (NOT_CONTROLLERS.has(opt) || opt.includes('=')) continue;
         if (!v1.has(opt)) v1.set(opt, mountPoint);
       }
@@ -49,9 +45,3 @@ export function detectHierarchies(
   return { mode, unified, v1 };
 }
 // #endregion
-
-/** mountinfo escapes spaces and friends as octal: "\040". */
-function unescape(field: string): string {
-  return field.replace(/\\([0-7]{3})/g,
-    (_, oct: string) => String.fromCharCode(parseInt(oct, 8)));
-}
