@@ -14,6 +14,7 @@ import {
   rmSync, statSync, writeFileSync,
 } from 'node:fs';
 import { join } from 'node:path';
+import { procStatus } from '../chapters/02-namespaces/procfs.ts';
 import { removeEngineLeftovers } from '../final/testing.ts';
 
 /** A CLI to time, with what its calls need. */
@@ -179,9 +180,8 @@ export async function docker(p: Place): Promise<Engine | string> {
  * drop it even for root.
  */
 function canRaiseLimits(): boolean {
-  const m = /CapEff:\s+([0-9a-f]+)/.exec(
-    readFileSync('/proc/self/status', 'utf8'));
-  return m !== null && ((BigInt(`0x${m[1]}`) >> 24n) & 1n) === 1n;
+  const eff = procStatus()?.get('CapEff');
+  return eff !== undefined && ((BigInt(`0x${eff}`) >> 24n) & 1n) === 1n;
 }
 
 /**

@@ -20,6 +20,7 @@ import http from 'node:http';
 import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { cachedRootfs } from '../chapters/01-chroot/rootfs.ts';
+import { procStatus } from '../chapters/02-namespaces/procfs.ts';
 import type { StartStep } from '../chapters/02-namespaces/steps.ts';
 import { cgroupStep } from '../chapters/03-cgroups/step.ts';
 import { networkStep } from '../chapters/05-network/step.ts';
@@ -248,9 +249,7 @@ function confineCost(): Record<string, number> {
 // #region memory
 /** Resident memory (kB) of a process: VmRSS in /proc/PID/status. */
 function rss(pid: number): number {
-  const m = /VmRSS:\s+(\d+)/.exec(readFileSync(`/proc/${pid}/status`,
-    'utf8'));
-  return Number(m?.[1] ?? 0);
+  return parseInt(procStatus(pid)?.get('VmRSS') ?? '0', 10);
 }
 
 /** The daemon's descendants: container processes and anything else. */

@@ -6,6 +6,8 @@
 // name in parentheses, may itself hold spaces and parentheses, so the
 // fields are split after its last ")".
 //
+// /proc/PID/status: "Key:\tvalue" lines (umask, capabilities, memory).
+//
 // /proc/self/mountinfo: this mount namespace's mounts, one a line.
 import { readFileSync } from 'node:fs';
 
@@ -21,6 +23,8 @@ export interface ProcStat {
   startTime: number;
 }
 
+type Pid = number | 'self' | 'thread-self';
+
 /** Clock ticks per second of those fields: USER_HZ, 100 on Linux. */
 export const USER_HZ = 100;
 
@@ -28,21 +32,43 @@ export const USER_HZ = 100;
  * The stat of `pid` ("self" and "thread-self" too), or undefined when
  * there is no such process (any more). A zombie still has one.
  */
-export function procStat(pid: number | 'self' | 'thread-self')
-  : ProcStat | undefined {
-  let text: string;
-  try {
-    text = readFileSync(`/proc/${pid}/stat`, 'utf8');
-  } catch (err) {
-    const code = (err as NodeJS.ErrnoException).code;
-    if (code === 'ENOENT' || code === 'ESRCH') return undefined;
-    throw new Error(`read /proc/${pid}/stat: ${code}`, { cause: err });
-  }
+export function procStat(pid: Pid): ProcStat | undefined {
+  const text = readProc(pid, 'stat');
+  if (text === undefined) return undefined;
   // After ") ": field 3 at index 0, so field N at index N - 3.
   const f = text.slice(text.lastIndexOf(')') + 2).split(' ');
   const field = (n: number) => Number(f[n - 3]);
   return { state: f[0], ppid: field(4), utime: field(14),
     stime: field(15), startTime: field(22) };
+}
+
+/**
+ * /proc/PID/status as a map: "Umask" -> "0022", "CapEff" ->
+ * "000001ffffffffff", "VmRSS" -> "5120 kB"; undefined when there is no
+ * such process.
+ */
+export function procStatus(pid: Pid = 'self')
+  : Map<string, string> | undefined {
+  const text = readProc(pid, 'status');
+  if (text === undefined) return undefined;
+  const status = new Map<string, string>();
+  for (const line of text.split('\n')) {
+    const colon = line.indexOf(':');
+    if (colon < 0) continue;
+    status.set(line.slice(0, colon), line.slice(colon + 1).trim());
+  }
+  return status;
+}
+
+/** The text of /proc/PID/`file`, or undefined once the process is gone. */
+function readProc(pid: Pid, file: string): string | undefined {
+  try {
+    return readFileSync(`/proc/${pid}/${file}`, 'utf8');
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code;
+    if (code === 'ENOENT' || code === 'ESRCH') return undefined;
+    throw new Error(`read /proc/${pid}/${file}: ${code}`, { cause: err });
+  }
 }
 
 export interface MountInfo {

@@ -5,13 +5,14 @@
 import {
   closeSync, constants as C, createReadStream, fchmodSync, fchownSync,
   futimesSync, linkSync, lchownSync, lstatSync, lutimesSync, mkdirSync,
-  openSync, readFileSync, readSync, rmSync, statSync, symlinkSync,
+  openSync, readSync, rmSync, statSync, symlinkSync,
   unlinkSync, writeSync, chmodSync,
 } from 'node:fs';
 import { CopyFailed, type LayerDigest, layerDigest } from './digest.ts';
 import * as zlib from 'node:zlib';
 import type { Readable, Transform } from 'node:stream';
 import { syscall } from '../01-chroot/kernel.ts';
+import { procStatus } from '../02-namespaces/procfs.ts';
 import { TarReader, type TarEntry, type TarSink } from './tar.ts';
 
 // #region declare-nodes
@@ -319,9 +320,8 @@ function parentOf(rel: string): string {
 
 /** The process's umask, read without changing it (proc(5) "Umask"). */
 function currentUmask(): number {
-  const m = /^Umask:\s*([0-7]+)$/m.exec(readFileSync('/proc/self/status',
-    'utf8'));
-  return m ? parseInt(m[1], 8) : 0o777; // unknown: always chmod
+  const umask = procStatus()?.get('Umask');
+  return umask ? parseInt(umask, 8) : 0o777; // unknown: always chmod
 }
 
 function lstatOrNull(p: string) {

@@ -13,6 +13,7 @@
 // the five sets in the init, on the thread that calls execve(2).
 import { readFileSync } from 'node:fs';
 import { syscall } from '../01-chroot/kernel.ts';
+import { procStatus } from '../02-namespaces/procfs.ts';
 import { prctl } from '../02-namespaces/process.ts';
 
 // #region names
@@ -183,9 +184,9 @@ export function setCapabilities(sets: CapabilitySets): void {
 /** The sets of a process, as /proc/PID/status shows them (hex masks). */
 export function capabilityMasks(pid: number | 'self' = 'self')
   : Record<'CapInh' | 'CapPrm' | 'CapEff' | 'CapBnd' | 'CapAmb', bigint> {
-  const status = readFileSync(`/proc/${pid}/status`, 'utf8');
-  const get = (key: string) => BigInt(`0x${
-    new RegExp(`^${key}:\\s*([0-9a-f]+)`, 'm').exec(status)?.[1] ?? '0'}`);
+  const status = procStatus(pid);
+  if (!status) throw new Error(`capabilities of ${pid}: no such process`);
+  const get = (key: string) => BigInt(`0x${status.get(key) ?? '0'}`);
   return { CapInh: get('CapInh'), CapPrm: get('CapPrm'),
     CapEff: get('CapEff'), CapBnd: get('CapBnd'), CapAmb: get('CapAmb') };
 }
