@@ -17,6 +17,7 @@ import type {
   ContainerConfig, ImageConfig, ImageStore,
 } from '../../chapters/04-aufs-overlay/store.ts';
 import { goArch } from '../../chapters/04-aufs-overlay/archive.ts';
+import { writeAtomic } from '../../chapters/04-aufs-overlay/durable.ts';
 import { unpack } from '../../chapters/04-aufs-overlay/unpack.ts';
 import type { CreateBody } from '../api-types.ts';
 import {
@@ -293,7 +294,7 @@ class EngineBackend implements BuildBackend {
   }
 
   cacheSet(key: string, image: string): void {
-    writeFileSync(this.cacheFile, JSON.stringify({ ...this.cache(),
+    writeAtomic(this.cacheFile, JSON.stringify({ ...this.cache(),
       [key]: image }));
   }
 
