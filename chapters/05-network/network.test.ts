@@ -6,11 +6,12 @@ import { after, before, describe, test } from 'node:test';
 import { networkInterfaces } from 'node:os';
 import { join } from 'node:path';
 import { hostMounts, needsRoot, runTs } from '../../support/testing.ts';
-import { ephemeralRange } from './ports.ts';
+import { ephemeralRange } from './host-ports.ts';
+import { releaseEndpoint, reserve } from './ipam.ts';
 import {
-  createNetwork, inspectNetwork, listNetworks, releaseEndpoint,
-  removeNetwork, reserve, type NetConfig,
-} from './network.ts';
+  createNetwork, inspectNetwork, listNetworks, removeNetwork,
+  type NetConfig,
+} from './networks.ts';
 import {
   configEnv, demoHost, type DemoHost, dropConfig, execIn, freeSubnet,
   hostState, httpGet, makeOutside, netRootfs, peerClient, peerServer,
@@ -34,7 +35,7 @@ function ipOf(cfg: NetConfig, c: { id: string }): string {
 /** A port nothing uses now, below the range ephemeral ports come from. */
 let nextPort = 20000 + (process.pid % 5000) * 2;
 function freePort(): number {
-  assert.ok(nextPort < ephemeralRange()[0]);
+  assert.ok(nextPort < ephemeralRange().start);
   return nextPort++;
 }
 
@@ -181,7 +182,7 @@ describe('chapter 05: container networking', needsRoot, () => {
       publish: ['80'] }));
     const ep = endpoints(cfg).find((e) => e.id === c.id)!;
     const port = ep.ports[0].hostPort;
-    const [lo, hi] = ephemeralRange();
+    const { start: lo, end: hi } = ephemeralRange();
     assert.ok(port >= lo && port <= hi, String(port));
     await waitTcp(ep.ip, 80);
     assert.equal(await httpGet('127.0.0.1', port, '/etc/hostname'), 'any\n');

@@ -13,6 +13,9 @@ import {
 import { join } from 'node:path';
 import type { Spec } from '../../chapters/02-namespaces/spec.ts';
 import {
+  fromPortBindings, publishMode,
+} from '../../chapters/05-network/ports.ts';
+import {
   mkdirInRoot, readFileInRoot,
 } from '../../chapters/06-security/inroot.ts';
 import {
@@ -137,38 +140,37 @@ export function userInImage(rootfs: string, user: string)
 }
 
 /**
- * -p with `--network container:<name>` would publish the other
- * container's ports, which it publishes itself: refused before
- * anything is made, as moby's validateNetContainerMode does (an API
- * client would otherwise learn it only at start, with a container
- * left behind). Chapter 05's checkPublishMode says the same to the CLI.
+ * HostConfig.PortBindings, checked by chapter 05's rules for -p and for
+ * network modes before anything is made, as moby's
+ * validateNetContainerMode does (an API client would otherwise learn it
+ * only at start, with a container left behind).
  */
 function checkPublishMode(hc: HostConfig): void {
-  const bound = Object.keys(hc.PortBindings ?? {}).length > 0;
-  if (bound && (hc.NetworkMode ?? '').startsWith('container:')) {
-    throw new BadRequest('conflicting options: port publishing and the ' +
-      'container type network mode');
+  try {
+    publishMode(hc.NetworkMode ?? '', fromPortBindings(hc.PortBindings));
+  } catch (err) {
+    throw new BadRequest((err as Error).message, { cause: err });
   }
 }
 
 /**
  * The ports published for a container: none with `--network host`
- * (its ports are the host's already) or `none` (nothing outside can
- * reach it). Docker keeps HostConfig.PortBindings as sent, warns, and
- * discards them: ps and NetworkSettings.Ports show none.
+ * or `none` (chapter 05's publishMode). Docker keeps
+ * HostConfig.PortBindings as sent, warns, and discards them: ps and
+ * NetworkSettings.Ports show none.
  */
 export function publishedPorts(hc: HostConfig)
   : NonNullable<HostConfig['PortBindings']> {
-  const mode = hc.NetworkMode;
-  return mode === 'host' || mode === 'none' ? {} : hc.PortBindings ?? {};
+  const { ports } = publishMode(hc.NetworkMode ?? '',
+    fromPortBindings(hc.PortBindings));
+  return ports.length ? hc.PortBindings ?? {} : {};
 }
 
 /** The create response's warnings (docker's CLI prints each). */
 export function createWarnings(hc: HostConfig): string[] {
-  const mode = hc.NetworkMode;
-  if (Object.keys(hc.PortBindings ?? {}).length === 0) return [];
-  return mode === 'host' || mode === 'none' ? ['Published ports are ' +
-    `discarded when using ${mode} network mode`] : [];
+  const { warning } = publishMode(hc.NetworkMode ?? '',
+    fromPortBindings(hc.PortBindings));
+  return warning ? [warning] : [];
 }
 
 function freshState(): ContainerState {
@@ -357,11 +359,7 @@ export class Containers {
 
   private plan(c: Container, spec: Spec, io: ContainerIo): StartPlan {
     const hc = c.rec.HostConfig;
-    // Back to -p's text, which chapter 05 parses: ip:host:ctr/proto.
-    const publish = Object.entries(publishedPorts(hc)).flatMap(
-      ([key, binds]) => (binds ?? []).map((b) => b.HostIp
-        ? `${b.HostIp}:${b.HostPort ?? ''}:${key}`
-        : b.HostPort ? `${b.HostPort}:${key}` : key));
+    const publish = fromPortBindings(publishedPorts(hc));
     const remapped = !!spec.linux.uidMappings && !!this.opts.remap &&
       !isChowned(c.dir);
     return {

@@ -23,9 +23,11 @@ import type { StartStep, Starting } from
 import { openCgroup, type Cgroup } from
   '../../chapters/03-cgroups/cgroups/manager.ts';
 import { cgroupPathOf, cgroupStep } from '../../chapters/03-cgroups/step.ts';
+import { findLease } from '../../chapters/05-network/ipam.ts';
 import {
-  findLease, netConfigFromEnv, type NetConfig,
-} from '../../chapters/05-network/network.ts';
+  netConfigFromEnv, type NetConfig,
+} from '../../chapters/05-network/networks.ts';
+import type { PortMapping } from '../../chapters/05-network/ports.ts';
 import { networkStep } from '../../chapters/05-network/step.ts';
 import { FAST_INIT, SpareInits } from '../fast/spare.ts';
 import type { ContainerFds } from './io.ts';
@@ -61,8 +63,8 @@ export interface StartPlan {
   fds: ContainerFds;
   /** --network: "default", "bridge", "none", "host", "container:x". */
   network: string;
-  /** -p values: "[ip:][host:]ctr[/proto]". */
-  publish: string[];
+  /** -p mappings, from HostConfig.PortBindings. */
+  publish: PortMapping[];
   /** The container's name (an alias in /etc/hosts). */
   name: string;
   /** Where the container's hostname, hosts and resolv.conf go. */
