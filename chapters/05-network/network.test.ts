@@ -189,6 +189,34 @@ describe('chapter 05: container networking', needsRoot, () => {
     await c.destroy();
   });
 
+  test('-p ranges: port for port, or any free one of a host range; sctp',
+    async () => {
+      // Six free ports: a, a+1 for 80-81; r to r+2 for 90; one sctp.
+      const a = freePort();
+      for (let i = 0; i < 5; i++) freePort();
+      const [r, sctp] = [a + 2, a + 5];
+      const c = track(await startNet(cfg, HTTPD, { hostname: 'range',
+        publish: [`${a}-${a + 1}:80-81`, `${r}-${r + 2}:90`,
+          `${sctp}:7/sctp`] }));
+      const ep = endpoints(cfg).find((e) => e.id === c.id)!;
+      assert.deepEqual(ep.ports.map((p) =>
+        `${p.hostPort}:${p.containerPort}/${p.protocol}`),
+      [`${a}:80/tcp`, `${a + 1}:81/tcp`, `${r}:90/tcp`, `${sctp}:7/sctp`]);
+      await waitTcp(ep.ip, 80);
+      assert.equal(await httpGet('127.0.0.1', a, '/etc/hostname'),
+        'range\n');
+      // iptables does SCTP as it does TCP: a DNAT rule for the port.
+      assert.match(execFileSync('iptables', ['-t', 'nat', '-S',
+        `${cfg.chainPrefix}-DNAT`], { encoding: 'utf8' }),
+      re(`-p sctp -m sctp --dport ${sctp} `));
+      const d = track(await startNet(cfg, SLEEP,
+        { publish: [`${r}-${r + 2}:90`] }));
+      const next = endpoints(cfg).find((e) => e.id === d.id)!;
+      assert.equal(next.ports[0].hostPort, r + 1, 'not the next free one');
+      await d.destroy();
+      await c.destroy();
+    });
+
   test('a taken host port fails the start and leaves nothing', async () => {
     const port = freePort();
     const srv: Server = createServer().listen(port, '127.0.0.1');
@@ -222,7 +250,8 @@ describe('chapter 05: container networking', needsRoot, () => {
     releaseEndpoint(cfg, 'bridge', 'warm-up');
     const state = hostState(cfg);
     const cases: [string[], RegExp][] = [
-      [['-p', '80/sctp'], /^skiff: invalid publish "80\/sctp": protocol/],
+      [['-p', '80/icmp'], /^skiff: invalid publish "80\/icmp": protocol/],
+      [['-p', '8000:80-81'], /^skiff: invalid publish "8000:80-81": host /],
       [['--network', 'nosuch'], /network nosuch not found$/],
       [['--network', 'container:4999999'], /container 4999999 is not/],
       [['-p', `${port}:80`], re(`port 0.0.0.0:${port}/tcp: address ` +

@@ -11,6 +11,7 @@ import {
   existsSync, mkdirSync, readdirSync, rmSync,
 } from 'node:fs';
 import { join } from 'node:path';
+import { parseSignal } from '../../chapters/02-namespaces/signals.ts';
 import type { Spec } from '../../chapters/02-namespaces/spec.ts';
 import {
   fromPortBindings, publishMode,
@@ -29,7 +30,7 @@ import { buildSpec, resolveUser } from './ocispec.ts';
 import { decodeStatus } from '../../chapters/02-namespaces/reap.ts';
 import { ProcExits, stillRuns } from './procexits.ts';
 import {
-  cgroupParent, processStartTime, signalNumber, type StartPlan,
+  cgroupParent, processStartTime, type StartPlan,
   type ExitStatus, type Runtime, type Running, type SavedSteps,
 } from './runtime.ts';
 import { readJson, writeJson } from './state.ts';
@@ -153,6 +154,15 @@ function checkPublishMode(hc: HostConfig): void {
   }
 }
 
+/** A signal an API client named: a bad one is its error (400). */
+function clientSignal(sig: string): number {
+  try {
+    return parseSignal(sig);
+  } catch (err) {
+    throw new BadRequest((err as Error).message, { cause: err });
+  }
+}
+
 /**
  * The ports published for a container: none with `--network host`
  * or `none` (chapter 05's publishMode). Docker keeps
@@ -233,6 +243,7 @@ export class Containers {
       throw new NotFound(`No such image: ${normalizeRef(body.Image)}`);
     }
     checkPublishMode(body.HostConfig ?? {});
+    if (body.StopSignal) clientSignal(body.StopSignal);
     checkUsernsMode(body.HostConfig?.UsernsMode);
     name = this.checkName(name);
     const id = randomBytes(32).toString('hex');
@@ -437,6 +448,7 @@ export class Containers {
   /** SIGTERM (or the image's StopSignal), SIGKILL after `timeout` s. */
   async stop(c: Container, timeout?: number, signal?: string)
     : Promise<void> {
+    if (signal) clientSignal(signal);
     c.stopping = true;
     c.rec.HasBeenManuallyStopped = true;
     clearTimeout(c.restartTimer);
@@ -455,7 +467,7 @@ export class Containers {
   }
 
   kill(c: Container, signal = 'SIGKILL'): void {
-    const n = signalNumber(signal);
+    const n = clientSignal(signal);
     if (!c.isRunning) {
       throw new Conflict(`Cannot kill container: ${c.id}: Container ` +
         `${c.id} is not running`);
@@ -469,13 +481,13 @@ export class Containers {
 
   private signal(c: Container, sig: string | number): void {
     try {
-      c.running?.kill(signalNumber(sig));
+      c.running?.kill(parseSignal(sig));
     } catch (err) {
       if ((err as NodeJS.ErrnoException).code !== 'ESRCH') throw err;
     }
     // A frozen process gets its signal only once thawed (docker too
     // unpauses a container it stops or kills).
-    const n = signalNumber(sig);
+    const n = parseSignal(sig);
     if (c.rec.State.Paused && (n === 9 || n === 15)) {
       void this.unpause(c).catch(() => {});
     }
@@ -647,7 +659,7 @@ export class Containers {
     this.adoptTimer ??= setInterval(() => this.checkAdopted(), 250);
     c.running = {
       pid, exited, saved: c.rec.StepData ?? { cgroup: '' },
-      kill: (sig) => process.kill(pid, signalNumber(sig)),
+      kill: (sig) => process.kill(pid, parseSignal(sig)),
       release: () => this.releaseSaved(c),
     };
     void exited.then((s) => this.exited(c, s));

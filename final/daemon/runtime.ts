@@ -6,7 +6,6 @@
 // layer. Everything else in the daemon (state, logs, restart policies)
 // only sees the interfaces below.
 import { readdirSync, readFileSync } from 'node:fs';
-import { constants } from 'node:os';
 import { join } from 'node:path';
 import { execInContainer, type ExecHandle, type ExecStep } from
   '../../chapters/02-namespaces/exec.ts';
@@ -89,16 +88,6 @@ export interface Runtime {
   cgroup(spec: Spec, id: string): Cgroup;
   /** The container's address on its network, if it has one. */
   address(id: string): string | undefined;
-}
-
-export function signalNumber(sig: NodeJS.Signals | number | string)
-  : number {
-  if (typeof sig === 'number') return sig;
-  if (/^\d+$/.test(sig)) return Number(sig);
-  const name = (sig.startsWith('SIG') ? sig : `SIG${sig}`).toUpperCase();
-  const n = constants.signals[name as NodeJS.Signals];
-  if (n === undefined) throw new Error(`invalid signal: ${sig}`);
-  return n;
 }
 
 /** Field 22 of /proc/PID/stat: start time in clock ticks since boot. */
