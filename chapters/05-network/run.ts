@@ -6,8 +6,8 @@
 //
 // MODE is bridge (the default), host, none, container:<pid>, or a network
 // made with `netctl.ts create`. -p is `docker run -p`:
-// [hostIP:][hostPort:]containerPort[/tcp|/udp]. --name is also a name of
-// the container in its /etc/hosts. The host side's names and state come
+// [hostIP:][hostPort:]containerPort[/tcp|/udp|/sctp], ports or ranges.
+// --name is also a name of the container in its /etc/hosts. The host side's names and state come
 // from the SKIFF_NET_* variables (networks.ts).
 import { extend, type Flag, mainOf } from '../02-namespaces/chain.ts';
 import { demo as chapter04, type Options as Previous } from

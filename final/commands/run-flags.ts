@@ -6,6 +6,7 @@ import {
   checkHostAddresses, parsePublish, publishMode, toEngineApi,
 } from '../../chapters/05-network/ports.ts';
 import type { CreateBody, RestartPolicy } from '../api-types.ts';
+import { absoluteBind } from '../binds.ts';
 import { UsageError, type FlagSpec, type Parsed } from '../flags.ts';
 import { bool, list, str } from './command.ts';
 
@@ -191,7 +192,8 @@ export function createBody(p: Parsed): CreateBody {
     StopSignal: str(p, 'stop-signal'),
     StopTimeout: num('stop-timeout'),
     HostConfig: {
-      Binds: list(p, 'volume'), NetworkMode: str(p, 'network') ?? 'default',
+      Binds: list(p, 'volume').map((v) => absoluteBind(v)),
+      NetworkMode: str(p, 'network') ?? 'default',
       PortBindings: ports.PortBindings, RestartPolicy: restart,
       AutoRemove: bool(p, 'rm'), ReadonlyRootfs: bool(p, 'read-only'),
       Init: bool(p, 'init') || null,
