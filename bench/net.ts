@@ -12,7 +12,7 @@ import { type ChildProcess, spawn } from 'node:child_process';
 import { connect } from 'node:net';
 import { dropConfig, netRootfs, startNet, testConfig } from
   '../chapters/05-network/testnet.ts';
-import { listNetworks } from '../chapters/05-network/network.ts';
+import { listNetworks } from '../chapters/05-network/networks.ts';
 
 const MB = Number(process.argv[2] ?? 400);
 const ROUNDS = Number(process.argv[3] ?? 3);

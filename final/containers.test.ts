@@ -16,7 +16,7 @@ import { after, before, describe, test } from 'node:test';
 import tty from 'node:tty';
 import { openPty, setWinsize } from
   '../chapters/02-namespaces/console.ts';
-import type { NetConfig } from '../chapters/05-network/network.ts';
+import type { NetConfig } from '../chapters/05-network/networks.ts';
 import { hostState } from '../chapters/05-network/testnet.ts';
 import { hostMounts, needsRoot, REPO } from '../support/testing.ts';
 import { Client } from './client.ts';

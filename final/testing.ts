@@ -9,7 +9,7 @@ import {
 } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import type { NetConfig } from '../chapters/05-network/network.ts';
+import type { NetConfig } from '../chapters/05-network/networks.ts';
 import {
   configEnv, dropConfig, testConfig,
 } from '../chapters/05-network/testnet.ts';

@@ -4,7 +4,7 @@
 // SIGCHLD and call waitpid(2) with WNOHANG for each pid we track;
 // pids we do not track are left alone for libuv.
 import { plain } from '../01-chroot/kernel.ts';
-import { constants } from 'node:os';
+import { signalName } from './signals.ts';
 
 const waitpid = plain<(pid: number, status: Int32Array, opts: number)
   => number>('int waitpid(int pid, _Out_ int *status, int options)');
@@ -17,14 +17,11 @@ export interface ExitStatus {
   signal?: string;
 }
 
-const signalNames = new Map<number, string>(
-  Object.entries(constants.signals).map(([name, n]) => [n, name]));
-
 /** Decodes a wait(2) status word. */
 export function decodeStatus(status: number): ExitStatus {
   const sig = status & 0x7f;
   if (sig === 0) return { code: (status >> 8) & 0xff };
-  return { code: 128 + sig, signal: signalNames.get(sig) ?? `${sig}` };
+  return { code: 128 + sig, signal: signalName(sig) };
 }
 
 const waiting = new Map<number, (s: ExitStatus) => void>();

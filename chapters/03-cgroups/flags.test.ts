@@ -13,7 +13,7 @@ import { sharesToWeight } from './controllers/cpu.ts';
 import { ruleToString, DEFAULT_DEVICE_RULES } from './controllers/devices.ts';
 import { detectHierarchies } from './cgroups/mode.ts';
 import {
-  parseCpus, parseCpuset, parseMemory, parseResourceFlags,
+  parseCpus, parseCpuset, parseResourceFlags,
 } from './flags.ts';
 
 const RUN = 'chapters/03-cgroups/run.ts';
@@ -21,16 +21,6 @@ const RUN = 'chapters/03-cgroups/run.ts';
 const SLOW = { timeout: 300_000 };
 
 describe('chapter 03: resource flags', () => {
-  test('sizes as docker reads them', () => {
-    assert.equal(parseMemory('64m'), 64 * 2 ** 20);
-    assert.equal(parseMemory('1.5g'), 1.5 * 2 ** 30);
-    assert.equal(parseMemory('512K'), 512 * 1024);
-    assert.equal(parseMemory('100'), 100);
-    assert.equal(parseMemory('64mb'), 64 * 2 ** 20);
-    assert.throws(() => parseMemory('10x'),
-      /invalid argument "10x" for --memory/);
-  });
-
   test('--cpus becomes CFS quota per period', () => {
     assert.deepEqual(parseCpus('0.5', [0, 1]),
       { quota: 50_000, period: 100_000 });

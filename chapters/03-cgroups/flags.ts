@@ -9,29 +9,9 @@ import type {
   DeviceRule, LinuxResources, ThrottleDevice,
 } from '../02-namespaces/spec.ts';
 import { DEFAULT_DEVICE_RULES } from './controllers/devices.ts';
+import { FlagError, invalid, parseSize } from './size.ts';
 
-/** Bad flag input: one line, exit 125, as `docker run` does. */
-export class FlagError extends Error {
-  readonly exitCode = 125;
-}
-
-function invalid(flag: string, value: string, why: string): FlagError {
-  return new FlagError(
-    `invalid argument ${JSON.stringify(value)} for ${flag}: ${why}`);
-}
-
-// #region parse-memory
-const UNITS: Record<string, number> = {
-  '': 1, b: 1, k: 1024, m: 1024 ** 2, g: 1024 ** 3, t: 1024 ** 4,
-};
-
-/** Docker's sizes: "64m", "1.5g", "512k", "100" (bytes); 1k = 1024. */
-export function parseMemory(value: string, flag = '--memory'): number {
-  const m = /^(\d+(?:\.\d+)?)\s*([bkmgt]?)b?$/i.exec(value.trim());
-  if (!m) throw invalid(flag, value, 'expected a size such as 64m');
-  return Math.floor(Number(m[1]) * UNITS[m[2].toLowerCase()]);
-}
-// #endregion
+export { FlagError, parseSize };
 
 // #region parse-cpus
 /** "--cpus 0.5": half of one CPU per 100 ms period, as CFS quota. */
@@ -108,7 +88,7 @@ export function parseDeviceRate(flag: string, value: string):
   const path = value.slice(0, at);
   const rate = flag.endsWith('-iops')
     ? parseInteger(flag, value.slice(at + 1), 1)
-    : parseMemory(value.slice(at + 1), flag);
+    : parseSize(value.slice(at + 1), flag);
   let st;
   try {
     st = statSync(path, { bigint: true });
@@ -180,17 +160,17 @@ export function setResourceFlag(r: LinuxResources, flag: string,
   const cpu = () => (r.cpu ??= {});
   switch (flag) {
     case '-m': case '--memory':
-      mem().limit = parseMemory(value, '--memory');
+      mem().limit = parseSize(value, '--memory');
       if (mem().limit! < MIN_MEMORY) {
         throw invalid('--memory', value, 'the minimum is 16m (the ' +
           "engine's init starts inside the limit)");
       }
       return;
     case '--memory-swap':
-      mem().swap = value === '-1' ? -1 : parseMemory(value, flag);
+      mem().swap = value === '-1' ? -1 : parseSize(value, flag);
       return;
     case '--memory-reservation':
-      mem().reservation = parseMemory(value, flag);
+      mem().reservation = parseSize(value, flag);
       return;
     case '--cpus': Object.assign(cpu(), parseCpus(value)); return;
     case '-c': case '--cpu-shares':

@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { detectHierarchies } from '../03-cgroups/cgroups/mode.ts';
 import { needsRoot, REPO, uniqueName } from '../../support/testing.ts';
-import type { NetConfig } from './network.ts';
+import type { NetConfig } from './networks.ts';
 import {
   configEnv, demoHost, type DemoHost, dropConfig, execIn, testConfig,
 } from './testnet.ts';

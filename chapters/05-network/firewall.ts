@@ -9,7 +9,7 @@ import {
   iptablesApply, iptablesSnapshot, type IptablesSnapshot,
 } from './exec.ts';
 import { spawnSync } from 'node:child_process';
-import type { PortMapping } from './ports.ts';
+import type { PublishedPort } from './ports.ts';
 
 export interface Chains {
   prefix: string;
@@ -167,7 +167,7 @@ function mergeTables(a: Tables, b: Tables): Tables {
 // #region port-rules
 /** Rules publishing a container's ports, tagged with its id. */
 function portRules(c: Chains, id: string, ip: string, bridge: string,
-  ports: PortMapping[]): Tables {
+  ports: PublishedPort[]): Tables {
   const tag = `-m comment --comment "${c.prefix}:ctr:${id}"`;
   const out: Tables = { nat: [], filter: [] };
   for (const p of ports) {
@@ -190,7 +190,7 @@ function portRules(c: Chains, id: string, ip: string, bridge: string,
  * one atomic iptables-restore: running it twice leaves one set.
  */
 export function setPortRules(c: Chains, id: string, ip: string,
-  bridge: string, ports: PortMapping[]): void {
+  bridge: string, ports: PublishedPort[]): void {
   iptablesApply(mergeTables(deletions(c, `ctr:${id}`),
     portRules(c, id, ip, bridge, ports)));
 }
@@ -207,7 +207,7 @@ export function deletePortRules(c: Chains, id: string): void {
  * packets go. A container publishing a port that another one had (or
  * that nobody had when the client began) would never see them.
  */
-export function forgetUdpFlows(ports: PortMapping[]): void {
+export function forgetUdpFlows(ports: PublishedPort[]): void {
   for (const p of ports.filter((p) => p.protocol === 'udp')) {
     const dst = p.hostIP ? ['--orig-dst', p.hostIP] : [];
     // Exit status 1 means "0 flow entries have been deleted".

@@ -6,13 +6,14 @@ import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
 import { createServer, type Server } from 'node:net';
 import { after, before, describe, test } from 'node:test';
 import { needsRoot, uniqueName } from '../../support/testing.ts';
-import { ephemeralRange } from './ports.ts';
+import { ephemeralRange } from './host-ports.ts';
 import { chainsOf, ensureBaseChains, ensureNetworkRules } from
   './firewall.ts';
+import { sweep } from './cleanup.ts';
 import {
-  createNetwork, inspectNetwork, listNetworks, removeNetwork, sweep,
+  createNetwork, inspectNetwork, listNetworks, removeNetwork,
   type NetConfig,
-} from './network.ts';
+} from './networks.ts';
 import {
   dropConfig, freeSubnet, hostState, makeOutside, peerServer, startNet,
   testConfig, type Outside, type TestContainer, type Where,
@@ -23,7 +24,7 @@ const SLEEP = ['sleep', '1000'];
 /** A port nothing uses now, below the range ephemeral ports come from. */
 let nextPort = 25000 + (process.pid % 4000) * 2;
 function freePort(): number {
-  assert.ok(nextPort < ephemeralRange()[0]);
+  assert.ok(nextPort < ephemeralRange().start);
   return nextPort++;
 }
 

@@ -5,11 +5,12 @@
 //   sudo npx tsx chapters/05-network/netctl.ts ls | inspect NAME | rm NAME
 //   sudo npx tsx chapters/05-network/netctl.ts sweep [--all]
 import { exitWithError } from '../01-chroot/fail.ts';
+import { sweep } from './cleanup.ts';
 import {
   createNetwork, inspectNetwork, listNetworks, netConfigFromEnv,
-  removeNetwork, sweep,
-} from './network.ts';
-import { formatMapping } from './ports.ts';
+  removeNetwork,
+} from './networks.ts';
+import { formatPublished } from './ports.ts';
 
 const USAGE = 'usage: netctl.ts create [--subnet CIDR] [--gateway IP] NAME' +
   ' | ls | inspect NAME | rm NAME | sweep [--all]';
@@ -36,7 +37,7 @@ function main(argv: string[]): number {
   } else if (cmd === 'inspect' && rest.length === 1) {
     const n = inspectNetwork(rest[0], cfg);
     console.log(JSON.stringify({ ...n, containers: n.containers.map((c) =>
-      ({ ...c, ports: c.ports.map(formatMapping) })) }, null, 2));
+      ({ ...c, ports: c.ports.map(formatPublished) })) }, null, 2));
   } else if (cmd === 'rm' && rest.length === 1) {
     removeNetwork(rest[0], cfg);
     console.log(rest[0]);

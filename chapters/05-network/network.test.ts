@@ -6,11 +6,12 @@ import { after, before, describe, test } from 'node:test';
 import { networkInterfaces } from 'node:os';
 import { join } from 'node:path';
 import { hostMounts, needsRoot, runTs } from '../../support/testing.ts';
-import { ephemeralRange } from './ports.ts';
+import { ephemeralRange } from './host-ports.ts';
+import { releaseEndpoint, reserve } from './ipam.ts';
 import {
-  createNetwork, inspectNetwork, listNetworks, releaseEndpoint,
-  removeNetwork, reserve, type NetConfig,
-} from './network.ts';
+  createNetwork, inspectNetwork, listNetworks, removeNetwork,
+  type NetConfig,
+} from './networks.ts';
 import {
   configEnv, demoHost, type DemoHost, dropConfig, execIn, freeSubnet,
   hostState, httpGet, makeOutside, netRootfs, peerClient, peerServer,
@@ -34,7 +35,7 @@ function ipOf(cfg: NetConfig, c: { id: string }): string {
 /** A port nothing uses now, below the range ephemeral ports come from. */
 let nextPort = 20000 + (process.pid % 5000) * 2;
 function freePort(): number {
-  assert.ok(nextPort < ephemeralRange()[0]);
+  assert.ok(nextPort < ephemeralRange().start);
   return nextPort++;
 }
 
@@ -181,12 +182,40 @@ describe('chapter 05: container networking', needsRoot, () => {
       publish: ['80'] }));
     const ep = endpoints(cfg).find((e) => e.id === c.id)!;
     const port = ep.ports[0].hostPort;
-    const [lo, hi] = ephemeralRange();
+    const { start: lo, end: hi } = ephemeralRange();
     assert.ok(port >= lo && port <= hi, String(port));
     await waitTcp(ep.ip, 80);
     assert.equal(await httpGet('127.0.0.1', port, '/etc/hostname'), 'any\n');
     await c.destroy();
   });
+
+  test('-p ranges: port for port, or any free one of a host range; sctp',
+    async () => {
+      // Six free ports: a, a+1 for 80-81; r to r+2 for 90; one sctp.
+      const a = freePort();
+      for (let i = 0; i < 5; i++) freePort();
+      const [r, sctp] = [a + 2, a + 5];
+      const c = track(await startNet(cfg, HTTPD, { hostname: 'range',
+        publish: [`${a}-${a + 1}:80-81`, `${r}-${r + 2}:90`,
+          `${sctp}:7/sctp`] }));
+      const ep = endpoints(cfg).find((e) => e.id === c.id)!;
+      assert.deepEqual(ep.ports.map((p) =>
+        `${p.hostPort}:${p.containerPort}/${p.protocol}`),
+      [`${a}:80/tcp`, `${a + 1}:81/tcp`, `${r}:90/tcp`, `${sctp}:7/sctp`]);
+      await waitTcp(ep.ip, 80);
+      assert.equal(await httpGet('127.0.0.1', a, '/etc/hostname'),
+        'range\n');
+      // iptables does SCTP as it does TCP: a DNAT rule for the port.
+      assert.match(execFileSync('iptables', ['-t', 'nat', '-S',
+        `${cfg.chainPrefix}-DNAT`], { encoding: 'utf8' }),
+      re(`-p sctp -m sctp --dport ${sctp} `));
+      const d = track(await startNet(cfg, SLEEP,
+        { publish: [`${r}-${r + 2}:90`] }));
+      const next = endpoints(cfg).find((e) => e.id === d.id)!;
+      assert.equal(next.ports[0].hostPort, r + 1, 'not the next free one');
+      await d.destroy();
+      await c.destroy();
+    });
 
   test('a taken host port fails the start and leaves nothing', async () => {
     const port = freePort();
@@ -221,7 +250,8 @@ describe('chapter 05: container networking', needsRoot, () => {
     releaseEndpoint(cfg, 'bridge', 'warm-up');
     const state = hostState(cfg);
     const cases: [string[], RegExp][] = [
-      [['-p', '80/sctp'], /^skiff: invalid publish "80\/sctp": protocol/],
+      [['-p', '80/icmp'], /^skiff: invalid publish "80\/icmp": protocol/],
+      [['-p', '8000:80-81'], /^skiff: invalid publish "8000:80-81": host /],
       [['--network', 'nosuch'], /network nosuch not found$/],
       [['--network', 'container:4999999'], /container 4999999 is not/],
       [['-p', `${port}:80`], re(`port 0.0.0.0:${port}/tcp: address ` +

@@ -1,66 +1,138 @@
-// Port mappings: `-p [hostIP:][hostPort:]containerPort[/tcp|/udp]`, as
-// `docker run -p` takes them, and the check that a host port is free.
-import { readFileSync } from 'node:fs';
+// Port mappings: `-p [hostIP:][hostPort:]containerPort[/tcp|udp|sctp]`,
+// as `docker run -p` takes them, in and out of the Engine API's
+// PortBindings and ExposedPorts, and what a network mode does to them.
+// The one parser of -p: the CLI, the engine and this chapter use it.
 import { networkInterfaces } from 'node:os';
 import { ipToInt } from './cidr.ts';
 
-export type Protocol = 'tcp' | 'udp';
+/** What Docker publishes; iptables matches all three (-p, -m). */
+export type Protocol = 'tcp' | 'udp' | 'sctp';
+const PROTOCOLS: readonly string[] = ['tcp', 'udp', 'sctp'];
 
+/** Ports `start` to `end`, both included; one port has start = end. */
+export interface PortRange { start: number; end: number }
+
+/** One `-p` value: what the user asked for, before any port is picked. */
 export interface PortMapping {
   /** "" for every address of the host (Docker's 0.0.0.0). */
   hostIP: string;
-  /** 0 until a free port is picked for `-p 80`. */
+  /**
+   * Absent: any free port (`-p 80`). As long as the container range:
+   * port for port. Longer, for one container port: any free one in it.
+   */
+  hostPort?: PortRange;
+  containerPort: PortRange;
+  protocol: Protocol;
+}
+
+/** One host port forwarded to one container port: what a lease holds. */
+export interface PublishedPort {
+  hostIP: string;
   hostPort: number;
   containerPort: number;
   protocol: Protocol;
 }
 
+/** Bad input, exit code 125 as docker's. */
+function invalid(value: string, why: string): Error {
+  return Object.assign(new Error(`invalid publish "${value}": ${why}`),
+    { exitCode: 125 });
+}
+
 // #region parse-publish
 /**
  * Parses one `-p` value. Forms: "80", "8080:80", "127.0.0.1:8080:80",
- * "127.0.0.1::80" (any host port), "53:53/udp", ranges "8000-8001:80-81".
+ * "127.0.0.1::80" (any host port), "53:53/udp", ranges "8000-8001:80-81"
+ * and "8000-8009:80" (one free port of ten).
  */
-export function parsePublish(value: string): PortMapping[] {
-  const bad = (why: string) =>
-    new Error(`invalid publish "${value}": ${why}`);
+export function parsePublish(value: string): PortMapping {
   const [ports, proto = 'tcp', ...extra] = value.split('/');
-  if (extra.length || (proto !== 'tcp' && proto !== 'udp')) {
-    throw bad('protocol must be tcp or udp');
+  if (extra.length || !PROTOCOLS.includes(proto)) {
+    throw invalid(value, 'protocol must be tcp, udp or sctp');
   }
   const parts = ports.split(':');
-  if (parts.length > 3) throw bad('too many colons');
-  const container = parts.pop()!;
+  if (parts.length > 3) throw invalid(value, 'too many colons');
+  const containerPort = portRange(value, parts.pop()!);
   const host = parts.pop() ?? '';
-  const hostIP = parts.pop() ?? '';
-  if (hostIP && hostIP !== '0.0.0.0') {
-    try { ipToInt(hostIP); } catch { throw bad(`bad host IP "${hostIP}"`); }
+  const hostPort = host === '' ? undefined : portRange(value, host);
+  const hostIP = hostAddress(value, parts.pop() ?? '');
+  const span = (r: PortRange) => r.end - r.start;
+  if (hostPort && span(containerPort) > 0 &&
+    span(hostPort) !== span(containerPort)) {
+    throw invalid(value, 'host and container port ranges differ in length');
   }
-  const cRange = portRange(container, bad);
-  const hRange = host === '' ? undefined : portRange(host, bad);
-  if (hRange && hRange[1] - hRange[0] !== cRange[1] - cRange[0]) {
-    throw bad('host and container port ranges differ in length');
-  }
-  const out: PortMapping[] = [];
-  for (let i = 0; i <= cRange[1] - cRange[0]; i++) {
-    out.push({
-      hostIP: hostIP === '0.0.0.0' ? '' : hostIP,
-      hostPort: hRange ? hRange[0] + i : 0,
-      containerPort: cRange[0] + i,
-      protocol: proto,
-    });
-  }
-  return out;
+  return { hostIP, hostPort, containerPort,
+    protocol: proto as Protocol };
 }
 // #endregion
 
-function portRange(s: string, bad: (why: string) => Error): [number, number] {
-  const m = /^(\d+)(?:-(\d+))?$/.exec(s);
-  const lo = Number(m?.[1]);
-  const hi = m?.[2] === undefined ? lo : Number(m[2]);
-  if (!m || lo < 1 || hi > 65535 || hi < lo) {
-    throw bad(`bad port "${s}"`);
+/** "80" or "8000-8009", within 1-65535. */
+function portRange(value: string, text: string): PortRange {
+  const m = /^(\d+)(?:-(\d+))?$/.exec(text);
+  const start = Number(m?.[1]);
+  const end = m?.[2] === undefined ? start : Number(m[2]);
+  if (!m || start < 1 || end > 65535 || end < start) {
+    throw invalid(value, `bad port "${text}"`);
   }
-  return [lo, hi];
+  return { start, end };
+}
+
+/** An IPv4 address of the host, "" for all of them (0.0.0.0 too). */
+function hostAddress(value: string, ip: string): string {
+  if (ip === '' || ip === '0.0.0.0') return '';
+  try {
+    ipToInt(ip);
+  } catch {
+    throw invalid(value, `bad host IP "${ip}"`);
+  }
+  return ip;
+}
+
+function rangeText(r: PortRange): string {
+  return r.start === r.end ? `${r.start}` : `${r.start}-${r.end}`;
+}
+
+/** One entry of the Engine API's HostConfig.PortBindings. */
+export interface ApiPortBinding { HostIp: string; HostPort: string }
+
+/**
+ * The Engine API's shapes, as the docker CLI sends them: one key per
+ * container port ("80/tcp"), each with its host bindings; a host range
+ * for one container port stays a range ("8000-8009").
+ */
+export function toEngineApi(mappings: PortMapping[]): {
+  ExposedPorts: Record<string, object>;
+  PortBindings: Record<string, ApiPortBinding[]>;
+} {
+  const exposed: Record<string, object> = {};
+  const bindings: Record<string, ApiPortBinding[]> = {};
+  for (const m of mappings) {
+    const { start, end } = m.containerPort;
+    for (let port = start; port <= end; port++) {
+      const key = `${port}/${m.protocol}`;
+      const host = !m.hostPort ? ''
+        : start === end ? rangeText(m.hostPort)
+          : `${m.hostPort.start + port - start}`;
+      exposed[key] = {};
+      (bindings[key] ??= []).push({ HostIp: m.hostIP, HostPort: host });
+    }
+  }
+  return { ExposedPorts: exposed, PortBindings: bindings };
+}
+
+/**
+ * HostConfig.PortBindings back into mappings, checked as `-p` is: the
+ * engine gets them from any API client, not only from our CLI.
+ */
+export function fromPortBindings(
+  bindings: Record<string, Partial<ApiPortBinding>[] | null> | undefined,
+): PortMapping[] {
+  return Object.entries(bindings ?? {}).flatMap(([key, binds]) =>
+    (binds ?? []).map((b) => {
+      const ip = b.HostIp ?? '';
+      const host = `${ip.includes(':') ? `[${ip}]` : ip}:${b.HostPort ?? ''}`;
+      return parsePublish(`${host}:${key}`);
+    }));
 }
 
 // #region publish-mode
@@ -68,23 +140,22 @@ function portRange(s: string, bad: (why: string) => Error): [number, number] {
  * A published port is forwarded into the container's own network
  * namespace. With `--network host` the container's ports are the
  * host's already, and with `none` nothing outside can reach them:
- * Docker drops the mappings with a warning (for host; we warn for
- * none too). With `container:<name>` they would be the other
- * container's, which publishes its own: Docker refuses. Returns the
- * warning to print; throws for the refusal.
+ * Docker drops the mappings with a warning. With `container:<name>`
+ * they would be the other container's, which publishes its own:
+ * Docker refuses. Returns the mappings that stay and the warning.
  */
-export function checkPublishMode(network: string,
-  count: number): string | undefined {
-  if (count === 0) return undefined;
+export function publishMode(network: string, ports: PortMapping[]):
+  { ports: PortMapping[]; warning?: string } {
+  if (ports.length === 0) return { ports };
   if (network.startsWith('container:')) {
     throw Object.assign(new Error('conflicting options: port publishing ' +
       'and the container type network mode'), { exitCode: 125 });
   }
   if (network === 'host' || network === 'none') {
-    return 'WARNING: Published ports are discarded when using ' +
-      `${network} network mode`;
+    return { ports: [], warning: 'Published ports are discarded when ' +
+      `using ${network} network mode` };
   }
-  return undefined;
+  return { ports };
 }
 // #endregion
 
@@ -98,90 +169,21 @@ export function checkPublishMode(network: string,
  * anything is set up, naming the first address the host lacks.
  */
 export function checkHostAddresses(ports: PortMapping[]): void {
+  const wanted = ports.filter((p) => p.hostIP && !/^127\./.test(p.hostIP));
+  if (wanted.length === 0) return; // no getifaddrs(3) for most runs
   const own = new Set(Object.values(networkInterfaces()).flat()
     .map((a) => a?.address));
-  for (const p of ports) {
-    const ip = p.hostIP.replace(/^\[(.*)\]$/, '$1');
-    if (!ip || ip === '0.0.0.0' || ip === '::' || own.has(ip) ||
-      /^127\./.test(ip)) continue;
+  for (const p of wanted) {
+    if (own.has(p.hostIP)) continue;
     throw Object.assign(new Error(`cannot publish ${p.hostIP}` +
-      `${p.hostPort ? `:${p.hostPort}` : ''}: address not assigned to ` +
-      'this host'), { exitCode: 125 });
+      `${p.hostPort ? `:${rangeText(p.hostPort)}` : ''}: address not ` +
+      'assigned to this host'), { exitCode: 125 });
   }
 }
 // #endregion
 
-/** "0.0.0.0:8080:80/tcp": the Docker-style text of a mapping. */
-export function formatMapping(m: PortMapping): string {
-  return `${m.hostIP || '0.0.0.0'}:${m.hostPort}->` +
-    `${m.containerPort}/${m.protocol}`;
-}
-
-/** Do two mappings claim the same host port? */
-export function clash(a: PortMapping, b: PortMapping): boolean {
-  return a.protocol === b.protocol && a.hostPort === b.hostPort &&
-    (!a.hostIP || !b.hostIP || a.hostIP === b.hostIP);
-}
-
-// #region host-sockets
-/**
- * The host's bound sockets as mappings, read from /proc/net/{tcp,udp}
- * and their IPv6 twins: a TCP socket counts when it listens (state 0A),
- * a UDP socket whenever it is bound. Sockets on "::" take every
- * IPv4 address too, unless they are IPv6-only; we assume they are not.
- */
-export function hostSockets(): PortMapping[] {
-  const out: PortMapping[] = [];
-  for (const protocol of ['tcp', 'udp'] as const) {
-    for (const file of [protocol, `${protocol}6`]) {
-      for (const line of readProcNet(file)) {
-        const [, local, , state] = line.trim().split(/\s+/);
-        if (protocol === 'tcp' && state !== '0A') continue;
-        const [addr, port] = local.split(':');
-        const hostIP = decodeAddress(addr);
-        if (hostIP === undefined) continue;
-        out.push({ hostIP, hostPort: parseInt(port, 16), containerPort: 0,
-          protocol });
-      }
-    }
-  }
-  return out;
-}
-// #endregion
-
-function readProcNet(file: string): string[] {
-  try {
-    return readFileSync(`/proc/net/${file}`, 'utf8').split('\n').slice(1)
-      .filter((l) => l.trim());
-  } catch {
-    return [];
-  }
-}
-
-/** An IPv4 address ("" = any) from /proc/net hex; undefined for IPv6. */
-function decodeAddress(hex: string): string | undefined {
-  if (hex.length === 8) return hex === '00000000' ? '' : le32(hex);
-  if (/^0{32}$/.test(hex)) return '';
-  // ::ffff:a.b.c.d is stored as four 32-bit words; the last is the v4.
-  if (hex.slice(0, 24) === '0000000000000000FFFF0000') {
-    return le32(hex.slice(24));
-  }
-  return undefined;
-}
-
-/** /proc/net shows each 32-bit word in host order (little-endian). */
-function le32(hex: string): string {
-  const b = hex.match(/../g)!.map((x) => parseInt(x, 16));
-  return b.reverse().join('.');
-}
-
-/** The kernel's range for ephemeral ports, e.g. [32768, 60999]. */
-export function ephemeralRange(): [number, number] {
-  try {
-    const [lo, hi] = readFileSync('/proc/sys/net/ipv4/ip_local_port_range',
-      'utf8').trim().split(/\s+/).map(Number);
-    return [lo, hi];
-  } catch {
-    return [32768, 60999];
-  }
+/** "0.0.0.0:8080->80/tcp": the Docker-style text of a published port. */
+export function formatPublished(p: PublishedPort): string {
+  return `${p.hostIP || '0.0.0.0'}:${p.hostPort}->` +
+    `${p.containerPort}/${p.protocol}`;
 }

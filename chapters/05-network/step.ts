@@ -14,12 +14,12 @@ import { parseSubnet } from './cidr.ts';
 import { deleteLink, ipBatch } from './exec.ts';
 import { forgetUdpFlows, setPortRules } from './firewall.ts';
 import {
-  DEFAULT_NETWORK, NetworkError, findLease, netConfig, recordInit,
-  releaseEndpoint, reserve, type NetConfig, type Reservation,
-} from './network.ts';
+  findLease, recordInit, releaseEndpoint, reserve, type Reservation,
+} from './ipam.ts';
 import {
-  checkPublishMode, parsePublish, type PortMapping,
-} from './ports.ts';
+  DEFAULT_NETWORK, NetworkError, netConfig, type NetConfig,
+} from './networks.ts';
+import { publishMode, type PortMapping } from './ports.ts';
 import { writeNameFiles } from './resolv.ts';
 
 export interface NetworkOptions {
@@ -28,8 +28,12 @@ export interface NetworkOptions {
    * or the name of a network made with createNetwork.
    */
   network?: string;
-  /** `-p` values or parsed mappings. */
-  publish?: (string | PortMapping)[];
+  /**
+   * The `-p` mappings (ports.ts parses them). Dropped for host and
+   * none, refused for container:<ref> (publishMode); the caller prints
+   * publishMode's warning.
+   */
+  publish?: PortMapping[];
   /** The container's name, an extra name for it in /etc/hosts. */
   name?: string;
   /** Default: spec.hostname, else the first 12 characters of the id. */
@@ -79,9 +83,7 @@ export interface NetworkStepData {
 export function networkStep(opts: NetworkOptions = {}): StartStep {
   const cfg = netConfig(opts.config);
   const mode = parseNetworkMode(opts.network);
-  const ports = (opts.publish ?? []).flatMap((p) =>
-    typeof p === 'string' ? parsePublish(p) : [p]);
-  checkPublishMode(opts.network ?? '', ports.length);
+  const { ports } = publishMode(opts.network ?? '', opts.publish ?? []);
   return {
     name: 'network',
     prepare(c) {

@@ -10,7 +10,7 @@ import {
   withFileLock, writeAtomic,
 } from '../04-aufs-overlay/durable.ts';
 import { procStat } from '../02-namespaces/procfs.ts';
-import type { PortMapping } from './ports.ts';
+import type { PublishedPort } from './ports.ts';
 
 /** A process, identified robustly: pids are reused, start times not. */
 export interface ProcessRef { pid: number; start: number }
@@ -19,7 +19,7 @@ export interface Lease {
   container: string;
   ip: string;
   hostname: string;
-  ports: PortMapping[];
+  ports: PublishedPort[];
   /** The engine that made the lease (holds it until attach). */
   owner: ProcessRef;
   /** The container's init, once attached. */
@@ -110,4 +110,9 @@ function startTime(pid: number): number | undefined {
 
 export function isAlive(ref: ProcessRef | undefined): boolean {
   return ref !== undefined && startTime(ref.pid) === ref.start;
+}
+
+/** A lease is live while its container's init, or its engine, runs. */
+export function leaseIsLive(l: Lease): boolean {
+  return l.init ? isAlive(l.init) : isAlive(l.owner);
 }

@@ -21,7 +21,9 @@ import { type Cgroup, openCgroup } from '../03-cgroups/cgroups/manager.ts';
 import { busyboxStore, dropStore } from '../04-aufs-overlay/fixtures.ts';
 import { uniqueName } from '../../support/testing.ts';
 import { overlappingRoute } from './bridge.ts';
-import { NET_ENV, type NetConfig, sweep } from './network.ts';
+import { sweep } from './cleanup.ts';
+import { NET_ENV, type NetConfig } from './networks.ts';
+import { parsePublish } from './ports.ts';
 import { networkStep, type NetworkOptions } from './step.ts';
 
 /** A random 10.x.y.0/<bits> that no host route touches. */
@@ -178,16 +180,21 @@ export interface TestContainer extends Container {
  */
 export const USERNS = spawnSync('unshare', ['-U', 'true']).status === 0;
 
+/** The step's options, with `-p` as text, as the tests write it. */
+export type TestNetOptions = Omit<NetworkOptions, 'publish'> &
+  { publish?: string[] };
+
 /** Starts busybox `args` in a container with a network. */
 export async function startNet(cfg: NetConfig, args: string[],
-  opts: NetworkOptions = {}, id = randomBytes(32).toString('hex')):
+  opts: TestNetOptions = {}, id = randomBytes(32).toString('hex')):
   Promise<TestContainer> {
   const spec = defaultSpec({ rootfs: netRootfs(), args,
     hostname: opts.hostname ?? id.slice(0, 12),
     namespaces: USERNS ? undefined
       : ALL_NAMESPACES.filter((n) => n !== 'user') });
   const c = await startContainer(spec, { id,
-    steps: [networkStep({ ...opts, config: cfg })],
+    steps: [networkStep({ ...opts, config: cfg,
+      publish: opts.publish?.map(parsePublish) })],
     stdio: ['ignore', 'pipe', 'pipe'] });
   let out = '';
   const ended = [c.stdout, c.stderr].map((s) => new Promise<void>((res) => {

@@ -1,11 +1,12 @@
 // The flags `run` and `create` share, and how they become the body of
 // POST /containers/create (docker's container.Config + HostConfig).
 import { readFileSync } from 'node:fs';
+import { parseSize } from '../../chapters/03-cgroups/size.ts';
 import {
-  checkHostAddresses, checkPublishMode,
+  checkHostAddresses, parsePublish, publishMode, toEngineApi,
 } from '../../chapters/05-network/ports.ts';
-import type { CreateBody, PortBinding, RestartPolicy } from
-  '../api-types.ts';
+import type { CreateBody, RestartPolicy } from '../api-types.ts';
+import { absoluteBind } from '../binds.ts';
 import { UsageError, type FlagSpec, type Parsed } from '../flags.ts';
 import { bool, list, str } from './command.ts';
 
@@ -64,14 +65,6 @@ export const CREATE_FLAGS: FlagSpec[] = [
 ];
 // #endregion
 
-/** "512m" -> bytes, as docker's RAMInBytes. */
-export function parseBytes(text: string): number {
-  const m = /^(\d+(?:\.\d+)?)\s*([bkmgt]?)i?b?$/i.exec(text.trim());
-  if (!m) throw new UsageError(`invalid size: '${text}'`);
-  const unit = 'bkmgt'.indexOf((m[2] || 'b').toLowerCase());
-  return Math.round(Number(m[1]) * 1024 ** unit);
-}
-
 function parseInt10(text: string, flag: string): number {
   if (!/^-?\d+$/.test(text)) {
     throw new UsageError(`invalid argument "${text}" for "--${flag}" ` +
@@ -111,50 +104,21 @@ export function parseRestart(text: string): RestartPolicy {
 }
 
 // #region publish
-/** -p [ip:][hostPort:]containerPort[/proto] into docker's two maps. */
-export function parsePublish(specs: string[]): {
-  exposed: Record<string, object>;
-  bindings: Record<string, PortBinding[]>;
-} {
-  const exposed: Record<string, object> = {};
-  const bindings: Record<string, PortBinding[]> = {};
-  for (const spec of specs) {
-    const [addr, proto = 'tcp'] = spec.split('/');
-    const parts = addr.split(':');
-    const ctr = parts.pop()!;
-    const host = parts.pop() ?? '';
-    const ip = parts.join(':');
-    const valid = (p: string) => /^\d+$/.test(p) && +p > 0 && +p < 65536;
-    if (!valid(ctr) || (host && !valid(host)) ||
-      !['tcp', 'udp', 'sctp'].includes(proto)) {
-      throw new UsageError(`invalid port specification: "${spec}"`);
-    }
-    const key = `${ctr}/${proto}`;
-    exposed[key] = {};
-    (bindings[key] ??= []).push({ HostIp: ip, HostPort: host });
-  }
-  return { exposed, bindings };
+/**
+ * -p, parsed by chapter 05 (its rules, its errors) and checked before
+ * anything is created: a warning for host and none, an error for
+ * container:<name>, and a host IP the host must have. Then docker's
+ * two maps: ExposedPorts and HostConfig.PortBindings.
+ */
+function publish(p: Parsed): ReturnType<typeof toEngineApi> {
+  const mappings = list(p, 'publish').map(parsePublish);
+  const { ports, warning } = publishMode(str(p, 'network') ?? 'default',
+    mappings);
+  if (warning) process.stderr.write(`WARNING: ${warning}\n`);
+  checkHostAddresses(ports);
+  return toEngineApi(mappings);
 }
 // #endregion
-
-/**
- * Chapter 05's -p checks, made here before anything is created (the
- * daemon's network step makes them again at start): a warning for
- * host and none, an error for container:<name>, and a host IP the host
- * must have.
- */
-function checkPublish(p: Parsed, bindings: Record<string, PortBinding[]>)
-  : void {
-  const warning = checkPublishMode(str(p, 'network') ?? 'default',
-    list(p, 'publish').length);
-  if (warning) process.stderr.write(`${warning}\n`);
-  const ports = Object.values(bindings).flat();
-  // Without -p, no getifaddrs(3): most runs publish nothing.
-  if (ports.length === 0) return;
-  checkHostAddresses(ports.map((b) => ({
-    hostIP: b.HostIp, hostPort: Number(b.HostPort) || 0,
-    containerPort: 0, protocol: 'tcp' as const })));
-}
 
 // #region security-opt
 /**
@@ -195,8 +159,7 @@ export function createBody(p: Parsed): CreateBody {
     throw new UsageError('conflicting options: cannot specify both ' +
       '--restart and --rm');
   }
-  const ports = parsePublish(list(p, 'publish'));
-  checkPublish(p, ports.bindings);
+  const ports = publish(p);
   const entrypoint = str(p, 'entrypoint');
   const cpus = str(p, 'cpus');
   if (cpus !== undefined && !(Number(cpus) > 0)) {
@@ -225,15 +188,17 @@ export function createBody(p: Parsed): CreateBody {
       const eq = l.indexOf('=');
       return eq < 0 ? [l, ''] : [l.slice(0, eq), l.slice(eq + 1)];
     })),
-    ExposedPorts: ports.exposed,
+    ExposedPorts: ports.ExposedPorts,
     StopSignal: str(p, 'stop-signal'),
     StopTimeout: num('stop-timeout'),
     HostConfig: {
-      Binds: list(p, 'volume'), NetworkMode: str(p, 'network') ?? 'default',
-      PortBindings: ports.bindings, RestartPolicy: restart,
+      Binds: list(p, 'volume').map((v) => absoluteBind(v)),
+      NetworkMode: str(p, 'network') ?? 'default',
+      PortBindings: ports.PortBindings, RestartPolicy: restart,
       AutoRemove: bool(p, 'rm'), ReadonlyRootfs: bool(p, 'read-only'),
       Init: bool(p, 'init') || null,
-      Memory: str(p, 'memory') ? parseBytes(str(p, 'memory')!) : 0,
+      Memory: str(p, 'memory') ? parseSize(str(p, 'memory')!, '--memory')
+        : 0,
       NanoCpus: cpus ? Math.round(Number(cpus) * 1e9) : 0,
       CpuShares: num('cpu-shares') ?? 0,
       CpusetCpus: str(p, 'cpuset-cpus') ?? '',

@@ -11,7 +11,11 @@ import {
   existsSync, mkdirSync, readdirSync, rmSync,
 } from 'node:fs';
 import { join } from 'node:path';
+import { parseSignal } from '../../chapters/02-namespaces/signals.ts';
 import type { Spec } from '../../chapters/02-namespaces/spec.ts';
+import {
+  fromPortBindings, publishMode,
+} from '../../chapters/05-network/ports.ts';
 import {
   mkdirInRoot, readFileInRoot,
 } from '../../chapters/06-security/inroot.ts';
@@ -26,7 +30,7 @@ import { buildSpec, resolveUser } from './ocispec.ts';
 import { decodeStatus } from '../../chapters/02-namespaces/reap.ts';
 import { ProcExits, stillRuns } from './procexits.ts';
 import {
-  cgroupParent, processStartTime, signalNumber, type StartPlan,
+  cgroupParent, processStartTime, type StartPlan,
   type ExitStatus, type Runtime, type Running, type SavedSteps,
 } from './runtime.ts';
 import { readJson, writeJson } from './state.ts';
@@ -137,38 +141,46 @@ export function userInImage(rootfs: string, user: string)
 }
 
 /**
- * -p with `--network container:<name>` would publish the other
- * container's ports, which it publishes itself: refused before
- * anything is made, as moby's validateNetContainerMode does (an API
- * client would otherwise learn it only at start, with a container
- * left behind). Chapter 05's checkPublishMode says the same to the CLI.
+ * HostConfig.PortBindings, checked by chapter 05's rules for -p and for
+ * network modes before anything is made, as moby's
+ * validateNetContainerMode does (an API client would otherwise learn it
+ * only at start, with a container left behind).
  */
 function checkPublishMode(hc: HostConfig): void {
-  const bound = Object.keys(hc.PortBindings ?? {}).length > 0;
-  if (bound && (hc.NetworkMode ?? '').startsWith('container:')) {
-    throw new BadRequest('conflicting options: port publishing and the ' +
-      'container type network mode');
+  try {
+    publishMode(hc.NetworkMode ?? '', fromPortBindings(hc.PortBindings));
+  } catch (err) {
+    throw new BadRequest((err as Error).message, { cause: err });
+  }
+}
+
+/** A signal an API client named: a bad one is its error (400). */
+function clientSignal(sig: string): number {
+  try {
+    return parseSignal(sig);
+  } catch (err) {
+    throw new BadRequest((err as Error).message, { cause: err });
   }
 }
 
 /**
  * The ports published for a container: none with `--network host`
- * (its ports are the host's already) or `none` (nothing outside can
- * reach it). Docker keeps HostConfig.PortBindings as sent, warns, and
- * discards them: ps and NetworkSettings.Ports show none.
+ * or `none` (chapter 05's publishMode). Docker keeps
+ * HostConfig.PortBindings as sent, warns, and discards them: ps and
+ * NetworkSettings.Ports show none.
  */
 export function publishedPorts(hc: HostConfig)
   : NonNullable<HostConfig['PortBindings']> {
-  const mode = hc.NetworkMode;
-  return mode === 'host' || mode === 'none' ? {} : hc.PortBindings ?? {};
+  const { ports } = publishMode(hc.NetworkMode ?? '',
+    fromPortBindings(hc.PortBindings));
+  return ports.length ? hc.PortBindings ?? {} : {};
 }
 
 /** The create response's warnings (docker's CLI prints each). */
 export function createWarnings(hc: HostConfig): string[] {
-  const mode = hc.NetworkMode;
-  if (Object.keys(hc.PortBindings ?? {}).length === 0) return [];
-  return mode === 'host' || mode === 'none' ? ['Published ports are ' +
-    `discarded when using ${mode} network mode`] : [];
+  const { warning } = publishMode(hc.NetworkMode ?? '',
+    fromPortBindings(hc.PortBindings));
+  return warning ? [warning] : [];
 }
 
 function freshState(): ContainerState {
@@ -231,6 +243,7 @@ export class Containers {
       throw new NotFound(`No such image: ${normalizeRef(body.Image)}`);
     }
     checkPublishMode(body.HostConfig ?? {});
+    if (body.StopSignal) clientSignal(body.StopSignal);
     checkUsernsMode(body.HostConfig?.UsernsMode);
     name = this.checkName(name);
     const id = randomBytes(32).toString('hex');
@@ -357,11 +370,7 @@ export class Containers {
 
   private plan(c: Container, spec: Spec, io: ContainerIo): StartPlan {
     const hc = c.rec.HostConfig;
-    // Back to -p's text, which chapter 05 parses: ip:host:ctr/proto.
-    const publish = Object.entries(publishedPorts(hc)).flatMap(
-      ([key, binds]) => (binds ?? []).map((b) => b.HostIp
-        ? `${b.HostIp}:${b.HostPort ?? ''}:${key}`
-        : b.HostPort ? `${b.HostPort}:${key}` : key));
+    const publish = fromPortBindings(publishedPorts(hc));
     const remapped = !!spec.linux.uidMappings && !!this.opts.remap &&
       !isChowned(c.dir);
     return {
@@ -439,6 +448,7 @@ export class Containers {
   /** SIGTERM (or the image's StopSignal), SIGKILL after `timeout` s. */
   async stop(c: Container, timeout?: number, signal?: string)
     : Promise<void> {
+    if (signal) clientSignal(signal);
     c.stopping = true;
     c.rec.HasBeenManuallyStopped = true;
     clearTimeout(c.restartTimer);
@@ -457,7 +467,7 @@ export class Containers {
   }
 
   kill(c: Container, signal = 'SIGKILL'): void {
-    const n = signalNumber(signal);
+    const n = clientSignal(signal);
     if (!c.isRunning) {
       throw new Conflict(`Cannot kill container: ${c.id}: Container ` +
         `${c.id} is not running`);
@@ -471,13 +481,13 @@ export class Containers {
 
   private signal(c: Container, sig: string | number): void {
     try {
-      c.running?.kill(signalNumber(sig));
+      c.running?.kill(parseSignal(sig));
     } catch (err) {
       if ((err as NodeJS.ErrnoException).code !== 'ESRCH') throw err;
     }
     // A frozen process gets its signal only once thawed (docker too
     // unpauses a container it stops or kills).
-    const n = signalNumber(sig);
+    const n = parseSignal(sig);
     if (c.rec.State.Paused && (n === 9 || n === 15)) {
       void this.unpause(c).catch(() => {});
     }
@@ -649,7 +659,7 @@ export class Containers {
     this.adoptTimer ??= setInterval(() => this.checkAdopted(), 250);
     c.running = {
       pid, exited, saved: c.rec.StepData ?? { cgroup: '' },
-      kill: (sig) => process.kill(pid, signalNumber(sig)),
+      kill: (sig) => process.kill(pid, parseSignal(sig)),
       release: () => this.releaseSaved(c),
     };
     void exited.then((s) => this.exited(c, s));

@@ -16,7 +16,7 @@ import { chapterRuntime, engineNetConfig, type Runtime } from
 import { Networks } from './networks.ts';
 import type { Remap } from './userns.ts';
 import { Volumes } from './volumes.ts';
-import type { NetConfig } from '../../chapters/05-network/network.ts';
+import type { NetConfig } from '../../chapters/05-network/networks.ts';
 
 export interface EngineConfig {
   root: string;

@@ -6,7 +6,7 @@
 import {
   createNetwork, inspectNetwork, listNetworks, NetworkError,
   removeNetwork, type NetConfig, type NetworkInfo,
-} from '../../chapters/05-network/network.ts';
+} from '../../chapters/05-network/networks.ts';
 import { BadRequest, Conflict, NotFound } from './errors.ts';
 
 /** One network as docker network inspect shows it. */

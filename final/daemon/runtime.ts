@@ -6,7 +6,6 @@
 // layer. Everything else in the daemon (state, logs, restart policies)
 // only sees the interfaces below.
 import { readdirSync, readFileSync } from 'node:fs';
-import { constants } from 'node:os';
 import { join } from 'node:path';
 import { execInContainer, type ExecHandle, type ExecStep } from
   '../../chapters/02-namespaces/exec.ts';
@@ -23,9 +22,11 @@ import type { StartStep, Starting } from
 import { openCgroup, type Cgroup } from
   '../../chapters/03-cgroups/cgroups/manager.ts';
 import { cgroupPathOf, cgroupStep } from '../../chapters/03-cgroups/step.ts';
+import { findLease } from '../../chapters/05-network/ipam.ts';
 import {
-  findLease, netConfigFromEnv, type NetConfig,
-} from '../../chapters/05-network/network.ts';
+  netConfigFromEnv, type NetConfig,
+} from '../../chapters/05-network/networks.ts';
+import type { PortMapping } from '../../chapters/05-network/ports.ts';
 import { networkStep } from '../../chapters/05-network/step.ts';
 import { FAST_INIT, SpareInits } from '../fast/spare.ts';
 import type { ContainerFds } from './io.ts';
@@ -61,8 +62,8 @@ export interface StartPlan {
   fds: ContainerFds;
   /** --network: "default", "bridge", "none", "host", "container:x". */
   network: string;
-  /** -p values: "[ip:][host:]ctr[/proto]". */
-  publish: string[];
+  /** -p mappings, from HostConfig.PortBindings. */
+  publish: PortMapping[];
   /** The container's name (an alias in /etc/hosts). */
   name: string;
   /** Where the container's hostname, hosts and resolv.conf go. */
@@ -87,16 +88,6 @@ export interface Runtime {
   cgroup(spec: Spec, id: string): Cgroup;
   /** The container's address on its network, if it has one. */
   address(id: string): string | undefined;
-}
-
-export function signalNumber(sig: NodeJS.Signals | number | string)
-  : number {
-  if (typeof sig === 'number') return sig;
-  if (/^\d+$/.test(sig)) return Number(sig);
-  const name = (sig.startsWith('SIG') ? sig : `SIG${sig}`).toUpperCase();
-  const n = constants.signals[name as NodeJS.Signals];
-  if (n === undefined) throw new Error(`invalid signal: ${sig}`);
-  return n;
 }
 
 /** Field 22 of /proc/PID/stat: start time in clock ticks since boot. */

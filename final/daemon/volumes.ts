@@ -7,6 +7,7 @@ import {
 } from 'node:fs';
 import { isAbsolute, join } from 'node:path';
 import type { Mount } from '../../chapters/02-namespaces/spec.ts';
+import { parseBind, type BindSpec } from '../binds.ts';
 import { BadRequest, Conflict, NotFound } from './errors.ts';
 import { readJson, writeJson } from './state.ts';
 
@@ -73,21 +74,20 @@ export class Volumes {
     rmSync(join(this.dir, name), { recursive: true, force: true });
   }
 
-  // #region parse-bind
+  // #region to-mount
   /**
-   * One -v value as an OCI mount: `/host:/ctr[:ro]` binds a host path,
-   * `name:/ctr[:ro]` a named volume (created on first use), `/ctr` an
-   * anonymous volume.
+   * One -v value as an OCI mount (final/binds.ts parses it): a host
+   * path's bind, or a named volume's, created on first use.
    */
   toMount(bind: string): { mount: Mount; volume?: string } {
-    const parts = bind.split(':');
-    if (parts.length === 1) parts.unshift('');
-    const [src, dst, mode = 'rw'] = parts;
-    if (parts.length > 3 || !dst || !isAbsolute(dst) ||
-      !/^(ro|rw)(,.*)?$|^$/.test(mode)) {
-      throw new BadRequest(`invalid volume specification: '${bind}'`);
+    let spec: BindSpec;
+    try {
+      spec = parseBind(bind);
+    } catch (err) {
+      throw new BadRequest((err as Error).message, { cause: err });
     }
-    const options = ['rbind', 'rprivate', mode.startsWith('ro') ? 'ro' : 'rw'];
+    const { source: src, destination: dst } = spec;
+    const options = ['rbind', 'rprivate', spec.readOnly ? 'ro' : 'rw'];
     if (isAbsolute(src)) {
       if (!existsSync(src)) {
         throw new BadRequest(`invalid mount config: bind source path ` +

@@ -4,7 +4,6 @@ import assert from 'node:assert/strict';
 import { createSocket } from 'node:dgram';
 import { createServer } from 'node:net';
 import { defineLab } from '../../../../book/labs.ts';
-import type { PortMapping } from '../../ports.ts';
 import {
   dropConfig, httpGet, startNet, testConfig, type TestContainer, waitTcp,
 } from '../../testnet.ts';
@@ -13,8 +12,8 @@ type NetConfig = ReturnType<typeof testConfig>;
 
 /** `-p HOST:CONTAINER[/udp]` on every address of the host. */
 const publish = (hostPort: number, containerPort: number,
-  protocol: 'tcp' | 'udp' = 'tcp'): PortMapping =>
-  ({ hostIP: '', hostPort, containerPort, protocol });
+  protocol: 'tcp' | 'udp' = 'tcp'): string =>
+  `${hostPort}:${containerPort}/${protocol}`;
 
 /** A bridge network of the check's own, removed after it. */
 async function withNet(check: (cfg: NetConfig,

@@ -4,7 +4,6 @@ import assert from 'node:assert/strict';
 import type { ChildProcess } from 'node:child_process';
 import { createServer, type Server } from 'node:net';
 import { defineLab } from '../../../../book/labs.ts';
-import type { PortMapping } from '../../ports.ts';
 import {
   dropConfig, httpGet, makeOutside, type Outside, peerServer, startNet,
   testConfig, type TestContainer, waitTcp,
@@ -14,8 +13,8 @@ type NetConfig = ReturnType<typeof testConfig>;
 
 /** `-p HOST:CONTAINER[/udp]` on every address of the host. */
 const publish = (hostPort: number, containerPort: number,
-  protocol: 'tcp' | 'udp' = 'tcp'): PortMapping =>
-  ({ hostIP: '', hostPort, containerPort, protocol });
+  protocol: 'tcp' | 'udp' = 'tcp'): string =>
+  `${hostPort}:${containerPort}/${protocol}`;
 
 interface World {
   cfg: NetConfig;

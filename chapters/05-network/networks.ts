@@ -1,23 +1,20 @@
 // Networks: the default "bridge" network and user-made ones, each a
-// bridge on the host with its own subnet, an address pool, and NAT.
-// `docker network create|ls|inspect|rm` map onto the functions here.
+// bridge on the host with its own subnet and NAT, and where their state
+// lives. `docker network create|ls|inspect|rm` map onto the functions
+// here; addresses and host ports are handed out in ipam.ts.
 import { createHash, randomBytes } from 'node:crypto';
-import { spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { broadcast, formatSubnet, intToIp, ipToInt, parseSubnet, contains,
   overlaps } from './cidr.ts';
 import { deleteBridge, ensureBridge, overlappingRoute } from './bridge.ts';
-import { deleteLink, iptablesSnapshot, linkExists } from './exec.ts';
+import { deleteLink, iptablesSnapshot } from './exec.ts';
 import {
-  chainsOf, deleteBaseChains, deleteNetworkRules, deletePortRules,
-  ensureBaseChains, ensureNetworkRules, forgetUdpFlows, ruleOwners,
-  type Chains,
+  chainsOf, deleteNetworkRules, deletePortRules, ensureBaseChains,
+  ensureNetworkRules, forgetUdpFlows,
 } from './firewall.ts';
+import type { PublishedPort } from './ports.ts';
 import {
-  checkHostAddresses, clash, ephemeralRange, hostSockets, type PortMapping,
-} from './ports.ts';
-import {
-  NetStore, isAlive, processRef, type Lease, type NetworkRecord,
+  NetStore, leaseIsLive, type Lease, type NetworkRecord,
 } from './store.ts';
 
 // #region config
@@ -82,7 +79,7 @@ export class NetworkError extends Error {
 }
 
 export interface ContainerEndpoint {
-  id: string; ip: string; hostname: string; ports: PortMapping[];
+  id: string; ip: string; hostname: string; ports: PublishedPort[];
   veth: string;
 }
 
@@ -194,7 +191,7 @@ function pickSubnet(cfg: NetConfig, others: NetworkRecord[]): string {
 }
 
 /** The network's record, creating the default one on first use. */
-function loadNetwork(store: NetStore, cfg: NetConfig,
+export function loadNetwork(store: NetStore, cfg: NetConfig,
   name: string): NetworkRecord {
   const rec = store.read(name);
   if (rec) return rec;
@@ -217,7 +214,7 @@ const setUp = new Set<string>();
  * process (an `ip` and an `iptables-save`); after that, a start only
  * looks for the bridge in sysfs.
  */
-function setUpHost(cfg: NetConfig, rec: NetworkRecord): void {
+export function setUpHost(cfg: NetConfig, rec: NetworkRecord): void {
   const key = `${cfg.chainPrefix} ${rec.bridge} ${rec.gateway} ${rec.subnet}`;
   if (setUp.has(key) && existsSync(`/sys/class/net/${rec.bridge}`)) return;
   ensureBridge(rec.bridge, rec.gateway, rec.subnet);
@@ -228,6 +225,11 @@ function setUpHost(cfg: NetConfig, rec: NetworkRecord): void {
   setUp.add(key);
 }
 // #endregion
+
+/** Forgets what setUpHost saw: the next start checks the host again. */
+export function forgetSetUp(): void {
+  setUp.clear();
+}
 
 function tearDownHost(cfg: NetConfig, rec: NetworkRecord): void {
   setUp.clear();
@@ -282,228 +284,12 @@ export function removeNetwork(name: string, cfg = netConfig()): void {
   });
 }
 
-function leaseIsLive(l: Lease): boolean {
-  return l.init ? isAlive(l.init) : isAlive(l.owner);
-}
-
 /** Undoes one container's plumbing on the host (not its lease). */
-function dropEndpoint(cfg: NetConfig, l: Lease): void {
+export function dropEndpoint(cfg: NetConfig, l: Lease): void {
   deleteLink(l.veth);
   // A lease without ports never had rules (not even an iptables-save).
   if (l.ports?.length !== 0) {
     deletePortRules(chainsOf(cfg.chainPrefix), l.container);
   }
   forgetUdpFlows(l.ports ?? []);
-}
-
-export interface Reservation {
-  network: NetworkRecord;
-  lease: Lease;
-  chains: Chains;
-}
-
-// #region reserve
-/**
- * Everything a container needs from the host before it starts, in one
- * locked step: the network set up, an address, and its host ports
- * (on addresses the host has, checked against other containers'
- * mappings and the host's sockets).
- * Asking again for the same container returns the same lease.
- */
-export function reserve(cfg: NetConfig, name: string, container: string,
-  hostname: string, ports: PortMapping[]): Reservation {
-  checkHostAddresses(ports);
-  const store = new NetStore(cfg.stateDir);
-  return store.withLock(() => {
-    const rec = loadNetwork(store, cfg, name);
-    setUpHost(cfg, rec);
-    let lease = rec.leases[container];
-    if (!lease) {
-      const taken = store.list().flatMap((n) => Object.values(n.leases))
-        .filter((l) => l.container !== container && leaseIsLive(l))
-        .flatMap((l) => l.ports);
-      lease = {
-        container, hostname, ip: nextAddress(rec),
-        ports: claimPorts(ports, taken), owner: processRef(),
-        veth: vethName(cfg, container),
-      };
-      rec.leases[container] = lease;
-      rec.last = lease.ip;
-      store.write(rec);
-    }
-    return { network: rec, lease, chains: chainsOf(cfg.chainPrefix) };
-  });
-}
-// #endregion
-
-/** The host end's name: unique per container and at most 15 bytes. */
-export function vethName(cfg: NetConfig, container: string): string {
-  const h = createHash('sha256').update(`${cfg.chainPrefix}:${container}`);
-  return `${cfg.linkPrefix}${h.digest('hex')}`.slice(0, 15);
-}
-
-// #region next-address
-/**
- * The next free host address after the last one handed out, wrapping
- * round: an address just released is reused last, so a late packet for
- * a dead container is unlikely to reach a new one.
- */
-function nextAddress(rec: NetworkRecord): string {
-  const s = parseSubnet(rec.subnet);
-  const first = s.base + 1;
-  const count = broadcast(s) - first; // hosts, without the broadcast
-  const used = new Set([ipToInt(rec.gateway),
-    ...Object.values(rec.leases).map((l) => ipToInt(l.ip))]);
-  const last = rec.last ? ipToInt(rec.last) : first - 1;
-  for (let i = 1; i <= count; i++) {
-    const cand = first + ((last - first + i) % count + count) % count;
-    if (!used.has(cand)) return intToIp(cand);
-  }
-  throw new NetworkError(`network "${rec.name}": no free address in ` +
-    `${rec.subnet}`);
-}
-// #endregion
-
-/** Checks the wanted host ports and picks free ones for "-p 80". */
-function claimPorts(want: PortMapping[], taken: PortMapping[]):
-  PortMapping[] {
-  const sockets = hostSockets();
-  const out: PortMapping[] = [];
-  for (const p of want) {
-    const claimed = [...taken, ...out];
-    if (p.hostPort === 0) {
-      out.push(freePort(p, claimed, sockets));
-      continue;
-    }
-    const hit = claimed.find((t) => clash(p, t));
-    const sock = sockets.find((t) => clash(p, t));
-    if (hit || sock) {
-      throw new NetworkError(`port ${p.hostIP || '0.0.0.0'}:${p.hostPort}/` +
-        `${p.protocol}: address already in use (by ` +
-        `${hit ? 'another container' : 'a host process'})`);
-    }
-    out.push(p);
-  }
-  return out;
-}
-
-function freePort(p: PortMapping, claimed: PortMapping[],
-  sockets: PortMapping[]): PortMapping {
-  const [lo, hi] = ephemeralRange();
-  const start = lo + Math.floor(Math.random() * (hi - lo + 1));
-  for (let i = 0; i <= hi - lo; i++) {
-    const cand = { ...p, hostPort: lo + ((start - lo + i) % (hi - lo + 1)) };
-    if (![...claimed, ...sockets].some((t) => clash(cand, t))) return cand;
-  }
-  throw new NetworkError(`no free host port for ${p.containerPort}`);
-}
-
-/** Records the container's init in its lease, once attached. */
-export function recordInit(cfg: NetConfig, name: string, container: string,
-  pid: number): void {
-  const store = new NetStore(cfg.stateDir);
-  store.withLock(() => {
-    const rec = store.read(name);
-    const lease = rec?.leases[container];
-    if (!rec || !lease) return;
-    lease.init = processRef(pid);
-    store.write(rec);
-  });
-}
-
-/** Gives a container's address and ports back; removes its plumbing. */
-export function releaseEndpoint(cfg: NetConfig, name: string,
-  container: string): void {
-  const store = new NetStore(cfg.stateDir);
-  store.withLock(() => {
-    const rec = store.read(name);
-    const lease = rec?.leases[container];
-    dropEndpoint(cfg, lease ?? {
-      container, veth: vethName(cfg, container),
-    } as Lease);
-    if (!rec || !lease) return;
-    delete rec.leases[container];
-    store.write(rec);
-  });
-}
-
-/** The lease a container holds on any network, if any. */
-export function findLease(cfg: NetConfig, container: string):
-  { network: string; lease: Lease } | undefined {
-  const store = new NetStore(cfg.stateDir);
-  for (const rec of store.list()) {
-    const lease = rec.leases[container];
-    if (lease) return { network: rec.name, lease };
-  }
-  return undefined;
-}
-
-// #region sweep
-/**
- * Cleans up after crashed engines: leases whose container and engine
- * are both gone, rules whose owner has no lease, veths left on skiff's
- * bridges. Returns what it removed. With `all`, removes everything
- * skiff made on the host: every network, chain and lease.
- */
-export function sweep(cfg = netConfig(), all = false): string[] {
-  const store = new NetStore(cfg.stateDir);
-  const chains = chainsOf(cfg.chainPrefix);
-  const removed: string[] = [];
-  store.withLock(() => {
-    const recs = store.list();
-    for (const rec of recs) {
-      for (const l of Object.values(rec.leases)) {
-        if (!all && leaseIsLive(l)) continue;
-        dropEndpoint(cfg, l);
-        delete rec.leases[l.container];
-        removed.push(`lease ${l.ip} of ${l.container}`);
-      }
-      store.write(rec);
-    }
-    // #endregion
-    // #region sweep-rules
-    const leased = new Set(recs.flatMap((r) => Object.keys(r.leases)));
-    const bridges = new Set(recs.map((r) => r.bridge));
-    for (const owner of ruleOwners(chains)) {
-      const [kind, name] = [owner.slice(0, 4), owner.slice(4)];
-      if (kind === 'ctr:' && !leased.has(name)) {
-        deletePortRules(chains, name);
-        removed.push(`rules of container ${name}`);
-      } else if (kind === 'net:' && (all || !bridges.has(name))) {
-        deleteNetworkRules(chains, name);
-        removed.push(`rules of bridge ${name}`);
-      }
-    }
-    removed.push(...sweepVeths(recs, all));
-    if (all) {
-      for (const rec of recs) {
-        deleteBridge(rec.bridge);
-        store.remove(rec.name);
-        removed.push(`network ${rec.name} (${rec.bridge})`);
-      }
-      deleteBaseChains(chains);
-      setUp.clear();
-    }
-  });
-  return removed;
-}
-// #endregion
-
-/** Veths plugged into skiff's bridges that no lease names. */
-function sweepVeths(recs: NetworkRecord[], all: boolean): string[] {
-  const leased = new Set(recs.flatMap((r) => Object.values(r.leases)
-    .map((l) => l.veth)));
-  const removed: string[] = [];
-  for (const rec of recs) {
-    if (!linkExists(rec.bridge)) continue;
-    const r = spawnSync('ip', ['-j', 'link', 'show', 'master', rec.bridge],
-      { encoding: 'utf8' });
-    const links = JSON.parse(r.stdout || '[]') as { ifname: string }[];
-    for (const { ifname } of links) {
-      if (!all && leased.has(ifname)) continue;
-      deleteLink(ifname);
-      removed.push(`veth ${ifname}`);
-    }
-  }
-  return removed;
 }
