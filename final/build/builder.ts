@@ -5,8 +5,11 @@
 // whose parent image and instruction (and, for COPY/ADD, the content
 // of its sources) match an earlier build's reuses that build's image.
 import { createHash } from 'node:crypto';
+import { parseSignal } from '../../chapters/02-namespaces/signals.ts';
 import type { ContainerConfig } from
   '../../chapters/04-aufs-overlay/store.ts';
+import { type PortMapping, parsePublish } from
+  '../../chapters/05-network/ports.ts';
 import {
   type Dockerfile, type Instruction, parseDockerfile, parseInstruction,
   type Stage,
@@ -229,11 +232,7 @@ function applyConfig(ins: Instruction, state: State, vars: Lookup): void {
       return;
     case 'EXPOSE':
       for (const p of expandWords(ins.text, vars, state.escape)) {
-        if (!/^\d+(-\d+)?(\/(tcp|udp|sctp))?$/i.test(p)) {
-          throw new BuildError(`invalid containerPort: ${p}`);
-        }
-        (c.ExposedPorts ??= {})[p.includes('/') ? p.toLowerCase()
-          : `${p}/tcp`] = {};
+        expose(c, p);
       }
       return;
     case 'VOLUME':
@@ -247,7 +246,10 @@ function applyConfig(ins: Instruction, state: State, vars: Lookup): void {
         : `${(c.WorkingDir ?? '/').replace(/\/$/, '')}/${dir}`;
       return;
     }
-    case 'STOPSIGNAL': c.StopSignal = word(ins.text); return;
+    case 'STOPSIGNAL':
+      c.StopSignal = word(ins.text);
+      parseSignal(c.StopSignal); // refuses what no kill could send
+      return;
     case 'SHELL': state.shell = [...ins.json!]; return;
     case 'ONBUILD':
       (c as { OnBuild?: string[] }).OnBuild = [
@@ -256,6 +258,26 @@ function applyConfig(ins: Instruction, state: State, vars: Lookup): void {
       return;
     case 'HEALTHCHECK': healthcheck(ins, state); return;
     case 'MAINTAINER': return;
+  }
+}
+
+/**
+ * EXPOSE 80, 53/udp, 8000-8001/tcp: chapter 05's port grammar (the
+ * container side of `-p`); a range exposes each of its ports.
+ */
+function expose(c: ContainerConfig, text: string): void {
+  let m: PortMapping;
+  try {
+    m = parsePublish(text);
+  } catch (err) {
+    throw Object.assign(new BuildError(`invalid containerPort: ${text}`),
+      { cause: err });
+  }
+  if (m.hostPort || m.hostIP) {
+    throw new BuildError(`invalid containerPort: ${text}`);
+  }
+  for (let p = m.containerPort.start; p <= m.containerPort.end; p++) {
+    (c.ExposedPorts ??= {})[`${p}/${m.protocol}`] = {};
   }
 }
 
