@@ -3,14 +3,14 @@
 // context's rules and the failures a user must be able to act on. One
 // engine serves the file; everything it made is checked gone at the end.
 import assert from 'node:assert/strict';
-import { spawnSync } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import {
   mkdirSync, mkdtempSync, readFileSync, symlinkSync, writeFileSync,
 } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
-import { hostMounts, needsRoot } from '../support/testing.ts';
-import { DOCKER, TestEngine } from './testing.ts';
+import { hostMounts, needsRoot, REPO } from '../support/testing.ts';
+import { DOCKER, TestEngine, TIMEOUT, waitFor } from './testing.ts';
 
 const PY_DOCKER = spawnSync('python3', ['-c', 'import docker'])
   .status === 0;
@@ -153,6 +153,23 @@ describe('skiff build', needsRoot, () => {
       assert.deepEqual(hostMounts().filter((m) => m.startsWith(eng.dir)),
         mounts);
     });
+
+  test('^C during a RUN: the step is killed, nothing is tagged', async () => {
+    const dir = context({ Dockerfile: 'FROM busybox\nRUN sleep 600\n' });
+    const before = ok('ps', '-aq');
+    const child = spawn(process.execPath, ['--import',
+      import.meta.resolve('tsx/esm'), join(REPO, 'final/cli.ts'), 'build',
+      '-t', 'never', dir], { env: eng.env });
+    let seen = '';
+    child.stdout.on('data', (d) => { seen += d; });
+    await waitFor('the RUN', () => /Running in/.test(seen), TIMEOUT);
+    child.kill('SIGINT');
+    await waitFor('the step gone', () => !/sleep 600/.test(spawnSync('ps',
+      ['-eo', 'args'], { encoding: 'utf8' }).stdout), TIMEOUT);
+    await waitFor('its container removed', () => ok('ps', '-aq') ===
+      before, TIMEOUT);
+    assert.equal(eng.sk(['image', 'inspect', 'never']).status, 1);
+  });
 
   test('bad Dockerfiles and contexts: one line naming file and cause', () => {
     const bad = (files: Record<string, string>, pattern: RegExp) => {

@@ -133,3 +133,29 @@ test('commit/import --change: a Dockerfile line on a config', () => {
     /invalid containerPort: http/);
   assert.throws(() => applyChange(base, 'NOPE x'), /unknown instruction/);
 });
+
+test('ONBUILD: triggers run after the FROM that uses the image', async () => {
+  const f = fakeBackend();
+  const parent = await build('FROM busybox\nONBUILD ENV FROM_PARENT=1\n' +
+    'ONBUILD RUN echo triggered', { dockerfile: 'Dockerfile',
+    buildArgs: {} }, f.backend);
+  assert.equal(f.steps.length, 0, 'the parent runs none of them');
+  f.images.set('parent', f.images.get(parent)!);
+  const child = await build('FROM parent\nENV MINE=1', {
+    dockerfile: 'Dockerfile', buildArgs: {} }, f.backend);
+  assert.match(f.output(), /# Executing 2 build triggers\n/);
+  assert.deepEqual(f.steps.map((s) => s.run?.argv.at(-1)),
+    ['echo triggered']);
+  const c = f.images.get(child) as { Env: string[]; OnBuild?: string[] };
+  assert.deepEqual([c.Env, c.OnBuild],
+    [['PATH=/bin', 'FROM_PARENT=1', 'MINE=1'], undefined]);
+});
+
+test('an aborted build stops before its next step', async () => {
+  const f = fakeBackend();
+  const cancel = new AbortController();
+  cancel.abort();
+  await assert.rejects(build(DOCKERFILE, { dockerfile: 'Dockerfile',
+    buildArgs: {}, signal: cancel.signal }, f.backend), /build canceled/);
+  assert.equal(f.steps.length, 0);
+});

@@ -25,6 +25,8 @@ export interface BuildOptions {
   target?: string;
   noCache?: boolean;
   labels?: Record<string, string>;
+  /** Aborted when the client goes away: the build stops between steps. */
+  signal?: AbortSignal;
 }
 
 /** One change to the image's files, made by a step's container. */
@@ -90,7 +92,9 @@ export async function build(source: string, opts: BuildOptions,
   for (const [i, stage] of stages.entries()) {
     const state = await fromStage(stage, globals, built, backend, step,
       df.escape);
+    await triggers(state, opts, backend, built);
     for (const ins of stage.body) {
+      if (opts.signal?.aborted) throw new BuildError('build canceled');
       await dispatch(ins, state, opts, backend, step, built);
     }
     image = state.image;
@@ -149,6 +153,25 @@ async function fromStage(stage: Stage, globals: Map<string,
 
 const SHELL = ['/bin/sh', '-c'];
 
+/**
+ * ONBUILD: instructions an image keeps for the builds that start FROM
+ * it. They run right after that FROM, and the new image does not
+ * inherit them (docker's reference).
+ */
+async function triggers(state: State, opts: BuildOptions,
+  backend: BuildBackend, built: Map<string, string>): Promise<void> {
+  const c = state.config as ContainerConfig & { OnBuild?: string[] };
+  const lines = c.OnBuild ?? [];
+  delete c.OnBuild;
+  if (!lines.length) return;
+  backend.say(`# Executing ${lines.length} build trigger` +
+    `${lines.length > 1 ? 's' : ''}\n`);
+  for (const line of lines) {
+    const ins = parseInstruction(line, 1, 'ONBUILD', state.escape);
+    await dispatch(ins, state, opts, backend, undefined, built);
+  }
+}
+
 function say(backend: BuildBackend, step: { n: number; total: number },
   text: string): void {
   step.n++;
@@ -171,9 +194,9 @@ function lookup(state: State, buildArgs: Record<string, string>): Lookup {
 
 // #region dispatch
 async function dispatch(ins: Instruction, state: State, opts: BuildOptions,
-  backend: BuildBackend, step: { n: number; total: number },
+  backend: BuildBackend, step: { n: number; total: number } | undefined,
   built: Map<string, string>): Promise<void> {
-  say(backend, step, ins.original);
+  if (step) say(backend, step, ins.original);
   const vars = lookup(state, opts.buildArgs);
   if (ins.cmd === 'ARG') {
     argScope([ins], opts.buildArgs, state.args, state.escape);

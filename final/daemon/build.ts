@@ -47,12 +47,18 @@ export async function buildRoute(engine: Engine, q: Req): Promise<void> {
     q.res.write(`${JSON.stringify(m)}\n`);
   };
   const say = (text: string) => { if (!quiet) emit({ stream: text }); };
+  // A client that goes away (^C) cancels the build: the step running
+  // is killed, and nothing is tagged.
+  const cancel = new AbortController();
+  q.res.on('close', () => { if (!q.res.writableFinished) cancel.abort(); });
   try {
     await withUpload(store, q.raw, async (tar) => {
       const context = store.scratch('context-');
       try {
         await unpack({ file: tar }, context);
-        const id = await buildIn(engine, context, query, say, emit);
+        const id = await buildIn(engine, context, query, say, emit,
+          cancel.signal);
+        if (cancel.signal.aborted) throw new BuildError('build canceled');
         emit({ aux: { ID: id } });
         if (quiet) emit({ stream: `${id}\n` });
         say(`Successfully built ${shortId(id)}\n`);
@@ -89,8 +95,8 @@ function jsonParam(query: URLSearchParams, name: string)
 }
 
 async function buildIn(engine: Engine, context: string,
-  query: URLSearchParams, say: (t: string) => void, emit: Emit)
-  : Promise<string> {
+  query: URLSearchParams, say: (t: string) => void, emit: Emit,
+  signal: AbortSignal): Promise<string> {
   const file = query.get('dockerfile') || 'Dockerfile';
   const path = join(context, file);
   if (file.split('/').includes('..') || !existsSync(path) ||
@@ -100,17 +106,17 @@ async function buildIn(engine: Engine, context: string,
   const backend = new EngineBackend(engine, context, {
     network: query.get('networkmode') || 'default',
     rm: query.get('rm') !== '0' && query.get('rm') !== 'false',
-    forceRm: flag(query, 'forcerm'), pull: flag(query, 'pull'),
+    forceRm: flag(query, 'forcerm'), pull: flag(query, 'pull'), signal,
   }, say, emit);
   return build(readFileSync(path, 'utf8'), { dockerfile: file,
     buildArgs: jsonParam(query, 'buildargs'),
     target: query.get('target') || undefined,
-    noCache: flag(query, 'nocache'), labels: jsonParam(query, 'labels') },
-  backend);
+    noCache: flag(query, 'nocache'), labels: jsonParam(query, 'labels'),
+    signal }, backend);
 }
 
 interface Choices { network: string; rm: boolean; forceRm: boolean;
-  pull: boolean }
+  pull: boolean; signal: AbortSignal }
 
 // #region backend
 class EngineBackend implements BuildBackend {
@@ -172,10 +178,13 @@ class EngineBackend implements BuildBackend {
     const show = (e: { log: string }) => this.say(e.log);
     c.log.on('entry', show);
     let ok = false;
+    const kill = () => { try { cs.kill(c); } catch { /* gone */ } };
+    this.choices.signal.addEventListener('abort', kill);
     try {
       const exited = cs.wait(c, 'next-exit');
       await cs.start(c);
       const code = await exited;
+      if (this.choices.signal.aborted) throw new BuildError('build canceled');
       if (code !== 0) {
         throw new BuildError(`The command '${run.argv.join(' ')}' ` +
           `returned a non-zero code: ${code}`, code);
@@ -185,8 +194,10 @@ class EngineBackend implements BuildBackend {
       ok = true;
       return image.id;
     } finally {
+      this.choices.signal.removeEventListener('abort', kill);
       c.log.off('entry', show);
-      if ((ok && this.choices.rm) || this.choices.forceRm) {
+      const gone = this.choices.signal.aborted;
+      if ((ok && this.choices.rm) || this.choices.forceRm || gone) {
         this.say(`Removing intermediate container ${c.id.slice(0, 12)}\n`);
         await cs.remove(c, true);
       }
