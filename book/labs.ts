@@ -9,6 +9,9 @@
 // The reference solutions live apart, out of the reader's way, one
 // `git diff` of the repo per lab: solutions/01-chroot/pivot-root.patch.
 //
+// The engine's chapters keep theirs the same way, in
+// final/book/NN-name/labs/.
+//
 // `sudo npm run lab 01-chroot` grades every lab of the chapter against the
 // reader's working tree; `sudo npm run lab 01-chroot/pivot-root` grades
 // one. Checks look at what the host can observe, the way the chapter's
@@ -23,7 +26,7 @@ import { join, resolve } from 'node:path';
 import { cachedRootfs } from '../chapters/01-chroot/rootfs.ts';
 
 export interface LabInfo {
-  /** Chapter folder name, e.g. "01-chroot". */
+  /** Chapter folder name, e.g. "01-chroot" or "08-daemon". */
   chapter: string;
   /** Lab folder name, e.g. "pivot-root". */
   name: string;
@@ -34,12 +37,17 @@ export interface LabInfo {
   solution: string;
 }
 
+/** Where chapters live: the mechanisms', then the engine's. */
+const CHAPTER_DIRS = ['chapters', 'final/book'];
+
 /** The labs of a repo, in chapter order; `filter` is "01-chroot[/lab]". */
 export function findLabs(repo: string, filter = ''): LabInfo[] {
   const [wantChapter, wantLab] = filter.split('/');
-  const chaptersDir = join(repo, 'chapters');
   const labs: LabInfo[] = [];
-  for (const chapter of readdirSync(chaptersDir).sort()) {
+  const chapters = CHAPTER_DIRS.map((d) => join(repo, d))
+    .filter((d) => existsSync(d))
+    .flatMap((d) => readdirSync(d).sort().map((c) => [d, c]));
+  for (const [chaptersDir, chapter] of chapters) {
     if (wantChapter && chapter !== wantChapter &&
       !chapter.startsWith(`${wantChapter}-`)) continue;
     const labsDir = join(chaptersDir, chapter, 'labs');

@@ -79,7 +79,8 @@ export function familiar(ref: string): string {
 /** The container id a container directory is named by. */
 const idOf = (dir: string) => basename(dir);
 
-// #region store-images
+// #region store-images (unused)
+// #region store-find
 export class StoreImages implements ImageSource {
   readonly store: ImageStore;
 
@@ -100,9 +101,11 @@ export class StoreImages implements ImageSource {
 
   list(): Image[] {
     return this.store.images().map((i) => this.toImage(i))
+// #endregion
       .sort((a, b) => b.Created - a.Created);
   }
 
+  // #region make-rootfs
   makeRootfs(image: Image, dir: string): string {
     const id = idOf(dir);
     if (!rootfsOf(this.store, id).image) {
@@ -113,6 +116,7 @@ export class StoreImages implements ImageSource {
 
   removeRootfs(dir: string): void {
     removeRootfs(this.store, idOf(dir));
+  // #endregion
   }
 
   private toImage(i: StoredImage): Image {

@@ -39,7 +39,8 @@ export class ContainerIo {
   constructor(readonly dir: string, readonly tty: boolean,
     readonly interactive: boolean) {}
 
-  // #region open-streams
+  // #region open-streams (unused)
+  // #region fifos
   /** Creates the streams for a fresh start and pumps them into `log`. */
   setup(log: LogFile): void {
     if (this.tty) {
@@ -63,6 +64,7 @@ export class ContainerIo {
       this.stdin.on('error', () => {});
     } else {
       this.fds.stdin = openSync('/dev/null', fsc.O_RDONLY);
+  // #endregion
     }
   }
 
