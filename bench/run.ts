@@ -97,9 +97,9 @@ function api(method: string, path: string, body?: unknown): Promise<any> {
     });
     req.on('error', reject);
     req.end(data);
-// #endregion
   });
 }
+// #endregion
 
 // #region api-run
 /** What `docker run --rm` asks of the daemon, phase by phase. */
@@ -118,8 +118,8 @@ async function apiRun(network = 'default'): Promise<void> {
   phases.create.push(t1 - t0);
   phases.start.push(t2 - t1);
   phases.exit.push(t3 - t2);
-// #endregion
 }
+// #endregion
 // #endregion
 
 /** An OCI bundle running busybox `true` from the read-only rootfs. */
@@ -300,8 +300,8 @@ async function memory(daemon: number, n = 40) {
     processesPerContainer: (descendants(daemon) - procs) / n, n };
   for (const id of ids) await api('DELETE', `/containers/${id}?force=1`);
   return result;
-// #endregion
 }
+// #endregion
 // #endregion
 
 async function main(): Promise<void> {

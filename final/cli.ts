@@ -118,8 +118,8 @@ async function main(argv: string[]): Promise<number> {
       `(see 'skiff --help')`);
   }
   return runCommand(name, (await load()).default, rest);
-// #endregion
 }
+// #endregion
 
 async function runCommand(path: string, cmd: Command, argv: string[])
   : Promise<number> {

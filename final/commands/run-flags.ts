@@ -176,8 +176,8 @@ export function createBody(p: Parsed): CreateBody {
   const userns = str(p, 'userns') ?? '';
   if (userns && userns !== 'host') {
     throw new UsageError('--userns: invalid USER mode'); // docker's words
-// #endregion
   }
+// #endregion
   return {
     Image: image, Cmd: cmd.length ? cmd : null,
     Entrypoint: entrypoint === undefined ? null

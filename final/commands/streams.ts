@@ -37,8 +37,8 @@ function forwardStdin(sock: Socket, o: AttachOptions,
   // With -i but no -t, the end of our input is the end of theirs.
   stdin.on('end', () => { if (!o.tty) sock.end(); });
   return () => stdin.pause();
-// #endregion
 }
+// #endregion
 
 /**
  * Copies the streams until the container's output ends; resolves
@@ -86,8 +86,8 @@ export async function pump(client: Client, sock: Socket, o: AttachOptions)
     sock.on('end', done);
     sock.on('close', done);
     sock.on('error', done);
-  // #endregion
   });
+  // #endregion
 }
 // #endregion
 

@@ -235,8 +235,8 @@ function logs(x: Container, q: Req): Promise<void> {
   if (!flag(q, 'follow') || !(x.isRunning || x.rec.State.Restarting)) {
     res.end();
     return Promise.resolve();
-// #endregion
   }
+// #endregion
   return new Promise((resolve) => {
     const onEntry = (e: LogEntry) => {
       if (!ts) return send(e);
@@ -378,8 +378,8 @@ export function createServer(engine: Engine): http.Server {
     });
   });
   return server;
-// #endregion
 }
+// #endregion
 
 /** Starts an exec on a connection taken over from HTTP (hijacked). */
 async function execStart(execs: Execs, x: ExecInstance, socket: Duplex)

@@ -256,9 +256,9 @@ export class Containers {
       this.opts.images.removeRootfs(dir);
       rmSync(dir, { recursive: true, force: true });
       throw err;
-  // #endregion
     }
   }
+  // #endregion
 
   // #region create-spec
   private createIn(dir: string, id: string, name: string, body: CreateBody,
@@ -281,8 +281,8 @@ export class Containers {
       chownRootfs(spec.root.path, dir, this.opts.remap);
     }
     const command = hc.Init ? spec.process.args.slice(2) : spec.process.args;
-    // #region create-record
   // #endregion
+  // #region create-record
     writeJson(join(dir, 'config.json'), spec);
     const rec: ContainerRecord = {
       Id: id, Name: `/${name}`, Created: new Date().toISOString(),
@@ -300,8 +300,8 @@ export class Containers {
     c.save();
     this.byId.set(id, c);
     return c;
-    // #endregion
   }
+  // #endregion
 
   private checkName(name?: string): string {
     if (!name) {
@@ -345,8 +345,8 @@ export class Containers {
     const io = new ContainerIo(c.dir, !!c.rec.Config.Tty,
       !!c.rec.Config.OpenStdin);
     io.setup(c.log);
-    // #region start-run
   // #endregion
+  // #region start-run
     let running: Running;
     try {
       running = await this.opts.runtime.start(this.plan(c, spec, io));
@@ -374,8 +374,8 @@ export class Containers {
     c.save();
     c.emit('start');
     void running.exited.then((status) => this.exited(c, status));
-    // #endregion
   }
+  // #endregion
   // #endregion
 
   private plan(c: Container, spec: Spec, io: ContainerIo): StartPlan {
@@ -424,8 +424,8 @@ export class Containers {
     c.emit('exit', status);
     if (restart) return this.scheduleRestart(c);
     if (c.rec.HostConfig.AutoRemove) await this.remove(c, true);
-  // #endregion
   }
+  // #endregion
 
   // #region restart-policy
   private shouldRestart(c: Container, status: ExitStatus): boolean {
@@ -454,8 +454,8 @@ export class Containers {
         c.save();
       });
     }, delay);
-  // #endregion
   }
+  // #endregion
   // #endregion
 
   // #region stop (unused)
@@ -479,8 +479,8 @@ export class Containers {
     const timer = setTimeout(() => this.signal(c, 'SIGKILL'), secs * 1000);
     await exit;
     clearTimeout(timer);
-  // #endregion
   }
+  // #endregion
 
   kill(c: Container, signal = 'SIGKILL'): void {
     const n = clientSignal(signal);
@@ -612,8 +612,8 @@ export class Containers {
     }
     for (const c of found) await this.recoverOne(c);
     if (!this.adopted.size) this.unwatch();
-  // #endregion
   }
+  // #endregion
 
   // #region recover-one
   private async recoverOne(c: Container): Promise<void> {
@@ -639,8 +639,8 @@ export class Containers {
     c.save();
     if (c.rec.HostConfig.AutoRemove) await this.remove(c, true);
     else if (this.shouldRestart(c, status)) this.scheduleRestart(c);
-  // #endregion
   }
+  // #endregion
 
   /**
    * docker's restart when its daemon starts: `always` even if the user
@@ -684,8 +684,8 @@ export class Containers {
       release: () => this.releaseSaved(c),
     };
     void exited.then((s) => this.exited(c, s));
-  // #endregion
   }
+  // #endregion
 
   // #region check-adopted
   private checkAdopted(): void {
@@ -699,8 +699,8 @@ export class Containers {
       a.resolve(this.lostExit(pid));
     }
     if (!this.adopted.size) this.unwatch();
-  // #endregion
   }
+  // #endregion
 
   private unwatch(): void {
     clearInterval(this.adoptTimer);

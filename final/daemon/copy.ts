@@ -104,8 +104,8 @@ export function copyRoutes(engine: Engine): Route[] {
     const root = found.root.replace(/\/+$/, '') || '/';
     const file = secureJoin(root, found.rel);
     return { c, path, root, file, rel: file.slice(root.length) };
-// #endregion
   };
+// #endregion
   return [
     r('HEAD', (q) => {
       const t = target(q);
@@ -140,9 +140,9 @@ export function copyRoutes(engine: Engine): Route[] {
           unpack({ file }, dir.path));
       } finally {
         closeSync(dir.fd);
-    // #endregion
       }
     }),
+    // #endregion
   ];
 }
 // #endregion

@@ -101,9 +101,9 @@ export class StoreImages implements ImageSource {
 
   list(): Image[] {
     return this.store.images().map((i) => this.toImage(i))
-// #endregion
       .sort((a, b) => b.Created - a.Created);
   }
+// #endregion
 
   // #region make-rootfs
   makeRootfs(image: Image, dir: string): string {
@@ -116,8 +116,8 @@ export class StoreImages implements ImageSource {
 
   removeRootfs(dir: string): void {
     removeRootfs(this.store, idOf(dir));
-  // #endregion
   }
+  // #endregion
 
   private toImage(i: StoredImage): Image {
     const c = i.config;

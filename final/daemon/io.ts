@@ -64,9 +64,9 @@ export class ContainerIo {
       this.stdin.on('error', () => {});
     } else {
       this.fds.stdin = openSync('/dev/null', fsc.O_RDONLY);
-  // #endregion
     }
   }
+  // #endregion
 
   /** One tty stream on the master, both ways: output and keys typed. */
   private takeConsole(master: number, log: LogFile): void {

@@ -56,8 +56,8 @@ export class Networks {
   remove(ref: string): void {
     const n = this.inspect(ref);
     wrap(() => removeNetwork(n.Name, this.config));
-// #endregion
   }
+// #endregion
 
   /** Removes user networks no container uses; returns their names. */
   prune(): string[] {

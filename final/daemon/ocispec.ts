@@ -92,9 +92,9 @@ function secure(spec: Spec, hc: HostConfig): Spec {
       privileged: !!hc.Privileged });
   } catch (err) {
     throw new BadRequest((err as Error).message);
-// #endregion
   }
 }
+// #endregion
 
 /** docker's --security-opt forms (moby's parseSecurityOpt). */
 export function securityOpts(opts: string[]): SecurityChoices {

@@ -84,9 +84,9 @@ export class ProcExits {
       if (fd >= 0) close(fd);
       why?.(err as Error);
       return undefined;
-  // #endregion
     }
   }
+  // #endregion
   // #endregion
 
   watch(pid: number): void { this.watched.add(pid); }

@@ -72,8 +72,8 @@ export function parseRemote(ref: string): Remote {
   if (host === 'docker.io' && !path.includes('/')) path = `library/${path}`;
   return { host, path, tag: named.slice(colon + 1), digest,
     local: familiar(named) };
-// #endregion
 }
+// #endregion
 
 // #region endpoint
 /**
@@ -90,8 +90,8 @@ function endpoint(host: string): string {
   const loopback = bare === 'localhost' || bare === '[::1]' ||
     /^127\.\d+\.\d+\.\d+$/.test(bare);
   return `${loopback ? 'http' : 'https'}://${host}`;
-// #endregion
 }
+// #endregion
 // #endregion
 
 // #region session (unused)
@@ -120,8 +120,8 @@ class Session {
     await res.body?.cancel();
     this.auth = `Bearer ${await this.token(challenge)}`;
     return this.once(url, init());
-// #endregion
   }
+// #endregion
 
   private async once(url: string, init: RequestInit): Promise<Response> {
     const headers = new Headers(init.headers);
@@ -159,8 +159,8 @@ class Session {
     const token = body.token ?? body.access_token;
     if (!token) throw new RegistryError(500, `${url.host}: no token`);
     return token;
-  // #endregion
   }
+  // #endregion
 }
 // #endregion
 
@@ -223,8 +223,8 @@ async function resolveManifest(s: Session)
     throw new RegistryError(500, 'unsupported manifest (schema 1?)');
   }
   return { digest: top.digest, manifest };
-// #endregion
 }
+// #endregion
 
 // #region get-manifest
 async function getManifest(s: Session, ref: string)
@@ -242,9 +242,9 @@ async function getManifest(s: Session, ref: string)
   } catch (err) {
     throw new RegistryError(500, `manifest ${ref}: not valid JSON`,
       { cause: err });
-// #endregion
   }
 }
+// #endregion
 
 async function small(res: Response, what: string): Promise<Buffer> {
   if (Number(res.headers.get('content-length')) > SMALL) {
@@ -291,9 +291,9 @@ async function blobFile(s: Session, d: Descriptor, file: string,
     createWriteStream(file, { mode: 0o600 }));
   if (`sha256:${hash.digest('hex')}` !== d.digest) {
     throw new RegistryError(500, `blob ${d.digest}: digest mismatch`);
-// #endregion
   }
 }
+// #endregion
 // #endregion
 
 // #region pull (unused)
@@ -320,7 +320,7 @@ export async function pull(store: ImageStore, ref: string, emit: Emit)
       layers.length}`);
 // #endregion
   }
-  // #region pull-store
+// #region pull-store
   const dir = store.scratch('pull-');
   try {
     const blobs = await fetchLayers(s, store, layers,
@@ -342,9 +342,9 @@ export async function pull(store: ImageStore, ref: string, emit: Emit)
     return image;
   } finally {
     rmSync(dir, { recursive: true, force: true });
-  // #endregion
   }
 }
+// #endregion
 // #endregion
 
 /** Downloads the layers whose diff ID the store lacks, into `dir`. */
@@ -400,8 +400,8 @@ export async function push(store: ImageStore, ref: string, emit: Emit)
   const config = { mediaType: MT.ociConfig, digest: image.id,
     size: image.raw.length };
   await upload(s, config, () => image.raw);
-  // #region push-manifest
 // #endregion
+// #region push-manifest
   const manifest = Buffer.from(JSON.stringify({ schemaVersion: 2,
     mediaType: MT.ociManifest, config, layers }));
   const res = await s.send(`${s.base}/manifests/${remote.tag}`, () => ({
@@ -413,8 +413,8 @@ export async function push(store: ImageStore, ref: string, emit: Emit)
     manifest.length}` });
   emit({ progressDetail: {}, aux: { Tag: remote.tag, Digest: digest,
     Size: manifest.length } });
-  // #endregion
 }
+// #endregion
 // #endregion
 
 /**

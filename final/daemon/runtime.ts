@@ -139,8 +139,8 @@ export function chapterRuntime(net: NetConfig): Runtime {
         hostname: plan.spec.hostname, config: net,
         filesDir: plan.filesDir, resolveContainer: plan.resolveContainer,
       })];
-      // #region runtime-started
 // #endregion
+      // #region runtime-started
       const { fds } = plan;
       const ctr = await startContainer(plan.spec, { id: plan.id, steps,
         stdio: [fds.stdin, fds.stdout, fds.stderr],
@@ -153,8 +153,8 @@ export function chapterRuntime(net: NetConfig): Runtime {
         kill: (sig) => ctr.kill(sig),
         release: () => ctr.destroy(),
         saved: saveSteps(plan.spec, plan.id, data),
-      // #endregion
       };
+      // #endregion
     },
     async releaseSaved(id, saved) {
       const c: Starting = { id, spec: {} as Spec, pid: 0, data: {} };
