@@ -80,12 +80,9 @@ export function checkExcerptLengths(excerpts: Excerpt[],
 
 /**
  * Pages and excerpts not yet cut to length, each being rewritten on a
- * branch of its own (final/README.md as the engine's part; chapter 02's
- * spare init, moving to final/). Remove an entry once its text is cut.
+ * branch of its own. Remove an entry once its text is cut.
  */
-export const LONG_EXCERPTS_PENDING: readonly string[] = [
-  'final/README.md',
-];
+export const LONG_EXCERPTS_PENDING: readonly string[] = [];
 
 export interface BuildOptions {
   /** The repository to build from (tests point this at a fixture). */
