@@ -96,6 +96,8 @@ export interface LabContext {
     : ChildProcess;
   /** A name no other lab or test run uses: "lab1a2b3". */
   unique(prefix?: string): string;
+  /** Runs `undo` when the lab's checks are done, pass or fail. */
+  cleanup(undo: () => void): void;
 }
 
 export interface Check {
@@ -131,6 +133,7 @@ export async function gradeLab(lab: Lab, repo: string,
   report: (r: CheckResult) => void = () => {}): Promise<CheckResult[]> {
   const scratch: string[] = [];
   const started: ChildProcess[] = [];
+  const undos: (() => void)[] = [];
   let rootfs: string | undefined;
   let image: string[] | undefined;
   const tempDir = () => {
@@ -180,6 +183,7 @@ export async function gradeLab(lab: Lab, repo: string,
     },
     unique: (prefix = 'lab') =>
       `${prefix}${process.pid.toString(36)}${(counter++).toString(36)}`,
+    cleanup: (undo) => { undos.push(undo); },
   };
   const results: CheckResult[] = [];
   try {
@@ -194,6 +198,11 @@ export async function gradeLab(lab: Lab, repo: string,
       if (child.exitCode === null && child.signalCode === null) {
         child.kill('SIGKILL');
       }
+    }
+    for (const undo of undos.reverse()) {
+      try {
+        undo();
+      } catch { /* the rest must still go */ }
     }
     for (const dir of scratch) {
       // A half-done solution may leave a mount in there: never delete
