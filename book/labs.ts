@@ -96,8 +96,7 @@ export interface LabContext {
     : ChildProcess;
   /** A name no other lab or test run uses: "lab1a2b3". */
   unique(prefix?: string): string;
-  /** Runs `undo` when the lab's checks are done, pass or fail. */
-  cleanup(undo: () => void): void;
+  cleanup(undo: () => void): void; // run after the checks, pass or fail
 }
 
 export interface Check {

@@ -90,15 +90,17 @@ describe('the built site', () => {
     assert.equal(order[0], 'preface.html');
     assert.ok(order.includes('01-chroot.html'));
     // The engine's part closes the book: its first page, its chapters
-    // (final/book/NN-*/), then final/fast, once their text exists.
+    // (final/book/NN-*/), then the pages of final/'s folders (fast,
+    // build), once their text exists.
     if (existsSync(join(REPO, 'final/README.md'))) {
       const engine = existsSync(join(REPO, 'final/book'))
         ? readdirSync(join(REPO, 'final/book'))
           .filter((d) => /^\d\d-/.test(d)).sort() : [];
-      const fast = existsSync(join(REPO, 'final/fast/README.md'))
-        ? ['final-fast.html'] : [];
+      const folders = ['fast', 'build'].filter((d) =>
+        existsSync(join(REPO, 'final', d, 'README.md')))
+        .map((d) => `final-${d}.html`);
       assert.deepEqual(order.slice(order.indexOf('final.html')),
-        ['final.html', ...engine.map((d) => `${d}.html`), ...fast]);
+        ['final.html', ...engine.map((d) => `${d}.html`), ...folders]);
     }
   });
 });
