@@ -79,7 +79,8 @@ function run(cmd: string, args: string[], opts = {}): string {
 const skiff = (...args: string[]) => run(process.execPath,
   ['--import', TSX, join(REPO, 'final/cli.ts'), ...args]);
 
-// #region api-client
+// #region api-client (unused)
+// #region api-request
 /** One request to the daemon over its socket, JSON in and out. */
 const agent = new http.Agent({ keepAlive: true });
 function api(method: string, path: string, body?: unknown): Promise<any> {
@@ -98,7 +99,9 @@ function api(method: string, path: string, body?: unknown): Promise<any> {
     req.end(data);
   });
 }
+// #endregion
 
+// #region api-run
 /** What `docker run --rm` asks of the daemon, phase by phase. */
 const phases = { create: [] as number[], start: [] as number[],
   exit: [] as number[] };
@@ -116,6 +119,7 @@ async function apiRun(network = 'default'): Promise<void> {
   phases.start.push(t2 - t1);
   phases.exit.push(t3 - t2);
 }
+// #endregion
 // #endregion
 
 /** An OCI bundle running busybox `true` from the read-only rootfs. */
@@ -246,7 +250,7 @@ function confineCost(): Record<string, number> {
   };
 }
 
-// #region memory
+// #region memory (unused)
 /** Resident memory (kB) of a process: VmRSS in /proc/PID/status. */
 function rss(pid: number): number {
   return parseInt(procStatus(pid)?.get('VmRSS') ?? '0', 10);
@@ -276,6 +280,7 @@ async function quietRss(pid: number): Promise<number> {
   return median(xs);
 }
 
+// #region memory-growth
 /**
  * The daemon's growth per idle `run -d` (RSS, so V8's heap settles
  * within a few MB: with 40 containers the noise per container is small),
@@ -296,6 +301,7 @@ async function memory(daemon: number, n = 40) {
   for (const id of ids) await api('DELETE', `/containers/${id}?force=1`);
   return result;
 }
+// #endregion
 // #endregion
 
 async function main(): Promise<void> {

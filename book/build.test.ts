@@ -110,6 +110,29 @@ test('the build fails on broken links and missing or remote images',
     }
   });
 
+test('the engine\'s part: its first page, then its chapters, with labs',
+  (t) => {
+    const repo = fixture(t, {
+      'chapters/01-a/README.md': '# 1. A\n',
+      'final/README.md':
+        '# 7. Engine\n\nSee [the daemon](book/08-d/README.md).\n',
+      'final/book/08-d/README.md': '# 8. D\n\n<<< ../../code.ts#here\n',
+      'final/book/08-d/labs/x/README.md': '# Do x\n',
+      'final/code.ts': CODE,
+    });
+    const out = join(repo, 'out');
+    const pages = buildBook({ repo, outDir: out })
+      .map((p) => p.slice(out.length + 1));
+    assert.deepEqual(pages,
+      ['index.html', '01-a.html', 'final.html', '08-d.html']);
+    assert.match(readFileSync(join(out, 'final.html'), 'utf8'),
+      /href="08-d\.html"/);
+    const d = readFileSync(join(out, '08-d.html'), 'utf8');
+    assert.match(d, /href="src\/final\/code\.ts\.html#region-here"/);
+    assert.match(d, /<section class="lab" id="lab-x">/);
+    assert.match(d, /sudo npm run lab 08-d\/x/);
+  });
+
 test('links between chapters become links between pages', (t) => {
   const repo = fixture(t, {
     'chapters/01-a/README.md': '# A\n\nSee [B](../02-b/README.md#deep).\n' +

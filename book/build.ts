@@ -1,7 +1,8 @@
 // Builds the book: a static site under book/out/ made of a title page with
 // the contents, the preface, one page per chapter (chapters/NN-*/README.md
-// with its labs), the final engine's tour (final/README.md) and its
-// optimisations (final/fast/README.md).
+// with its labs), then the engine's part: its first page
+// (final/README.md) and its chapters (final/book/NN-*/README.md, with
+// their labs), and last the engine's optimisations (final/fast/README.md).
 //
 //   npm run book
 //
@@ -79,12 +80,9 @@ export function checkExcerptLengths(excerpts: Excerpt[],
 
 /**
  * Pages and excerpts not yet cut to length, each being rewritten on a
- * branch of its own (final/README.md as the engine's part; chapter 02's
- * spare init, moving to final/). Remove an entry once its text is cut.
+ * branch of its own. Remove an entry once its text is cut.
  */
-export const LONG_EXCERPTS_PENDING: readonly string[] = [
-  'final/README.md',
-];
+export const LONG_EXCERPTS_PENDING: readonly string[] = [];
 
 export interface BuildOptions {
   /** The repository to build from (tests point this at a fixture). */
@@ -95,7 +93,10 @@ export interface BuildOptions {
 }
 
 interface Page {
-  /** Output file name without .html: "preface", "01-chroot", "final". */
+  /**
+   * Output file name without .html: "preface", "01-chroot", "final"
+   * (the engine's first page), "08-daemon" (an engine chapter).
+   */
   id: string;
   source: string;
   title: string;
@@ -115,6 +116,10 @@ export function findPages(repo: string): Page[] {
     if (/^\d\d-/.test(dir)) add(dir, join(chapters, dir, 'README.md'));
   }
   add('final', join(repo, 'final/README.md'));
+  const engine = join(repo, 'final/book');
+  for (const dir of existsSync(engine) ? readdirSync(engine).sort() : []) {
+    if (/^\d\d-/.test(dir)) add(dir, join(engine, dir, 'README.md'));
+  }
   add('final-fast', join(repo, 'final/fast/README.md'));
   add('final-build', join(repo, 'final/build/README.md'));
   return pages;

@@ -113,6 +113,20 @@ describe('labs', { concurrency: 4 }, () => {
     }
   });
 
+  test('every engine chapter has a lab, each complete', () => {
+    const dir = join(REPO, 'final/book');
+    const chapters = existsSync(dir)
+      ? readdirSync(dir).filter((c) => /^\d\d-/.test(c)) : [];
+    for (const chapter of chapters) {
+      const own = labs.filter((l) => l.chapter === chapter);
+      assert.ok(own.length >= 1, `final/book/${chapter} has no lab`);
+      for (const lab of own) {
+        assert.ok(existsSync(lab.solution),
+          `${relative(REPO, lab.solution)} is missing`);
+      }
+    }
+  });
+
   for (const lab of labs) {
     test(`${lab.chapter}/${lab.name}: the starting point fails, ` +
       'the solution passes', needsRoot, async (t) => {

@@ -9,6 +9,9 @@
 // The reference solutions live apart, out of the reader's way, one
 // `git diff` of the repo per lab: solutions/01-chroot/pivot-root.patch.
 //
+// The engine's chapters keep theirs the same way, in
+// final/book/NN-name/labs/.
+//
 // `sudo npm run lab 01-chroot` grades every lab of the chapter against the
 // reader's working tree; `sudo npm run lab 01-chroot/pivot-root` grades
 // one. Checks look at what the host can observe, the way the chapter's
@@ -23,7 +26,7 @@ import { join, resolve } from 'node:path';
 import { cachedRootfs } from '../chapters/01-chroot/rootfs.ts';
 
 export interface LabInfo {
-  /** Chapter folder name, e.g. "01-chroot". */
+  /** Chapter folder name, e.g. "01-chroot" or "08-daemon". */
   chapter: string;
   /** Lab folder name, e.g. "pivot-root". */
   name: string;
@@ -34,12 +37,17 @@ export interface LabInfo {
   solution: string;
 }
 
+/** Where chapters live: the mechanisms', then the engine's. */
+const CHAPTER_DIRS = ['chapters', 'final/book'];
+
 /** The labs of a repo, in chapter order; `filter` is "01-chroot[/lab]". */
 export function findLabs(repo: string, filter = ''): LabInfo[] {
   const [wantChapter, wantLab] = filter.split('/');
-  const chaptersDir = join(repo, 'chapters');
   const labs: LabInfo[] = [];
-  for (const chapter of readdirSync(chaptersDir).sort()) {
+  const chapters = CHAPTER_DIRS.map((d) => join(repo, d))
+    .filter((d) => existsSync(d))
+    .flatMap((d) => readdirSync(d).sort().map((c) => [d, c]));
+  for (const [chaptersDir, chapter] of chapters) {
     if (wantChapter && chapter !== wantChapter &&
       !chapter.startsWith(`${wantChapter}-`)) continue;
     const labsDir = join(chaptersDir, chapter, 'labs');
@@ -88,6 +96,7 @@ export interface LabContext {
     : ChildProcess;
   /** A name no other lab or test run uses: "lab1a2b3". */
   unique(prefix?: string): string;
+  cleanup(undo: () => void): void; // run after the checks, pass or fail
 }
 
 export interface Check {
@@ -123,6 +132,7 @@ export async function gradeLab(lab: Lab, repo: string,
   report: (r: CheckResult) => void = () => {}): Promise<CheckResult[]> {
   const scratch: string[] = [];
   const started: ChildProcess[] = [];
+  const undos: (() => void)[] = [];
   let rootfs: string | undefined;
   let image: string[] | undefined;
   const tempDir = () => {
@@ -172,6 +182,7 @@ export async function gradeLab(lab: Lab, repo: string,
     },
     unique: (prefix = 'lab') =>
       `${prefix}${process.pid.toString(36)}${(counter++).toString(36)}`,
+    cleanup: (undo) => { undos.push(undo); },
   };
   const results: CheckResult[] = [];
   try {
@@ -186,6 +197,11 @@ export async function gradeLab(lab: Lab, repo: string,
       if (child.exitCode === null && child.signalCode === null) {
         child.kill('SIGKILL');
       }
+    }
+    for (const undo of undos.reverse()) {
+      try {
+        undo();
+      } catch { /* the rest must still go */ }
     }
     for (const dir of scratch) {
       // A half-done solution may leave a mount in there: never delete

@@ -89,11 +89,18 @@ describe('the built site', () => {
     assert.deepEqual(order, toc);
     assert.equal(order[0], 'preface.html');
     assert.ok(order.includes('01-chroot.html'));
-    // The engine's part (its tour, then final/fast) closes the book,
-    // once its text exists.
+    // The engine's part closes the book: its first page, its chapters
+    // (final/book/NN-*/), then the pages of final/'s folders (fast,
+    // build), once their text exists.
     if (existsSync(join(REPO, 'final/README.md'))) {
-      assert.match(order.at(-1) ?? '', /^final(-[a-z-]+)?\.html$/);
-      assert.ok(order.includes('final.html'));
+      const engine = existsSync(join(REPO, 'final/book'))
+        ? readdirSync(join(REPO, 'final/book'))
+          .filter((d) => /^\d\d-/.test(d)).sort() : [];
+      const folders = ['fast', 'build'].filter((d) =>
+        existsSync(join(REPO, 'final', d, 'README.md')))
+        .map((d) => `final-${d}.html`);
+      assert.deepEqual(order.slice(order.indexOf('final.html')),
+        ['final.html', ...engine.map((d) => `${d}.html`), ...folders]);
     }
   });
 });

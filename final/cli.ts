@@ -95,7 +95,8 @@ function commandHelp(path: string, cmd: Command): string {
   return text + `\nOptions:\n${formatFlags(flags)}\n`;
 }
 
-// #region main
+// #region main (unused)
+// #region main-dispatch
 async function main(argv: string[]): Promise<number> {
   const global = parseFlags(argv, GLOBAL_FLAGS);
   if (global.flags.root) process.env.SKIFF_ROOT = String(global.flags.root);
@@ -118,6 +119,7 @@ async function main(argv: string[]): Promise<number> {
   }
   return runCommand(name, (await load()).default, rest);
 }
+// #endregion
 
 async function runCommand(path: string, cmd: Command, argv: string[])
   : Promise<number> {

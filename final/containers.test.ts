@@ -600,7 +600,7 @@ describe('skiff containers', needsRoot, () => {
       assert.equal(footprint(), before);
     });
 
-  // #region test-daemon-kill
+  // #region test-daemon-kill (unused)
   test('daemon kill -9: containers run on, are found again', async () => {
     const before = footprint();
     ok('run', '-d', '--name', 'survivor', 'busybox', 'sh', '-c',
@@ -616,6 +616,7 @@ describe('skiff containers', needsRoot, () => {
         'sleep', '600');
     }
     ok('stop', '-t', '1', 'always', 'unless-stopped');
+    // #region test-found-again
     const pid = inspect('survivor').State.Pid;
     const old = daemonPid();
     process.kill(old, 'SIGKILL');
@@ -639,6 +640,7 @@ describe('skiff containers', needsRoot, () => {
     ok('exec', 'seven', 'touch', '/go');
     assert.equal(ok('wait', 'seven'), '7\n');
     assert.match(ok('ps', '-a'), /Exited \(7\) .*seven/);
+    // #endregion
     ok('stop', '-t', '1', 'survivor');
     assert.equal(inspect('survivor').State.Running, false);
     ok('rm', '-f', 'survivor', 'shortlived', 'seven', 'always',

@@ -9,13 +9,14 @@ import {
 import { dirname } from 'node:path';
 import { type SyscallError, syscall } from '../01-chroot/kernel.ts';
 
-// #region flock
+// #region flock (unused)
 // <sys/file.h>
 const LOCK_EX = 2, LOCK_NB = 4, LOCK_UN = 8;
 const flock = syscall<[number, number]>('int flock(int fd, int op)',
   (fd, op) => `${fd}, ${op === LOCK_UN ? 'LOCK_UN'
     : op & LOCK_NB ? 'LOCK_EX|LOCK_NB' : 'LOCK_EX'}`);
 
+// #region lock-file
 /**
  * Takes an exclusive flock(2) on `path` (made if missing) and returns
  * its fd; with `wait` false, throws EWOULDBLOCK if another holds it.
@@ -35,6 +36,7 @@ export function lockFile(path: string, wait = true): number {
   }
   return fd;
 }
+// #endregion
 
 export function unlockFile(fd: number): void {
   try {

@@ -40,13 +40,14 @@ function kernel(): Check[] {
     fix: ok ? undefined : 'a kernel of 5.4 or later is recommended' }];
 }
 
-// #region namespaces
+// #region namespaces (unused)
 const NAMESPACES: [string, string, string[]][] = [
   ['pid', 'pid', ['--pid', '--fork']], ['mnt', 'mount', ['--mount']],
   ['uts', 'uts', ['--uts']], ['ipc', 'ipc', ['--ipc']],
   ['net', 'network', ['--net']], ['user', 'user', ['--user']],
   ['cgroup', 'cgroup', ['--cgroup']]];
 
+// #region namespace-probe
 /**
  * Each namespace, tried for real: util-linux's unshare(1) makes one and
  * runs `true` in it. Without unshare(1), /proc/self/ns/<type> at least
@@ -73,6 +74,7 @@ function namespaces(): Check[] {
         ? 'sysctl -w user.max_user_namespaces=15000'
         : `check unshare ${flags.join(' ')} true as root` };
   });
+// #endregion
 }
 // #endregion
 

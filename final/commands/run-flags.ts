@@ -10,7 +10,8 @@ import { absoluteBind } from '../binds.ts';
 import { UsageError, type FlagSpec, type Parsed } from '../flags.ts';
 import { bool, list, str } from './command.ts';
 
-// #region run-flags
+// #region run-flags (unused)
+// #region run-flags-first
 export const CREATE_FLAGS: FlagSpec[] = [
   { name: 'interactive', short: 'i', kind: 'bool',
     help: 'Keep STDIN open even if not attached' },
@@ -35,6 +36,7 @@ export const CREATE_FLAGS: FlagSpec[] = [
   { name: 'entrypoint', kind: 'string',
     help: 'Overwrite the default ENTRYPOINT of the image' },
   { name: 'memory', short: 'm', kind: 'string', value: 'bytes',
+// #endregion
     help: 'Memory limit' },
   { name: 'cpus', kind: 'string', value: 'decimal',
     help: 'Number of CPUs' },
@@ -148,7 +150,8 @@ export function securityOpts(opts: string[]): string[] {
 }
 // #endregion
 
-// #region create-body
+// #region create-body (unused)
+// #region create-body-checks
 export function createBody(p: Parsed): CreateBody {
   const [image, ...cmd] = p.args;
   const envFiles = list(p, 'env-file').flatMap(readEnvFile);
@@ -174,6 +177,7 @@ export function createBody(p: Parsed): CreateBody {
   if (userns && userns !== 'host') {
     throw new UsageError('--userns: invalid USER mode'); // docker's words
   }
+// #endregion
   return {
     Image: image, Cmd: cmd.length ? cmd : null,
     Entrypoint: entrypoint === undefined ? null
@@ -191,6 +195,7 @@ export function createBody(p: Parsed): CreateBody {
     ExposedPorts: ports.ExposedPorts,
     StopSignal: str(p, 'stop-signal'),
     StopTimeout: num('stop-timeout'),
+    // #region create-body-host
     HostConfig: {
       Binds: list(p, 'volume').map((v) => absoluteBind(v)),
       NetworkMode: str(p, 'network') ?? 'default',
@@ -207,6 +212,7 @@ export function createBody(p: Parsed): CreateBody {
       Privileged: bool(p, 'privileged'),
       SecurityOpt: securityOpts(list(p, 'security-opt')),
       UsernsMode: userns,
+    // #endregion
     },
   };
 }

@@ -20,7 +20,8 @@ export async function openAttach(client: Client, o: AttachOptions)
     `&stderr=1${o.stdin ? '&stdin=1' : ''}`);
 }
 
-// #region pump
+// #region pump (unused)
+// #region forward-stdin
 /** Our stdin to the container; with -t, the detach keys end it. */
 function forwardStdin(sock: Socket, o: AttachOptions,
   onDetach: () => void): () => void {
@@ -37,6 +38,7 @@ function forwardStdin(sock: Socket, o: AttachOptions,
   stdin.on('end', () => { if (!o.tty) sock.end(); });
   return () => stdin.pause();
 }
+// #endregion
 
 /**
  * Copies the streams until the container's output ends; resolves
@@ -67,6 +69,7 @@ export async function pump(client: Client, sock: Socket, o: AttachOptions)
   } else if (!o.exec) {
     restore.push(proxySignals(client, o.id));
   }
+  // #region demux
   const demux = new Demuxer();
   sock.on('data', (chunk: Buffer) => {
     if (o.tty) return void process.stdout.write(chunk);
@@ -84,6 +87,7 @@ export async function pump(client: Client, sock: Socket, o: AttachOptions)
     sock.on('close', done);
     sock.on('error', done);
   });
+  // #endregion
 }
 // #endregion
 

@@ -37,7 +37,8 @@ export interface Route {
 
 const ID = '([^/]+)';
 
-// #region routes
+// #region routes (unused)
+// #region routes-containers
 export function routes(engine: Engine, execs: Execs): Route[] {
   const cs = engine.containers;
   const c = (r: Req) => cs.get(decodeURIComponent(r.params[0]));
@@ -60,6 +61,7 @@ export function routes(engine: Engine, execs: Execs): Route[] {
     r('GET', `/containers/${ID}/json`, (q) => inspect(engine, c(q),
       execs)),
     r('POST', `/containers/${ID}/start`, (q) => cs.start(c(q))),
+// #endregion
     r('POST', `/containers/${ID}/stop`, (q) => cs.stop(c(q),
       num(q, 't'), q.query.get('signal') ?? undefined)),
     r('POST', `/containers/${ID}/restart`, async (q) => {
@@ -207,12 +209,13 @@ function portMap(x: Container) {
   return out;
 }
 
-// #region logs
+// #region logs (unused)
 /**
  * GET /containers/{id}/logs: what is in the json-file log (the last
  * `tail`), then with follow=1 what comes until the container stops.
  * Without a terminal the streams are multiplexed (stdcopy frames).
  */
+// #region logs-read
 function logs(x: Container, q: Req): Promise<void> {
   const tty = !!x.rec.Config.Tty;
   const want = { stdout: flag(q, 'stdout'), stderr: flag(q, 'stderr') };
@@ -233,6 +236,7 @@ function logs(x: Container, q: Req): Promise<void> {
     res.end();
     return Promise.resolve();
   }
+// #endregion
   return new Promise((resolve) => {
     const onEntry = (e: LogEntry) => {
       if (!ts) return send(e);
@@ -297,12 +301,13 @@ async function stats(engine: Engine, x: Container, q: Req): Promise<void> {
   res.end();
 }
 
-// #region attach
+// #region attach (unused)
 /**
  * POST /containers/{id}/attach with `Connection: Upgrade`: answer 101,
  * then the socket carries the container's output (raw with a terminal,
  * stdcopy frames without) and, with stdin=1, its input.
  */
+// #region attach-output
 export function attach(engine: Engine, req: http.IncomingMessage,
   socket: Duplex, query: URLSearchParams, id: string): void {
   const x = engine.containers.get(id);
@@ -319,6 +324,7 @@ export function attach(engine: Engine, req: http.IncomingMessage,
     }
   };
   x.log.on('entry', onEntry);
+// #endregion
   const done = () => {
     x.log.off('entry', onEntry);
     x.off('exit', done);
@@ -346,7 +352,8 @@ export function attach(engine: Engine, req: http.IncomingMessage,
 }
 // #endregion
 
-// #region server
+// #region server (unused)
+// #region server-upgrade
 export function createServer(engine: Engine): http.Server {
   const execs = new Execs(engine.containers, engine.runtime);
   const table = routes(engine, execs);
@@ -372,6 +379,7 @@ export function createServer(engine: Engine): http.Server {
   });
   return server;
 }
+// #endregion
 
 /** Starts an exec on a connection taken over from HTTP (hijacked). */
 async function execStart(execs: Execs, x: ExecInstance, socket: Duplex)
@@ -413,6 +421,7 @@ function dockerWords(message: string): string {
     .replace(/": no such file(?! or)/, '": no such file or directory');
 }
 
+// #region dispatch
 async function handle(table: Route[], req: http.IncomingMessage,
   res: http.ServerResponse): Promise<void> {
   const url = new URL(req.url ?? '/', 'http://skiff');
@@ -443,6 +452,7 @@ async function handle(table: Route[], req: http.IncomingMessage,
     } else {
       res.setHeader('Content-Type', 'application/json');
       res.end(JSON.stringify(out) + '\n');
+// #endregion
     }
   } catch (err) {
     const status = (err as { status?: number }).status ?? 500;

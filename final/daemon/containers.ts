@@ -236,7 +236,8 @@ export class Containers {
       b.rec.Created.localeCompare(a.rec.Created));
   }
 
-  // #region create
+  // #region create (unused)
+  // #region create-dir
   create(body: CreateBody, name?: string): Container {
     const image = this.opts.images.find(body.Image);
     if (!image) {
@@ -257,7 +258,9 @@ export class Containers {
       throw err;
     }
   }
+  // #endregion
 
+  // #region create-spec
   private createIn(dir: string, id: string, name: string, body: CreateBody,
     image: Image): Container {
     const hc = body.HostConfig ?? {};
@@ -278,6 +281,8 @@ export class Containers {
       chownRootfs(spec.root.path, dir, this.opts.remap);
     }
     const command = hc.Init ? spec.process.args.slice(2) : spec.process.args;
+  // #endregion
+  // #region create-record
     writeJson(join(dir, 'config.json'), spec);
     const rec: ContainerRecord = {
       Id: id, Name: `/${name}`, Created: new Date().toISOString(),
@@ -296,6 +301,7 @@ export class Containers {
     this.byId.set(id, c);
     return c;
   }
+  // #endregion
 
   private checkName(name?: string): string {
     if (!name) {
@@ -319,7 +325,8 @@ export class Containers {
   }
   // #endregion
 
-  // #region start
+  // #region start (unused)
+  // #region start-spec
   async start(c: Container): Promise<void> {
     if (c.isRunning) throw new NotModified('already running');
     clearTimeout(c.restartTimer);
@@ -338,6 +345,8 @@ export class Containers {
     const io = new ContainerIo(c.dir, !!c.rec.Config.Tty,
       !!c.rec.Config.OpenStdin);
     io.setup(c.log);
+  // #endregion
+  // #region start-run
     let running: Running;
     try {
       running = await this.opts.runtime.start(this.plan(c, spec, io));
@@ -367,6 +376,7 @@ export class Containers {
     void running.exited.then((status) => this.exited(c, status));
   }
   // #endregion
+  // #endregion
 
   private plan(c: Container, spec: Spec, io: ContainerIo): StartPlan {
     const hc = c.rec.HostConfig;
@@ -390,7 +400,8 @@ export class Containers {
     };
   }
 
-  // #region exited
+  // #region exited (unused)
+  // #region exited-record
   private async exited(c: Container, status: ExitStatus): Promise<void> {
     // Output written just before the exit may still be in the pipes.
     await Promise.race([c.io?.drained,
@@ -414,7 +425,9 @@ export class Containers {
     if (restart) return this.scheduleRestart(c);
     if (c.rec.HostConfig.AutoRemove) await this.remove(c, true);
   }
+  // #endregion
 
+  // #region restart-policy
   private shouldRestart(c: Container, status: ExitStatus): boolean {
     const policy = c.rec.HostConfig.RestartPolicy;
     if (c.stopping || c.removed || !policy) return false;
@@ -443,8 +456,10 @@ export class Containers {
     }, delay);
   }
   // #endregion
+  // #endregion
 
-  // #region stop
+  // #region stop (unused)
+  // #region stop-timeout
   /** SIGTERM (or the image's StopSignal), SIGKILL after `timeout` s. */
   async stop(c: Container, timeout?: number, signal?: string)
     : Promise<void> {
@@ -465,6 +480,7 @@ export class Containers {
     await exit;
     clearTimeout(timer);
   }
+  // #endregion
 
   kill(c: Container, signal = 'SIGKILL'): void {
     const n = clientSignal(signal);
@@ -576,7 +592,8 @@ export class Containers {
   }
   // #endregion
 
-  // #region recover
+  // #region recover (unused)
+  // #region recover-listen
   /**
    * After a restart of the daemon (even kill -9): load every container;
    * one marked running whose pid still runs with the same start time is
@@ -596,7 +613,9 @@ export class Containers {
     for (const c of found) await this.recoverOne(c);
     if (!this.adopted.size) this.unwatch();
   }
+  // #endregion
 
+  // #region recover-one
   private async recoverOne(c: Container): Promise<void> {
     const st = c.rec.State;
     if (!st.Running && !st.Restarting) {
@@ -621,6 +640,7 @@ export class Containers {
     if (c.rec.HostConfig.AutoRemove) await this.remove(c, true);
     else if (this.shouldRestart(c, status)) this.scheduleRestart(c);
   }
+  // #endregion
 
   /**
    * docker's restart when its daemon starts: `always` even if the user
@@ -646,6 +666,7 @@ export class Containers {
     return status === undefined ? { code: 255 } : decodeStatus(status);
   }
 
+  // #region adopt
   /** Watches a container another daemon started (we are not its parent). */
   private adopt(c: Container): void {
     const pid = c.rec.State.Pid;
@@ -664,7 +685,9 @@ export class Containers {
     };
     void exited.then((s) => this.exited(c, s));
   }
+  // #endregion
 
+  // #region check-adopted
   private checkAdopted(): void {
     // /proc first: a process's exit event is queued before the process
     // can be reaped, so the drain after the look holds it.
@@ -677,6 +700,7 @@ export class Containers {
     }
     if (!this.adopted.size) this.unwatch();
   }
+  // #endregion
 
   private unwatch(): void {
     clearInterval(this.adoptTimer);

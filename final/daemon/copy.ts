@@ -91,7 +91,8 @@ function goMode(mode: number): number {
   return bit + (mode & 0o7777);
 }
 
-// #region copy-routes
+// #region copy-routes (unused)
+// #region copy-target
 export function copyRoutes(engine: Engine): Route[] {
   const r = (method: string, handler: Handler): Route => ({ method,
     pattern: /^\/containers\/([^/]+)\/archive$/, handler });
@@ -104,6 +105,7 @@ export function copyRoutes(engine: Engine): Route[] {
     const file = secureJoin(root, found.rel);
     return { c, path, root, file, rel: file.slice(root.length) };
   };
+// #endregion
   return [
     r('HEAD', (q) => {
       const t = target(q);
@@ -117,6 +119,7 @@ export function copyRoutes(engine: Engine): Route[] {
         pathStat(t.file, t.path));
       await sendTree(q, t.root, t.rel, t.file);
     }),
+    // #region copy-put
     r('PUT', async (q) => {
       const t = target(q);
       const st = statSync(t.file, { throwIfNoEntry: false });
@@ -139,6 +142,7 @@ export function copyRoutes(engine: Engine): Route[] {
         closeSync(dir.fd);
       }
     }),
+    // #endregion
   ];
 }
 // #endregion

@@ -79,7 +79,8 @@ export function familiar(ref: string): string {
 /** The container id a container directory is named by. */
 const idOf = (dir: string) => basename(dir);
 
-// #region store-images
+// #region store-images (unused)
+// #region store-find
 export class StoreImages implements ImageSource {
   readonly store: ImageStore;
 
@@ -102,7 +103,9 @@ export class StoreImages implements ImageSource {
     return this.store.images().map((i) => this.toImage(i))
       .sort((a, b) => b.Created - a.Created);
   }
+// #endregion
 
+  // #region make-rootfs
   makeRootfs(image: Image, dir: string): string {
     const id = idOf(dir);
     if (!rootfsOf(this.store, id).image) {
@@ -114,6 +117,7 @@ export class StoreImages implements ImageSource {
   removeRootfs(dir: string): void {
     removeRootfs(this.store, idOf(dir));
   }
+  // #endregion
 
   private toImage(i: StoredImage): Image {
     const c = i.config;

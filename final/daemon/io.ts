@@ -39,7 +39,8 @@ export class ContainerIo {
   constructor(readonly dir: string, readonly tty: boolean,
     readonly interactive: boolean) {}
 
-  // #region open-streams
+  // #region open-streams (unused)
+  // #region fifos
   /** Creates the streams for a fresh start and pumps them into `log`. */
   setup(log: LogFile): void {
     if (this.tty) {
@@ -65,6 +66,7 @@ export class ContainerIo {
       this.fds.stdin = openSync('/dev/null', fsc.O_RDONLY);
     }
   }
+  // #endregion
 
   /** One tty stream on the master, both ways: output and keys typed. */
   private takeConsole(master: number, log: LogFile): void {

@@ -18,7 +18,8 @@ export interface DaemonOptions {
   usernsRemap?: string;
 }
 
-// #region run-daemon
+// #region run-daemon (unused)
+// #region daemon-lock
 export async function runDaemon(opts: DaemonOptions): Promise<void> {
   const ids = opts.usernsRemap === undefined ? undefined
     : parseRemap(opts.usernsRemap); // a bad value: before anything exists
@@ -47,6 +48,7 @@ export async function runDaemon(opts: DaemonOptions): Promise<void> {
     server.listen(opts.sock, resolve);
   });
   chmodSync(opts.sock, 0o660);
+// #endregion
   console.log(`skiff daemon ${process.pid}: listening on ${opts.sock}, ` +
     `state in ${opts.root}, runtime ${engine.runtime.name}`);
   const shutdown = (sig: string) => {

@@ -28,7 +28,8 @@ export interface NetworkResource {
   Labels: Record<string, string>;
 }
 
-// #region networks
+// #region networks (unused)
+// #region network-create
 export class Networks {
   constructor(readonly config: NetConfig,
     /** A container's name from its id, for `Containers`. */
@@ -56,6 +57,7 @@ export class Networks {
     const n = this.inspect(ref);
     wrap(() => removeNetwork(n.Name, this.config));
   }
+// #endregion
 
   /** Removes user networks no container uses; returns their names. */
   prune(): string[] {

@@ -80,10 +80,11 @@ export function buildSpec({ id, body, image, mounts, cgroupParent }:
 }
 // #endregion
 
-// #region security
+// #region security (unused)
 /** Chapter 06's defaults, with --cap-add/--cap-drop/--privileged and
  * --security-opt; an unknown name or a bad profile is the client's
  * error (400), found before anything is created. */
+// #region secure
 function secure(spec: Spec, hc: HostConfig): Spec {
   try {
     return withSecurity(spec, { ...securityOpts(hc.SecurityOpt ?? []),
@@ -93,6 +94,7 @@ function secure(spec: Spec, hc: HostConfig): Spec {
     throw new BadRequest((err as Error).message);
   }
 }
+// #endregion
 
 /** docker's --security-opt forms (moby's parseSecurityOpt). */
 export function securityOpts(opts: string[]): SecurityChoices {

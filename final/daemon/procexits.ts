@@ -40,7 +40,7 @@ const PROC_EVENT_NONE = 0, PROC_EVENT_EXIT = 0x80000000;
 // struct proc_event: what, cpu, an 8-byte timestamp, the event's data.
 const CN = 16, EV = CN + 20, DATA = EV + 16;
 
-// #region proc-exits
+// #region proc-exits (unused)
 /**
  * Listens for process exits. Node cannot watch a raw fd for readiness
  * (net.Socket takes only stream sockets and pipes), a blocking recv(2)
@@ -58,6 +58,7 @@ export class ProcExits {
   private constructor(private fd: number,
     private readonly watched: Set<number>) {}
 
+  // #region proc-exits-listen
   /**
    * Starts listening for the exits of `pids`; undefined, with the
    * reason in `why`, where the kernel will not tell: no CONFIG_PROC_EVENTS
@@ -85,6 +86,7 @@ export class ProcExits {
       return undefined;
     }
   }
+  // #endregion
   // #endregion
 
   watch(pid: number): void { this.watched.add(pid); }

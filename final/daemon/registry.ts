@@ -36,7 +36,7 @@ export class RegistryError extends Error {
 /** One JSON progress message of docker's pull and push streams. */
 export type Emit = (m: Record<string, unknown>) => void;
 
-// #region remote-ref
+// #region remote-ref (unused)
 export interface Remote {
   /** "127.0.0.1:5000", or "docker.io" for a name without a host. */
   host: string;
@@ -48,6 +48,7 @@ export interface Remote {
   local: string;
 }
 
+// #region parse-remote
 /**
  * `host[:port]/name[:tag][@digest]`. The first component names a
  * registry only if it has a "." or a ":" or is "localhost"; without
@@ -72,7 +73,9 @@ export function parseRemote(ref: string): Remote {
   return { host, path, tag: named.slice(colon + 1), digest,
     local: familiar(named) };
 }
+// #endregion
 
+// #region endpoint
 /**
  * Docker Hub, or SKIFF_REGISTRY_MIRROR in its place (docker's
  * registry-mirrors, without the fall-back). Plain HTTP only to a
@@ -89,8 +92,10 @@ function endpoint(host: string): string {
   return `${loopback ? 'http' : 'https'}://${host}`;
 }
 // #endregion
+// #endregion
 
-// #region session
+// #region session (unused)
+// #region session-send
 /** Requests to one repository, with the token once one was needed. */
 class Session {
   readonly base: string;
@@ -116,6 +121,7 @@ class Session {
     this.auth = `Bearer ${await this.token(challenge)}`;
     return this.once(url, init());
   }
+// #endregion
 
   private async once(url: string, init: RequestInit): Promise<Response> {
     const headers = new Headers(init.headers);
@@ -132,6 +138,7 @@ class Session {
     }
   }
 
+  // #region token
   /**
    * The anonymous token of docker's token protocol: GET the challenge's
    * realm with its service and our scope; the answer holds the token
@@ -153,6 +160,7 @@ class Session {
     if (!token) throw new RegistryError(500, `${url.host}: no token`);
     return token;
   }
+  // #endregion
 }
 // #endregion
 
@@ -170,7 +178,7 @@ async function failure(res: Response, what?: string)
   return new RegistryError(status, what ? `${what}: ${message}` : message);
 }
 
-// #region manifest
+// #region manifest (unused)
 interface Descriptor {
   mediaType?: string;
   digest: string;
@@ -192,6 +200,7 @@ const ACCEPT = [MT.dockerManifest, MT.dockerList, MT.ociManifest,
 /** Blobs we read whole (manifests, configs) are small; refuse more. */
 const SMALL = 4 << 20;
 
+// #region resolve-manifest
 /**
  * The manifest a tag or digest names; through an index, the one for
  * linux on this host's architecture. Returns it with the digest of
@@ -215,7 +224,9 @@ async function resolveManifest(s: Session)
   }
   return { digest: top.digest, manifest };
 }
+// #endregion
 
+// #region get-manifest
 async function getManifest(s: Session, ref: string)
   : Promise<{ digest: string; manifest: Manifest }> {
   const res = await s.send(`${s.base}/manifests/${ref}`,
@@ -233,6 +244,7 @@ async function getManifest(s: Session, ref: string)
       { cause: err });
   }
 }
+// #endregion
 
 async function small(res: Response, what: string): Promise<Buffer> {
   if (Number(res.headers.get('content-length')) > SMALL) {
@@ -242,7 +254,7 @@ async function small(res: Response, what: string): Promise<Buffer> {
 }
 // #endregion
 
-// #region blobs
+// #region blobs (unused)
 /** A blob read whole (a config), refused unless its digest matches. */
 async function blobBytes(s: Session, d: Descriptor): Promise<Buffer> {
   const res = await s.send(`${s.base}/blobs/${d.digest}`);
@@ -254,6 +266,7 @@ async function blobBytes(s: Session, d: Descriptor): Promise<Buffer> {
   return bytes;
 }
 
+// #region blob-file
 /**
  * A layer blob streamed to `file`, hashed on the way: refused if its
  * digest differs or it runs past its size, before anything unpacks it.
@@ -281,8 +294,10 @@ async function blobFile(s: Session, d: Descriptor, file: string,
   }
 }
 // #endregion
+// #endregion
 
-// #region pull
+// #region pull (unused)
+// #region pull-config
 /**
  * `docker pull`: the manifest, the config, then each layer the store
  * lacks, each checked against its digest as it arrives; chapter 04's
@@ -303,7 +318,9 @@ export async function pull(store: ImageStore, ref: string, emit: Emit)
     throw new RegistryError(500, `image config lists ${
       config.rootfs?.diff_ids?.length ?? 0} layers, the manifest ${
       layers.length}`);
+// #endregion
   }
+// #region pull-store
   const dir = store.scratch('pull-');
   try {
     const blobs = await fetchLayers(s, store, layers,
@@ -327,6 +344,7 @@ export async function pull(store: ImageStore, ref: string, emit: Emit)
     rmSync(dir, { recursive: true, force: true });
   }
 }
+// #endregion
 // #endregion
 
 /** Downloads the layers whose diff ID the store lacks, into `dir`. */
@@ -356,7 +374,8 @@ async function fetchLayers(s: Session, store: ImageStore,
   return out;
 }
 
-// #region push
+// #region push (unused)
+// #region push-layers
 /**
  * `docker push`: each layer as the store keeps it (its uncompressed
  * tar, whose digest is the diff ID: the digest we declare is that of
@@ -381,6 +400,8 @@ export async function push(store: ImageStore, ref: string, emit: Emit)
   const config = { mediaType: MT.ociConfig, digest: image.id,
     size: image.raw.length };
   await upload(s, config, () => image.raw);
+// #endregion
+// #region push-manifest
   const manifest = Buffer.from(JSON.stringify({ schemaVersion: 2,
     mediaType: MT.ociManifest, config, layers }));
   const res = await s.send(`${s.base}/manifests/${remote.tag}`, () => ({
@@ -393,6 +414,7 @@ export async function push(store: ImageStore, ref: string, emit: Emit)
   emit({ progressDetail: {}, aux: { Tag: remote.tag, Digest: digest,
     Size: manifest.length } });
 }
+// #endregion
 // #endregion
 
 /**

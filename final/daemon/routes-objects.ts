@@ -26,7 +26,8 @@ const ID = '([^/]+)';
 /** Image names may hold slashes ("localhost:5000/a/b"). */
 const NAME = '(.+)';
 
-// #region object-routes
+// #region object-routes (unused)
+// #region image-routes
 export function objectRoutes(engine: Engine): Route[] {
   const r = (method: string, path: string, handler: Handler): Route => ({
     method, pattern: new RegExp(`^${path}$`),
@@ -53,6 +54,7 @@ export function objectRoutes(engine: Engine): Route[] {
       .test(q.query.get('filters') ?? ''))),
     r('POST', '/commit', (q) => img.commit(q)),
     r('POST', '/build', (q) => buildRoute(engine, q)),
+// #endregion
     r('GET', `/containers/${ID}/export`, (q) => img.export(q,
       cs.get(p0(q)))),
     ...copyRoutes(engine),

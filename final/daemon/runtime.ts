@@ -111,7 +111,7 @@ export function cgroupParent(): string {
   return process.env.SKIFF_CGROUP_PARENT || '/skiff';
 }
 
-// #region chapter-runtime
+// #region chapter-runtime (unused)
 /**
  * The runtime made of the chapters: chapter 02's startContainer with
  * chapter 03's cgroup step and chapter 05's network step. The init is
@@ -119,6 +119,7 @@ export function cgroupParent(): string {
  * no process per container but the container's, plus one spare init
  * for the next start (SKIFF_SPARE_INIT=0: none).
  */
+// #region runtime-steps
 export function chapterRuntime(net: NetConfig): Runtime {
   // Every init is chapter 06's (chapter 02's plus the confinement), in
   // the engine's bundle, which warms up as a spare (final/fast).
@@ -138,6 +139,8 @@ export function chapterRuntime(net: NetConfig): Runtime {
         hostname: plan.spec.hostname, config: net,
         filesDir: plan.filesDir, resolveContainer: plan.resolveContainer,
       })];
+// #endregion
+      // #region runtime-started
       const { fds } = plan;
       const ctr = await startContainer(plan.spec, { id: plan.id, steps,
         stdio: [fds.stdin, fds.stdout, fds.stderr],
@@ -151,6 +154,7 @@ export function chapterRuntime(net: NetConfig): Runtime {
         release: () => ctr.destroy(),
         saved: saveSteps(plan.spec, plan.id, data),
       };
+      // #endregion
     },
     async releaseSaved(id, saved) {
       const c: Starting = { id, spec: {} as Spec, pid: 0, data: {} };
