@@ -105,3 +105,19 @@ export function inspectCommand(object: string,
     },
   };
 }
+
+/**
+ * `network COMMAND`, `volume COMMAND`: a management command whose
+ * subcommands are these, with docker's aliases (list for ls, remove
+ * for rm).
+ */
+export function management(object: string, summary: string,
+  subs: Record<string, Command>): Command {
+  const sub: Command['sub'] = {};
+  for (const [name, cmd] of Object.entries(subs)) {
+    sub[name] = async () => ({ default: cmd });
+  }
+  if (subs.ls) sub.list = sub.ls;
+  if (subs.rm) sub.remove = sub.rm;
+  return { usage: `${object} COMMAND`, summary, flags: [], sub };
+}

@@ -3,8 +3,8 @@
 // exists the source keeps its name; otherwise it takes the destination's.
 import { spawn } from 'node:child_process';
 import {
-  createWriteStream, existsSync, lstatSync, mkdirSync, mkdtempSync, readdirSync, renameSync,
-  rmSync, statSync,
+  createWriteStream, existsSync, lstatSync, mkdirSync, mkdtempSync,
+  readdirSync, renameSync, rmSync, statSync,
 } from 'node:fs';
 import { basename, dirname, join, resolve } from 'node:path';
 import { posix } from 'node:path';

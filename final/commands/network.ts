@@ -2,7 +2,7 @@
 import { applyFormat, table } from '../format.ts';
 import type { Command } from './command.ts';
 import {
-  bool, forEach, FORMAT_FLAG, inspectCommand, q, str,
+  bool, forEach, FORMAT_FLAG, inspectCommand, management, q, str,
 } from './command.ts';
 
 interface Network {
@@ -97,18 +97,5 @@ const prune: Command = {
   },
 };
 
-const command: Command = {
-  usage: 'network COMMAND',
-  summary: 'Manage networks',
-  flags: [],
-  sub: {
-    create: async () => ({ default: create }),
-    ls: async () => ({ default: ls }),
-    list: async () => ({ default: ls }),
-    rm: async () => ({ default: rm }),
-    remove: async () => ({ default: rm }),
-    inspect: async () => ({ default: inspect }),
-    prune: async () => ({ default: prune }),
-  },
-};
-export default command;
+export default management('network', 'Manage networks',
+  { create, ls, rm, inspect, prune });

@@ -2,7 +2,7 @@
 import { applyFormat, table } from '../format.ts';
 import type { Command } from './command.ts';
 import {
-  bool, forEach, FORMAT_FLAG, inspectCommand, list, q, str,
+  bool, forEach, FORMAT_FLAG, inspectCommand, management, list, q, str,
 } from './command.ts';
 
 interface Volume { Name: string; Driver: string; Mountpoint: string }
@@ -74,18 +74,5 @@ const prune: Command = {
   },
 };
 
-const command: Command = {
-  usage: 'volume COMMAND',
-  summary: 'Manage volumes',
-  flags: [],
-  sub: {
-    create: async () => ({ default: create }),
-    ls: async () => ({ default: ls }),
-    list: async () => ({ default: ls }),
-    rm: async () => ({ default: rm }),
-    remove: async () => ({ default: rm }),
-    inspect: async () => ({ default: inspect }),
-    prune: async () => ({ default: prune }),
-  },
-};
-export default command;
+export default management('volume', 'Manage volumes',
+  { create, ls, rm, inspect, prune });
