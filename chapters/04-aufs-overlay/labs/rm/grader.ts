@@ -1,27 +1,13 @@
 // Grader for chapter 04, lab "rm": demo.ts run --rm.
 import assert from 'node:assert/strict';
-import { spawnSync } from 'node:child_process';
 import { readdirSync, readFileSync } from 'node:fs';
-import { join } from 'node:path';
 import { defineLab, outcome, type LabContext } from '../../../../book/labs.ts';
 
 const DEMO = 'chapters/04-aufs-overlay/demo.ts';
 
-/** A store with the busybox rootfs imported as image "lab". */
-function storeWithImage(ctx: LabContext): string {
-  const root = join(ctx.tempDir(), 'store');
-  const tar = join(ctx.tempDir(), 'busybox.tar');
-  const t = spawnSync('tar', ['-C', ctx.rootfs(), '-cf', tar, '.']);
-  assert.equal(t.status, 0, `tar: ${t.stderr}`);
-  const r = ctx.run(DEMO, ['--root', root, 'import', tar, 'lab']);
-  assert.equal(r.status, 0, `demo.ts import: ${outcome(r)}`);
-  return root;
-}
-
-const stores = new WeakMap<LabContext, string>();
+/** The lab's store, with busybox imported as image "lab" (labs.ts). */
 function store(ctx: LabContext): string {
-  if (!stores.has(ctx)) stores.set(ctx, storeWithImage(ctx));
-  return stores.get(ctx)!;
+  return ctx.image()[1];
 }
 
 function demo(ctx: LabContext, ...args: string[]) {
@@ -46,7 +32,7 @@ export default defineLab({
       name: 'without --rm the container stays: diff shows what it wrote',
       check(ctx) {
         const c = ctx.unique('keep');
-        const r = demo(ctx, 'run', '--name', c, 'lab', 'sh', '-c',
+        const r = demo(ctx, 'run', '--name', c, 'busybox', 'sh', '-c',
           'echo hi > /x');
         assert.equal(r.status, 0, `run: ${outcome(r)}`);
         const d = demo(ctx, 'diff', c);
@@ -57,7 +43,7 @@ export default defineLab({
       name: 'run --rm: the command runs, then nothing of it is left',
       check(ctx) {
         const c = ctx.unique('rm');
-        const r = demo(ctx, 'run', '--rm', '--name', c, 'lab', 'sh', '-c',
+        const r = demo(ctx, 'run', '--rm', '--name', c, 'busybox', 'sh', '-c',
           'echo hi > /x; cat /x');
         assert.equal(r.status, 0, `run --rm: ${outcome(r)}`);
         assert.equal(r.stdout, 'hi\n', `run --rm: ${outcome(r)}`);
@@ -73,7 +59,7 @@ export default defineLab({
         for (const [cmd, code] of [[['sh', '-c', 'exit 3'], 3],
           [['no-such-command'], 127]] as const) {
           const c = ctx.unique('rm');
-          const r = demo(ctx, 'run', '--rm', '--name', c, 'lab', ...cmd);
+          const r = demo(ctx, 'run', '--rm', '--name', c, 'busybox', ...cmd);
           assert.equal(r.status, code, `${cmd.join(' ')}: ${outcome(r)}`);
           assert.deepEqual(traces(ctx, c), [], `after ${cmd.join(' ')}` +
             `, the store still holds the container ${c}`);
@@ -84,9 +70,9 @@ export default defineLab({
       name: '--rm with a name in use: exit 125, the other one untouched',
       check(ctx) {
         const c = ctx.unique('taken');
-        const first = demo(ctx, 'run', '--name', c, 'lab', 'touch', '/kept');
+        const first = demo(ctx, 'run', '--name', c, 'busybox', 'touch', '/kept');
         assert.equal(first.status, 0, `run: ${outcome(first)}`);
-        const r = demo(ctx, 'run', '--rm', '--name', c, 'lab', 'true');
+        const r = demo(ctx, 'run', '--rm', '--name', c, 'busybox', 'true');
         assert.equal(r.status, 125, `second run --rm --name ${c}: ` +
           outcome(r));
         assert.equal(r.stderr.trim().split('\n').length, 1,

@@ -1,6 +1,5 @@
 // Grader for chapter 04, lab "size": rootfsSize(store, id) in overlay.ts.
 import assert from 'node:assert/strict';
-import { spawnSync } from 'node:child_process';
 import { join } from 'node:path';
 import * as overlay from '../../overlay.ts';
 import { ImageStore } from '../../store.ts';
@@ -8,21 +7,9 @@ import { defineLab, outcome, type LabContext } from '../../../../book/labs.ts';
 
 const DEMO = 'chapters/04-aufs-overlay/demo.ts';
 
-/** A store with the busybox rootfs imported as image "lab". */
-function storeWithImage(ctx: LabContext): string {
-  const root = join(ctx.tempDir(), 'store');
-  const tar = join(ctx.tempDir(), 'busybox.tar');
-  const t = spawnSync('tar', ['-C', ctx.rootfs(), '-cf', tar, '.']);
-  assert.equal(t.status, 0, `tar: ${t.stderr}`);
-  const r = ctx.run(DEMO, ['--root', root, 'import', tar, 'lab']);
-  assert.equal(r.status, 0, `demo.ts import: ${outcome(r)}`);
-  return root;
-}
-
-const stores = new WeakMap<LabContext, string>();
+/** The lab's store, with busybox imported as image "lab" (labs.ts). */
 function storeOf(ctx: LabContext): string {
-  if (!stores.has(ctx)) stores.set(ctx, storeWithImage(ctx));
-  return stores.get(ctx)!;
+  return ctx.image()[1];
 }
 
 type SizeOf = (store: ImageStore, id: string) => number;
@@ -40,7 +27,7 @@ function sizeAfter(ctx: LabContext, ...cmd: string[]): number {
   const size = rootfsSize();
   const name = ctx.unique('size');
   const r = ctx.run(DEMO, ['--root', storeOf(ctx), 'run', '--name', name,
-    'lab', ...cmd]);
+    'busybox', ...cmd]);
   assert.equal(r.status, 0, `run ${cmd.join(' ')}: ${outcome(r)}`);
   return size(new ImageStore(storeOf(ctx)), name);
 }
