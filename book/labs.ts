@@ -16,10 +16,11 @@
 // reader's working tree; `sudo npm run lab 01-chroot/pivot-root` grades
 // one. Checks look at what the host can observe, the way the chapter's
 // tests do, and each failing check says what is missing.
+import assert from 'node:assert/strict';
 import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
 import {
   chmodSync, cpSync, existsSync, mkdtempSync, readdirSync, readFileSync,
-  realpathSync, rmSync,
+  realpathSync, rmSync, writeFileSync,
 } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
@@ -261,6 +262,24 @@ export function labTitle(info: LabInfo): string {
 }
 
 /** How a run ended, for a check's message: `exit 125: skiff: ...`. */
+/**
+ * Runs chapter 01's escape demo against a file of the host's made for
+ * the check (removed after): the demo must not print what it holds.
+ * Returns the run for the lab's own checks.
+ */
+export function escapeAttempt(ctx: LabContext): Ran {
+  const marker = `/${ctx.unique('skiff-lab-')}`;
+  writeFileSync(marker, 'host secret\n');
+  try {
+    const r = ctx.run('chapters/01-chroot/escape.ts', [ctx.rootfs(), marker]);
+    assert.doesNotMatch(r.stdout, /host secret/,
+      `escape.ts read ${marker} on the host`);
+    return r;
+  } finally {
+    rmSync(marker, { force: true });
+  }
+}
+
 export function outcome(r: Ran): string {
   const how = r.signal ? `killed by ${r.signal}` : `exit ${r.status}`;
   const err = r.stderr.trim().split('\n').slice(0, 2).join(' / ');
