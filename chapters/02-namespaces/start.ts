@@ -58,6 +58,8 @@ export interface ProcessHandle {
 
 export interface Container extends ProcessHandle {
   readonly id: string;
+  /** What the steps recorded (Starting.data), e.g. to undo them later. */
+  readonly data: Readonly<Record<string, unknown>>;
   /** Kills it if still running, then runs the steps' release, reversed. */
   destroy(): Promise<void>;
 }
@@ -160,7 +162,7 @@ function running(c: Starting, init: Launched, ran: StartStep[]): Container {
   return {
     id: c.id, pid: init.pid,
     stdin: init.stdin, stdout: init.stdout, stderr: init.stderr,
-    console: init.console,
+    console: init.console, data: c.data,
     wait: () => init.exited,
     kill: (signal) => init.kill(signal),
     destroy() {

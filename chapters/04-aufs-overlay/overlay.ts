@@ -188,13 +188,17 @@ export function removeRootfs(store: ImageStore, id: string): void {
  * The start step that gives a container its image as the rootfs:
  * prepare creates the container's layer and mounts the union, pointing
  * spec.root.path at it; release unmounts it and deletes the layer.
+ * With `keep` the layer outlives the run, as a stopped container's
+ * does: release only unmounts it, and the next start mounts it again.
  */
 export function overlayStep(store: ImageStore, imageRef: string,
   opts: { keep?: boolean } = {}): StartStep {
   return {
     name: 'rootfs',
     prepare(c) {
-      createRootfs(store, c.id, imageRef);
+      if (!opts.keep || !rootfsOf(store, c.id).image) {
+        createRootfs(store, c.id, imageRef);
+      }
       c.data.rootfs = true;
       c.spec.root.path = mountRootfs(store, c.id);
     },

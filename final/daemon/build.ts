@@ -27,8 +27,8 @@ import {
   copyInto, type CopyTarget, type Ignore, sources,
 } from '../build/copy.ts';
 import { contextIgnore } from '../build/context.ts';
-import type { Req } from './api.ts';
-import { userInImage } from './containers.ts';
+import type { Req } from './api/route.ts';
+import { userInImage } from './start-steps.ts';
 import type { Engine } from './engine.ts';
 import { pull } from './registry.ts';
 import { withUpload } from './transfer.ts';

@@ -17,8 +17,8 @@ import { unpack } from '../../chapters/04-aufs-overlay/unpack.ts';
 import {
   O_PATH, openInRoot,
 } from '../../chapters/06-security/inroot.ts';
-import type { Handler, Req, Route } from './api.ts';
-import type { Container } from './containers.ts';
+import type { Handler, Req, Route } from './api/route.ts';
+import type { Container } from './container/container.ts';
 import type { Engine } from './engine.ts';
 import { withUpload } from './transfer.ts';
 import { BadRequest, NotFound } from './errors.ts';

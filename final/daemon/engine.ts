@@ -7,9 +7,9 @@ import {
   apparmorEnabled, selinuxEnabled,
 } from '../../chapters/06-security/lsm.ts';
 import { API_VERSION, SKIFF_VERSION } from '../paths.ts';
-import { Containers } from './containers.ts';
+import { Containers } from './container/registry.ts';
 import {
-  restoreRootfs, seedBusybox, StoreImages, type ImageSource,
+  removeOrphanLayers, seedBusybox, StoreImages, type ImageSource,
 } from './images.ts';
 import { chapterRuntime, engineNetConfig, type Runtime } from
   './runtime.ts';
@@ -40,10 +40,11 @@ export class Engine {
   constructor(readonly config: EngineConfig) {
     this.images = new StoreImages(config.root);
     this.ready = seedBusybox(this.images.store).then(() =>
-      restoreRootfs(this.images.store, join(config.root, 'containers')));
+      removeOrphanLayers(this.images.store,
+        join(config.root, 'containers')));
     this.volumes = new Volumes(join(config.root, 'volumes'));
     this.net = engineNetConfig(config.root);
-    this.runtime = chapterRuntime(this.net);
+    this.runtime = chapterRuntime(this.net, this.images.store);
     this.containers = new Containers({
       root: config.root, images: this.images, runtime: this.runtime,
       volumes: this.volumes, remap: config.remap,

@@ -11,9 +11,9 @@ import type { ExecHandle } from '../../chapters/02-namespaces/exec.ts';
 import type { Process } from '../../chapters/02-namespaces/spec.ts';
 import { frame } from '../stdcopy.ts';
 import { setWinsize } from '../../chapters/02-namespaces/console.ts';
-import {
-  type Container, type Containers, userInImage,
-} from './containers.ts';
+import type { Container } from './container/container.ts';
+import type { Containers } from './container/registry.ts';
+import { userInImage } from './start-steps.ts';
 import { mergeEnv } from './ocispec.ts';
 import { execPrivileges } from
   '../../chapters/06-security/defaults.ts';

@@ -8,12 +8,10 @@
 import {
   closeSync, existsSync, openSync, readdirSync, rmSync,
 } from 'node:fs';
-import { basename, join } from 'node:path';
+import { join } from 'node:path';
 import { makeBusyboxRootfs } from '../../chapters/01-chroot/rootfs.ts';
 import { importRootfs } from '../../chapters/04-aufs-overlay/archive.ts';
-import {
-  createRootfs, mountRootfs, removeRootfs, rootfsOf,
-} from '../../chapters/04-aufs-overlay/overlay.ts';
+import { removeRootfs } from '../../chapters/04-aufs-overlay/overlay.ts';
 import { packTree } from '../../chapters/04-aufs-overlay/pack.ts';
 import {
   ImageError, ImageStore, normalizeRef as storeRef,
@@ -43,15 +41,10 @@ export interface ImageSource {
   find(ref: string): Image | undefined;
   list(): Image[];
   /**
-   * Makes the container's root filesystem (its own layer over the
-   * image's, mounted) for the container whose directory is `dir`;
-   * returns the path to use as spec.root.path. Idempotent: on a layer
-   * that exists already it only makes sure the union is mounted.
+   * Chapter 04's store itself: containers' layers (created with the
+   * container, mounted by the start's overlay step), load, save,
+   * commit, export use it.
    */
-  makeRootfs(image: Image, dir: string): string;
-  /** Undoes makeRootfs: unmounts and deletes the container's layer. */
-  removeRootfs(dir: string): void;
-  /** Chapter 04's store itself: load, save, commit, export use it. */
   readonly store: ImageStore;
 }
 
@@ -76,11 +69,7 @@ export function familiar(ref: string): string {
     /^(?:index\.)?docker\.io\/(?:library\/(?=[^/]+$))?/, '');
 }
 
-/** The container id a container directory is named by. */
-const idOf = (dir: string) => basename(dir);
-
-// #region store-images (unused)
-// #region store-find
+// #region store-images
 export class StoreImages implements ImageSource {
   readonly store: ImageStore;
 
@@ -103,21 +92,6 @@ export class StoreImages implements ImageSource {
     return this.store.images().map((i) => this.toImage(i))
       .sort((a, b) => b.Created - a.Created);
   }
-// #endregion
-
-  // #region make-rootfs
-  makeRootfs(image: Image, dir: string): string {
-    const id = idOf(dir);
-    if (!rootfsOf(this.store, id).image) {
-      createRootfs(this.store, id, image.Id);
-    }
-    return mountRootfs(this.store, id);
-  }
-
-  removeRootfs(dir: string): void {
-    removeRootfs(this.store, idOf(dir));
-  }
-  // #endregion
 
   private toImage(i: StoredImage): Image {
     const c = i.config;
@@ -162,24 +136,21 @@ export async function seedBusybox(store: ImageStore): Promise<void> {
 }
 // #endregion
 
-// #region restore-rootfs
+// #region orphan-layers
 /**
- * After a reboot (or a crash) a container's union is no longer mounted,
- * and a crash between making a container's layer and writing its state
- * leaves a layer nobody owns. At daemon start: mount the layer of every
- * container that has a state file, delete the others.
+ * A crash between making a container's layer and writing its state
+ * leaves a layer nobody owns. At daemon start: delete the layers of
+ * containers that have no state file. (The others are mounted by their
+ * next start; a mount does not survive a reboot anyway.)
  */
-export function restoreRootfs(store: ImageStore, containersDir: string)
-  : void {
+export function removeOrphanLayers(store: ImageStore,
+  containersDir: string): void {
   for (const id of readdirSync(join(store.root, 'overlay'))) {
+    if (existsSync(join(containersDir, id, 'state.json'))) continue;
     try {
-      if (existsSync(join(containersDir, id, 'state.json'))) {
-        mountRootfs(store, id);
-      } else {
-        removeRootfs(store, id);
-      }
+      removeRootfs(store, id);
     } catch (err) {
-      console.error(`restore rootfs of ${id}: ${(err as Error).message}`);
+      console.error(`remove layer of ${id}: ${(err as Error).message}`);
     }
   }
 }

@@ -7,7 +7,7 @@ import { dirname, join } from 'node:path';
 import {
   lockFile, writeAtomic,
 } from '../../chapters/04-aufs-overlay/durable.ts';
-import { createServer } from './api.ts';
+import { createServer } from './api/server.ts';
 import { Engine } from './engine.ts';
 import { parseRemap, probeIdmap, type Remap } from './userns.ts';
 

@@ -1,5 +1,7 @@
-// From `run` flags and an image's config to an OCI runtime config.json
-// (runtime-spec config.md): how docker merges the two, written out.
+// From `run` flags and an image's config to a container's Config (at
+// create), and from a container's record to an OCI runtime config.json
+// (runtime-spec config.md, at each start): how docker does it, written
+// out.
 import { DEFAULT_PATH } from '../../chapters/01-chroot/chroot.ts';
 import { defaultSpec } from '../../chapters/02-namespaces/defaults.ts';
 import type {
@@ -9,7 +11,11 @@ import {
   type SecurityChoices, withSecurity,
 } from '../../chapters/06-security/defaults.ts';
 import type { CreateBody, HostConfig, ImageConfig } from '../api-types.ts';
+import type {
+  ContainerRecord, MountPoint,
+} from './container/container.ts';
 import { BadRequest } from './errors.ts';
+import { remapSpec, type Remap } from './userns.ts';
 
 // #region merge-env
 /** Image Env, then the flags' -e, later keys replacing earlier ones. */
@@ -31,11 +37,30 @@ export function mergeEnv(...lists: (string[] | undefined)[]): string[] {
  * command line's arguments, else the image's Cmd - except that setting
  * --entrypoint drops the image's Cmd.
  */
-export function mergeArgs(body: CreateBody, image: ImageConfig): string[] {
-  const entrypoint = body.Entrypoint ?? image.Entrypoint ?? [];
+export function mergeCommand(body: CreateBody, image: ImageConfig)
+  : { Entrypoint: string[] | null; Cmd: string[] | null } {
   const cmd = body.Cmd?.length ? body.Cmd
-    : body.Entrypoint ? [] : image.Cmd ?? [];
-  return [...entrypoint, ...cmd];
+    : body.Entrypoint ? null : image.Cmd ?? null;
+  return { Entrypoint: body.Entrypoint ?? image.Entrypoint ?? null, Cmd: cmd };
+}
+
+/**
+ * The container's Config as docker keeps it: the request's, with the
+ * image's defaults filled in. A container needs its image no more.
+ */
+export function mergeConfig(id: string, body: CreateBody,
+  image: ImageConfig): CreateBody {
+  const { HostConfig: _hostConfig, ...config } = body;
+  const command = mergeCommand(body, image);
+  if (!command.Entrypoint?.length && !command.Cmd?.length) {
+    throw new BadRequest('no command specified');
+  }
+  const hostname = body.Hostname || id.slice(0, 12);
+  return { ...config, ...command, Hostname: hostname,
+    Env: mergeEnv([DEFAULT_PATH], image.Env, [`HOSTNAME=${hostname}`],
+      body.Tty ? ['TERM=xterm'] : [], body.Env),
+    WorkingDir: body.WorkingDir || image.WorkingDir || '/',
+    User: body.User || image.User || '' };
 }
 // #endregion
 
@@ -43,48 +68,60 @@ export function mergeArgs(body: CreateBody, image: ImageConfig): string[] {
 export const DOCKER_NAMESPACES: NamespaceType[] =
   ['pid', 'mount', 'uts', 'ipc', 'network', 'cgroup'];
 
-export interface SpecInputs {
-  id: string;
-  body: CreateBody;
-  image: ImageConfig;
-  /** Resolved -v mounts (bind or named volume). */
-  mounts: Mount[];
+/** What a spec is built from: the container's record. */
+export type SpecRecord = Pick<ContainerRecord,
+  'Id' | 'Config' | 'HostConfig' | 'Mounts'>;
+
+/** What the daemon adds: where cgroups go, its --userns-remap. */
+export interface SpecHost {
   /** Where containers' cgroups go ("/skiff"). */
   cgroupParent: string;
+  remap?: Remap;
 }
 
 // #region build-spec
-/** Chapter 02's defaultSpec, with what `run`'s flags and the image say. */
-export function buildSpec({ id, body, image, mounts, cgroupParent }:
-  SpecInputs): Spec {
-  const hc = body.HostConfig ?? {};
-  const args = mergeArgs(body, image);
+/**
+ * Chapter 02's defaultSpec, with what the container's record says. Made
+ * afresh at each start; the start steps then add the rootfs, the user,
+ * the network's files, before the init reads it.
+ */
+export function buildSpec(rec: SpecRecord, host: SpecHost): Spec {
+  const config = rec.Config;
+  const hostConfig = rec.HostConfig;
+  const args = [...config.Entrypoint ?? [], ...config.Cmd ?? []];
   if (args.length === 0) throw new BadRequest('no command specified');
-  const hostname = body.Hostname || id.slice(0, 12);
   const spec = defaultSpec({
-    rootfs: '/', args, namespaces: DOCKER_NAMESPACES, hostname,
-    init: !!hc.Init, readonly: hc.ReadonlyRootfs ?? false, mounts,
-    env: mergeEnv([DEFAULT_PATH], image.Env, [`HOSTNAME=${hostname}`],
-      body.Tty ? ['TERM=xterm'] : [], body.Env),
-    cwd: body.WorkingDir || image.WorkingDir || '/',
+    rootfs: '/', args, namespaces: DOCKER_NAMESPACES,
+    hostname: config.Hostname, init: !!hostConfig.Init,
+    readonly: hostConfig.ReadonlyRootfs ?? false,
+    mounts: rec.Mounts.map(ociMount), env: config.Env ?? [],
+    cwd: config.WorkingDir || '/',
   });
-  spec.process.terminal = body.Tty ?? false;
-  const [height, width] = hc.ConsoleSize ?? [0, 0];
-  if (body.Tty && height > 0 && width > 0) {
+  spec.process.terminal = config.Tty ?? false;
+  const [height, width] = hostConfig.ConsoleSize ?? [0, 0];
+  if (config.Tty && height > 0 && width > 0) {
     spec.process.consoleSize = { height, width };
   }
-  spec.annotations = { 'org.skiff.user': body.User || image.User || '' };
-  spec.linux.cgroupsPath = `${cgroupParent}/${id}`;
-  spec.linux.resources = resources(hc);
-  return secure(spec, hc);
+  spec.annotations = { 'org.skiff.user': config.User ?? '' };
+  spec.linux.cgroupsPath = `${host.cgroupParent}/${rec.Id}`;
+  spec.linux.resources = resources(hostConfig);
+  const secured = secure(spec, hostConfig);
+  remapSpec(secured, hostConfig.UsernsMode, host.remap);
+  return secured;
 }
 // #endregion
 
-// #region security (unused)
+/** A volume or bind of the record as an OCI mount. */
+function ociMount(mount: MountPoint): Mount {
+  return { destination: mount.Destination, type: 'bind',
+    source: mount.Source,
+    options: ['rbind', 'rprivate', mount.RW ? 'rw' : 'ro'] };
+}
+
+// #region security
 /** Chapter 06's defaults, with --cap-add/--cap-drop/--privileged and
  * --security-opt; an unknown name or a bad profile is the client's
  * error (400), found before anything is created. */
-// #region secure
 function secure(spec: Spec, hc: HostConfig): Spec {
   try {
     return withSecurity(spec, { ...securityOpts(hc.SecurityOpt ?? []),
@@ -94,7 +131,6 @@ function secure(spec: Spec, hc: HostConfig): Spec {
     throw new BadRequest((err as Error).message);
   }
 }
-// #endregion
 
 /** docker's --security-opt forms (moby's parseSecurityOpt). */
 export function securityOpts(opts: string[]): SecurityChoices {

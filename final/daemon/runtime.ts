@@ -1,10 +1,10 @@
 // How the daemon starts a container's process: the one seam between the
-// engine and the chapters. Chapter 02's two-step start runs the steps
-// chapter 03 (the cgroup) and chapter 05 (the network) add to it; the
-// rootfs (chapter 04) is the image source's, made when the container is
-// created and kept until it is removed, as docker keeps a container's
-// layer. Everything else in the daemon (state, logs, restart policies)
-// only sees the interfaces below.
+// engine and the chapters. Chapter 02's two-step start runs the steps of
+// chapter 04 (the image's layers as the rootfs, the container's layer
+// kept from create to remove, as docker keeps it), the engine's own
+// (start-steps.ts: the user, the chown of --userns-remap), chapter 03
+// (the cgroup) and chapter 05 (the network). Everything else in the
+// daemon (state, logs, restart policies) only sees the interfaces below.
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { execInContainer, type ExecHandle, type ExecStep } from
@@ -22,15 +22,21 @@ import type { StartStep, Starting } from
 import { openCgroup, type Cgroup } from
   '../../chapters/03-cgroups/cgroups/manager.ts';
 import { cgroupPathOf, cgroupStep } from '../../chapters/03-cgroups/step.ts';
+import { overlayStep } from '../../chapters/04-aufs-overlay/overlay.ts';
+import type { ImageStore } from '../../chapters/04-aufs-overlay/store.ts';
 import { findLease } from '../../chapters/05-network/ipam.ts';
 import {
   netConfigFromEnv, type NetConfig,
 } from '../../chapters/05-network/networks.ts';
 import type { PortMapping } from '../../chapters/05-network/ports.ts';
-import { networkStep } from '../../chapters/05-network/step.ts';
+import {
+  networkStep, type NetworkStepData,
+} from '../../chapters/05-network/step.ts';
 import { FAST_INIT, SpareInits } from '../fast/spare.ts';
 import type { ContainerFds } from './io.ts';
 import { DOCKER_NAMESPACES } from './ocispec.ts';
+import { chownStep, userStep } from './start-steps.ts';
+import { idmappedRootfs, isChowned, type Remap } from './userns.ts';
 
 /** How a process ended: docker's exit code (128+N for signal N). */
 export interface ExitStatus {
@@ -41,7 +47,7 @@ export interface ExitStatus {
 /** What a later daemon needs to undo a container's steps (JSON). */
 export interface SavedSteps {
   cgroup: string;
-  network?: unknown;
+  network?: Omit<NetworkStepData, 'reservation'>;
 }
 
 export interface Running {
@@ -58,7 +64,14 @@ export interface Running {
 /** What a container asks of the host besides its spec. */
 export interface StartPlan {
   id: string;
+  /** Built from the container's record (ocispec.ts); steps add to it. */
   spec: Spec;
+  /** The image whose layers are the rootfs (chapter 04's store). */
+  image: string;
+  /** The container's directory (marks a chown'd rootfs). */
+  dir: string;
+  /** --userns-remap's range, for a spec with a user namespace. */
+  remap?: Remap;
   fds: ContainerFds;
   /** --network: "default", "bridge", "none", "host", "container:x". */
   network: string;
@@ -70,10 +83,6 @@ export interface StartPlan {
   filesDir: string;
   /** Pid and id of a running container, for --network container:x. */
   resolveContainer(ref: string): { pid: number; id?: string };
-  /** Its rootfs was chown'd into the remap range: no idmapped mount. */
-  rootfsChowned?: boolean;
-  /** Under --userns-remap: its rootfs remade over idmapped layers. */
-  rootTree?: (userns: string) => number;
 }
 
 export interface Runtime {
@@ -111,16 +120,15 @@ export function cgroupParent(): string {
   return process.env.SKIFF_CGROUP_PARENT || '/skiff';
 }
 
-// #region chapter-runtime (unused)
+// #region chapter-runtime
 /**
  * The runtime made of the chapters: chapter 02's startContainer with
- * chapter 03's cgroup step and chapter 05's network step. The init is
- * the daemon's own child (the trampoline clones it with CLONE_PARENT):
- * no process per container but the container's, plus one spare init
- * for the next start (SKIFF_SPARE_INIT=0: none).
+ * their steps. The init is the daemon's own child (the trampoline clones
+ * it with CLONE_PARENT): no process per container but the container's,
+ * plus one spare init for the next start (SKIFF_SPARE_INIT=0: none).
  */
-// #region runtime-steps
-export function chapterRuntime(net: NetConfig): Runtime {
+export function chapterRuntime(net: NetConfig, store: ImageStore)
+  : Runtime {
   // Every init is chapter 06's (chapter 02's plus the confinement), in
   // the engine's bundle, which warms up as a spare (final/fast).
   const spares = process.env.SKIFF_SPARE_INIT === '0' ? undefined
@@ -131,42 +139,39 @@ export function chapterRuntime(net: NetConfig): Runtime {
   return {
     name: 'skiff',
     async start(plan) {
-      let data: Record<string, unknown> = {};
-      const record: StartStep = { name: 'record',
-        prepare(c) { data = c.data; } };
-      const steps = [record, cgroupStep(), networkStep({
+      const rootfs = rootfsSteps(store, plan);
+      const cgroup = cgroupStep();
+      const steps = [...rootfs.steps, userStep(), cgroup, networkStep({
         network: plan.network, publish: plan.publish, name: plan.name,
         hostname: plan.spec.hostname, config: net,
         filesDir: plan.filesDir, resolveContainer: plan.resolveContainer,
       })];
-// #endregion
-      // #region runtime-started
       const { fds } = plan;
-      const ctr = await startContainer(plan.spec, { id: plan.id, steps,
-        stdio: [fds.stdin, fds.stdout, fds.stderr],
+      const container = await startContainer(plan.spec, { id: plan.id,
+        steps, stdio: [fds.stdin, fds.stdout, fds.stderr],
         launcher: spares?.launch, init: FAST_INIT,
-        idmapRoot: !plan.rootfsChowned, rootTree: plan.rootTree });
-      if (ctr.console !== undefined) fds.console?.(ctr.console);
+        idmapRoot: rootfs.idmapRoot, rootTree: rootfs.rootTree });
+      if (container.console !== undefined) fds.console?.(container.console);
       return {
-        pid: ctr.pid,
-        exited: ctr.wait(),
-        kill: (sig) => ctr.kill(sig),
-        release: () => ctr.destroy(),
-        saved: saveSteps(plan.spec, plan.id, data),
+        pid: container.pid,
+        exited: container.wait(),
+        kill: (signal) => container.kill(signal),
+        release: () => container.destroy(),
+        saved: saveSteps(cgroup.cgroup!, container.data),
       };
-      // #endregion
     },
     async releaseSaved(id, saved) {
-      const c: Starting = { id, spec: {} as Spec, pid: 0, data: {} };
-      if (saved.network) c.data.network = saved.network;
+      const starting: Starting = { id, spec: {} as Spec, pid: 0,
+        data: { network: saved.network, rootfs: true } };
       try {
         await openCgroup(saved.cgroup).destroy();
       } catch { /* already gone */ }
-      await networkStep({ config: net }).release?.(c);
+      await networkStep({ config: net }).release?.(starting);
+      await overlayStep(store, '', { keep: true }).release?.(starting);
     },
     exec(pid, cgroupPath, proc, stdio, seccomp) {
-      const join: ExecStep = { name: 'cgroup', attach(e) {
-        openCgroup(cgroupPath).addProcess(e.pid);
+      const join: ExecStep = { name: 'cgroup', attach(exec) {
+        openCgroup(cgroupPath).addProcess(exec.pid);
       } };
       return execInContainer(pid, proc, { steps: [join], stdio,
         init: FAST_INIT, seccomp });
@@ -181,13 +186,34 @@ export function chapterRuntime(net: NetConfig): Runtime {
 }
 // #endregion
 
-function saveSteps(spec: Spec, id: string, data: Record<string, unknown>)
+/**
+ * The rootfs: chapter 04's overlay of the image's layers under the
+ * container's own, kept across runs. Under --userns-remap the init gets
+ * a second overlay of the same layers through idmapped mounts, or,
+ * where the kernel cannot, the rootfs's owners are shifted once.
+ */
+function rootfsSteps(store: ImageStore, plan: StartPlan): {
+  steps: StartStep[]; idmapRoot: boolean;
+  rootTree?: (userns: string) => number;
+} {
+  const steps = [overlayStep(store, plan.image, { keep: true })];
+  const remap = plan.spec.linux.uidMappings ? plan.remap : undefined;
+  if (!remap) return { steps, idmapRoot: !isChowned(plan.dir) };
+  if (remap.rootfs === 'chown' || isChowned(plan.dir)) {
+    return { steps: [...steps, chownStep(plan.dir, remap)],
+      idmapRoot: false };
+  }
+  return { steps, idmapRoot: true,
+    rootTree: idmappedRootfs(store, plan.id, remap) };
+}
+
+/** What the steps recorded, as JSON a later daemon can undo them by. */
+function saveSteps(cgroup: Cgroup, data: Readonly<Record<string, unknown>>)
   : SavedSteps {
-  const network = data.network as { reservation?: unknown } | undefined;
-  const { reservation, ...rest } = network ?? {};
-  void reservation;
-  return { cgroup: cgroupPathOf(spec, id, cgroupParent()),
-    network: network ? rest : undefined };
+  const network = data.network as NetworkStepData | undefined;
+  if (!network) return { cgroup: cgroup.path };
+  const { mode, filesDir } = network;
+  return { cgroup: cgroup.path, network: { mode, filesDir } };
 }
 
 /** Every pid in a process's tree, for `top`. */

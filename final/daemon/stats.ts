@@ -4,7 +4,7 @@
 // the whole machine's in the same interval, times the number of CPUs.
 import { readFileSync } from 'node:fs';
 import os from 'node:os';
-import type { Container } from './containers.ts';
+import type { Container } from './container/container.ts';
 import type { Engine } from './engine.ts';
 
 export interface CpuSample {

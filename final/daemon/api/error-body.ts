@@ -1,0 +1,53 @@
+// Errors as the API sends them: docker's JSON body, the status the
+// error carries, and docker's words where its CLI reads them.
+import type http from 'node:http';
+import { BadRequest, Conflict, NotFound } from '../errors.ts';
+import type { Route } from './route.ts';
+
+/** docker's error body, with the exit code a CLI should exit with. */
+export function errorBody(err: unknown, req?: http.IncomingMessage)
+  : string {
+  const code = (err as { exitCode?: number }).exitCode;
+  let message = (err as Error).message;
+  if (code === 127 && /^Docker-Client\//.test(req?.headers['user-agent'] ??
+    '')) message = dockerWords(message);
+  return JSON.stringify({ message,
+    ...(typeof code === 'number' ? { exitCode: code } : {}) });
+}
+
+/**
+ * docker's CLI finds `run`'s exit code 127 in the words of the error
+ * ("executable file not found", "no such file or directory"), not in a
+ * field: it gets runc's words. (skiff's CLI reads exitCode.)
+ */
+function dockerWords(message: string): string {
+  return message
+    .replace(/": not found in \$PATH/, '": executable file not found in $PATH')
+    .replace(/": no such file(?! or)/, '": no such file or directory');
+}
+
+/**
+ * Chapters' errors carry no HTTP status: a missing object is a 404, a
+ * conflict (rmi of an image in use) a 409, any other a bad request.
+ */
+export function translated(plain: Route): Route {
+  return { ...plain, handler: async (request) => {
+    try {
+      return await plain.handler(request);
+    } catch (err) {
+      throw withStatus(err);
+    }
+  } };
+}
+
+function withStatus(err: unknown): unknown {
+  if ((err as { status?: number }).status) return err;
+  const message = (err as Error).message;
+  if (/ not found$|^no such/i.test(message)) return new NotFound(message);
+  if (/^conflict/.test(message)) return new Conflict(message);
+  if (err instanceof Error && err.constructor !== Error &&
+    !(err instanceof TypeError) && !(err instanceof RangeError)) {
+    return new BadRequest(message, { cause: err });
+  }
+  return err;
+}

@@ -1,0 +1,87 @@
+// The daemon's REST API: Docker Engine API v1.43 paths and JSON where
+// they overlap, on Node's http server over a unix socket. Requests may
+// carry a version prefix (/v1.43/containers/json) or none.
+import http from 'node:http';
+import { API_VERSION } from '../../paths.ts';
+import type { Engine } from '../engine.ts';
+import { Execs } from '../execs.ts';
+import { BadRequest, NotFound } from '../errors.ts';
+import { errorBody } from './error-body.ts';
+import type { Route } from './route.ts';
+import { routes } from './routes.ts';
+import { upgradeRouter } from './upgrade.ts';
+
+// #region server
+export function createServer(engine: Engine): http.Server {
+  const execs = new Execs(engine.containers, engine.runtime);
+  const table = routes(engine, execs);
+  const server = http.createServer((req, res) => {
+    void handle(table, req, res);
+  });
+  server.on('upgrade', upgradeRouter(engine, execs));
+  return server;
+}
+
+async function handle(table: Route[], req: http.IncomingMessage,
+  res: http.ServerResponse): Promise<void> {
+  const url = new URL(req.url ?? '/', 'http://skiff');
+  const path = url.pathname.replace(/^\/v[\d.]+/, '');
+  res.setHeader('Api-Version', API_VERSION);
+  res.setHeader('Ostype', 'linux');
+  // The classic builder (POST /build): docker's CLI then does not try
+  // BuildKit's session protocol, which skiff does not speak.
+  res.setHeader('Builder-Version', '1');
+  res.setHeader('Server', `skiff (linux)`);
+  try {
+    let params: string[] | undefined;
+    const found = table.find((route) => route.method === req.method &&
+      (params = route.pattern.exec(path)?.slice(1)) !== undefined);
+    if (!found) throw new NotFound('page not found');
+    const body = await readBody(req);
+    const out = await found.handler({ method: req.method!,
+      params: params!, query: url.searchParams, body, raw: req, res });
+    if (res.headersSent) return;
+    if (typeof out === 'string') {
+      res.setHeader('Content-Type', 'text/plain; charset=utf-8');
+      res.end(out);
+    } else if (out === undefined) {
+      res.statusCode = res.statusCode === 200 ? 204 : res.statusCode;
+      res.end();
+    } else {
+      res.setHeader('Content-Type', 'application/json');
+      res.end(JSON.stringify(out) + '\n');
+    }
+  } catch (err) {
+    const status = (err as { status?: number }).status ?? 500;
+    if (res.headersSent) return void res.end();
+    res.statusCode = status;
+    if (status === 304) return void res.end();
+    res.setHeader('Content-Type', 'application/json');
+    res.end(errorBody(err, req) + '\n');
+    if (status === 500 && process.env.SKIFF_DEBUG) console.error(err);
+  }
+}
+
+/** Where the body is a tar, whatever Content-Type a client sends. */
+const RAW_BODY = new RegExp('/(build|images/load|images/create|' +
+  'containers/[^/]+/archive)$');
+
+async function readBody(req: http.IncomingMessage): Promise<unknown> {
+  // A tar (build, load, import, cp) is the handler's to stream:
+  // request.raw. docker-py sends application/tar, docker's CLI x-tar or
+  // nothing.
+  const type = req.headers['content-type'] ?? '';
+  const path = (req.url ?? '').split('?')[0];
+  if (/^application\/(x-tar|tar|octet-stream)/.test(type) ||
+    RAW_BODY.test(path)) return undefined;
+  const chunks: Buffer[] = [];
+  for await (const chunk of req) chunks.push(chunk as Buffer);
+  const text = Buffer.concat(chunks).toString('utf8');
+  if (!text) return undefined;
+  try {
+    return JSON.parse(text);
+  } catch {
+    throw new BadRequest('invalid JSON in the request body');
+  }
+}
+// #endregion

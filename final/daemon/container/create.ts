@@ -1,0 +1,117 @@
+// `docker create`: a record and a directory, the container's own layer
+// over its image's (chapter 04's createRootfs; the start mounts it), its
+// volumes. Nothing runs yet; the spec is built at each start.
+import { randomBytes } from 'node:crypto';
+import { mkdirSync, rmSync } from 'node:fs';
+import { join } from 'node:path';
+import {
+  createRootfs, removeRootfs,
+} from '../../../chapters/04-aufs-overlay/overlay.ts';
+import type { CreateBody, HostConfig } from '../../api-types.ts';
+import { normalizeRef, type Image } from '../images.ts';
+import { randomName } from '../names.ts';
+import { buildSpec, mergeConfig } from '../ocispec.ts';
+import { cgroupParent } from '../runtime.ts';
+import { checkUsernsMode } from '../userns.ts';
+import { BadRequest, Conflict, NotFound } from '../errors.ts';
+import {
+  Container, freshState, type ContainerRecord, type MountPoint,
+} from './container.ts';
+import { clientSignal } from './kill.ts';
+import { checkPublishMode } from './ports.ts';
+import type { Containers } from './registry.ts';
+
+// #region create
+export function createContainer(containers: Containers, body: CreateBody,
+  name?: string): Container {
+  const image = containers.opts.images.find(body.Image);
+  if (!image) {
+    throw new NotFound(`No such image: ${normalizeRef(body.Image)}`);
+  }
+  checkPublishMode(body.HostConfig ?? {});
+  if (body.StopSignal) clientSignal(body.StopSignal);
+  checkUsernsMode(body.HostConfig?.UsernsMode);
+  name = checkName(containers, name);
+  const id = randomBytes(32).toString('hex');
+  const dir = join(containers.dir, id);
+  mkdirSync(dir, { recursive: true, mode: 0o700 });
+  const store = containers.opts.images.store;
+  try {
+    const rec = newRecord(containers, dir, id, name, body, image);
+    // A record that gives no spec (a bad profile) is refused now (400),
+    // not at its start.
+    buildSpec(rec, { cgroupParent: cgroupParent(),
+      remap: containers.opts.remap });
+    createRootfs(store, id, image.Id);
+    const container = new Container(dir, rec);
+    container.save();
+    containers.byId.set(id, container);
+    return container;
+  } catch (err) {
+    removeRootfs(store, id);
+    rmSync(dir, { recursive: true, force: true });
+    throw err;
+  }
+}
+// #endregion
+
+/** state.json's first version: the merged config, the volumes. */
+function newRecord(containers: Containers, dir: string, id: string,
+  name: string, body: CreateBody, image: Image): ContainerRecord {
+  const hostConfig = body.HostConfig ?? {};
+  const config = mergeConfig(id, body, image.Config);
+  const command = [...config.Entrypoint ?? [], ...config.Cmd ?? []];
+  return {
+    Id: id, Name: `/${name}`, Created: new Date().toISOString(),
+    Path: command[0], Args: command.slice(1),
+    State: freshState(), Image: image.Id,
+    LogPath: join(dir, `${id}-json.log`), RestartCount: 0,
+    Driver: 'skiff', Platform: 'linux',
+    Mounts: (hostConfig.Binds ?? []).map((bind) =>
+      mountPoint(containers, bind)),
+    Config: config, HostConfig: withSecurityDefaults(hostConfig),
+  };
+}
+
+/** One -v value as docker inspect shows it (volumes.ts parses it). */
+function mountPoint(containers: Containers, bind: string): MountPoint {
+  const { mount, volume } = containers.opts.volumes.toMount(bind);
+  const rw = !mount.options?.includes('ro');
+  return { Type: volume ? 'volume' : 'bind', Name: volume,
+    Source: mount.source!, Destination: mount.destination,
+    Mode: rw ? '' : 'ro', RW: rw, Propagation: 'rprivate' };
+}
+
+/** The security fields as docker inspect shows them when unset. */
+function withSecurityDefaults(hostConfig: HostConfig): HostConfig {
+  const listOrNull = (list?: string[] | null) => list?.length ? list : null;
+  return { ...hostConfig, CapAdd: listOrNull(hostConfig.CapAdd),
+    CapDrop: listOrNull(hostConfig.CapDrop),
+    Privileged: !!hostConfig.Privileged,
+    SecurityOpt: listOrNull(hostConfig.SecurityOpt),
+    UsernsMode: hostConfig.UsernsMode ?? '' };
+}
+
+/** --name, or a free random one; docker's rules and messages. */
+function checkName(containers: Containers, name?: string): string {
+  const owner = (wanted: string) => [...containers.byId.values()]
+    .find((container) => container.name === wanted);
+  if (!name) {
+    for (;;) {
+      const random = randomName();
+      if (!owner(random)) return random;
+    }
+  }
+  name = name.replace(/^\//, '');
+  if (!/^[a-zA-Z0-9][a-zA-Z0-9_.-]+$/.test(name)) {
+    throw new BadRequest(`Invalid container name (${name}), only ` +
+      '[a-zA-Z0-9][a-zA-Z0-9_.-] are allowed');
+  }
+  const taken = owner(name);
+  if (taken) {
+    throw new Conflict(`Conflict. The container name "/${name}" is ` +
+      `already in use by container "${taken.id}". You have to remove ` +
+      '(or rename) that container to be able to reuse that name.');
+  }
+  return name;
+}

@@ -1,0 +1,34 @@
+// `docker stop`: SIGTERM (or the image's StopSignal), SIGKILL after the
+// timeout; the restart policy does not apply to it.
+import { NotModified } from '../errors.ts';
+import type { Container } from './container.ts';
+import { clientSignal, sendSignal } from './kill.ts';
+import type { Containers } from './registry.ts';
+
+// #region stop
+export async function stopContainer(containers: Containers,
+  container: Container, timeout?: number, signal?: string): Promise<void> {
+  if (signal) clientSignal(signal);
+  container.stopping = true;
+  container.rec.HasBeenManuallyStopped = true;
+  clearTimeout(container.restartTimer);
+  if (container.rec.State.Restarting) {
+    container.rec.State = { ...container.rec.State, Status: 'exited',
+      Restarting: false };
+    container.save();
+    return;
+  }
+  if (!container.isRunning || !container.running) {
+    throw new NotModified('not running');
+  }
+  const exit = new Promise((resolve) => container.once('exit', resolve));
+  const config = container.rec.Config;
+  const seconds = timeout ?? config.StopTimeout ?? 10;
+  sendSignal(containers, container, signal ?? config.StopSignal ??
+    'SIGTERM');
+  const timer = setTimeout(() =>
+    sendSignal(containers, container, 'SIGKILL'), seconds * 1000);
+  await exit;
+  clearTimeout(timer);
+}
+// #endregion
