@@ -47,14 +47,15 @@ export class ExecInstance {
   constructor(readonly container: Container, readonly config: ExecConfig) {}
 
   inspect() {
-    const c = this.config;
+    const config = this.config;
     return {
       ID: this.id, ContainerID: this.container.id, Running: this.running,
-      ExitCode: this.exitCode, Pid: this.pid, OpenStdin: !!c.AttachStdin,
-      OpenStdout: c.AttachStdout !== false,
-      OpenStderr: c.AttachStderr !== false,
-      ProcessConfig: { tty: !!c.Tty, entrypoint: c.Cmd[0],
-        arguments: c.Cmd.slice(1), user: c.User ?? '' },
+      ExitCode: this.exitCode, Pid: this.pid,
+      OpenStdin: !!config.AttachStdin,
+      OpenStdout: config.AttachStdout !== false,
+      OpenStderr: config.AttachStderr !== false,
+      ProcessConfig: { tty: !!config.Tty, entrypoint: config.Cmd[0],
+        arguments: config.Cmd.slice(1), user: config.User ?? '' },
     };
   }
 
@@ -71,34 +72,34 @@ export class Execs {
   constructor(private readonly containers: Containers,
     private readonly runtime: Runtime) {}
 
-  create(c: Container, config: ExecConfig): ExecInstance {
-    if (!c.isRunning || !c.running) {
-      throw new Conflict(`Container ${c.id} is not running`);
+  create(container: Container, config: ExecConfig): ExecInstance {
+    if (!container.isRunning || !container.running) {
+      throw new Conflict(`Container ${container.id} is not running`);
     }
-    if (c.rec.State.Paused) {
-      throw new Conflict(`Container ${c.id} is paused, unpause the ` +
+    if (container.rec.State.Paused) {
+      throw new Conflict(`Container ${container.id} is paused, unpause the ` +
         'container before exec');
     }
     if (!config?.Cmd?.length) throw new NotFound('No exec command specified');
-    const x = new ExecInstance(c, config);
-    this.byId.set(x.id, x);
+    const exec = new ExecInstance(container, config);
+    this.byId.set(exec.id, exec);
     // Forget it with its container, as docker does.
-    c.once('removed', () => this.byId.delete(x.id));
-    return x;
+    container.once('removed', () => this.byId.delete(exec.id));
+    return exec;
   }
 
   get(id: string): ExecInstance {
-    const x = this.byId.get(id);
-    if (!x) throw new NotFound(`No such exec instance: ${id}`);
-    return x;
+    const exec = this.byId.get(id);
+    if (!exec) throw new NotFound(`No such exec instance: ${id}`);
+    return exec;
   }
 
   // #region exec-process
   /** The process to run: the container's env, cwd and user by default. */
-  private process(x: ExecInstance): Process {
-    const c = x.container;
-    const spec = c.spec();
-    const cfg = x.config;
+  private process(exec: ExecInstance): Process {
+    const container = exec.container;
+    const spec = container.spec();
+    const cfg = exec.config;
     const root = spec.root.path;
     const name = cfg.User || spec.annotations?.['org.skiff.user'] || '';
     const user = userInImage(root, name);
@@ -122,72 +123,74 @@ export class Execs {
    * stdcopy frames without) and `input` feeds its stdin. Throws the
    * StartError (126, 127) before anything is written to `out`.
    */
-  async start(x: ExecInstance, out: Duplex | null, preamble = '')
+  async start(exec: ExecInstance, out: Duplex | null, preamble = '')
     : Promise<void> {
-    if (x.running || x.exitCode !== null) {
-      throw new Conflict(`exec ${x.id} has already been started`);
+    if (exec.running || exec.exitCode !== null) {
+      throw new Conflict(`exec ${exec.id} has already been started`);
     }
-    const c = x.container;
-    if (!c.running) throw new Conflict(`Container ${c.id} is not running`);
-    const proc = this.process(x);
-    const stdinWanted = !!x.config.AttachStdin && out !== null;
+    const container = exec.container;
+    if (!container.running) {
+      throw new Conflict(`Container ${container.id} is not running`);
+    }
+    const proc = this.process(exec);
+    const stdinWanted = !!exec.config.AttachStdin && out !== null;
     let handle: ExecHandle;
     let outputs: [Readable, 'stdout' | 'stderr'][] = [];
     let input: NodeJS.WritableStream | null = null;
-    if (x.config.Tty) {
+    if (exec.config.Tty) {
       // The terminal is made inside the container (chapter 02's
       // console); its master comes back with the handle.
-      handle = await this.launch(x, proc, ['ignore', 'ignore', 'ignore']);
-      x.master = handle.console!;
+      handle = await this.launch(exec, proc, ['ignore', 'ignore', 'ignore']);
+      exec.master = handle.console!;
       // One tty stream on the master, both ways: what the process
       // writes comes out of it, what we write is typed on its terminal.
-      const stream = new tty.ReadStream(x.master);
+      const stream = new tty.ReadStream(exec.master);
       outputs = [[stream, 'stdout']];
       input = stream;
     } else {
-      handle = await this.launch(x, proc,
+      handle = await this.launch(exec, proc,
         [stdinWanted ? 'pipe' : 'ignore', 'pipe', 'pipe']);
       outputs = [[handle.stdout!, 'stdout'], [handle.stderr!, 'stderr']];
       input = handle.stdin;
     }
     if (out && preamble) out.write(preamble);
-    x.handle = handle;
-    x.pid = handle.pid;
-    x.running = true;
-    this.pipe(x, out, outputs, stdinWanted ? input : null);
+    exec.handle = handle;
+    exec.pid = handle.pid;
+    exec.running = true;
+    this.pipe(exec, out, outputs, stdinWanted ? input : null);
   }
 
   /**
    * The runtime's exec. A command that cannot run has an exit code all
    * the same (126, 127): GET /exec/{id}/json reports it, as docker's.
    */
-  private async launch(x: ExecInstance, proc: Process,
+  private async launch(exec: ExecInstance, proc: Process,
     stdio: Parameters<Runtime['exec']>[3]): Promise<ExecHandle> {
-    const c = x.container;
+    const container = exec.container;
     try {
-      return await this.runtime.exec(c.rec.State.Pid,
-        c.rec.StepData?.cgroup ?? '', proc, stdio,
-        c.spec().linux.seccomp);
+      return await this.runtime.exec(container.rec.State.Pid,
+        container.rec.StepData?.cgroup ?? '', proc, stdio,
+        container.spec().linux.seccomp);
     } catch (err) {
       const code = (err as { exitCode?: number }).exitCode;
-      if (code === 126 || code === 127) x.exitCode = code;
+      if (code === 126 || code === 127) exec.exitCode = code;
       throw err;
     }
   }
 
-  private pipe(x: ExecInstance, out: Duplex | null,
+  private pipe(exec: ExecInstance, out: Duplex | null,
     outputs: [Readable, 'stdout' | 'stderr'][],
     input: NodeJS.WritableStream | null): void {
-    const tty = !!x.config.Tty;
+    const tty = !!exec.config.Tty;
     let open = outputs.length;
     let code: number | null = null;
     const finish = () => {
       if (open > 0 || code === null) return;
-      x.running = false;
-      x.exitCode = code;
-      if (x.master >= 0) {
+      exec.running = false;
+      exec.exitCode = code;
+      if (exec.master >= 0) {
         outputs[0][0].destroy();
-        x.master = -1;
+        exec.master = -1;
       }
       out?.end();
     };
@@ -208,7 +211,7 @@ export class Execs {
     }
     if (input && out) {
       input.on?.('error', () => {});
-      out.on('data', (d: Buffer) => input.write(d));
+      out.on('data', (data: Buffer) => input.write(data));
       out.on('end', () => { if (!tty) input.end(); });
     }
     out?.on('error', () => {});
@@ -218,8 +221,8 @@ export class Execs {
     // the end of the input, and runs an exec under a context that no
     // client's end cancels (docker exec -it leaves its shell behind).
     out?.on('end', () => { if (tty) out.end(); });
-    void x.handle!.wait().then((s) => {
-      code = s.code;
+    void exec.handle!.wait().then((status) => {
+      code = status.code;
       // With a terminal, the process's children may hold the slave
       // open: stop reading once the process itself is gone.
       if (tty) setTimeout(() => { open = 0; finish(); }, 100);
@@ -228,8 +231,8 @@ export class Execs {
   }
 
   /** Every exec of a container, for inspect's ExecIDs. */
-  of(c: Container): string[] {
-    return [...this.byId.values()].filter((x) => x.container === c &&
-      x.running).map((x) => x.id);
+  of(container: Container): string[] {
+    return [...this.byId.values()].filter((exec) =>
+      exec.container === container && exec.running).map((exec) => exec.id);
   }
 }

@@ -122,11 +122,12 @@ function ociMount(mount: MountPoint): Mount {
 /** Chapter 06's defaults, with --cap-add/--cap-drop/--privileged and
  * --security-opt; an unknown name or a bad profile is the client's
  * error (400), found before anything is created. */
-function secure(spec: Spec, hc: HostConfig): Spec {
+function secure(spec: Spec, hostConfig: HostConfig): Spec {
   try {
-    return withSecurity(spec, { ...securityOpts(hc.SecurityOpt ?? []),
-      capAdd: hc.CapAdd ?? [], capDrop: hc.CapDrop ?? [],
-      privileged: !!hc.Privileged });
+    return withSecurity(spec, {
+      ...securityOpts(hostConfig.SecurityOpt ?? []),
+      capAdd: hostConfig.CapAdd ?? [], capDrop: hostConfig.CapDrop ?? [],
+      privileged: !!hostConfig.Privileged });
   } catch (err) {
     throw new BadRequest((err as Error).message);
   }
@@ -134,48 +135,49 @@ function secure(spec: Spec, hc: HostConfig): Spec {
 
 /** docker's --security-opt forms (moby's parseSecurityOpt). */
 export function securityOpts(opts: string[]): SecurityChoices {
-  const o: SecurityChoices = { label: [] };
+  const choices: SecurityChoices = { label: [] };
   for (const opt of opts) {
     if (opt === 'no-new-privileges') {
-      o.noNewPrivileges = true;
+      choices.noNewPrivileges = true;
       continue;
     }
     if (opt === 'disable') {
-      o.label!.push('disable');
+      choices.label!.push('disable');
       continue;
     }
     const sep = opt.includes('=') ? '=' : ':';
     const at = opt.indexOf(sep);
     if (at < 0) throw new Error(`invalid --security-opt 1: "${opt}"`);
     const [key, value] = [opt.slice(0, at), opt.slice(at + 1)];
-    if (key === 'label') o.label!.push(value);
-    else if (key === 'apparmor') o.apparmor = value;
-    else if (key === 'seccomp') o.seccomp = value;
+    if (key === 'label') choices.label!.push(value);
+    else if (key === 'apparmor') choices.apparmor = value;
+    else if (key === 'seccomp') choices.seccomp = value;
     else if (key === 'no-new-privileges' && /^(true|false|1|0)$/i
       .test(value)) {
-      o.noNewPrivileges = /^(true|1)$/i.test(value);
+      choices.noNewPrivileges = /^(true|1)$/i.test(value);
     } else throw new Error(`invalid --security-opt 2: "${opt}"`);
   }
-  return o;
+  return choices;
 }
 // #endregion
 
 // #region resources
 /** docker's HostConfig limits as OCI resources (chapter 03 applies them). */
-export function resources(hc: HostConfig): LinuxResources {
-  const r: LinuxResources = {};
-  if (hc.Memory) r.memory = { limit: hc.Memory };
-  if (hc.NanoCpus || hc.CpuShares || hc.CpusetCpus) {
-    r.cpu = {};
-    if (hc.NanoCpus) {
-      r.cpu.period = 100_000;
-      r.cpu.quota = Math.round(hc.NanoCpus / 1e9 * 100_000);
+export function resources(hostConfig: HostConfig): LinuxResources {
+  const { Memory, NanoCpus, CpuShares, CpusetCpus, PidsLimit } = hostConfig;
+  const limits: LinuxResources = {};
+  if (Memory) limits.memory = { limit: Memory };
+  if (NanoCpus || CpuShares || CpusetCpus) {
+    limits.cpu = {};
+    if (NanoCpus) {
+      limits.cpu.period = 100_000;
+      limits.cpu.quota = Math.round(NanoCpus / 1e9 * 100_000);
     }
-    if (hc.CpuShares) r.cpu.shares = hc.CpuShares;
-    if (hc.CpusetCpus) r.cpu.cpus = hc.CpusetCpus;
+    if (CpuShares) limits.cpu.shares = CpuShares;
+    if (CpusetCpus) limits.cpu.cpus = CpusetCpus;
   }
-  if (hc.PidsLimit && hc.PidsLimit > 0) r.pids = { limit: hc.PidsLimit };
-  return r;
+  if (PidsLimit && PidsLimit > 0) limits.pids = { limit: PidsLimit };
+  return limits;
 }
 // #endregion
 
@@ -186,21 +188,27 @@ export function resources(hc: HostConfig): LinuxResources {
 export function resolveUser(user: string, passwd: string, group: string)
   : { uid: number; gid: number } {
   if (!user) return { uid: 0, gid: 0 };
-  const [u, g] = user.split(':');
+  const [userName, groupName] = user.split(':');
   const entries = (text: string) => text.split('\n').filter(Boolean)
-    .map((l) => l.split(':'));
-  const pw = entries(passwd).find((e) => e[0] === u || e[2] === u);
-  const uid = /^\d+$/.test(u) ? Number(u) : pw ? Number(pw[2]) : NaN;
+    .map((line) => line.split(':'));
+  const named = (text: string, name: string) => entries(text)
+    .find((entry) => entry[0] === name || entry[2] === name);
+  const userEntry = named(passwd, userName);
+  const uid = /^\d+$/.test(userName) ? Number(userName)
+    : userEntry ? Number(userEntry[2]) : NaN;
   if (Number.isNaN(uid)) {
-    throw new Error(`unable to find user ${u}: no matching entries in ` +
-      'passwd file');
+    throw new Error(`unable to find user ${userName}: no matching ` +
+      'entries in passwd file');
   }
-  if (g === undefined) return { uid, gid: pw ? Number(pw[3]) : uid };
-  const gr = entries(group).find((e) => e[0] === g || e[2] === g);
-  const gid = /^\d+$/.test(g) ? Number(g) : gr ? Number(gr[2]) : NaN;
+  if (groupName === undefined) {
+    return { uid, gid: userEntry ? Number(userEntry[3]) : uid };
+  }
+  const groupEntry = named(group, groupName);
+  const gid = /^\d+$/.test(groupName) ? Number(groupName)
+    : groupEntry ? Number(groupEntry[2]) : NaN;
   if (Number.isNaN(gid)) {
-    throw new Error(`unable to find group ${g}: no matching entries in ` +
-      'group file');
+    throw new Error(`unable to find group ${groupName}: no matching ` +
+      'entries in group file');
   }
   return { uid, gid };
 }
