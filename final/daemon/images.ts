@@ -69,7 +69,8 @@ export function familiar(ref: string): string {
     /^(?:index\.)?docker\.io\/(?:library\/(?=[^/]+$))?/, '');
 }
 
-// #region store-images
+// #region store-images (unused)
+// #region store-find
 export class StoreImages implements ImageSource {
   readonly store: ImageStore;
 
@@ -92,6 +93,7 @@ export class StoreImages implements ImageSource {
     return this.store.images().map((i) => this.toImage(i))
       .sort((a, b) => b.Created - a.Created);
   }
+  // #endregion
 
   private toImage(i: StoredImage): Image {
     const c = i.config;

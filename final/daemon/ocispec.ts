@@ -43,7 +43,9 @@ export function mergeCommand(body: CreateBody, image: ImageConfig)
     : body.Entrypoint ? null : image.Cmd ?? null;
   return { Entrypoint: body.Entrypoint ?? image.Entrypoint ?? null, Cmd: cmd };
 }
+// #endregion
 
+// #region merge-config
 /**
  * The container's Config as docker keeps it: the request's, with the
  * image's defaults filled in. A container needs its image no more.
@@ -118,7 +120,8 @@ function ociMount(mount: MountPoint): Mount {
     options: ['rbind', 'rprivate', mount.RW ? 'rw' : 'ro'] };
 }
 
-// #region security
+// #region security (unused)
+// #region secure
 /** Chapter 06's defaults, with --cap-add/--cap-drop/--privileged and
  * --security-opt; an unknown name or a bad profile is the client's
  * error (400), found before anything is created. */
@@ -132,6 +135,7 @@ function secure(spec: Spec, hostConfig: HostConfig): Spec {
     throw new BadRequest((err as Error).message);
   }
 }
+// #endregion
 
 /** docker's --security-opt forms (moby's parseSecurityOpt). */
 export function securityOpts(opts: string[]): SecurityChoices {

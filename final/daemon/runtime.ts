@@ -120,7 +120,7 @@ export function cgroupParent(): string {
   return process.env.SKIFF_CGROUP_PARENT || '/skiff';
 }
 
-// #region chapter-runtime
+// #region chapter-runtime (unused)
 /**
  * The runtime made of the chapters: chapter 02's startContainer with
  * their steps. The init is the daemon's own child (the trampoline clones
@@ -139,6 +139,7 @@ export function chapterRuntime(net: NetConfig, store: ImageStore)
   return {
     name: 'skiff',
     async start(plan) {
+      // #region runtime-steps
       const rootfs = rootfsSteps(store, plan);
       const cgroup = cgroupStep();
       const steps = [...rootfs.steps, userStep(), cgroup, networkStep({
@@ -146,6 +147,8 @@ export function chapterRuntime(net: NetConfig, store: ImageStore)
         hostname: plan.spec.hostname, config: net,
         filesDir: plan.filesDir, resolveContainer: plan.resolveContainer,
       })];
+      // #endregion
+      // #region runtime-started
       const { fds } = plan;
       const container = await startContainer(plan.spec, { id: plan.id,
         steps, stdio: [fds.stdin, fds.stdout, fds.stderr],
@@ -159,6 +162,7 @@ export function chapterRuntime(net: NetConfig, store: ImageStore)
         release: () => container.destroy(),
         saved: saveSteps(cgroup.cgroup!, container.data),
       };
+      // #endregion
     },
     async releaseSaved(id, saved) {
       const starting: Starting = { id, spec: {} as Spec, pid: 0,
@@ -186,6 +190,7 @@ export function chapterRuntime(net: NetConfig, store: ImageStore)
 }
 // #endregion
 
+// #region rootfs-steps
 /**
  * The rootfs: chapter 04's overlay of the image's layers under the
  * container's own, kept across runs. Under --userns-remap the init gets
@@ -206,6 +211,7 @@ function rootfsSteps(store: ImageStore, plan: StartPlan): {
   return { steps, idmapRoot: true,
     rootTree: idmappedRootfs(store, plan.id, remap) };
 }
+// #endregion
 
 /** What the steps recorded, as JSON a later daemon can undo them by. */
 function saveSteps(cgroup: Cgroup, data: Readonly<Record<string, unknown>>)

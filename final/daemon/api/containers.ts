@@ -11,7 +11,7 @@ import { logs } from './logs.ts';
 import { stats, top } from './processes.ts';
 import { flag, ID, num, param, route, type Req, type Route } from './route.ts';
 
-// #region container-routes
+// #region routes-containers
 export function containerRoutes(engine: Engine, execs: Execs): Route[] {
   const containers = engine.containers;
   const named = (request: Req) => containers.get(param(request));
@@ -33,6 +33,7 @@ export function containerRoutes(engine: Engine, execs: Execs): Route[] {
       containers.start(named(request))),
     route('POST', at('stop'), (request) => containers.stop(named(request),
       num(request, 't'), request.query.get('signal') ?? undefined)),
+// #endregion
     route('POST', at('restart'), (request) =>
       restart(containers, named(request), num(request, 't'))),
     route('POST', at('kill'), (request) => containers.kill(named(request),
@@ -56,7 +57,6 @@ export function containerRoutes(engine: Engine, execs: Execs): Route[] {
     ...copyRoutes(engine),
   ];
 }
-// #endregion
 
 async function restart(containers: Containers, container: Container,
   timeout?: number): Promise<void> {

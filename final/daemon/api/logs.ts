@@ -4,12 +4,12 @@ import type { Container } from '../container/container.ts';
 import { type LogEntry, readLog } from '../logs.ts';
 import { flag, type Req } from './route.ts';
 
-// #region logs
 /**
  * What is in the json-file log (the last `tail`), then with follow=1
  * what comes until the container stops. Without a terminal the streams
  * are multiplexed (stdcopy frames).
  */
+// #region logs-read
 export function logs(container: Container, request: Req): Promise<void> {
   const tty = !!container.rec.Config.Tty;
   const want = { stdout: flag(request, 'stdout'),
@@ -33,6 +33,7 @@ export function logs(container: Container, request: Req): Promise<void> {
     res.end();
     return Promise.resolve();
   }
+  // #endregion
   return new Promise((resolve) => {
     const onEntry = (entry: LogEntry) => {
       if (!stamped) return send(entry);
@@ -53,4 +54,3 @@ export function logs(container: Container, request: Req): Promise<void> {
     res.on('close', done);
   });
 }
-// #endregion

@@ -9,7 +9,6 @@ import type { Route } from './route.ts';
 import { systemRoutes } from './system.ts';
 import { volumeRoutes } from './volumes.ts';
 
-// #region routes
 export function routes(engine: Engine, execs: Execs): Route[] {
   return [
     ...systemRoutes(engine),
@@ -20,4 +19,3 @@ export function routes(engine: Engine, execs: Execs): Route[] {
     ...volumeRoutes(engine),
   ];
 }
-// #endregion

@@ -11,7 +11,6 @@ import type { Route } from './route.ts';
 import { routes } from './routes.ts';
 import { upgradeRouter } from './upgrade.ts';
 
-// #region server
 export function createServer(engine: Engine): http.Server {
   const execs = new Execs(engine.containers, engine.runtime);
   const table = routes(engine, execs);
@@ -32,6 +31,7 @@ async function handle(table: Route[], req: http.IncomingMessage,
   // BuildKit's session protocol, which skiff does not speak.
   res.setHeader('Builder-Version', '1');
   res.setHeader('Server', `skiff (linux)`);
+  // #region dispatch
   try {
     let params: string[] | undefined;
     const found = table.find((route) => route.method === req.method &&
@@ -60,6 +60,7 @@ async function handle(table: Route[], req: http.IncomingMessage,
     res.end(errorBody(err, req) + '\n');
     if (status === 500 && process.env.SKIFF_DEBUG) console.error(err);
   }
+  // #endregion
 }
 
 /** Where the body is a tar, whatever Content-Type a client sends. */
@@ -84,4 +85,3 @@ async function readBody(req: http.IncomingMessage): Promise<unknown> {
     throw new BadRequest('invalid JSON in the request body');
   }
 }
-// #endregion

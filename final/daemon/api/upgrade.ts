@@ -10,6 +10,7 @@ import type { LogEntry } from '../logs.ts';
 import { BadRequest } from '../errors.ts';
 import { errorBody } from './error-body.ts';
 
+// #region server-upgrade
 /** The upgraded requests: attach, and an exec's start. */
 export function upgradeRouter(engine: Engine, execs: Execs) {
   return (req: http.IncomingMessage, socket: Duplex) => {
@@ -33,13 +34,14 @@ export function upgradeRouter(engine: Engine, execs: Execs) {
     });
   };
 }
+// #endregion
 
-// #region attach
 /**
  * POST /containers/{id}/attach with `Connection: Upgrade`: answer 101,
  * then the socket carries the container's output (raw with a terminal,
  * stdcopy frames without) and, with stdin=1, its input.
  */
+// #region attach-output
 export function attach(engine: Engine, socket: Duplex,
   query: URLSearchParams, id: string): void {
   const container = engine.containers.get(id);
@@ -57,6 +59,7 @@ export function attach(engine: Engine, socket: Duplex,
     }
   };
   container.log.on('entry', onEntry);
+  // #endregion
   const done = () => {
     container.log.off('entry', onEntry);
     container.off('exit', done);
@@ -81,7 +84,6 @@ export function attach(engine: Engine, socket: Duplex,
     else container.once('start', hook);
   }
 }
-// #endregion
 
 /** Starts an exec on a connection taken over from HTTP. */
 async function execStart(execs: Execs, exec: ExecInstance, socket: Duplex)

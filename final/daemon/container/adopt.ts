@@ -32,7 +32,7 @@ export class Adoption {
 
   constructor(private readonly containers: Containers) {}
 
-  // #region recover
+  // #region recover-listen
   /**
    * One marked running whose pid still runs with the same start time is
    * still ours, its output FIFOs are reopened and its pid watched; any
@@ -50,7 +50,9 @@ export class Adoption {
     for (const container of found) await this.recoverOne(container);
     if (!this.adopted.size) this.unwatch();
   }
+  // #endregion
 
+  // #region recover-one
   private async recoverOne(container: Container): Promise<void> {
     const state = container.rec.State;
     if (!state.Running && !state.Restarting) {
@@ -95,6 +97,7 @@ export class Adoption {
     return status === undefined ? { code: 255 } : decodeStatus(status);
   }
 
+  // #region adopt
   /** Watches a container another daemon started. */
   private adopt(container: Container): void {
     const pid = container.rec.State.Pid;
@@ -115,7 +118,9 @@ export class Adoption {
     void ended.then((status) =>
       exited(this.containers, container, status));
   }
+  // #endregion
 
+  // #region check-adopted
   private checkAdopted(): void {
     // /proc first: a process's exit event is queued before the process
     // can be reaped, so the drain after the look holds it.
@@ -128,6 +133,7 @@ export class Adoption {
     }
     if (!this.adopted.size) this.unwatch();
   }
+  // #endregion
 
   /** Undoes what a previous daemon's start steps did for a container. */
   private async releaseSaved(container: Container): Promise<void> {

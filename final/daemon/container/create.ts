@@ -21,7 +21,7 @@ import { clientSignal } from './kill.ts';
 import { checkPublishMode } from './ports.ts';
 import type { Containers } from './registry.ts';
 
-// #region create
+// #region create-dir
 export function createContainer(containers: Containers, body: CreateBody,
   name?: string): Container {
   const image = containers.opts.images.find(body.Image);
@@ -55,6 +55,7 @@ export function createContainer(containers: Containers, body: CreateBody,
 }
 // #endregion
 
+// #region create-record
 /** state.json's first version: the merged config, the volumes. */
 function newRecord(containers: Containers, dir: string, id: string,
   name: string, body: CreateBody, image: Image): ContainerRecord {
@@ -72,6 +73,7 @@ function newRecord(containers: Containers, dir: string, id: string,
     Config: config, HostConfig: withSecurityDefaults(hostConfig),
   };
 }
+// #endregion
 
 /** One -v value as docker inspect shows it (volumes.ts parses it). */
 function mountPoint(containers: Containers, bind: string): MountPoint {

@@ -6,7 +6,7 @@ import type { Containers } from './registry.ts';
 import { removeContainer } from './remove.ts';
 import { scheduleRestart, shouldRestart } from './restart-policy.ts';
 
-// #region exited
+// #region exited-record
 export async function exited(containers: Containers, container: Container,
   status: ExitStatus): Promise<void> {
   // Output written just before the exit may still be in the pipes.

@@ -8,7 +8,7 @@ import type { Containers } from './registry.ts';
 /** Signals that end a container: the user's stop, not a crash. */
 const ENDING = [2, 9, 15]; // SIGINT, SIGKILL, SIGTERM
 
-// #region kill
+// #region kill (unused)
 export function killContainer(containers: Containers, container: Container,
   signal = 'SIGKILL'): void {
   const number = clientSignal(signal);

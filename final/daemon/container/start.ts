@@ -17,7 +17,7 @@ import { publishedPorts } from './ports.ts';
 import type { Containers } from './registry.ts';
 import { removeContainer } from './remove.ts';
 
-// #region start
+// #region start-spec
 export async function startContainer(containers: Containers,
   container: Container): Promise<void> {
   if (container.isRunning) throw new NotModified('already running');
@@ -30,6 +30,8 @@ export async function startContainer(containers: Containers,
   const io = new ContainerIo(container.dir, !!config.Tty,
     !!config.OpenStdin);
   io.setup(container.log);
+  // #endregion
+  // #region start-run
   let running: Running;
   try {
     running = await containers.opts.runtime.start(

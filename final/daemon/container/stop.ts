@@ -5,7 +5,7 @@ import type { Container } from './container.ts';
 import { clientSignal, sendSignal } from './kill.ts';
 import type { Containers } from './registry.ts';
 
-// #region stop
+// #region stop-timeout
 export async function stopContainer(containers: Containers,
   container: Container, timeout?: number, signal?: string): Promise<void> {
   if (signal) clientSignal(signal);
