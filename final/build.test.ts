@@ -155,7 +155,7 @@ describe('skiff build', needsRoot, () => {
     });
 
   test('^C during a RUN: the step is killed, nothing is tagged', async () => {
-    const dir = context({ Dockerfile: 'FROM busybox\nRUN sleep 600\n' });
+    const dir = context({ Dockerfile: 'FROM busybox\nRUN sleep 6173\n' });
     const before = ok('ps', '-aq');
     const child = spawn(process.execPath, ['--import',
       import.meta.resolve('tsx/esm'), join(REPO, 'final/cli.ts'), 'build',
@@ -164,7 +164,7 @@ describe('skiff build', needsRoot, () => {
     child.stdout.on('data', (d) => { seen += d; });
     await waitFor('the RUN', () => /Running in/.test(seen), TIMEOUT);
     child.kill('SIGINT');
-    await waitFor('the step gone', () => !/sleep 600/.test(spawnSync('ps',
+    await waitFor('the step gone', () => !/sleep 6173/.test(spawnSync('ps',
       ['-eo', 'args'], { encoding: 'utf8' }).stdout), TIMEOUT);
     await waitFor('its container removed', () => ok('ps', '-aq') ===
       before, TIMEOUT);

@@ -1,8 +1,10 @@
 // skiff build: a context (a directory, or a tar on stdin) sent to the
 // daemon's POST /build, whose JSON lines are printed as they come, as
 // `docker build` with the classic builder does.
-import { createReadStream, existsSync, readFileSync, rmSync, statSync,
-  writeFileSync } from 'node:fs';
+import {
+  createReadStream, existsSync, openSync, readFileSync, rmSync, statSync,
+  writeFileSync,
+} from 'node:fs';
 import http from 'node:http';
 import { dirname, isAbsolute, join, relative, resolve } from 'node:path';
 import type { Readable } from 'node:stream';
@@ -130,9 +132,12 @@ function context(arg: string, file?: string) {
       `symlinks in Dockerfile path: lstat ${join(dir, dockerfile)}: no ` +
       'such file or directory');
   }
+  // Open, then unlinked at once: a ^C cannot leave it behind in /tmp.
   const tar = packContext(dir, dockerfile, extra);
-  return { body: () => createReadStream(tar) as Readable, dockerfile,
-    cleanup: () => rmSync(dirname(tar), { recursive: true, force: true }) };
+  const fd = openSync(tar, 'r');
+  rmSync(dirname(tar), { recursive: true, force: true });
+  return { body: () => createReadStream('', { fd }) as Readable, dockerfile,
+    cleanup: () => {} };
 }
 
 /**

@@ -183,6 +183,8 @@ class EngineBackend implements BuildBackend {
     try {
       const exited = cs.wait(c, 'next-exit');
       await cs.start(c);
+      // A cancel that came while it was starting found nothing to kill.
+      if (this.choices.signal.aborted) kill();
       const code = await exited;
       if (this.choices.signal.aborted) throw new BuildError('build canceled');
       if (code !== 0) {
