@@ -1,6 +1,7 @@
 // Grader for chapter 02, lab "timens": a time namespace with offsets.
 import assert from 'node:assert/strict';
-import { readFileSync, readlinkSync } from 'node:fs';
+import { existsSync, readFileSync, readlinkSync, rmSync } from 'node:fs';
+import { join } from 'node:path';
 import { defaultSpec } from '../../defaults.ts';
 import type { Namespace, Spec } from '../../spec.ts';
 import { startContainer } from '../../start.ts';
@@ -20,10 +21,18 @@ interface Seen {
 const hostUptime = () =>
   Number(readFileSync('/proc/uptime', 'utf8').split(' ')[0]);
 
-/** Starts a container with `spec`, and looks at it while it waits. */
+/**
+ * Starts a container that writes its uptime to a file of its rootfs and
+ * sleeps; looks at it from the host meanwhile, then kills it. (A file,
+ * not a pipe: the grader must not hang on a container that says nothing.)
+ */
 async function look(ctx: LabContext, withTime: boolean): Promise<Seen> {
-  const spec = defaultSpec({ rootfs: ctx.rootfs(), args: ['/bin/sh', '-c',
-    'cut -d" " -f1 /proc/uptime; read line'] });
+  const root = ctx.rootfs();
+  const out = join(root, 'tmp', 'uptime');
+  rmSync(out, { force: true });
+  const spec = defaultSpec({ rootfs: root, args: ['/bin/sh', '-c',
+    'cut -d" " -f1 /proc/uptime > /tmp/uptime.part && ' +
+    'mv /tmp/uptime.part /tmp/uptime; exec sleep 60'] });
   if (withTime) {
     // Not in the chapter's types yet: that is the lab.
     spec.linux.namespaces.push({ type: 'time' } as unknown as Namespace);
@@ -31,23 +40,18 @@ async function look(ctx: LabContext, withTime: boolean): Promise<Seen> {
       boottime: { secs: YEAR }, monotonic: { secs: DAY } } });
   }
   const c = await startContainer(spec as Spec, { id: ctx.unique('timens'),
-    stdio: ['pipe', 'pipe', 'inherit'] });
+    stdio: ['ignore', 'ignore', 'inherit'] });
   try {
-    const line = await new Promise<string>((done) => {
-      let out = '';
-      c.stdout!.on('data', (d) => {
-        out += d;
-        if (out.includes('\n')) done(out.split('\n')[0]);
-      });
-      c.stdout!.on('close', () => done(out));
-    });
-    const seen = { uptime: Number(line),
+    for (let i = 0; i < 300 && !existsSync(out); i++) {
+      await new Promise((r) => setTimeout(r, 100));
+    }
+    assert.ok(existsSync(out), 'the container wrote no /tmp/uptime in 30 s');
+    return { uptime: Number(readFileSync(out, 'utf8')),
       ns: readlinkSync(`/proc/${c.pid}/ns/time`),
       offsets: readFileSync(`/proc/${c.pid}/timens_offsets`, 'utf8') };
-    c.stdin!.end('done\n');
-    await c.wait();
-    return seen;
   } finally {
+    c.kill('SIGKILL');
+    await c.wait();
     await c.destroy();
   }
 }
