@@ -162,7 +162,7 @@ describe('chapter 02: exec', needsRoot, () => {
       { hostname: 'exec-target' }));
     const e = await execInContainer(c.pid, {
       args: ['sh', '-c', 'hostname; cat /proc/1/cmdline; echo; id -u; ' +
-        'cat /proc/self/uid_map; ls /proc | grep -c "^[0-9]"; exit'],
+        'cat /proc/self/uid_map; set -- /proc/[0-9]*; echo $#; exit'],
       env: DEFAULT_ENV, cwd: '/', user: { uid: 0, gid: 0 },
     }, { stdio: ['ignore', 'pipe', 'pipe'] });
     const [out, err, status] = await Promise.all([collect(e.stdout),
@@ -175,7 +175,8 @@ describe('chapter 02: exec', needsRoot, () => {
     const { hostID, size } = userNsWorks ? idRange('uid')[0]
       : { hostID: 0, size: 2 ** 32 - 1 };
     assert.deepEqual(map.trim().split(/\s+/).map(Number), [0, hostID, size]);
-    assert.equal(procs, '4', 'sleep, sh, ls, grep: only the container');
+    // The shell's own glob (a pipe's two ends may or may not overlap).
+    assert.equal(procs, '2', 'sleep and sh: only the container');
   });
 
   test('without a mount namespace, exec lands in the chroot', async (t) => {
