@@ -15,7 +15,9 @@ import { join, posix } from 'node:path';
 import { mkdirInRoot, openInRoot } from
   '../../chapters/06-security/inroot.ts';
 import { BuildError } from './builder.ts';
-import { cleanPath, ignored, parseIgnore } from './ignore.ts';
+import {
+  cleanPath, compilePattern, ignored, parseIgnore,
+} from './ignore.ts';
 
 export type Ignore = ReturnType<typeof parseIgnore>;
 
@@ -45,7 +47,7 @@ export function sources(context: string, src: string, ignore: Ignore)
   if (clean === '.') return ['.'];
   let found = ['.'];
   for (const part of clean.split('/')) {
-    const re = /[*?[\\]/.test(part) ? componentRegex(part) : undefined;
+    const re = /[*?[\\]/.test(part) ? compilePattern(part) : undefined;
     found = found.flatMap((dir) => {
       if (!re) return [join(dir, part)];
       try {
@@ -63,22 +65,6 @@ export function sources(context: string, src: string, ignore: Ignore)
   }
   for (const p of found) insideContext(context, p, src);
   return found;
-}
-
-function componentRegex(part: string): RegExp {
-  let re = '^';
-  for (let i = 0; i < part.length; i++) {
-    const ch = part[i];
-    if (ch === '*') re += '.*';
-    else if (ch === '?') re += '.';
-    else if (ch === '\\' && i + 1 < part.length) re += `\\${part[++i]}`;
-    else if (ch === '[') {
-      const end = part.indexOf(']', i + 1);
-      re += `[${part.slice(i + 1, end).replace(/^!/, '^')}]`;
-      i = end;
-    } else re += /[.+()|{}$^]/.test(ch) ? `\\${ch}` : ch;
-  }
-  return new RegExp(`${re}$`);
 }
 
 function exists(context: string, path: string): boolean {

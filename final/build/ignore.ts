@@ -22,7 +22,7 @@ export function parseIgnore(source: string): Pattern[] {
     let text = cleanPath(line);
     if (text.length > 1 && text.startsWith('/')) text = text.slice(1);
     if (!text || text === '.') continue;
-    out.push({ exclusion, regex: compile(text), text });
+    out.push({ exclusion, regex: compilePattern(text), text });
   }
   return out;
 }
@@ -40,7 +40,11 @@ export function cleanPath(path: string): string {
   return rooted ? `/${joined}` : joined || '.';
 }
 
-function compile(pattern: string): RegExp {
+/**
+ * A Go filepath.Match pattern (with `**`) as a regex; COPY's wildcards
+ * use it too, one path component at a time.
+ */
+export function compilePattern(pattern: string): RegExp {
   let re = '^';
   for (let i = 0; i < pattern.length; i++) {
     const ch = pattern[i];

@@ -4,7 +4,7 @@
 // RUN is a container of the engine's (default confinement, the build's
 // network), COPY/ADD write into chapter 04's union mount of the parent
 // image, and each change is chapter 04's commit of the upper layer.
-import { createHash } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
 import {
   closeSync, existsSync, lstatSync, mkdirSync, openSync, readdirSync,
   readFileSync, readSync, rmSync, writeFileSync,
@@ -209,7 +209,7 @@ class EngineBackend implements BuildBackend {
 
   /** COPY/ADD: no process; the parent's union mount, then a commit. */
   private async copy(step: FileStep): Promise<string> {
-    const id = `build-${randomHex()}`;
+    const id = `build-${randomBytes(8).toString('hex')}`;
     const c = step.copy!;
     const src = c.from ? this.mountImage(c.from) : undefined;
     const scratch = this.store.scratch('add-');
@@ -273,7 +273,7 @@ class EngineBackend implements BuildBackend {
 
   /** COPY --from: the stage's or image's root, mounted for reading. */
   private mountImage(ref: string): { id: string; root: string } {
-    const id = `build-${randomHex()}`;
+    const id = `build-${randomBytes(8).toString('hex')}`;
     createRootfs(this.store, id, ref);
     return { id, root: mountRootfs(this.store, id) };
   }
@@ -334,11 +334,6 @@ function isArchive(path: string): boolean {
   }
   return (head[0] === 0x1f && head[1] === 0x8b) ||
     head.subarray(257, 262).toString('latin1') === 'ustar';
-}
-
-function randomHex(): string {
-  return createHash('sha256').update(`${Math.random()}${Date.now()}`)
-    .digest('hex').slice(0, 16);
 }
 
 /** FROM scratch's first file step: an image with no layers at all. */
