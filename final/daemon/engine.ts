@@ -13,6 +13,7 @@ import {
 } from './images.ts';
 import { chapterRuntime, engineNetConfig, type Runtime } from
   './runtime.ts';
+import { Events } from './events.ts';
 import { Networks } from './networks.ts';
 import type { Remap } from './userns.ts';
 import { Volumes } from './volumes.ts';
@@ -33,6 +34,8 @@ export class Engine {
   /** The host network configuration the runtime and `network` share. */
   readonly net: NetConfig;
   readonly networks: Networks;
+  /** What changed, for GET /events (events.ts). */
+  readonly events = new Events();
   readonly startedAt = new Date();
   /** Settles once a fresh root has its busybox image. */
   readonly ready: Promise<void>;
@@ -47,7 +50,7 @@ export class Engine {
     this.runtime = chapterRuntime(this.net, this.images.store);
     this.containers = new Containers({
       root: config.root, images: this.images, runtime: this.runtime,
-      volumes: this.volumes, remap: config.remap,
+      volumes: this.volumes, remap: config.remap, events: this.events,
     });
     this.networks = new Networks(this.net, (id) =>
       this.containers.byId.get(id)?.name);

@@ -12,6 +12,7 @@ import { readJson } from '../state.ts';
 import type { Remap } from '../userns.ts';
 import { BadRequest, NotFound } from '../errors.ts';
 import type { Volumes } from '../volumes.ts';
+import type { Events } from '../events.ts';
 import { Adoption } from './adopt.ts';
 import { Container } from './container.ts';
 import { createContainer } from './create.ts';
@@ -29,6 +30,8 @@ export interface EngineOptions {
   volumes: Volumes;
   /** --userns-remap: the range every container's user namespace maps. */
   remap?: Remap;
+  /** The daemon's event bus (events.ts). */
+  events: Events;
 }
 
 export class Containers {
