@@ -20,6 +20,8 @@ REQUIREMENTS=(
   "docker-registry:test -x /usr/bin/docker-registry"
   "golang-github-containers-common:test -e /usr/share/containers/seccomp.json"
   "apparmor:command -v apparmor_parser"
+  "docker-compose:command -v docker-compose"
+  "python3-docker:python3 -c 'import docker'"
 )
 
 busybox_is_static() {
