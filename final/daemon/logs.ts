@@ -31,6 +31,10 @@ export function nowNano(): string {
 // #region json-file
 export class LogFile extends EventEmitter {
   private fd: number;
+  /** Lines lost to a failed write (a full disk): counted, not fatal. */
+  dropped = 0;
+  /** A short write left half a line: the next write starts afresh. */
+  private torn = false;
 
   constructor(readonly path: string) {
     super();
@@ -41,13 +45,50 @@ export class LogFile extends EventEmitter {
   write(stream: StreamName, chunk: Buffer): void {
     const text = chunk.toString('utf8');
     const time = nowNano();
-    let lines = '';
+    const lines: string[] = [];
     for (const log of text.split(/(?<=\n)/)) {
-      if (log) lines += JSON.stringify({ log, stream, time }) + '\n';
+      if (log) lines.push(JSON.stringify({ log, stream, time }) + '\n');
     }
-    if (this.fd >= 0) writeSync(this.fd, lines);
+    if (this.fd >= 0) this.append(lines);
     this.emit('entry', { log: text, stream, time });
   }
+// #endregion
+
+  // #region log-full (unused)
+  // dockerd keeps a container running when its log cannot be written:
+  // the lines are lost, the container is not. A write(2) that fails
+  // (ENOSPC, EDQUOT, EIO) or writes short drops those lines; the next
+  // one that fits starts on a fresh line, so the file stays one JSON
+  // object per line. A loss and the recovery are each logged once.
+  private failing = false;
+
+  private append(lines: string[]): void {
+    const data = Buffer.from((this.torn ? '\n' : '') + lines.join(''));
+    let written = 0;
+    let cause = 'short write';
+    try {
+      written = writeSync(this.fd, data);
+    } catch (err) {
+      cause = (err as Error).message;
+    }
+    // Nothing written leaves the file as it was, torn or not.
+    if (written > 0) this.torn = written < data.length;
+    if (written === data.length) {
+      if (this.failing) {
+        console.error(`skiff daemon: log ${this.path}: writing again ` +
+          `(${this.dropped} lines dropped so far)`);
+      }
+      this.failing = false;
+      return;
+    }
+    if (!this.failing) {
+      console.error(`skiff daemon: log ${this.path}: ${cause}; ` +
+        'dropping lines until it fits');
+    }
+    this.failing = true;
+    this.dropped += lines.length;
+  }
+  // #endregion
 
   close(): void {
     if (this.fd >= 0) closeSync(this.fd);
@@ -55,7 +96,6 @@ export class LogFile extends EventEmitter {
     this.emit('close');
   }
 }
-// #endregion
 
 /** The entries of a log file, the last `tail` of them when given. */
 export function readLog(path: string, tail?: number): LogEntry[] {
@@ -63,5 +103,12 @@ export function readLog(path: string, tail?: number): LogEntry[] {
   const lines = readFileSync(path, 'utf8').split('\n').filter(Boolean);
   const picked = tail === undefined ? lines
     : tail <= 0 ? [] : lines.slice(-tail);
-  return picked.map((l) => JSON.parse(l) as LogEntry);
+  // A line a full disk tore in two is skipped, not fatal to `logs`.
+  return picked.flatMap((l) => {
+    try {
+      return [JSON.parse(l) as LogEntry];
+    } catch {
+      return [];
+    }
+  });
 }

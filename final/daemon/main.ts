@@ -2,13 +2,16 @@
 // socket, the containers found again after a restart, and a clean exit
 // on SIGTERM/SIGINT that leaves the containers running (they are found
 // again by the next daemon, like docker's live-restore).
-import { chmodSync, mkdirSync, rmSync } from 'node:fs';
+import {
+  accessSync, chmodSync, constants, mkdirSync, rmSync,
+} from 'node:fs';
 import { dirname, join } from 'node:path';
 import {
   lockFile, writeAtomic,
 } from '../../chapters/04-aufs-overlay/durable.ts';
 import { createServer } from './api/server.ts';
 import { Engine } from './engine.ts';
+import { writeError } from './state.ts';
 import { parseRemap, probeIdmap, type Remap } from './userns.ts';
 
 export interface DaemonOptions {
@@ -27,13 +30,21 @@ export async function runDaemon(opts: DaemonOptions): Promise<void> {
   // root made there, setuid-root programs too, which no host user may
   // reach. Everything a container needs from here goes to it as a
   // mount tree or descriptor, never by path.
-  mkdirSync(opts.root, { recursive: true, mode: 0o710 });
-  chmodSync(opts.root, 0o710);
+  try {
+    mkdirSync(opts.root, { recursive: true, mode: 0o710 });
+    // access(2) answers EROFS for a read-only file system, even to root.
+    accessSync(opts.root, constants.W_OK);
+    chmodSync(opts.root, 0o710);
+  } catch (err) {
+    throw writeError(opts.root, err);
+  }
   try {
     lockFile(join(opts.root, 'daemon.lock'), false);
   } catch (err) {
-    throw new Error(`another skiff daemon owns ${opts.root}`,
-      { cause: err });
+    const busy = (err as { cause?: { code?: string } }).cause?.code;
+    throw busy === 'EWOULDBLOCK' || busy === 'EAGAIN'
+      ? new Error(`another skiff daemon owns ${opts.root}`, { cause: err })
+      : writeError(join(opts.root, 'daemon.lock'), err);
   }
   writeAtomic(join(opts.root, 'daemon.pid'), `${process.pid}\n`);
   const remap = ids && await userNamespaces(opts.root, ids);

@@ -75,7 +75,7 @@ export class Adoption {
     container.rec.State = { ...state, Status: 'exited', Running: false,
       Restarting: false, Pid: 0, ExitCode: status.code,
       FinishedAt: new Date().toISOString() };
-    container.save();
+    container.saveOrLog();
     if (container.rec.HostConfig.AutoRemove) {
       await removeContainer(this.containers, container, true);
     } else if (shouldRestart(container, status)) {

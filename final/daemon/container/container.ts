@@ -69,8 +69,23 @@ export class Container extends EventEmitter {
   get name(): string { return this.rec.Name.slice(1); }
   get isRunning(): boolean { return this.rec.State.Running; }
 
+  /** Writes state.json; a full or read-only disk throws, named. */
   save(): void {
     if (!this.removed) writeJson(join(this.dir, 'state.json'), this.rec);
+  }
+
+  /**
+   * save() where no request waits for the answer (an exit, a restart):
+   * a failed write is logged, never thrown out of the daemon, and the
+   * record in memory stays right for the next save.
+   */
+  saveOrLog(): void {
+    try {
+      this.save();
+    } catch (err) {
+      console.error(`skiff daemon: container ${this.id.slice(0, 12)}: ` +
+        (err as Error).message);
+    }
   }
 
   /** The spec its init read at the last start (exec, top, stats). */

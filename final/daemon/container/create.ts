@@ -11,6 +11,7 @@ import type { CreateBody, HostConfig } from '../../api-types.ts';
 import { normalizeRef, type Image } from '../images.ts';
 import { randomName } from '../names.ts';
 import { buildSpec, mergeConfig } from '../ocispec.ts';
+import { writeError } from '../state.ts';
 import { cgroupParent } from '../runtime.ts';
 import { checkUsernsMode } from '../userns.ts';
 import { BadRequest, Conflict, NotFound } from '../errors.ts';
@@ -34,7 +35,13 @@ export function createContainer(containers: Containers, body: CreateBody,
   name = checkName(containers, name);
   const id = randomBytes(32).toString('hex');
   const dir = join(containers.dir, id);
-  mkdirSync(dir, { recursive: true, mode: 0o700 });
+  try {
+    // Not recursive: node's recursive mkdir reports a read-only parent
+    // as ENOENT, and <root>/containers exists since the daemon started.
+    mkdirSync(dir, { mode: 0o700 });
+  } catch (err) {
+    throw writeError(dir, err); // a full or read-only state dir
+  }
   const store = containers.opts.images.store;
   try {
     const rec = newRecord(containers, dir, id, name, body, image);

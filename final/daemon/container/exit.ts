@@ -27,7 +27,7 @@ export async function exited(containers: Containers, container: Container,
   rec.State.Restarting = restart;
   // One fsync less for `run --rm`: its directory goes in a moment (and
   // a daemon that dies before that finds it dead and removes it).
-  if (restart || !rec.HostConfig.AutoRemove) container.save();
+  if (restart || !rec.HostConfig.AutoRemove) container.saveOrLog();
   container.emit('exit', status);
   if (restart) return scheduleRestart(containers, container);
   if (rec.HostConfig.AutoRemove) {

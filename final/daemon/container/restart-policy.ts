@@ -34,7 +34,7 @@ export function scheduleRestart(containers: Containers,
     startContainer(containers, container).catch((err) => {
       container.rec.State = { ...container.rec.State, Status: 'exited',
         Restarting: false, Error: (err as Error).message };
-      container.save();
+      container.saveOrLog();
     });
   }, delay);
 }

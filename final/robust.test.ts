@@ -1,0 +1,101 @@
+// The daemon against a host that misbehaves (issue 19): its state dir
+// fills up while a container logs, or turns read-only. The state root
+// is a small tmpfs of the test's own, never the machine's.
+import assert from 'node:assert/strict';
+import { spawnSync, type SpawnSyncReturns } from 'node:child_process';
+import { existsSync, mkdirSync, readFileSync, rmSync } from 'node:fs';
+import { join } from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import { TestEngine, TIMEOUT, waitFor } from './testing.ts';
+
+const root = process.getuid?.() === 0;
+const engine = new TestEngine('sk-full');
+const sh = (cmd: string) => spawnSync('sh', ['-c', cmd],
+  { encoding: 'utf8' });
+
+// A read-only view of the state dir: a bind mount of it, remounted
+// read-only. A plain `remount,ro` is refused (EBUSY) while the daemon
+// holds files open for writing; the bind is a mount of its own, with
+// no writers yet, and every path the daemon opens from now on goes
+// through it. Its open logs keep writing below (mount(8), "bind").
+function readOnly(on: boolean): void {
+  const cmd = on ? `mount --bind ${engine.root} ${engine.root} && ` +
+    `mount -o remount,bind,ro ${engine.root}` : `umount ${engine.root}`;
+  const r = sh(cmd);
+  assert.equal(r.status, 0, r.stderr);
+}
+
+describe('a full or read-only state dir', { skip: !root &&
+  'needs root', timeout: TIMEOUT * 4 }, () => {
+  before(async () => {
+    mkdirSync(engine.root, { recursive: true });
+    // 48 MB: busybox's layer and a container's, and not much else.
+    assert.equal(sh(`mount -t tmpfs -o size=48m sk-full ${engine.root}`)
+      .status, 0);
+    await engine.startDaemon();
+  });
+  after(() => {
+    const left = engine.stop();
+    assert.deepEqual(left.filter((m) => m !== engine.root), []);
+  });
+
+  it('keeps the daemon and the container when the log cannot grow',
+    async () => {
+      const filler = join(engine.root, 'filler');
+      const id = engine.ok('run', '-d', 'busybox', 'sh', '-c',
+        'i=0; while true; do i=$((i+1)); echo line $i; sleep 0.05; done')
+        .trim();
+      // Fill what is left: dd stops at ENOSPC.
+      sh(`dd if=/dev/zero of=${filler} bs=64k 2>/dev/null`);
+      const log = join(engine.dir, 'daemon.log');
+      await waitFor('the daemon to report dropped lines', () =>
+        readFileSync(log, 'utf8').includes('dropping lines'), TIMEOUT);
+      // Still answering, still supervising.
+      assert.match(engine.ok('ps', '-q', '--no-trunc'), new RegExp(id));
+      rmSync(filler);
+      const count = () => engine.ok('logs', id).split('\n').length;
+      const was = count();
+      await waitFor('logging to resume', () => count() > was + 5, TIMEOUT);
+      assert.match(readFileSync(log, 'utf8'), /writing again/);
+      engine.ok('rm', '-f', id);
+    });
+
+  it('names a read-only state dir and stays up', async () => {
+    const id = engine.ok('run', '-d', 'busybox', 'sleep', '1000').trim();
+    readOnly(true);
+    try {
+      const r = engine.sk(['create', 'busybox']);
+      assert.equal(r.status, 125, r.stderr);
+      assert.match(r.stderr,
+        /^skiff: cannot write .*\/containers\/\w+: read-only file system$/m);
+      // The exit's state write fails; the daemon logs it and lives.
+      engine.sk(['kill', id]);
+      await waitFor('the kill to be seen', () =>
+        readFileSync(join(engine.dir, 'daemon.log'), 'utf8')
+          .includes('state.json: read-only file system'), TIMEOUT);
+      assert.equal(engine.sk(['ps', '-a']).status, 0);
+    } finally {
+      readOnly(false);
+    }
+    engine.ok('rm', '-f', id);
+  });
+
+  it('refuses to start on a read-only state dir, saying so', async () => {
+    // The daemon is this process's child: a zombie till the event loop
+    // reaps it, so its socket's removal says it is gone.
+    process.kill(engine.daemonPid(), 'SIGTERM');
+    await waitFor('the daemon to stop', () => !existsSync(engine.sock));
+    readOnly(true);
+    let r: SpawnSyncReturns<string>;
+    try {
+      r = spawnSync(process.execPath, ['--import', 'tsx',
+        'final/cli.ts', 'daemon'], { env: { ...process.env, ...engine.env },
+        encoding: 'utf8', timeout: TIMEOUT });
+    } finally {
+      readOnly(false);
+    }
+    assert.equal(r.status, 125, r.stderr);
+    assert.match(r.stderr, new RegExp(
+      `cannot write ${engine.root}: read-only file system`));
+  });
+});
