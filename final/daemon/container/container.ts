@@ -74,11 +74,7 @@ export class Container extends EventEmitter {
     if (!this.removed) writeJson(join(this.dir, 'state.json'), this.rec);
   }
 
-  /**
-   * save() where no request waits for the answer (an exit, a restart):
-   * a failed write is logged, never thrown out of the daemon, and the
-   * record in memory stays right for the next save.
-   */
+  // Where no request waits (an exit, a restart): logged, not thrown.
   saveOrLog(): void {
     try {
       this.save();
