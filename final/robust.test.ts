@@ -6,7 +6,11 @@ import { spawnSync, type SpawnSyncReturns } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { TestEngine, TIMEOUT, waitFor } from './testing.ts';
+import { request } from 'node:http';
+import { hostMounts } from '../support/testing.ts';
+import {
+  cgroupsBelow, TestEngine, TIMEOUT, waitFor,
+} from './testing.ts';
 
 const root = process.getuid?.() === 0;
 const engine = new TestEngine('sk-full');
@@ -99,3 +103,67 @@ describe('a full or read-only state dir', { skip: !root &&
       `cannot write ${engine.root}: read-only file system`));
   });
 });
+
+describe('a daemon killed in the middle of a start', { skip: !root &&
+  'needs root', timeout: TIMEOUT * 4 }, () => {
+  const e = new TestEngine('sk-kill');
+  before(() => e.startDaemon());
+  after(() => assert.deepEqual(e.stop(), []));
+
+  /** POST /containers/ID/start, and a SIGKILL of the daemon `ms` in. */
+  async function killedStart(id: string, ms: number): Promise<void> {
+    const pid = e.daemonPid();
+    const req = request({ socketPath: e.sock, method: 'POST',
+      path: `/containers/${id}/start` });
+    req.on('error', () => {}); // the daemon dies under it
+    req.end();
+    await new Promise((r) => setTimeout(r, ms));
+    process.kill(pid, 'SIGKILL');
+    await waitFor('the daemon to die', () => !alive(pid));
+    await e.startDaemon();
+  }
+
+  it('leaves a container it lists as running, or nothing', async () => {
+    const bridge = e.cfg.defaultBridge;
+    for (const ms of [0, 10, 25, 40, 60, 80, 110, 150]) {
+      const id = e.ok('create', 'busybox', 'sleep', '1000').trim();
+      await killedStart(id, ms);
+      const state = JSON.parse(e.ok('inspect', id))[0].State;
+      const mine = (s: string) => s.includes(id);
+      const cgroups = cgroupsBelow(e.cgroupParent).filter(mine);
+      const mounts = hostMounts().filter(mine);
+      const veths = links(bridge);
+      if (state.Running) {
+        assert.ok(alive(state.Pid), `${ms} ms: pid ${state.Pid}`);
+        assert.ok(cgroups.length > 0 && veths.length === 1, `${ms} ms`);
+      } else {
+        assert.deepEqual({ cgroups, mounts, veths },
+          { cgroups: [], mounts: [], veths: [] }, `${ms} ms in`);
+        assert.equal(processesIn(id), 0, `${ms} ms: a process left`);
+      }
+      e.ok('rm', '-f', id);
+      assert.deepEqual(links(bridge), [], `${ms} ms: veth after rm`);
+    }
+  });
+});
+
+function alive(pid: number): boolean {
+  // A zombie (this process's own child till reaped) counts as dead.
+  try {
+    return !/\) Z /.test(readFileSync(`/proc/${pid}/stat`, 'utf8'));
+  } catch {
+    return false;
+  }
+}
+
+function links(bridge: string): string[] {
+  const r = sh(`ip -j link show master ${bridge} 2>/dev/null`);
+  return (JSON.parse(r.stdout || '[]') as { ifname: string }[])
+    .map((l) => l.ifname);
+}
+
+/** Processes whose cgroup path names the container. */
+function processesIn(id: string): number {
+  return sh(`grep -l ${id} /proc/[0-9]*/cgroup 2>/dev/null | wc -l`)
+    .stdout.trim() === '0' ? 0 : 1;
+}

@@ -9,16 +9,21 @@ import {
   ruleOwners,
 } from './firewall.ts';
 import { dropEndpoint, forgetSetUp, netConfig } from './networks.ts';
-import { NetStore, leaseIsLive, type NetworkRecord } from './store.ts';
+import {
+  NetStore, leaseIsLive, type Lease, type NetworkRecord,
+} from './store.ts';
 
 // #region sweep
 /**
  * Cleans up after crashed engines: leases whose container and engine
  * are both gone, rules whose owner has no lease, veths left on skiff's
  * bridges. Returns what it removed. With `all`, removes everything
- * skiff made on the host: every network, chain and lease.
+ * skiff made on the host: every network, chain and lease. An engine
+ * that knows its containers passes `isLive` (a lease is live while its
+ * container runs); by default, while its init or its engine lives.
  */
-export function sweep(cfg = netConfig(), all = false): string[] {
+export function sweep(cfg = netConfig(), all = false,
+  isLive: (l: Lease) => boolean = leaseIsLive): string[] {
   const store = new NetStore(cfg.stateDir);
   const chains = chainsOf(cfg.chainPrefix);
   const removed: string[] = [];
@@ -26,7 +31,7 @@ export function sweep(cfg = netConfig(), all = false): string[] {
     const recs = store.list();
     for (const rec of recs) {
       for (const l of Object.values(rec.leases)) {
-        if (!all && leaseIsLive(l)) continue;
+        if (!all && isLive(l)) continue;
         dropEndpoint(cfg, l);
         delete rec.leases[l.container];
         removed.push(`lease ${l.ip} of ${l.container}`);

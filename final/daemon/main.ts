@@ -12,6 +12,7 @@ import {
 import { createServer } from './api/server.ts';
 import { Engine } from './engine.ts';
 import { writeError } from './state.ts';
+import { sweepOrphans } from './sweep.ts';
 import { parseRemap, probeIdmap, type Remap } from './userns.ts';
 
 export interface DaemonOptions {
@@ -51,6 +52,10 @@ export async function runDaemon(opts: DaemonOptions): Promise<void> {
   const engine = new Engine({ ...opts, remap });
   await engine.ready;
   await engine.containers.recover();
+  for (const what of await sweepOrphans(engine)) {
+    console.log(`skiff daemon: removed ${what}, left by a daemon killed ` +
+      'in the middle of a start');
+  }
   const server = createServer(engine);
   mkdirSync(dirname(opts.sock), { recursive: true });
   rmSync(opts.sock, { force: true }); // a stale socket of a dead daemon

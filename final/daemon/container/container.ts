@@ -58,6 +58,8 @@ export class Container extends EventEmitter {
   stopping = false;
   restartTimer?: NodeJS.Timeout;
   removed = false;
+  /** Between a start's first step and its record (sweep.ts). */
+  starting = false;
 
   constructor(readonly dir: string, public rec: ContainerRecord) {
     super();
@@ -68,6 +70,7 @@ export class Container extends EventEmitter {
   get id(): string { return this.rec.Id; }
   get name(): string { return this.rec.Name.slice(1); }
   get isRunning(): boolean { return this.rec.State.Running; }
+  // #endregion
 
   /** Writes state.json; a full or read-only disk throws, named. */
   save(): void {
@@ -89,7 +92,6 @@ export class Container extends EventEmitter {
     return readJson<Spec>(join(this.dir, 'config.json'));
   }
 }
-// #endregion
 
 /** The state of a container that has not run (yet, or again). */
 export function freshState(): ContainerState {

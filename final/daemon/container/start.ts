@@ -33,6 +33,7 @@ export async function startContainer(containers: Containers,
   // #endregion
   // #region start-run
   let running: Running;
+  container.starting = true; // its steps are not orphans (sweep.ts)
   try {
     running = await containers.opts.runtime.start(
       plan(containers, container, spec, io));
@@ -41,6 +42,7 @@ export async function startContainer(containers: Containers,
     await failed(containers, container, err);
     throw err;
   } finally {
+    container.starting = false;
     io.closeChildSide();
   }
   // The spec as its init read it, the steps' additions included.
