@@ -145,6 +145,48 @@ describe('a daemon killed in the middle of a start', { skip: !root &&
       assert.deepEqual(links(bridge), [], `${ms} ms: veth after rm`);
     }
   });
+
+  it('refuses archive members that leave the destination', async () => {
+    const id = e.ok('run', '-d', 'busybox', 'sleep', '1000').trim();
+    const mark = `skiff-escape-${process.pid}`;
+    for (const members of [[`../../../../tmp/${mark}`],
+      [`/tmp/${mark}`], ['ln:/tmp', `ln/${mark}`]]) {
+      const r = await put(`/containers/${id}/archive?path=/`,
+        tarOf(members));
+      assert.equal(r.status, 400, `${members}: ${r.body}`);
+      assert.match(r.body, /"message":"archive: /);
+      assert.ok(!existsSync(`/tmp/${mark}`), `${members} wrote outside`);
+    }
+    e.ok('rm', '-f', id);
+  });
+
+  /** A tar of files (one byte each) and symlinks ("name:target"). */
+  function tarOf(members: string[]): Buffer {
+    const py = 'import tarfile,io,sys\nb=io.BytesIO()\n' +
+      't=tarfile.open(fileobj=b,mode="w")\n' +
+      'for m in sys.argv[1:]:\n' +
+      ' n,_,l=m.partition(":"); i=tarfile.TarInfo(n)\n' +
+      ' if l: i.type=tarfile.SYMTYPE; i.linkname=l\n' +
+      ' else: i.size=1\n' +
+      ' t.addfile(i, None if l else io.BytesIO(b"x"))\n' +
+      't.close(); sys.stdout.buffer.write(b.getvalue())\n';
+    return spawnSync('python3', ['-c', py, ...members]).stdout;
+  }
+
+  function put(path: string, body: Buffer)
+    : Promise<{ status: number; body: string }> {
+    return new Promise((resolve, reject) => {
+      const req = request({ socketPath: e.sock, method: 'PUT', path },
+        (res) => {
+          let text = '';
+          res.on('data', (d) => { text += d; });
+          res.on('end', () => resolve({ status: res.statusCode!,
+            body: text }));
+        });
+      req.on('error', reject);
+      req.end(body);
+    });
+  }
 });
 
 function alive(pid: number): boolean {

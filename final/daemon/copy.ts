@@ -13,7 +13,9 @@ import { posix } from 'node:path';
 import { pipeline } from 'node:stream/promises';
 import { resolveInRoot } from '../../chapters/02-namespaces/mounts.ts';
 import { mountRootfs } from '../../chapters/04-aufs-overlay/overlay.ts';
-import { unpack } from '../../chapters/04-aufs-overlay/unpack.ts';
+import {
+  BreakoutError, unpack,
+} from '../../chapters/04-aufs-overlay/unpack.ts';
 import {
   O_PATH, openInRoot,
 } from '../../chapters/06-security/inroot.ts';
@@ -138,6 +140,12 @@ export function copyRoutes(engine: Engine): Route[] {
       try {
         await withUpload(engine.images.store, q.raw, (file) =>
           unpack({ file }, dir.path));
+      } catch (err) {
+        // A member that leaves the destination is the client's fault.
+        if (err instanceof BreakoutError) {
+          throw new BadRequest(`archive: ${err.message}`, { cause: err });
+        }
+        throw err;
       } finally {
         closeSync(dir.fd);
       }
