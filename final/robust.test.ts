@@ -160,6 +160,61 @@ describe('a daemon killed in the middle of a start', { skip: !root &&
     e.ok('rm', '-f', id);
   });
 
+  it('answers wrongly typed and hostile bodies with 400', async () => {
+    const before = e.ok('ps', '-aq').split('\n').length;
+    const img = { Image: 'busybox' };
+    const hc = (h: unknown) => ({ ...img, HostConfig: h });
+    // Sent as text: JSON.stringify itself overflows the stack on it.
+    const deep = new Raw('['.repeat(100_000) + ']'.repeat(100_000));
+    const creates: unknown[] = [{ ...img, Cmd: 123 }, { ...img, Cmd: [1, 2] },
+      { ...img, Env: 'A=1' }, { ...img, Labels: 'x' }, { ...img, Tty: 'yes' },
+      hc([]), hc({ Memory: 'lots' }), hc({ Memory: -5 }),
+      hc({ NanoCpus: -1 }),
+      hc({ PortBindings: { '80/tcp': [{ HostPort: '99999' }] } }),
+      hc({ PortBindings: { http: [{ HostPort: '80' }] } }),
+      hc({ RestartPolicy: { Name: 'sometimes' } }), hc({ Binds: 'x' }),
+      null, [], 123, 'busybox', {}, deep, { Image: 123 }, { Image: null },
+      { Image: [] }, { ...img, Entrypoint: 5 }, { ...img, Env: [1] },
+      { ...img, WorkingDir: 'relative' }];
+    for (const body of creates) {
+      const r = await call('POST', '/containers/create', body);
+      const text = body instanceof Raw ? 'deep' : JSON.stringify(body);
+      assert.equal(r.status, 400, `${text}: ${r.body}`);
+    }
+    const nets = e.ok('network', 'ls', '-q').split('\n').length;
+    const others: [string, string, unknown][] = [
+      ['POST', '/networks/create', { Name: 'skbad',
+        IPAM: { Config: [{ Subnet: 'garbage' }] } }],
+      ['POST', '/networks/create', { Name: 5 }],
+      ['POST', '/containers/none/update', { Memory: 'x' }],
+      ['POST', '/containers/none/exec', { Cmd: 5 }],
+    ];
+    for (const [method, path, body] of others) {
+      const r = await call(method, path, body);
+      assert.equal(r.status, 400, `${path} ${JSON.stringify(body)}: ` +
+        r.body);
+    }
+    assert.equal(e.ok('ps', '-aq').split('\n').length, before);
+    assert.equal(e.ok('network', 'ls', '-q').split('\n').length, nets);
+  });
+
+  it('refuses a 100 MB body without keeping it', async () => {
+    const rss = () => Number(/VmRSS:\s+(\d+)/.exec(readFileSync(
+      `/proc/${e.daemonPid()}/status`, 'utf8'))![1]) * 1024;
+    const was = rss();
+    const label = 'x'.repeat(100 << 20);
+    const r = await call('POST', '/containers/create',
+      { Image: 'busybox', Labels: { big: label } });
+    assert.equal(r.status, 400, r.body);
+    assert.ok(rss() - was < 20 << 20, `RSS grew ${rss() - was} bytes`);
+  });
+
+  function call(method: string, path: string, body: unknown)
+    : Promise<{ status: number; body: string }> {
+    const text = body instanceof Raw ? body.text : JSON.stringify(body);
+    return send(method, path, Buffer.from(text ?? ''), 'application/json');
+  }
+
   /** A tar of files (one byte each) and symlinks ("name:target"). */
   function tarOf(members: string[]): Buffer {
     const py = 'import tarfile,io,sys\nb=io.BytesIO()\n' +
@@ -175,19 +230,34 @@ describe('a daemon killed in the middle of a start', { skip: !root &&
 
   function put(path: string, body: Buffer)
     : Promise<{ status: number; body: string }> {
+    return send('PUT', path, body, 'application/x-tar');
+  }
+
+  function send(method: string, path: string, body: Buffer, type: string)
+    : Promise<{ status: number; body: string }> {
     return new Promise((resolve, reject) => {
-      const req = request({ socketPath: e.sock, method: 'PUT', path },
+      const req = request({ socketPath: e.sock, method, path,
+        headers: { 'Content-Type': type } },
         (res) => {
           let text = '';
           res.on('data', (d) => { text += d; });
           res.on('end', () => resolve({ status: res.statusCode!,
             body: text }));
         });
-      req.on('error', reject);
+      // The daemon may answer a body it refuses before it is all sent,
+      // and close: the rest of the write fails, the answer stands.
+      req.on('socket', (socket) => socket.on('error', () => {}));
+      req.on('error', (err) => (err as NodeJS.ErrnoException).code ===
+        'EPIPE' ? undefined : reject(err));
       req.end(body);
     });
   }
 });
+
+/** A body sent as it is, not through JSON.stringify. */
+class Raw {
+  constructor(readonly text: string) {}
+}
 
 function alive(pid: number): boolean {
   // A zombie (this process's own child till reaped) counts as dead.

@@ -7,6 +7,8 @@ import type { Engine } from '../engine.ts';
 import { Execs } from '../execs.ts';
 import { BadRequest, NotFound } from '../errors.ts';
 import { errorBody } from './error-body.ts';
+import { MAX_JSON_BODY } from './schema.ts';
+import { checkBody } from './schemas.ts';
 import type { Route } from './route.ts';
 import { routes } from './routes.ts';
 import { upgradeRouter } from './upgrade.ts';
@@ -38,6 +40,7 @@ async function handle(table: Route[], req: http.IncomingMessage,
       (params = route.pattern.exec(path)?.slice(1)) !== undefined);
     if (!found) throw new NotFound('page not found');
     const body = await readBody(req);
+    checkBody(req.method!, path, body);
     const out = await found.handler({ method: req.method!,
       params: params!, query: url.searchParams, body, raw: req, res });
     if (res.headersSent) return;
@@ -58,7 +61,8 @@ async function handle(table: Route[], req: http.IncomingMessage,
     if (status === 304) return void res.end();
     res.setHeader('Content-Type', 'application/json');
     res.end(errorBody(err, req) + '\n');
-    if (status === 500 && process.env.SKIFF_DEBUG) console.error(err);
+    // A 500 is the daemon's own fault: its stack goes to the daemon log.
+    if (status === 500) console.error('skiff daemon:', err);
   }
   // #endregion
 }
@@ -76,7 +80,20 @@ async function readBody(req: http.IncomingMessage): Promise<unknown> {
   if (/^application\/(x-tar|tar|octet-stream)/.test(type) ||
     RAW_BODY.test(path)) return undefined;
   const chunks: Buffer[] = [];
-  for await (const chunk of req) chunks.push(chunk as Buffer);
+  let size = 0;
+  const declared = Number(req.headers['content-length'] ?? 0);
+  for await (const chunk of declared > MAX_JSON_BODY ? [] : req) {
+    size += (chunk as Buffer).length;
+    if (size > MAX_JSON_BODY) break;
+    chunks.push(chunk as Buffer);
+  }
+  if (Math.max(size, declared) > MAX_JSON_BODY) {
+    // Refused now; the rest is read and dropped, never kept, so that the
+    // client, still sending, gets the answer.
+    req.resume();
+    throw new BadRequest(`request body is larger than ${MAX_JSON_BODY} ` +
+      'bytes');
+  }
   const text = Buffer.concat(chunks).toString('utf8');
   if (!text) return undefined;
   try {

@@ -1,0 +1,212 @@
+// The request bodies of the Engine API, as moby's Go types declare them
+// (api/types/container, network, swagger.yaml v1.41), for schema.ts's
+// check, and the few ranges dockerd verifies before it creates anything.
+// Fields skiff does not use are typed too: a client that sends them
+// wrongly typed gets dockerd's 400, not silence.
+import { isIPv4 } from 'node:net';
+import { BadRequest } from '../errors.ts';
+import { check, checkDepth, type Schema } from './schema.ts';
+
+const S = 'string';
+const strings: Schema = { array: S };
+const struct = (name: string, fields: Record<string, Schema>): Schema =>
+  ({ struct: name, fields });
+const rate = (name: string) => ({ array: struct(name,
+  { Path: S, Rate: 'uint', Weight: 'uint' }) });
+
+const HEALTHCHECK = struct('container.HealthConfig', { Test: strings,
+  Interval: 'int', Timeout: 'int', StartPeriod: 'int', Retries: 'int' });
+
+const RESOURCES: Record<string, Schema> = {
+  CpuShares: 'int', Memory: 'int', NanoCpus: 'int', CgroupParent: S,
+  BlkioWeight: 'uint', BlkioWeightDevice: rate('blkiodev.WeightDevice'),
+  BlkioDeviceReadBps: rate('blkiodev.ThrottleDevice'),
+  BlkioDeviceWriteBps: rate('blkiodev.ThrottleDevice'),
+  BlkioDeviceReadIOps: rate('blkiodev.ThrottleDevice'),
+  BlkioDeviceWriteIOps: rate('blkiodev.ThrottleDevice'),
+  CpuPeriod: 'int', CpuQuota: 'int', CpuRealtimePeriod: 'int',
+  CpuRealtimeRuntime: 'int', CpusetCpus: S, CpusetMems: S,
+  Devices: { array: struct('container.DeviceMapping', { PathOnHost: S,
+    PathInContainer: S, CgroupPermissions: S }) },
+  DeviceCgroupRules: strings, KernelMemory: 'int', KernelMemoryTCP: 'int',
+  MemoryReservation: 'int', MemorySwap: 'int', MemorySwappiness: 'int',
+  OomKillDisable: 'bool', PidsLimit: 'int',
+  Ulimits: { array: struct('units.Ulimit',
+    { Name: S, Soft: 'int', Hard: 'int' }) },
+  CpuCount: 'int', CpuPercent: 'int', IOMaximumIOps: 'uint',
+  IOMaximumBandwidth: 'uint',
+};
+
+const RESTART = struct('container.RestartPolicy',
+  { Name: S, MaximumRetryCount: 'int' });
+
+const MOUNT = struct('mount.Mount', { Type: S, Source: S, Target: S,
+  ReadOnly: 'bool', Consistency: S,
+  BindOptions: struct('mount.BindOptions',
+    { Propagation: S, NonRecursive: 'bool' }),
+  VolumeOptions: struct('mount.VolumeOptions', { NoCopy: 'bool',
+    Labels: { map: S }, DriverConfig: struct('mount.Driver',
+      { Name: S, Options: { map: S } }) }),
+  TmpfsOptions: struct('mount.TmpfsOptions',
+    { SizeBytes: 'int', Mode: 'uint' }) });
+
+const HOST_CONFIG = struct('container.HostConfig', { ...RESOURCES,
+  Binds: strings, ContainerIDFile: S,
+  LogConfig: struct('container.LogConfig', { Type: S, Config: { map: S } }),
+  NetworkMode: S, PortBindings: { map: { array: struct('nat.PortBinding',
+    { HostIp: S, HostPort: S }) } },
+  RestartPolicy: RESTART, AutoRemove: 'bool', VolumeDriver: S,
+  VolumesFrom: strings, CapAdd: 'strslice', CapDrop: 'strslice',
+  CgroupnsMode: S, Dns: strings, DnsOptions: strings, DnsSearch: strings,
+  ExtraHosts: strings, GroupAdd: strings, IpcMode: S, Cgroup: S,
+  Links: strings, OomScoreAdj: 'int', PidMode: S, Privileged: 'bool',
+  PublishAllPorts: 'bool', ReadonlyRootfs: 'bool', SecurityOpt: strings,
+  StorageOpt: { map: S }, Tmpfs: { map: S }, UTSMode: S, UsernsMode: S,
+  ShmSize: 'int', Sysctls: { map: S }, Runtime: S,
+  ConsoleSize: { array: 'uint' }, Isolation: S, Mounts: { array: MOUNT },
+  MaskedPaths: strings, ReadonlyPaths: strings, Init: 'bool' });
+
+const ENDPOINT = struct('network.EndpointSettings', {
+  IPAMConfig: struct('network.EndpointIPAMConfig',
+    { IPv4Address: S, IPv6Address: S, LinkLocalIPs: strings }),
+  Links: strings, Aliases: strings, NetworkID: S, EndpointID: S,
+  Gateway: S, IPAddress: S, IPPrefixLen: 'int', MacAddress: S,
+  DriverOpts: { map: S } });
+
+const CREATE = struct('container.ContainerConfigWrapper', {
+  Hostname: S, Domainname: S, User: S, AttachStdin: 'bool',
+  AttachStdout: 'bool', AttachStderr: 'bool', ExposedPorts: { map: 'any' },
+  Tty: 'bool', OpenStdin: 'bool', StdinOnce: 'bool', Env: strings,
+  Cmd: 'strslice', Healthcheck: HEALTHCHECK, ArgsEscaped: 'bool',
+  Image: S, Volumes: { map: 'any' }, WorkingDir: S, Entrypoint: 'strslice',
+  NetworkDisabled: 'bool', MacAddress: S, OnBuild: strings,
+  Labels: { map: S }, StopSignal: S, StopTimeout: 'int', Shell: strings,
+  HostConfig: HOST_CONFIG,
+  NetworkingConfig: struct('network.NetworkingConfig',
+    { EndpointsConfig: { map: ENDPOINT } }) });
+
+const NETWORK_CREATE = struct('types.NetworkCreateRequest', { Name: S,
+  CheckDuplicate: 'bool', Driver: S, Scope: S, EnableIPv6: 'bool',
+  IPAM: struct('network.IPAM', { Driver: S, Options: { map: S },
+    Config: { array: struct('network.IPAMConfig', { Subnet: S,
+      IPRange: S, Gateway: S, AuxiliaryAddresses: { map: S } }) } }),
+  Internal: 'bool', Attachable: 'bool', Ingress: 'bool',
+  Options: { map: S }, Labels: { map: S } });
+
+const EXEC_CREATE = struct('types.ExecConfig', { User: S,
+  Privileged: 'bool', Tty: 'bool', ConsoleSize: { array: 'uint' },
+  AttachStdin: 'bool', AttachStderr: 'bool', AttachStdout: 'bool',
+  Detach: 'bool', DetachKeys: S, Env: strings, WorkingDir: S,
+  Cmd: 'strslice' });
+
+const UPDATE = struct('container.UpdateConfig',
+  { ...RESOURCES, RestartPolicy: RESTART });
+
+const CONNECT = struct('types.NetworkConnect',
+  { Container: S, EndpointConfig: ENDPOINT, Force: 'bool' });
+
+// #region body-schemas
+/** [method, path, the body's type, what dockerd checks beyond types]. */
+const BODIES: [string, RegExp, Schema, ((body: any) => void)?][] = [
+  ['POST', /^\/containers\/create$/, CREATE, createRanges],
+  ['POST', /^\/containers\/[^/]+\/update$/, UPDATE, resourceRanges],
+  ['POST', /^\/containers\/[^/]+\/exec$/, EXEC_CREATE, execRanges],
+  ['POST', /^\/networks\/create$/, NETWORK_CREATE, networkRanges],
+  ['POST', /^\/networks\/[^/]+\/(dis)?connect$/, CONNECT],
+];
+
+/** Checks a JSON body before its route runs: a 400 if it is wrong. */
+export function checkBody(method: string, path: string, body: unknown)
+  : void {
+  checkDepth(body);
+  const found = BODIES.find(([m, p]) => m === method && p.test(path));
+  if (!found) return;
+  const [, , schema, ranges] = found;
+  // null decodes as Go's zero value, as no body does.
+  if (body != null && (typeof body !== 'object' || Array.isArray(body))) {
+    const type = (schema as { struct: string }).struct;
+    throw new BadRequest(`json: cannot unmarshal ${Array.isArray(body)
+      ? 'array' : typeof body} into Go value of type ${type}`);
+  }
+  check(body, schema, '');
+  ranges?.(body ?? {});
+}
+// #endregion
+
+// #region ranges
+function createRanges(body: Record<string, any>): void {
+  if (!body.Image) {
+    throw new BadRequest(Object.keys(body).length ? 'No image specified'
+      : 'Config cannot be empty in order to create a container');
+  }
+  const dir = body.WorkingDir;
+  if (dir && !dir.startsWith('/')) {
+    throw new BadRequest(`the working directory '${dir}' is invalid, it ` +
+      'needs to be an absolute path');
+  }
+  const host = body.HostConfig ?? {};
+  resourceRanges(host);
+  for (const [key, bindings] of Object.entries(host.PortBindings ?? {})) {
+    if (!/^\d{1,5}(-\d{1,5})?(\/(tcp|udp|sctp))?$/.test(key)) {
+      throw new BadRequest(`invalid port specification: "${key}"`);
+    }
+    for (const b of (bindings as { HostPort?: string }[] | null) ?? []) {
+      const port = b?.HostPort ?? '';
+      if (port && !validPorts(port)) {
+        throw new BadRequest(`invalid port specification: "${port}"`);
+      }
+    }
+  }
+}
+
+function validPorts(spec: string): boolean {
+  const m = /^(\d{1,5})(?:-(\d{1,5}))?$/.exec(spec);
+  return !!m && [m[1], m[2] ?? m[1]].every((p) => Number(p) <= 65535);
+}
+
+const POLICIES = ['', 'no', 'always', 'on-failure', 'unless-stopped'];
+
+function resourceRanges(r: Record<string, any>): void {
+  for (const key of ['Memory', 'MemoryReservation', 'NanoCpus',
+    'CpuShares', 'CpuPeriod', 'CpuQuota', 'ShmSize']) {
+    if (typeof r[key] === 'number' && r[key] < 0) {
+      throw new BadRequest(`invalid ${key}: ${r[key]} is negative`);
+    }
+  }
+  const policy = r.RestartPolicy?.Name;
+  if (typeof policy === 'string' && !POLICIES.includes(policy)) {
+    throw new BadRequest(`invalid restart policy '${policy}'`);
+  }
+  if ((r.RestartPolicy?.MaximumRetryCount ?? 0) < 0) {
+    throw new BadRequest('maximum retry count cannot be negative');
+  }
+}
+
+function execRanges(body: Record<string, any>): void {
+  const cmd = body.Cmd;
+  if (!cmd || cmd.length === 0) {
+    throw new BadRequest('No exec command specified');
+  }
+}
+
+function networkRanges(body: Record<string, any>): void {
+  if (!body.Name) throw new BadRequest('network name is required');
+  for (const c of body.IPAM?.Config ?? []) {
+    for (const key of ['Subnet', 'IPRange'] as const) {
+      const value = c?.[key];
+      if (value && !isCidr(value)) {
+        throw new BadRequest(`invalid CIDR address: ${value}`);
+      }
+    }
+    if (c?.Gateway && !isIPv4(c.Gateway)) {
+      throw new BadRequest(`invalid gateway address: ${c.Gateway}`);
+    }
+  }
+}
+// #endregion
+
+function isCidr(value: string): boolean {
+  const [ip, bits, extra] = value.split('/');
+  return extra === undefined && isIPv4(ip) && /^\d{1,2}$/.test(bits ?? '')
+    && Number(bits) <= 32;
+}
