@@ -105,7 +105,7 @@ const UPDATE = struct('container.UpdateConfig',
 const CONNECT = struct('types.NetworkConnect',
   { Container: S, EndpointConfig: ENDPOINT, Force: 'bool' });
 
-// #region body-schemas
+// #region body-schemas (unused)
 /** [method, path, the body's type, what dockerd checks beyond types]. */
 const BODIES: [string, RegExp, Schema, ((body: any) => void)?][] = [
   ['POST', /^\/containers\/create$/, CREATE, createRanges],
@@ -133,7 +133,7 @@ export function checkBody(method: string, path: string, body: unknown)
 }
 // #endregion
 
-// #region ranges
+// #region ranges (unused)
 function createRanges(body: Record<string, any>): void {
   if (!body.Image) {
     throw new BadRequest(Object.keys(body).length ? 'No image specified'
