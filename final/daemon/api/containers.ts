@@ -64,6 +64,7 @@ async function restart(containers: Containers, container: Container,
     if (!(err instanceof NotModified)) throw err;
   });
   await containers.start(container);
+  containers.event(container, 'restart');
 }
 
 /**
