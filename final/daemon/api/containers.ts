@@ -87,6 +87,7 @@ async function prune(containers: Containers) {
   const gone = containers.list().filter((container) =>
     !container.isRunning && !container.rec.State.Restarting);
   for (const container of gone) await containers.remove(container);
+  containers.opts.events.emit('container', 'prune', '', { reclaimed: '0' });
   return { ContainersDeleted: gone.map((container) => container.id),
     SpaceReclaimed: 0 };
 }

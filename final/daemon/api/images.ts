@@ -192,6 +192,7 @@ function imageCalls(engine: Engine) {
         deleted.push(...removed.untagged.map((tag) => ({ Untagged: tag })),
           ...removed.deleted.map((id) => ({ Deleted: id })));
       }
+      engine.events.emit('image', 'prune', '', { reclaimed: '0' });
       return { ImagesDeleted: deleted, SpaceReclaimed: 0 };
     },
     async commit(request: Req) {

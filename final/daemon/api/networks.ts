@@ -32,6 +32,7 @@ export function networkRoutes(engine: Engine): Route[] {
       for (const n of before.filter((n) => names.includes(n.Name))) {
         event('destroy', n);
       }
+      engine.events.emit('network', 'prune', '', { reclaimed: '0' });
       return { NetworksDeleted: names };
     }),
   ].map(translated);
