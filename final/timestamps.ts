@@ -27,7 +27,7 @@ export function parseDuration(value: string): number | undefined {
   return value.startsWith('-') ? -ms : ms;
 }
 
-// #region client-timestamp
+// #region client-timestamp (unused)
 /**
  * The API's form of a time a user typed (docker's GetTimestamp): a
  * duration before `now` ("10m"; "-10m" is after it), an RFC 3339 time

@@ -47,7 +47,6 @@ function when(value: string | undefined, flag: string): string | undefined {
   }
 }
 
-// #region events-line
 /**
  * docker's line: the time in the local zone with nine decimals (Go's
  * RFC3339NanoFixed), type, action, actor, then the attributes sorted.
@@ -60,7 +59,6 @@ export function eventLine(e: Message, nanos: string): string {
   return `${localTime(nanos)} ${e.Type} ${e.Action} ${e.Actor.ID}` +
     `${attrs ? ` (${attrs})` : ''}\n`;
 }
-// #endregion
 
 /** "2026-12-04T20:30:00.123456789Z", or "+01:00" east of Greenwich. */
 function localTime(nanos: string): string {

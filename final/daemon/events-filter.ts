@@ -33,11 +33,11 @@ export function parseFilters(text: string | null): Filters {
   return out;
 }
 
+// #region event-filter
 /** Keys naming an object of a type: its id or name, by prefix. */
 const BY_NAME = ['container', 'daemon', 'network', 'volume', 'plugin',
   'node', 'service', 'secret', 'config'];
 
-// #region event-filter
 export function eventMatches(event: EngineEvent, filters: Filters)
   : boolean {
   const exact = (key: string, value: string) =>
