@@ -11,6 +11,7 @@ import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { isRoot, uniqueName } from '../support/testing.ts';
 import { DOCKER, TestEngine, TIMEOUT, waitFor } from './testing.ts';
+import { clientTimestamp } from './timestamps.ts';
 
 interface Ev {
   Type: string;
@@ -311,5 +312,25 @@ describe('GET /events', { skip }, () => {
     assert.deepEqual(past.body.trim().split('\n')
       .map((line) => JSON.parse(line).Action), ['create']);
     assert.equal(listeners(), 0);
+  });
+});
+
+describe('--since and --until as the docker CLI sends them', () => {
+  test('durations, RFC 3339 times and dates, Unix seconds', () => {
+    const now = Date.UTC(2026, 11, 4, 20, 30, 0, 250);
+    const at = (value: string) => clientTimestamp(value, now);
+    // what docker's CLI 28 sent for the same values, read off the wire
+    assert.equal(at('10m'), String(Date.UTC(2026, 11, 4, 20, 20) / 1000));
+    assert.equal(at('-10m'), String(Date.UTC(2026, 11, 4, 20, 40) / 1000));
+    assert.equal(at('1h30m'), String(Date.UTC(2026, 11, 4, 19, 0) / 1000));
+    assert.equal(at('2026-12-04T20:00:00Z'), '1796414400.000000000');
+    assert.equal(at('2026-12-04T20:00:00.5+01:00'), '1796410800.500000000');
+    assert.equal(at('1733343000.5'), '1733343000.5');
+    assert.equal(at('0'), '0');
+    const local = new Date(2026, 11, 4).getTime() / 1000;
+    assert.equal(at('2026-12-04'), `${local}.000000000`);
+    for (const bad of ['yesterday', '2026-13-45', '10 minutes']) {
+      assert.throws(() => at(bad), /failed to parse value as time/);
+    }
   });
 });

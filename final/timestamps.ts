@@ -40,13 +40,18 @@ export function clientTimestamp(value: string, now = Date.now()): string {
   if (m) {
     const [, y, mo, d, h = '0', mi = '0', s = '0', frac = '', zone] = m;
     const fields = [+y, +mo - 1, +d, +h, +mi, +s] as const;
+    // Date rolls "2026-13-45" over into 2027; Go refuses it.
+    const utc = new Date(Date.UTC(...fields));
+    const real = utc.getUTCMonth() === fields[1] &&
+      utc.getUTCDate() === fields[2] && utc.getUTCHours() === fields[3] &&
+      utc.getUTCMinutes() === fields[4] && utc.getUTCSeconds() === fields[5];
     let secs = (zone ? Date.UTC(...fields) : new Date(...fields)
       .getTime()) / 1000;
     if (zone && !/z/i.test(zone)) {
       const sign = zone[0] === '-' ? -1 : 1;
       secs -= sign * (+zone.slice(1, 3) * 3600 + +zone.slice(4) * 60);
     }
-    if (!Number.isNaN(secs)) return `${secs}.${frac.padEnd(9, '0')}`;
+    if (real) return `${secs}.${frac.padEnd(9, '0')}`;
   }
   if (!value.includes('-')) {
     try {

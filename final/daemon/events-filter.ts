@@ -6,15 +6,17 @@
 import { BadRequest } from './errors.ts';
 import type { EngineEvent } from './events.ts';
 
-/** A key and the values wanted for it: {"type": ["container"]}. */
-export type Filters = Record<string, string[]>;
+/** The values wanted for each key: get('type') -> ["container"]. */
+export interface Filters {
+  get(key: string): string[];
+}
 
 /**
  * The `filters` query: docker's CLI sends {"type":{"container":true}},
  * docker-py {"type":["container"]}; both mean the same.
  */
 export function parseFilters(text: string | null): Filters {
-  if (!text) return {};
+  if (!text) return { get: () => [] };
   let raw: unknown;
   try {
     raw = JSON.parse(text);
@@ -24,13 +26,13 @@ export function parseFilters(text: string | null): Filters {
   if (!raw || typeof raw !== 'object' || Array.isArray(raw)) {
     throw new BadRequest(`invalid filter: ${text}: not an object`);
   }
-  const out: Filters = {};
+  const fields = new Map<string, string[]>();
   for (const [key, value] of Object.entries(raw)) {
-    out[key] = Array.isArray(value) ? value.map(String)
+    fields.set(key, Array.isArray(value) ? value.map(String)
       : Object.entries(value ?? {}).filter(([, on]) => on)
-        .map(([v]) => v);
+        .map(([v]) => v));
   }
-  return out;
+  return { get: (key) => fields.get(key) ?? [] };
 }
 
 // #region event-filter
@@ -41,15 +43,15 @@ const BY_NAME = ['container', 'daemon', 'network', 'volume', 'plugin',
 export function eventMatches(event: EngineEvent, filters: Filters)
   : boolean {
   const exact = (key: string, value: string) =>
-    !filters[key]?.length || filters[key].includes(value);
+    !filters.get(key).length || filters.get(key).includes(value);
   // A prefix of the id or name: `container=web` and `container=3f2a`.
   const fuzzy = (key: string, value = '') => exact(key, value) ||
-    filters[key].some((wanted) => value.startsWith(wanted));
+    filters.get(key).some((wanted) => value.startsWith(wanted));
   const { ID: id, Attributes: attrs } = event.Actor;
-  return matchAction(event.Action, filters['event']) &&
+  return matchAction(event.Action, filters.get('event')) &&
     exact('type', event.Type) && exact('scope', event.scope) &&
     BY_NAME.every((key) => fuzzy(key, id) || fuzzy(key, attrs.name)) &&
-    matchImage(event, exact) && matchLabels(attrs, filters['label']);
+    matchImage(event, exact) && matchLabels(attrs, filters.get('label'));
 }
 // #endregion
 
@@ -57,8 +59,8 @@ export function eventMatches(event: EngineEvent, filters: Filters)
  * `event=exec_start` finds "exec_start: sh -c ..." (docker matches by
  * prefix when a value is one of those whose action carries more).
  */
-function matchAction(action: string, wanted?: string[]): boolean {
-  if (!wanted?.length) return true;
+function matchAction(action: string, wanted: string[]): boolean {
+  if (!wanted.length) return true;
   const prefixed = ['health_status', 'exec_create', 'exec_start'];
   if (wanted.some((value) => prefixed.includes(value))) {
     return wanted.some((value) => action.startsWith(value));
@@ -86,9 +88,9 @@ function stripTag(ref: string): string {
 }
 
 /** Every `label=KEY` or `label=KEY=VALUE` must hold. */
-function matchLabels(attrs: Record<string, string>, wanted?: string[])
+function matchLabels(attrs: Record<string, string>, wanted: string[])
   : boolean {
-  return (wanted ?? []).every((value) => {
+  return wanted.every((value) => {
     const [key, ...rest] = value.split('=');
     return key in attrs && (!rest.length || attrs[key] === rest.join('='));
   });
