@@ -165,6 +165,7 @@ describe('GET /events', { skip }, () => {
       2);
     ok('pause', 'evf2');
     ok('unpause', 'evf2');
+    ok('top', 'evf2');
     ok('kill', '-s', 'USR1', 'evf2');
     // sleep as pid 1 ignores SIGTERM: the SIGKILL a second later ends it
     ok('stop', '-t', '1', 'evf2');
@@ -176,7 +177,7 @@ describe('GET /events', { skip }, () => {
       e.Actor.Attributes.exitCode ?? '';
     assert.deepEqual(got.map((e) => `${e.Action} ${attr(e)}`.trim()), [
       'exec_create: sh -c exit 2', 'exec_start: sh -c exit 2',
-      'exec_die 2', 'pause', 'unpause', 'kill 10', 'kill 15', 'kill 9',
+      'exec_die 2', 'pause', 'unpause', 'top', 'kill 10', 'kill 15', 'kill 9',
       'die 137', 'stop', 'start', 'restart', 'kill 9', 'die 137',
       'destroy']);
     const execID = got[0].Actor.Attributes.execID;
@@ -204,8 +205,10 @@ describe('GET /events', { skip }, () => {
     ok('commit', '-m', 'made here', 'evc', 'evcommit:1');
     const made = ok('image', 'inspect', '-f', '{{.Id}}', 'evcommit:1').trim();
     ok('rmi', 'evcommit:1');
+    ok('export', '-o', join(eng.dir, 'evc.tar'), 'evc');
     const got = events('--since', from, '--until', now())
-      .filter((e) => e.Type !== 'container' || e.Action === 'commit');
+      .filter((e) => e.Type !== 'container' ||
+        ['commit', 'export'].includes(e.Action));
     const rows = got.map((e) => [e.Type, e.Action, e.Actor.ID,
       e.Actor.Attributes]);
     const ctr = got.find((e) => e.Action === 'mount')?.Actor.Attributes
@@ -227,6 +230,8 @@ describe('GET /events', { skip }, () => {
         name: 'evc' }],
       ['image', 'untag', made, { name: made }],
       ['image', 'delete', made, { name: made }],
+      ['container', 'export', got[9]?.Actor.ID,
+        { image: 'busybox', name: 'evc' }],
     ]);
   });
 

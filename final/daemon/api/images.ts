@@ -218,6 +218,7 @@ function imageCalls(engine: Engine) {
       request.res, async (file) => {
         await frozen(containers, container, true, () =>
           exportRootfs(store, container.id, file));
+        containers.event(container, 'export');
       }),
   };
 }
