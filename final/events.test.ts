@@ -157,22 +157,24 @@ describe('GET /events', { skip }, () => {
     assert.deepEqual(pick('image=evimg:1'), ['image tag evimg:1']);
     assert.deepEqual(pick('volume=evvol'), ['volume create evvol']);
     ok('rmi', 'evimg:1');
+    ok('rm', '-f', 'evf1', 'evf2');
   });
 
   test('exec, pause, kill, stop, restart, rm -f: dockerd\'s sequence', () => {
+    ok('run', '-d', '--name', 'evseq', 'busybox', 'sleep', '600');
     const from = now();
-    assert.equal(eng.docker(['exec', 'evf2', 'sh', '-c', 'exit 2']).status,
+    assert.equal(eng.docker(['exec', 'evseq', 'sh', '-c', 'exit 2']).status,
       2);
-    ok('pause', 'evf2');
-    ok('unpause', 'evf2');
-    ok('top', 'evf2');
-    ok('kill', '-s', 'USR1', 'evf2');
+    ok('pause', 'evseq');
+    ok('unpause', 'evseq');
+    ok('top', 'evseq');
+    ok('kill', '-s', 'USR1', 'evseq');
     // sleep as pid 1 ignores SIGTERM: the SIGKILL a second later ends it
-    ok('stop', '-t', '1', 'evf2');
-    ok('restart', 'evf2');
-    ok('rm', '-f', 'evf2');
+    ok('stop', '-t', '1', 'evseq');
+    ok('restart', 'evseq');
+    ok('rm', '-f', 'evseq');
     const got = events('--since', from, '--until', now(),
-      '--filter', 'container=evf2');
+      '--filter', 'container=evseq');
     const attr = (e: Ev) => e.Actor.Attributes.signal ??
       e.Actor.Attributes.exitCode ?? '';
     assert.deepEqual(got.map((e) => `${e.Action} ${attr(e)}`.trim()), [
