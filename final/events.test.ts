@@ -208,6 +208,10 @@ describe('GET /events', { skip }, () => {
     const made = ok('image', 'inspect', '-f', '{{.Id}}', 'evcommit:1').trim();
     ok('rmi', 'evcommit:1');
     ok('export', '-o', join(eng.dir, 'evc.tar'), 'evc');
+    const build = eng.docker(['build', '-q', '-t', 'evbuilt:1', '-'],
+      'FROM busybox\nLABEL tier=built\n');
+    assert.equal(build.status, 0, build.stderr);
+    const built = build.stdout.trim();
     const got = events('--since', from, '--until', now())
       .filter((e) => e.Type !== 'container' ||
         ['commit', 'export'].includes(e.Action));
@@ -234,6 +238,7 @@ describe('GET /events', { skip }, () => {
       ['image', 'delete', made, { name: made }],
       ['container', 'export', got[9]?.Actor.ID,
         { image: 'busybox', name: 'evc' }],
+      ['image', 'tag', built, { name: 'evbuilt:1', tier: 'built' }],
     ]);
   });
 

@@ -229,7 +229,7 @@ function imageCalls(engine: Engine) {
  * image's id (a pull's and a push's: the reference), its attributes
  * the image's labels and `name`. An untag and a delete name the id.
  */
-function imageEvents(engine: Engine) {
+export function imageEvents(engine: Engine) {
   const event = (action: string, id: string, name = id) => {
     let labels: Record<string, string> = {};
     try {
