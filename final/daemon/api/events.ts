@@ -26,6 +26,9 @@ function eventTime(request: Req, name: string): number | undefined {
   }
 }
 
+/** Bytes a client may leave unread before events to it are dropped. */
+const LAGGING = 1 << 20;
+
 // #region events-stream
 function streamEvents(events: Events, request: Req): Promise<void> {
   const since = eventTime(request, 'since');
@@ -39,7 +42,10 @@ function streamEvents(events: Events, request: Req): Promise<void> {
   res.writeHead(200, { 'Content-Type': 'application/json' });
   res.flushHeaders();
   const send = (event: EngineEvent) => {
-    if (eventMatches(event, filters)) res.write(`${JSON.stringify(event)}\n`);
+    // A client that stops reading loses events rather than the daemon
+    // its memory (moby's publisher skips one that lags 100 ms).
+    if (res.writableLength > LAGGING || !eventMatches(event, filters)) return;
+    res.write(`${JSON.stringify(event)}\n`);
   };
   // past() and subscribe() in one turn of the loop: none lost between.
   if (since !== undefined || until !== undefined) {
