@@ -242,7 +242,8 @@ describe('GET /events', { skip }, () => {
     ]);
   });
 
-  test('a stream sees what comes; a client that goes leaves nothing', async () => {
+  test('a stream sees what comes; a client that goes leaves nothing',
+    async () => {
     assert.equal(listeners(), 0);
     const child = spawn(DOCKER, ['events', '--filter', 'type=container',
       '--format', '{{json .}}'], { env: eng.env });
