@@ -122,6 +122,21 @@ describe('registries', { skip }, () => {
   });
   // #endregion
 
+  test('push and pull on the event bus, named as dockerd names them', () => {
+    const from = (Date.now() / 1000).toFixed(3);
+    ok('tag', 'busybox', `${reg}/evbox:v1`);
+    ok('push', `${reg}/evbox:v1`);
+    ok('rmi', `${reg}/evbox:v1`);
+    ok('pull', `${reg}/evbox:v1`);
+    ok('rmi', `${reg}/evbox:v1`);
+    const said = ok('events', '--since', from, '--until',
+      (Date.now() / 1000).toFixed(3), '--filter', 'event=push', '--filter',
+      'event=pull', '--format', '{{.Action}} {{.Actor.ID}} ' +
+      '{{.Actor.Attributes.name}}');
+    const ref = `${reg}/evbox:v1`;
+    assert.equal(said, `push ${ref} ${ref}\npull ${ref} ${ref}\n`);
+  });
+
   test('a missing repository or tag: one line, 125, nothing left', () => {
     const before = storeState();
     assert.equal(fails('pull', `${reg}/nope`),

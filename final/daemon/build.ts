@@ -27,7 +27,9 @@ import {
   copyInto, type CopyTarget, type Ignore, sources,
 } from '../build/copy.ts';
 import { contextIgnore } from '../build/context.ts';
+import { imageEvents } from './api/images.ts';
 import type { Req } from './api/route.ts';
+import { familiar, normalizeRef } from './images.ts';
 import { userInImage } from './start-steps.ts';
 import type { Engine } from './engine.ts';
 import { pull } from './registry.ts';
@@ -64,6 +66,7 @@ export async function buildRoute(engine: Engine, q: Req): Promise<void> {
         say(`Successfully built ${shortId(id)}\n`);
         for (const t of query.getAll('t')) {
           store.tag(id, t);
+          imageEvents(engine)('tag', id, familiar(normalizeRef(t)));
           say(`Successfully tagged ${t.includes(':') ? t : `${t}:latest`}\n`);
         }
       } finally {

@@ -45,7 +45,7 @@ export class Engine {
     this.ready = seedBusybox(this.images.store).then(() =>
       removeOrphanLayers(this.images.store,
         join(config.root, 'containers')));
-    this.volumes = new Volumes(join(config.root, 'volumes'));
+    this.volumes = new Volumes(join(config.root, 'volumes'), this.events);
     this.net = engineNetConfig(config.root);
     this.runtime = chapterRuntime(this.net, this.images.store);
     this.containers = new Containers({
@@ -92,6 +92,7 @@ export class Engine {
         [this.runtime.name]: {} },
       Volumes: this.volumes.list().length,
       Socket: this.config.sock,
+      NEventsListener: this.events.listeners(),
       SecurityOptions: this.securityOptions(),
     };
   }

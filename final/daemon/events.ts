@@ -23,7 +23,7 @@ export interface EngineEvent {
 
 const HISTORY = 256;
 
-// #region event-bus (unused)
+// #region event-bus
 export class Events {
   private readonly bus = new EventEmitter();
   private readonly history: EngineEvent[] = [];
@@ -32,17 +32,13 @@ export class Events {
 
   emit(type: EventType, action: string, id: string,
     attributes: Record<string, string> = {}): EngineEvent {
-    const nano = BigInt(Date.now()) * 1_000_000n;
+    const nano = Date.now() * 1e6;
     const event: EngineEvent = {
+      ...legacy(type, action, id, attributes),
       Type: type, Action: action,
-      Actor: { ID: id, Attributes: attributes },
-      scope: 'local',
-      time: Number(nano / 1_000_000_000n), timeNano: Number(nano),
+      Actor: { ID: id, Attributes: sorted(attributes) },
+      scope: 'local', time: Math.floor(nano / 1e9), timeNano: nano,
     };
-    if (type === 'container' || type === 'image') {
-      event.status = action; event.id = id;
-      if (attributes.image) event.from = attributes.image;
-    }
     this.history.push(event);
     if (this.history.length > HISTORY) this.history.shift();
     this.bus.emit('event', event);
@@ -57,5 +53,24 @@ export class Events {
     this.bus.on('event', listener);
     return () => this.bus.off('event', listener);
   }
+
+  /** How many listen now: docker info's NEventsListener. */
+  listeners(): number { return this.bus.listenerCount('event'); }
 }
 // #endregion
+
+/** The fields docker still sends for containers and images, first. */
+function legacy(type: EventType, action: string, id: string,
+  attributes: Record<string, string>): Partial<EngineEvent> {
+  if (type === 'container') {
+    return { status: action, id, from: attributes.image };
+  }
+  return type === 'image' ? { status: action, id } : {};
+}
+
+/** Go's encoding/json writes a map's keys sorted; so do we. */
+function sorted(attributes: Record<string, string>)
+  : Record<string, string> {
+  return Object.fromEntries(Object.entries(attributes)
+    .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)));
+}

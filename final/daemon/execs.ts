@@ -83,9 +83,24 @@ export class Execs {
     if (!config?.Cmd?.length) throw new NotFound('No exec command specified');
     const exec = new ExecInstance(container, config);
     this.byId.set(exec.id, exec);
+    this.event(exec, 'exec_create');
     // Forget it with its container, as docker does.
     container.once('removed', () => this.byId.delete(exec.id));
     return exec;
+  }
+
+  /**
+   * An exec on the bus, as a container event. dockerd 20.10 names the
+   * command in the action ("exec_start: sh -c date"), the exec's id in
+   * the attributes; exec_die has its exit code.
+   */
+  private event(exec: ExecInstance, action: string,
+    extra: Record<string, string> = {}): void {
+    const named = action === 'exec_die' ? action
+      : `${action}: ${exec.config.Cmd[0]} ${exec.config.Cmd.slice(1)
+        .join(' ')}`;
+    this.containers.event(exec.container, named,
+      { execID: exec.id, ...extra });
   }
 
   get(id: string): ExecInstance {
@@ -132,6 +147,7 @@ export class Execs {
     if (!container.running) {
       throw new Conflict(`Container ${container.id} is not running`);
     }
+    this.event(exec, 'exec_start');
     const proc = this.process(exec);
     const stdinWanted = !!exec.config.AttachStdin && out !== null;
     let handle: ExecHandle;
@@ -223,6 +239,7 @@ export class Execs {
     out?.on('end', () => { if (tty) out.end(); });
     void exec.handle!.wait().then((status) => {
       code = status.code;
+      this.event(exec, 'exec_die', { exitCode: String(code) });
       // With a terminal, the process's children may hold the slave
       // open: stop reading once the process itself is gone.
       if (tty) setTimeout(() => { open = 0; finish(); }, 100);

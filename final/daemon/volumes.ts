@@ -9,6 +9,7 @@ import { isAbsolute, join } from 'node:path';
 import type { Mount } from '../../chapters/02-namespaces/spec.ts';
 import { parseBind, type BindSpec } from '../binds.ts';
 import { BadRequest, Conflict, NotFound } from './errors.ts';
+import type { Events } from './events.ts';
 import { readJson, writeJson } from './state.ts';
 
 export interface Volume {
@@ -24,7 +25,9 @@ export interface Volume {
 const VOLUME_NAME = /^[a-zA-Z0-9][a-zA-Z0-9_.-]+$/;
 
 export class Volumes {
-  constructor(readonly dir: string) {
+  constructor(readonly dir: string,
+    /** The daemon's bus: create and destroy (driver=local). */
+    private readonly events?: Events) {
     mkdirSync(dir, { recursive: true });
   }
 
@@ -44,6 +47,7 @@ export class Volumes {
     };
     mkdirSync(vol.Mountpoint, { recursive: true, mode: 0o755 });
     writeJson(join(this.dir, name, 'volume.json'), vol);
+    this.events?.emit('volume', 'create', name, { driver: 'local' });
     return vol;
   }
 
@@ -72,6 +76,7 @@ export class Volumes {
         `[${inUse.join(', ')}]`);
     }
     rmSync(join(this.dir, name), { recursive: true, force: true });
+    this.events?.emit('volume', 'destroy', name, { driver: 'local' });
   }
 
   // #region to-mount

@@ -40,8 +40,8 @@ export function containerRoutes(engine: Engine, execs: Execs): Route[] {
       request.query.get('signal') || 'SIGKILL')),
     route('POST', at('wait'), (request) =>
       wait(containers, named(request), request)),
-    route('POST', at('resize'), (request) => named(request).io?.resize(
-      num(request, 'h') ?? 0, num(request, 'w') ?? 0)),
+    route('POST', at('resize'), (request) =>
+      resize(containers, named(request), request)),
     route('DELETE', `/containers/${ID}`, (request) => containers.remove(
       named(request), flag(request, 'force'), flag(request, 'v'))),
     route('GET', at('logs'), (request) => logs(named(request), request)),
@@ -58,12 +58,23 @@ export function containerRoutes(engine: Engine, execs: Execs): Route[] {
   ];
 }
 
+/** A terminal's new size; dockerd says so on the bus (`resize`). */
+function resize(containers: Containers, container: Container,
+  request: Req): void {
+  const [height, width] = [num(request, 'h') ?? 0, num(request, 'w') ?? 0];
+  if (!container.io) return;
+  container.io.resize(height, width);
+  containers.event(container, 'resize',
+    { height: String(height), width: String(width) });
+}
+
 async function restart(containers: Containers, container: Container,
   timeout?: number): Promise<void> {
   await containers.stop(container, timeout).catch((err) => {
     if (!(err instanceof NotModified)) throw err;
   });
   await containers.start(container);
+  containers.event(container, 'restart');
 }
 
 /**
@@ -86,6 +97,7 @@ async function prune(containers: Containers) {
   const gone = containers.list().filter((container) =>
     !container.isRunning && !container.rec.State.Restarting);
   for (const container of gone) await containers.remove(container);
+  containers.opts.events.emit('container', 'prune', '', { reclaimed: '0' });
   return { ContainersDeleted: gone.map((container) => container.id),
     SpaceReclaimed: 0 };
 }

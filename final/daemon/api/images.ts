@@ -8,7 +8,7 @@ import { loadImages, saveImages, importRootfs } from
 import { commitRootfs, exportRootfs } from
   '../../../chapters/04-aufs-overlay/overlay.ts';
 import {
-  type ContainerConfig, normalizeRef as checkRef,
+  type ContainerConfig, normalizeRef as checkRef, type RemoveResult,
 } from '../../../chapters/04-aufs-overlay/store.ts';
 import { buildRoute } from '../build.ts';
 import { applyChanges } from '../changes.ts';
@@ -75,6 +75,7 @@ function imageCalls(engine: Engine) {
   };
   const users = (id: string) => containers.list().filter((container) =>
     container.rec.Image === id);
+  const event = imageEvents(engine);
   return {
     list: () => images.list().map((image) => ({
       Id: image.Id, ParentId: '', RepoTags: image.RepoTags, RepoDigests: [],
@@ -89,12 +90,15 @@ function imageCalls(engine: Engine) {
     tag(ref: string, query: URLSearchParams) {
       const target = refOf(query);
       if (!target) throw new BadRequest('tag: a repository is required');
-      store.tag(find(ref).Id, target);
+      const id = find(ref).Id;
+      store.tag(id, target);
+      event('tag', id, familiar(normalizeRef(target)));
       return undefined;
     },
     remove(ref: string, force: boolean) {
-      find(ref);
+      const id = find(ref).Id;
       const removed = store.remove(ref, { force });
+      event.removed(id, removed);
       return [...removed.untagged.map((tag) => ({ Untagged: tag })),
         ...removed.deleted.map((id) => ({ Deleted: id }))];
     },
@@ -111,14 +115,16 @@ function imageCalls(engine: Engine) {
         stream: image.tags.length
           ? image.tags.map((tag) => `Loaded image: ${tag}\n`).join('')
           : `Loaded image ID: ${image.id}\n` }) + '\n').join(''));
+      for (const image of loaded) event('load', image.id);
     },
     async save(request: Req, names: string[]) {
       if (names.length === 0) throw new BadRequest('save: no image named');
-      for (const name of names) find(name);
+      const ids = names.map((name) => find(name).Id);
       const format = request.query.get('format') === 'oci' ? 'oci'
         : 'docker';
       await sendMade(store, request.res, (file) =>
         saveImages(store, names, file, format));
+      for (const id of new Set(ids)) event('save', id);
     },
     /** `docker pull`, and `docker run` of an image it does not have. */
     pull(request: Req) {
@@ -127,8 +133,11 @@ function imageCalls(engine: Engine) {
       // docker's CLI sends a digest as the tag
       const ref = !tag ? from : `${from}${/^sha256:/.test(tag) ? '@'
         : ':'}${tag}`;
-      return progressStream(request.res, `pull ${familiar(normalizeRef(ref))}`,
-        (emit) => pull(store, ref, emit));
+      const name = familiar(normalizeRef(ref));
+      return progressStream(request.res, `pull ${name}`, async (emit) => {
+        await pull(store, ref, emit);
+        event('pull', name);
+      });
     },
     /** `docker push`: one tag, or (no tag) every tag of the name. */
     push(request: Req, name: string) {
@@ -142,7 +151,10 @@ function imageCalls(engine: Engine) {
       }
       return progressStream(request.res, `push ${normalizeRef(refs[0])}`,
         async (emit) => {
-          for (const ref of refs) await push(store, ref, emit);
+          for (const ref of refs) {
+            await push(store, ref, emit);
+            event('push', familiar(normalizeRef(ref)));
+          }
         });
     },
     async import(request: Req) {
@@ -158,6 +170,8 @@ function imageCalls(engine: Engine) {
           message: request.query.get('message') ?? undefined }),
       // skiff's own parameter: the file's name, for the history
       request.query.get('origin') || '-');
+      if (ref) event('tag', image.id, familiar(normalizeRef(ref)));
+      event('import', image.id);
       return { status: image.id };
     },
     /** Dangling images (no tag), or with `all` every unused one. */
@@ -174,9 +188,11 @@ function imageCalls(engine: Engine) {
               deleted: [...sum.deleted, ...one.deleted] };
           }, { untagged: [] as string[], deleted: [] as string[] })
           : store.remove(image.Id);
+        event.removed(image.Id, removed);
         deleted.push(...removed.untagged.map((tag) => ({ Untagged: tag })),
           ...removed.deleted.map((id) => ({ Deleted: id })));
       }
+      engine.events.emit('image', 'prune', '', { reclaimed: '0' });
       return { ImagesDeleted: deleted, SpaceReclaimed: 0 };
     },
     async commit(request: Req) {
@@ -192,6 +208,9 @@ function imageCalls(engine: Engine) {
         commitRootfs(store, container.id, { ref, changes,
           message: query.get('comment') || undefined,
           author: query.get('author') || undefined }));
+      if (ref) event('tag', image.id, familiar(normalizeRef(ref)));
+      containers.event(container, 'commit', { comment: query.get('comment')
+        ?? '', imageID: image.id, imageRef: ref ?? '' });
       request.res.statusCode = 201;
       return { Id: image.id };
     },
@@ -199,10 +218,33 @@ function imageCalls(engine: Engine) {
       request.res, async (file) => {
         await frozen(containers, container, true, () =>
           exportRootfs(store, container.id, file));
+        containers.event(container, 'export');
       }),
   };
 }
 // #endregion
+
+/**
+ * Images on the bus, as dockerd's LogImageEvent: the actor is the
+ * image's id (a pull's and a push's: the reference), its attributes
+ * the image's labels and `name`. An untag and a delete name the id.
+ */
+export function imageEvents(engine: Engine) {
+  const event = (action: string, id: string, name = id) => {
+    let labels: Record<string, string> = {};
+    try {
+      labels = engine.images.find(id)?.Config.Labels ?? {};
+    } catch { /* a reference the store cannot read: no labels */ }
+    engine.events.emit('image', action, id, { ...labels, name });
+  };
+  return Object.assign(event, {
+    /** What store.remove did to image `id`: untags, then its delete. */
+    removed(id: string, result: RemoveResult) {
+      for (const _tag of result.untagged) event('untag', id);
+      if (result.deleted.includes(id)) event('delete', id);
+    },
+  });
+}
 
 // #region frozen (unused)
 /**

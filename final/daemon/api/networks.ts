@@ -1,10 +1,14 @@
 // The network routes: /networks/... (networks.ts, over chapter 05).
 import type { Engine } from '../engine.ts';
+import type { NetworkResource } from '../networks.ts';
 import { translated } from './error-body.ts';
 import { ID, param, route, type Route } from './route.ts';
 
 export function networkRoutes(engine: Engine): Route[] {
   const networks = engine.networks;
+  // dockerd's LogNetworkEvent: the network's id, its name and driver.
+  const event = (action: string, n: NetworkResource) => engine.events
+    .emit('network', action, n.Id, { name: n.Name, type: n.Driver });
   return [
     route('GET', '/networks', () => networks.list()),
     route('GET', `/networks/${ID}`, (request) =>
@@ -13,12 +17,23 @@ export function networkRoutes(engine: Engine): Route[] {
       const ipam = request.body?.IPAM?.Config?.[0] ?? {};
       const made = networks.create(request.body?.Name ?? '', ipam.Subnet,
         ipam.Gateway);
+      event('create', made);
       request.res.statusCode = 201;
       return { Id: made.Id, Warning: '' };
     }),
-    route('DELETE', `/networks/${ID}`, (request) =>
-      networks.remove(param(request))),
-    route('POST', '/networks/prune', () =>
-      ({ NetworksDeleted: networks.prune() })),
+    route('DELETE', `/networks/${ID}`, (request) => {
+      const gone = networks.inspect(param(request));
+      networks.remove(param(request));
+      event('destroy', gone);
+    }),
+    route('POST', '/networks/prune', () => {
+      const before = networks.list();
+      const names = networks.prune();
+      for (const n of before.filter((n) => names.includes(n.Name))) {
+        event('destroy', n);
+      }
+      engine.events.emit('network', 'prune', '', { reclaimed: '0' });
+      return { NetworksDeleted: names };
+    }),
   ].map(translated);
 }

@@ -20,6 +20,7 @@ export function top(engine: Engine, container: Container, request: Req) {
   } catch {
     pids = descendants(container.running.pid);
   }
+  engine.containers.event(container, 'top');
   const lines = execFileSync('ps', [...args], { encoding: 'utf8' })
     .trimEnd().split('\n');
   const titles = lines[0].trim().split(/\s+/);

@@ -2,6 +2,7 @@
 import type { Engine } from '../engine.ts';
 import type { Execs } from '../execs.ts';
 import { containerRoutes } from './containers.ts';
+import { eventRoutes } from './events.ts';
 import { execRoutes } from './exec.ts';
 import { imageRoutes } from './images.ts';
 import { networkRoutes } from './networks.ts';
@@ -12,6 +13,7 @@ import { volumeRoutes } from './volumes.ts';
 export function routes(engine: Engine, execs: Execs): Route[] {
   return [
     ...systemRoutes(engine),
+    ...eventRoutes(engine),
     ...containerRoutes(engine, execs),
     ...execRoutes(engine, execs),
     ...imageRoutes(engine),

@@ -49,6 +49,7 @@ export function attach(engine: Engine, socket: Duplex,
   socket.write('HTTP/1.1 101 UPGRADED\r\nContent-Type: ' +
     `application/vnd.docker.${tty ? 'raw' : 'multiplexed'}-stream\r\n` +
     'Connection: Upgrade\r\nUpgrade: tcp\r\n\r\n');
+  engine.containers.event(container, 'attach');
   const on = (name: string) =>
     query.get(name) === '1' || query.get(name) === 'true';
   const onEntry = (entry: LogEntry) => {

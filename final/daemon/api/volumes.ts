@@ -27,6 +27,7 @@ export function volumeRoutes(engine: Engine): Route[] {
         containers.usersOf(volume.Name).length === 0 &&
         (every || /^[0-9a-f]{64}$/.test(volume.Name)));
       for (const volume of unused) volumes.remove(volume.Name, []);
+      engine.events.emit('volume', 'prune', '', { reclaimed: '0' });
       return { VolumesDeleted: unused.map((volume) => volume.Name),
         SpaceReclaimed: 0 };
     }),

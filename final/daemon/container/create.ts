@@ -53,6 +53,7 @@ export function createContainer(containers: Containers, body: CreateBody,
     const container = new Container(dir, rec);
     container.save();
     containers.byId.set(id, container);
+    containers.event(container, 'create');
     return container;
   } catch (err) {
     removeRootfs(store, id);

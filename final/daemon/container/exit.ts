@@ -28,6 +28,7 @@ export async function exited(containers: Containers, container: Container,
   // One fsync less for `run --rm`: its directory goes in a moment (and
   // a daemon that dies before that finds it dead and removes it).
   if (restart || !rec.HostConfig.AutoRemove) container.saveOrLog();
+  exitEvents(containers, container);
   container.emit('exit', status);
   if (restart) return scheduleRestart(containers, container);
   if (rec.HostConfig.AutoRemove) {
@@ -35,3 +36,33 @@ export async function exited(containers: Containers, container: Container,
   }
 }
 // #endregion
+
+/**
+ * The end on the bus, in dockerd's order: `oom` when the kernel's OOM
+ * killer ended it (State.OOMKilled), `die` with the exit code, then
+ * its volumes' `unmount`; `stop` follows from stop.ts when a user
+ * stopped it.
+ */
+export function exitEvents(containers: Containers, container: Container)
+  : void {
+  const state = container.rec.State;
+  if (state.OOMKilled) containers.event(container, 'oom');
+  containers.event(container, 'die', { exitCode: String(state.ExitCode) });
+  volumeEvents(containers, container, 'unmount');
+}
+
+/**
+ * Each named volume the container mounts, on the bus: `mount` at its
+ * start, `unmount` at its end (moby's setupMounts, UnmountVolumes).
+ */
+export function volumeEvents(containers: Containers, container: Container,
+  action: 'mount' | 'unmount'): void {
+  for (const m of container.rec.Mounts) {
+    if (m.Type !== 'volume' || !m.Name) continue;
+    containers.opts.events.emit('volume', action, m.Name, action === 'mount'
+      ? { driver: 'local', container: container.id,
+        destination: m.Destination, 'read/write': String(m.RW),
+        propagation: '' }
+      : { driver: 'local', container: container.id });
+  }
+}

@@ -33,7 +33,11 @@ export function clientSignal(signal: string): number {
   }
 }
 
-/** Signals the container's first process; one already gone is fine. */
+/**
+ * Signals the container's first process; one already gone is fine.
+ * Every signal the daemon sends (kill, stop, rm -f) is a `kill` event
+ * with its number, as dockerd's killWithSignal says it.
+ */
 export function sendSignal(containers: Containers, container: Container,
   signal: string | number): void {
   const number = parseSignal(signal);
@@ -42,6 +46,7 @@ export function sendSignal(containers: Containers, container: Container,
   } catch (err) {
     if ((err as NodeJS.ErrnoException).code !== 'ESRCH') throw err;
   }
+  containers.event(container, 'kill', { signal: String(number) });
   // A frozen process gets its signal only once thawed (docker too
   // unpauses a container it stops or kills).
   if (container.rec.State.Paused && (number === 9 || number === 15)) {

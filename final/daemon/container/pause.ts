@@ -17,6 +17,7 @@ export async function pauseContainer(containers: Containers,
   container.rec.State = { ...container.rec.State, Paused: true,
     Status: 'paused' };
   container.save();
+  containers.event(container, 'pause');
 }
 
 export async function unpauseContainer(containers: Containers,
@@ -30,5 +31,6 @@ export async function unpauseContainer(containers: Containers,
   container.rec.State = { ...container.rec.State, Paused: false,
     Status: 'running' };
   container.save();
+  containers.event(container, 'unpause');
 }
 // #endregion

@@ -77,6 +77,20 @@ export class Containers {
       .map((container) => container.id);
   }
 
+  /**
+   * Tells the event bus that `container` did `action`, with docker's
+   * attributes: `extra` (die's exitCode, kill's signal), its labels,
+   * its image as the user named it, its name (moby's
+   * LogContainerEventWithAttributes, in that order of precedence).
+   */
+  event(container: Container, action: string,
+    extra: Record<string, string> = {}): void {
+    const image = container.rec.Config.Image;
+    this.opts.events.emit('container', action, container.id, {
+      ...extra, ...container.rec.Config.Labels,
+      ...(image ? { image } : {}), name: container.name });
+  }
+
   create(body: CreateBody, name?: string): Container {
     return createContainer(this, body, name);
   }

@@ -30,6 +30,7 @@ export async function removeContainer(containers: Containers,
   removeRootfs(containers.opts.images.store, container.id);
   rmSync(container.dir, { recursive: true, force: true });
   if (volumes) removeAnonymousVolumes(containers, container);
+  containers.event(container, 'destroy');
   container.emit('removed');
 }
 // #endregion

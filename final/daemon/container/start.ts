@@ -11,7 +11,7 @@ import {
 import { writeJson } from '../state.ts';
 import { Conflict, NotModified } from '../errors.ts';
 import { type Container, freshState } from './container.ts';
-import { exited } from './exit.ts';
+import { exited, volumeEvents } from './exit.ts';
 import { fromPortBindings } from '../../../chapters/05-network/ports.ts';
 import { publishedPorts } from './ports.ts';
 import type { Containers } from './registry.ts';
@@ -54,6 +54,8 @@ export async function startContainer(containers: Containers,
   container.rec.PidStartTime = processStartTime(running.pid);
   container.rec.StepData = running.saved;
   container.save();
+  volumeEvents(containers, container, 'mount');
+  containers.event(container, 'start');
   container.emit('start');
   void running.exited.then((status) =>
     exited(containers, container, status));

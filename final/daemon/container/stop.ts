@@ -16,6 +16,7 @@ export async function stopContainer(containers: Containers,
     container.rec.State = { ...container.rec.State, Status: 'exited',
       Restarting: false };
     container.save();
+    containers.event(container, 'stop');
     return;
   }
   if (!container.isRunning || !container.running) {
@@ -30,5 +31,6 @@ export async function stopContainer(containers: Containers,
     sendSignal(containers, container, 'SIGKILL'), seconds * 1000);
   await exit;
   clearTimeout(timer);
+  containers.event(container, 'stop');
 }
 // #endregion
