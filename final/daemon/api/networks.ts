@@ -2,6 +2,9 @@
 import type { Engine } from '../engine.ts';
 import { translated } from './error-body.ts';
 import { ID, param, route, type Route } from './route.ts';
+import {
+  connectContainer, disconnectContainer,
+} from '../container/connect.ts';
 
 export function networkRoutes(engine: Engine): Route[] {
   const networks = engine.networks;
@@ -12,13 +15,43 @@ export function networkRoutes(engine: Engine): Route[] {
     route('POST', '/networks/create', (request) => {
       const ipam = request.body?.IPAM?.Config?.[0] ?? {};
       const made = networks.create(request.body?.Name ?? '', ipam.Subnet,
-        ipam.Gateway);
+        ipam.Gateway, request.body?.Labels ?? {});
+      engine.events.emit('network', 'create', made.Id,
+        { name: made.Name, type: made.Driver });
       request.res.statusCode = 201;
       return { Id: made.Id, Warning: '' };
     }),
-    route('DELETE', `/networks/${ID}`, (request) =>
-      networks.remove(param(request))),
+    route('DELETE', `/networks/${ID}`, (request) => {
+      const gone = networks.inspect(param(request));
+      networks.remove(gone.Id);
+      engine.events.emit('network', 'destroy', gone.Id,
+        { name: gone.Name, type: gone.Driver });
+    }),
+    // #region connect-routes
+    route('POST', `/networks/${ID}/connect`, (request) => {
+      const body = request.body ?? {};
+      const container = engine.containers.get(body.Container ?? '');
+      const name = connectContainer(engine.containers, container,
+        param(request), body.EndpointConfig ?? {});
+      attached(engine, 'connect', name, container.id);
+    }),
+    route('POST', `/networks/${ID}/disconnect`, (request) => {
+      const body = request.body ?? {};
+      const container = engine.containers.get(body.Container ?? '');
+      const name = disconnectContainer(engine.containers, container,
+        param(request));
+      attached(engine, 'disconnect', name, container.id);
+    }),
+    // #endregion
     route('POST', '/networks/prune', () =>
       ({ NetworksDeleted: networks.prune() })),
   ].map(translated);
+}
+
+/** docker's network event for a container joining or leaving. */
+function attached(engine: Engine, action: string, network: string,
+  container: string): void {
+  const n = engine.networks.inspect(network);
+  engine.events.emit('network', action, n.Id,
+    { container, name: n.Name, type: n.Driver });
 }
