@@ -17,7 +17,7 @@ import {
   attachEndpoint, freeIfname, parseNetworkMode,
 } from '../../../chapters/05-network/step.ts';
 import type { CreateBody, EndpointConfig } from '../../api-types.ts';
-import { BadRequest, Forbidden } from '../errors.ts';
+import { BadRequest, Conflict, Forbidden } from '../errors.ts';
 import type { Container } from './container.ts';
 import type { Containers } from './registry.ts';
 
@@ -212,6 +212,30 @@ export function extraHosts(list: string[], gateway: string)
         `address "${ip}"`);
     }
     return [name, ip === 'host-gateway' ? gateway : ip];
+  });
+}
+// #endregion
+
+// #region links
+/**
+ * --link NAME[:ALIAS], docker's old way to find a container on the
+ * default bridge: a line in /etc/hosts, "IP ALIAS ID NAME", written
+ * once at the start (a restarted target's new address is not seen).
+ */
+export function linkHosts(containers: Containers, links: string[])
+  : [string, string][] {
+  return links.map((link) => {
+    const [name, alias = name] = link.replace(/^\//, '').split(':');
+    const target = containers.get(name);
+    const ip = target.isRunning ? findLease(containers.opts.net, target.id,
+      DEFAULT_NETWORK)?.lease.ip : undefined;
+    if (!ip) {
+      throw new Conflict(`Cannot link to a non running container: ` +
+        `/${target.name} AS /${alias}`);
+    }
+    const names = [...new Set([alias.replace(/^.*\//, ''),
+      target.id.slice(0, 12), target.name])];
+    return [names.join(' '), ip];
   });
 }
 // #endregion

@@ -15,7 +15,7 @@ import { exited } from './exit.ts';
 import { fromPortBindings } from '../../../chapters/05-network/ports.ts';
 import { publishedPorts } from './ports.ts';
 import {
-  extraHosts, firstNetwork, hostGateway, joinStep, withShortId,
+  extraHosts, firstNetwork, hostGateway, joinStep, linkHosts, withShortId,
 } from './connect.ts';
 import {
   DEFAULT_NETWORK,
@@ -93,8 +93,9 @@ function plan(containers: Containers, container: Container, spec: Spec,
     .some((n) => n && n !== DEFAULT_NETWORK);
   return {
     ip: (first && endpoints[first]?.IPAMConfig?.IPv4Address) || undefined,
-    extraHosts: extraHosts(hostConfig.ExtraHosts ?? [],
-      hostGateway(containers.opts.net)),
+    extraHosts: [...linkHosts(containers, hostConfig.Links ?? []),
+      ...extraHosts(hostConfig.ExtraHosts ?? [],
+        hostGateway(containers.opts.net))],
     dns: { servers: hostConfig.Dns ?? [], search: hostConfig.DnsSearch ??
       [], options: hostConfig.DnsOptions ?? [], embedded: onUserNetwork },
     steps: [joinStep(containers, container, first)],
