@@ -288,7 +288,6 @@ export class EmbeddedDns {
   }
 }
 
-// #region forward
 /**
  * Asks the upstream servers in turn, from the daemon's namespace, over
  * UDP; the first answer with the query's id wins. Undefined when none
@@ -302,7 +301,6 @@ async function forward(msg: Buffer, servers: string[])
   }
   return undefined;
 }
-// #endregion
 
 function askOne(msg: Buffer, server: string): Promise<Buffer | undefined> {
   const type = net.isIPv6(server) ? 'udp6' : 'udp4';

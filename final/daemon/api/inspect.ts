@@ -89,7 +89,6 @@ export function inspect(engine: Engine, container: Container,
   };
 }
 
-// #region network-settings
 /**
  * NetworkSettings as docker shows them: one entry per network, with
  * its address while the container runs; the top-level fields are the
@@ -116,7 +115,6 @@ export function networkSettings(net: NetConfig, container: Container) {
     Networks: networks,
   };
 }
-// #endregion
 
 /** The networks a container is on; "host"/"none" for those modes. */
 function endpointsOf(container: Container)

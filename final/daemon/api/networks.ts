@@ -27,8 +27,7 @@ export function networkRoutes(engine: Engine): Route[] {
       engine.events.emit('network', 'destroy', gone.Id,
         { name: gone.Name, type: gone.Driver });
     }),
-    // #region connect-routes
-    route('POST', `/networks/${ID}/connect`, (request) => {
+        route('POST', `/networks/${ID}/connect`, (request) => {
       const body = request.body ?? {};
       const container = engine.containers.get(body.Container ?? '');
       const name = connectContainer(engine.containers, container,
@@ -42,8 +41,7 @@ export function networkRoutes(engine: Engine): Route[] {
         param(request));
       attached(engine, 'disconnect', name, container.id);
     }),
-    // #endregion
-    route('POST', '/networks/prune', () =>
+        route('POST', '/networks/prune', () =>
       ({ NetworksDeleted: networks.prune() })),
   ].map(translated);
 }

@@ -41,7 +41,6 @@ function checkAliases(network: string, config: EndpointConfig): void {
   }
 }
 
-// #region endpoints-at-create
 /**
  * The networks a new container will join: --network's first, with what
  * NetworkingConfig asks of it (aliases, --ip), then any other network
@@ -66,7 +65,6 @@ export function endpointsAtCreate(containers: Containers, body: CreateBody)
   }
   return out;
 }
-// #endregion
 
 /** Docker adds the short id to a user network's aliases. */
 export function withShortId(container: Container, network: string,
@@ -142,7 +140,6 @@ function hostnameOf(container: Container): string {
   return container.rec.Config.Hostname || container.id.slice(0, 12);
 }
 
-// #region disconnect
 export function disconnectContainer(containers: Containers,
   container: Container, ref: string): string {
   const network = networkName(containers, ref);
@@ -162,7 +159,6 @@ export function disconnectContainer(containers: Containers,
   container.save();
   return network;
 }
-// #endregion
 
 // #region join-step
 /**
@@ -195,7 +191,6 @@ export function joinStep(containers: Containers, container: Container,
 }
 // #endregion
 
-// #region extra-hosts
 /**
  * --add-host's "name:ip" (or "name=ip") as [name, ip] pairs for
  * /etc/hosts; "host-gateway" is the host's address on the default
@@ -214,9 +209,7 @@ export function extraHosts(list: string[], gateway: string)
     return [name, ip === 'host-gateway' ? gateway : ip];
   });
 }
-// #endregion
 
-// #region links
 /**
  * --link NAME[:ALIAS], docker's old way to find a container on the
  * default bridge: a line in /etc/hosts, "IP ALIAS ID NAME", written
@@ -238,7 +231,6 @@ export function linkHosts(containers: Containers, links: string[])
     return [names.join(' '), ip];
   });
 }
-// #endregion
 
 /** The gateway of the default bridge: the host, seen from containers. */
 export function hostGateway(cfg: NetConfig): string {
