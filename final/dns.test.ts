@@ -129,6 +129,9 @@ describe('embedded DNS and user networks', { skip }, () => {
       // container's network namespace), and the owner answers a ping.
       assert.equal(askOverTcp(inspect('web').State.Pid, 'www'), ip);
       assert.equal(inNet(netA, 'ping -c1 -W5 www').status, 0);
+      // On a user network, --link's alias is a name for its container.
+      assert.match(inNet(netA, 'nslookup db', '--link', 'web:db').stdout,
+        new RegExp(`Address:\\s+${ip}\\b`));
       // Another network's containers do not see it: the name is not the
       // server's, so it forwards to --dns (the host's loopback: refused).
       const r = inNet(netB, 'nslookup web', '--dns', '127.0.0.1');
@@ -207,7 +210,7 @@ describe('embedded DNS and user networks', { skip }, () => {
       new RegExp(`inet ${want.replace(/\./g, '\\.')}/16`));
     fails(/Address already in use/, 'run', '--rm', '--network', netA,
       '--ip', want, 'busybox', 'true');
-    fails(/user specified IP address is supported on user defined networks only/,
+    fails(/user specified IP address is supported on user defined networks/,
       'run', '--rm', '--ip', '10.1.2.3', 'busybox', 'true');
     ok('rm', '-f', 'fixed');
   });

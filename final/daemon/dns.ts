@@ -19,6 +19,7 @@ import {
 import {
   leaseIsLive, NetStore, type Lease,
 } from '../../chapters/05-network/store.ts';
+import { parseLink } from './container/connect.ts';
 import type { Containers } from './container/registry.ts';
 
 const socket = syscall<[number, number, number]>(
@@ -178,6 +179,10 @@ export function networkDirectory(all: () => Containers, cfg: NetConfig)
   : Directory {
   return {
     lookup(asker, name) {
+      // A --link alias is a name for the linking container alone.
+      const link = (all().byId.get(asker)?.rec.HostConfig.Links ?? [])
+        .map(parseLink).find((l) => l.alias.toLowerCase() === name);
+      if (link) name = link.target.toLowerCase();
       const found: string[] = [];
       for (const { network } of leasesOf(cfg, asker)) {
         if (network === DEFAULT_NETWORK) continue;

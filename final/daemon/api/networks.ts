@@ -3,7 +3,7 @@ import type { Engine } from '../engine.ts';
 import { translated } from './error-body.ts';
 import { ID, param, route, type Route } from './route.ts';
 import {
-  connectContainer, disconnectContainer,
+  connectContainer, disconnectContainer, networkEvent,
 } from '../container/connect.ts';
 
 export function networkRoutes(engine: Engine): Route[] {
@@ -27,29 +27,30 @@ export function networkRoutes(engine: Engine): Route[] {
       engine.events.emit('network', 'destroy', gone.Id,
         { name: gone.Name, type: gone.Driver });
     }),
-        route('POST', `/networks/${ID}/connect`, (request) => {
+    route('POST', `/networks/${ID}/connect`, (request) => {
       const body = request.body ?? {};
       const container = engine.containers.get(body.Container ?? '');
       const name = connectContainer(engine.containers, container,
         param(request), body.EndpointConfig ?? {});
-      attached(engine, 'connect', name, container.id);
+      networkEvent(engine.containers, 'connect', name, container.id);
     }),
     route('POST', `/networks/${ID}/disconnect`, (request) => {
       const body = request.body ?? {};
       const container = engine.containers.get(body.Container ?? '');
       const name = disconnectContainer(engine.containers, container,
         param(request));
-      attached(engine, 'disconnect', name, container.id);
+      networkEvent(engine.containers, 'disconnect', name,
+        container.id);
     }),
-        route('POST', '/networks/prune', () =>
-      ({ NetworksDeleted: networks.prune() })),
+    route('POST', '/networks/prune', () => {
+      const before = networks.list();
+      const gone = networks.prune();
+      for (const n of before.filter((x) => gone.includes(x.Name))) {
+        engine.events.emit('network', 'destroy', n.Id,
+          { name: n.Name, type: n.Driver });
+      }
+      return { NetworksDeleted: gone };
+    }),
   ].map(translated);
 }
 
-/** docker's network event for a container joining or leaving. */
-function attached(engine: Engine, action: string, network: string,
-  container: string): void {
-  const n = engine.networks.inspect(network);
-  engine.events.emit('network', action, n.Id,
-    { container, name: n.Name, type: n.Driver });
-}

@@ -6,7 +6,7 @@
 import net from 'node:net';
 import type { StartStep } from '../../../chapters/02-namespaces/steps.ts';
 import {
-  findLease, releaseEndpoint, reserve,
+  findLease, leasesOf, releaseEndpoint, reserve,
 } from '../../../chapters/05-network/ipam.ts';
 import { intToIp, parseSubnet } from
   '../../../chapters/05-network/cidr.ts';
@@ -64,6 +64,14 @@ export function endpointsAtCreate(containers: Containers, body: CreateBody)
       Aliases: config?.Aliases?.length ? [...config.Aliases] : null };
   }
   return out;
+}
+
+/** docker's network event for a container joining or leaving one. */
+export function networkEvent(containers: Containers, action: string,
+  network: string, container: string): void {
+  const n = containers.opts.networks.inspect(network);
+  containers.opts.events.emit('network', action, n.Id,
+    { container, name: n.Name, type: n.Driver });
 }
 
 /** Docker adds the short id to a user network's aliases. */
@@ -183,9 +191,19 @@ export function joinStep(containers: Containers, container: Container,
         attachEndpoint(cfg, r, c.pid, freeIfname(c.pid));
       }
       if (onUserNetwork) containers.opts.dns?.listen(c.id, c.pid);
+      for (const { network } of leasesOf(cfg, c.id)) {
+        networkEvent(containers, 'connect', network, c.id);
+      }
     },
     release(c) {
       containers.opts.dns?.close(c.id);
+      // Before chapter 05's release (steps undo in reverse): the leases
+      // say which networks it is still on.
+      for (const { network } of leasesOf(cfg, c.id)) {
+        try {
+          networkEvent(containers, 'disconnect', network, c.id);
+        } catch { /* the network went meanwhile */ }
+      }
     },
   };
 }
@@ -214,11 +232,13 @@ export function extraHosts(list: string[], gateway: string)
  * --link NAME[:ALIAS], docker's old way to find a container on the
  * default bridge: a line in /etc/hosts, "IP ALIAS ID NAME", written
  * once at the start (a restarted target's new address is not seen).
+ * On a user network a link is a name for the embedded DNS (dns.ts).
  */
-export function linkHosts(containers: Containers, links: string[])
-  : [string, string][] {
+export function linkHosts(containers: Containers, links: string[],
+  first?: string): [string, string][] {
+  if (first !== DEFAULT_NETWORK) return [];
   return links.map((link) => {
-    const [name, alias = name] = link.replace(/^\//, '').split(':');
+    const { target: name, alias } = parseLink(link);
     const target = containers.get(name);
     const ip = target.isRunning ? findLease(containers.opts.net, target.id,
       DEFAULT_NETWORK)?.lease.ip : undefined;
@@ -226,10 +246,17 @@ export function linkHosts(containers: Containers, links: string[])
       throw new Conflict(`Cannot link to a non running container: ` +
         `/${target.name} AS /${alias}`);
     }
-    const names = [...new Set([alias.replace(/^.*\//, ''),
-      target.id.slice(0, 12), target.name])];
+    const names = [...new Set([alias, target.id.slice(0, 12),
+      target.name])];
     return [names.join(' '), ip];
   });
+}
+
+/** "web:db", "/web:/me/db" or "web" (its own alias). */
+export function parseLink(link: string): { target: string; alias: string } {
+  const [target, alias = target] = link.split(':');
+  const last = (s: string) => s.replace(/^.*\//, '');
+  return { target: target.replace(/^\//, ''), alias: last(alias) };
 }
 
 /** The gateway of the default bridge: the host, seen from containers. */

@@ -93,7 +93,7 @@ function plan(containers: Containers, container: Container, spec: Spec,
     .some((n) => n && n !== DEFAULT_NETWORK);
   return {
     ip: (first && endpoints[first]?.IPAMConfig?.IPv4Address) || undefined,
-    extraHosts: [...linkHosts(containers, hostConfig.Links ?? []),
+    extraHosts: [...linkHosts(containers, hostConfig.Links ?? [], first),
       ...extraHosts(hostConfig.ExtraHosts ?? [],
         hostGateway(containers.opts.net))],
     dns: { servers: hostConfig.Dns ?? [], search: hostConfig.DnsSearch ??
