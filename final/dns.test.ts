@@ -281,3 +281,33 @@ describe('embedded DNS and user networks', { skip }, () => {
     ok('network', 'rm', netA, netB);
   });
 });
+
+describe('the DNS wire format (RFC 1035)', () => {
+  // A query for "web.a" type A with RD set, as a resolver sends it.
+  const query = Buffer.from([0xab, 0xcd, 0x01, 0x00, 0, 1, 0, 0, 0, 0, 0, 0,
+    3, 0x77, 0x65, 0x62, 1, 0x61, 0, 0, 1, 0, 1]);
+
+  test('a query is read; an answer echoes it with one A record each', () => {
+    const q = parseQuery(query)!;
+    assert.deepEqual([q.id, q.name, q.type, q.recursion],
+      [0xabcd, 'web.a', TYPE_A, true]);
+    const a = answer(q, 0, ['10.1.2.3', '10.1.2.4']);
+    assert.equal(a.readUInt16BE(0), 0xabcd);
+    assert.equal(a.readUInt16BE(2), 0x8180); // QR, RD, RA, NOERROR
+    assert.equal(a.readUInt16BE(6), 2);
+    assert.deepEqual([...a.subarray(query.length, query.length + 2)],
+      [0xc0, 0x0c]); // the name: a pointer to the question's
+    assert.deepEqual([...a.subarray(-4)], [10, 1, 2, 4]);
+    assert.equal(answer(q, 3).readUInt16BE(2) & 0xf, 3); // NXDOMAIN
+  });
+
+  test('answers, truncated or compressed questions are not queries', () => {
+    const reply = Buffer.from(query);
+    reply[2] |= 0x80;
+    assert.equal(parseQuery(reply), undefined);
+    assert.equal(parseQuery(query.subarray(0, 15)), undefined);
+    const pointer = Buffer.concat([query.subarray(0, 12),
+      Buffer.from([0xc0, 0x0c, 0, 1, 0, 1])]);
+    assert.equal(parseQuery(pointer), undefined);
+  });
+});
