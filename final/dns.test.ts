@@ -129,6 +129,9 @@ describe('embedded DNS and user networks', { skip }, () => {
       // container's network namespace), and the owner answers a ping.
       assert.equal(askOverTcp(inspect('web').State.Pid, 'www'), ip);
       assert.equal(inNet(netA, 'ping -c1 -W5 www').status, 0);
+      // Reverse lookups name it on its network, as docker's.
+      assert.match(inNet(netA, `nslookup ${ip}`).stdout,
+        new RegExp(`name = web\\.${netA}`));
       // On a user network, --link's alias is a name for its container.
       assert.match(inNet(netA, 'nslookup db', '--link', 'web:db').stdout,
         new RegExp(`Address:\\s+${ip}\\b`));

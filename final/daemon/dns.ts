@@ -101,6 +101,7 @@ export interface Query {
 
 export const TYPE_A = 1;
 export const TYPE_AAAA = 28;
+export const TYPE_PTR = 12;
 export const RCODE = { ok: 0, servfail: 2, nxdomain: 3, notimp: 4,
   refused: 5 };
 
@@ -157,6 +158,22 @@ export function answer(q: Query, rcode: number, addresses: string[] = [])
 }
 // #endregion
 
+/** A reverse lookup's answer: one PTR record naming the container. */
+function answerPtr(q: Query, name: string): Buffer {
+  const head = answer(q, RCODE.ok);
+  head.writeUInt16BE(1, 6);
+  const target = Buffer.concat([...name.split('.').map((l) =>
+    Buffer.concat([Buffer.from([l.length]), Buffer.from(l, 'latin1')])),
+  Buffer.from([0])]);
+  const r = Buffer.alloc(12);
+  r.writeUInt16BE(0xc00c, 0);
+  r.writeUInt16BE(TYPE_PTR, 2);
+  r.writeUInt16BE(1, 4);
+  r.writeUInt32BE(600, 6);
+  r.writeUInt16BE(target.length, 10);
+  return Buffer.concat([head, r, target]);
+}
+
 /** What the server needs to know about the containers. */
 export interface Directory {
   /**
@@ -164,9 +181,13 @@ export interface Directory {
    * container on its networks is called so (the name is not ours).
    */
   lookup(asker: string, name: string): string[] | undefined;
+  /** The name of a container at `ip` on `asker`'s networks (PTR). */
+  reverse(asker: string, ip: string): string | undefined;
   /** Where `asker`'s other names go: --dns, else the host's servers. */
   upstream(asker: string): string[];
 }
+
+interface Peer { network: string; names: string[]; ip: string }
 
 // #region directory
 /**
@@ -177,27 +198,28 @@ export interface Directory {
  */
 export function networkDirectory(all: () => Containers, cfg: NetConfig)
   : Directory {
+  const peers = (asker: string): Peer[] => leasesOf(cfg, asker)
+    .filter(({ network }) => network !== DEFAULT_NETWORK)
+    .flatMap(({ network }) => livePeers(cfg, network).map(([id, ip]) => {
+      const peer = all().byId.get(id);
+      const names = peer ? [peer.name, id.slice(0, 12),
+        ...peer.rec.Endpoints?.[network]?.Aliases ?? []] : [];
+      return { network, ip, names: names.map((n) => n.toLowerCase()) };
+    }));
   return {
     lookup(asker, name) {
       // A --link alias is a name for the linking container alone.
       const link = (all().byId.get(asker)?.rec.HostConfig.Links ?? [])
         .map(parseLink).find((l) => l.alias.toLowerCase() === name);
       if (link) name = link.target.toLowerCase();
-      const found: string[] = [];
-      for (const { network } of leasesOf(cfg, asker)) {
-        if (network === DEFAULT_NETWORK) continue;
-        for (const [id, ip] of livePeers(cfg, network)) {
-          const peer = all().byId.get(id);
-          if (!peer) continue;
-          const names = [peer.name, id.slice(0, 12),
-            ...peer.rec.Endpoints?.[network]?.Aliases ?? []]
-            .map((n) => n.toLowerCase());
-          const hit = names.some((n) => n === name ||
-            `${n}.${network.toLowerCase()}` === name);
-          if (hit && !found.includes(ip)) found.push(ip);
-        }
-      }
-      return found.length ? found : undefined;
+      const ips = peers(asker).filter((p) => p.names.some((n) =>
+        n === name || `${n}.${p.network.toLowerCase()}` === name))
+        .map((p) => p.ip);
+      return ips.length ? [...new Set(ips)] : undefined;
+    },
+    reverse(asker, ip) {
+      const p = peers(asker).find((x) => x.ip === ip && x.names.length);
+      return p && `${p.names[0]}.${p.network}`;
     },
     upstream(asker) {
       const hostConfig = all().byId.get(asker)?.rec.HostConfig;
@@ -267,10 +289,20 @@ export class EmbeddedDns {
       // Ours: IPv4 addresses only; other types get an empty answer.
       return answer(q, RCODE.ok, q.type === TYPE_A ? ips : []);
     }
+    const ptr = q.type === TYPE_PTR ? this.reverseName(asker, name)
+      : undefined;
+    if (ptr) return answerPtr(q, ptr);
     return await forward(msg, this.directory.upstream(asker)) ??
       answer(q, RCODE.servfail);
   }
   // #endregion
+
+  /** "4.3.2.10.in-addr.arpa": the container at 10.2.3.4, if any. */
+  private reverseName(asker: string, name: string): string | undefined {
+    const m = /^(\d+)\.(\d+)\.(\d+)\.(\d+)\.in-addr\.arpa$/.exec(name);
+    return m ? this.directory.reverse(asker,
+      [m[4], m[3], m[2], m[1]].join('.')) : undefined;
+  }
 
   /** DNS over TCP: each message behind a two-byte length (RFC 1035). */
   private serveTcp(asker: string, conn: net.Socket): void {
