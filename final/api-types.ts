@@ -29,6 +29,15 @@ export interface CreateBody {
   StopSignal?: string;
   StopTimeout?: number;
   HostConfig?: HostConfig;
+  /** The networks to join and how (--network-alias, --ip). */
+  NetworkingConfig?: { EndpointsConfig?: Record<string, EndpointConfig> };
+}
+
+/** What a container asks of one network (docker's EndpointSettings). */
+export interface EndpointConfig {
+  IPAMConfig?: { IPv4Address?: string } | null;
+  Aliases?: string[] | null;
+  Links?: string[] | null;
 }
 
 export interface HostConfig {
@@ -36,6 +45,14 @@ export interface HostConfig {
   /** With Tty: the terminal's size at the start, [height, width]. */
   ConsoleSize?: [number, number];
   NetworkMode?: string;
+  /** --dns, --dns-search, --dns-option: the container's resolv.conf. */
+  Dns?: string[];
+  DnsSearch?: string[];
+  DnsOptions?: string[];
+  /** --add-host "name:ip" (ip may be "host-gateway"). */
+  ExtraHosts?: string[] | null;
+  /** --link "name:alias" (default bridge: /etc/hosts entries). */
+  Links?: string[] | null;
   PortBindings?: Record<string, PortBinding[]>;
   RestartPolicy?: RestartPolicy;
   AutoRemove?: boolean;

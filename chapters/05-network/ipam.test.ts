@@ -10,7 +10,7 @@ import { sweep } from './cleanup.ts';
 import { findLease, releaseEndpoint, reserve } from './ipam.ts';
 import { listNetworks, type NetConfig } from './networks.ts';
 import { parsePublish } from './ports.ts';
-import { containerResolvConf } from './resolv.ts';
+import { containerResolvConf, resolvConf } from './resolv.ts';
 import { networkStep } from './step.ts';
 import {
   configEnv, demoHost, type DemoHost, dropConfig, freeSubnet, hostState,
@@ -46,6 +46,27 @@ describe('chapter 05: parsing', () => {
     });
 });
 
+describe('chapter 05: resolv.conf with --dns* and the embedded server',
+  () => {
+    const host = 'nameserver 10.9.8.7\nsearch a.test\noptions edns0\n';
+    test('unchanged without settings; each flag replaces its line', () => {
+      assert.equal(resolvConf(host), host);
+      assert.equal(resolvConf(host, { servers: ['192.0.2.1'],
+        options: ['rotate'] }),
+      'search a.test\nnameserver 192.0.2.1\noptions rotate\n');
+      assert.equal(resolvConf(host, { search: ['.'] }),
+        'nameserver 10.9.8.7\noptions edns0\n');
+    });
+    test('embedded: 127.0.0.11 alone, ndots:0 unless set', () => {
+      assert.equal(resolvConf(host, { embedded: true,
+        servers: ['192.0.2.1'] }),
+      'search a.test\nnameserver 127.0.0.11\noptions edns0 ndots:0\n');
+      assert.equal(resolvConf(host, { embedded: true,
+        options: ['ndots:2'] }),
+      'search a.test\nnameserver 127.0.0.11\noptions ndots:2\n');
+    });
+  });
+
 describe('chapter 05: address pool', needsRoot, () => {
   let cfg: NetConfig;
   before(() => { cfg = testConfig(); });
@@ -70,6 +91,9 @@ describe('chapter 05: address pool', needsRoot, () => {
         // Asking again for a container returns its lease.
         assert.equal(reserve(small, 'bridge', 'c1', 'h', []).lease.ip,
           got[0]);
+        // --ip: never on a network whose subnet was not chosen.
+        assert.throws(() => reserve(small, 'bridge', 'c8', 'h', [],
+          `${base}.3`), /only when connecting to networks with user/);
       } finally {
         dropConfig(small);
       }

@@ -2,7 +2,9 @@
 // address of the subnet and its host ports, taken in one locked step
 // before it starts and given back when it is gone.
 import { createHash } from 'node:crypto';
-import { broadcast, intToIp, ipToInt, parseSubnet } from './cidr.ts';
+import {
+  broadcast, contains, intToIp, ipToInt, parseSubnet,
+} from './cidr.ts';
 import { chainsOf, type Chains } from './firewall.ts';
 import { claimPorts } from './host-ports.ts';
 import {
@@ -28,7 +30,7 @@ export interface Reservation {
  * Asking again for the same container returns the same lease.
  */
 export function reserve(cfg: NetConfig, name: string, container: string,
-  hostname: string, ports: PortMapping[]): Reservation {
+  hostname: string, ports: PortMapping[], ip?: string): Reservation {
   checkHostAddresses(ports);
   const store = new NetStore(cfg.stateDir);
   return store.withLock(() => {
@@ -40,12 +42,13 @@ export function reserve(cfg: NetConfig, name: string, container: string,
         .filter((l) => l.container !== container && leaseIsLive(l))
         .flatMap((l) => l.ports);
       lease = {
-        container, hostname, ip: nextAddress(rec),
+        container, hostname,
+        ip: ip ? askedAddress(rec, ip) : nextAddress(rec),
         ports: claimPorts(ports, taken), owner: processRef(),
-        veth: vethName(cfg, container),
+        veth: vethName(cfg, container, name),
       };
       rec.leases[container] = lease;
-      rec.last = lease.ip;
+      if (!ip) rec.last = lease.ip;
       store.write(rec);
     }
     return { network: rec, lease, chains: chainsOf(cfg.chainPrefix) };
@@ -53,10 +56,44 @@ export function reserve(cfg: NetConfig, name: string, container: string,
 }
 // #endregion
 
-/** The host end's name: unique per container and at most 15 bytes. */
-export function vethName(cfg: NetConfig, container: string): string {
-  const h = createHash('sha256').update(`${cfg.chainPrefix}:${container}`);
+/**
+ * The host end's name: unique per container and network, at most 15
+ * bytes (IFNAMSIZ). A container on two networks has two veth pairs.
+ */
+export function vethName(cfg: NetConfig, container: string,
+  network: string): string {
+  const h = createHash('sha256')
+    .update(`${cfg.chainPrefix}:${container}:${network}`);
   return `${cfg.linkPrefix}${h.digest('hex')}`.slice(0, 15);
+}
+
+/**
+ * `--ip`: an address the user chose. As docker, only on a network whose
+ * subnet the user chose too (an automatic one may change), inside it,
+ * and not the gateway's or another container's.
+ */
+function askedAddress(rec: NetworkRecord, ip: string): string {
+  if (!rec.userSubnet) {
+    throw new NetworkError('user specified IP address is supported only ' +
+      'when connecting to networks with user configured subnets');
+  }
+  const s = parseSubnet(rec.subnet);
+  let n: number;
+  try {
+    n = ipToInt(ip);
+  } catch (err) {
+    throw new NetworkError(`invalid IPv4 address: ${ip}`, { cause: err });
+  }
+  if (!contains(s, n) || n === s.base || n === broadcast(s)) {
+    throw new NetworkError('no configured subnet or ip-range contain ' +
+      `the IP address ${ip}`);
+  }
+  const users = Object.values(rec.leases).map((l) => l.ip);
+  if (n === ipToInt(rec.gateway) || users.includes(ip)) {
+    throw new NetworkError(`Address already in use: ${ip} on network ` +
+      `${rec.name}`);
+  }
+  return ip;
 }
 
 // #region next-address
@@ -102,7 +139,7 @@ export function releaseEndpoint(cfg: NetConfig, name: string,
     const rec = store.read(name);
     const lease = rec?.leases[container];
     dropEndpoint(cfg, lease ?? {
-      container, veth: vethName(cfg, container),
+      container, veth: vethName(cfg, container, name),
     } as Lease);
     if (!rec || !lease) return;
     delete rec.leases[container];
@@ -110,13 +147,17 @@ export function releaseEndpoint(cfg: NetConfig, name: string,
   });
 }
 
-/** The lease a container holds on any network, if any. */
-export function findLease(cfg: NetConfig, container: string):
-  { network: string; lease: Lease } | undefined {
+/** Every lease a container holds (one per network it is on). */
+export function leasesOf(cfg: NetConfig, container: string):
+  { network: string; lease: Lease }[] {
   const store = new NetStore(cfg.stateDir);
-  for (const rec of store.list()) {
-    const lease = rec.leases[container];
-    if (lease) return { network: rec.name, lease };
-  }
-  return undefined;
+  return store.list().filter((rec) => rec.leases[container])
+    .map((rec) => ({ network: rec.name, lease: rec.leases[container] }));
+}
+
+/** The lease a container holds on a network, or on its first one. */
+export function findLease(cfg: NetConfig, container: string,
+  network?: string): { network: string; lease: Lease } | undefined {
+  return leasesOf(cfg, container)
+    .find((l) => network === undefined || l.network === network);
 }

@@ -91,6 +91,9 @@ export interface NetworkInfo {
   subnet?: string;
   gateway?: string;
   created?: string;
+  labels?: Record<string, string>;
+  /** The subnet was asked for: containers may name their address. */
+  userSubnet?: boolean;
   containers: ContainerEndpoint[];
 }
 
@@ -98,6 +101,7 @@ function info(rec: NetworkRecord): NetworkInfo {
   return {
     name: rec.name, id: rec.id, driver: 'bridge', bridge: rec.bridge,
     subnet: rec.subnet, gateway: rec.gateway, created: rec.created,
+    labels: rec.labels ?? {}, userSubnet: !!rec.userSubnet,
     containers: Object.values(rec.leases).map((l) => ({
       id: l.container, ip: l.ip, hostname: l.hostname, ports: l.ports,
       veth: l.veth,
@@ -110,6 +114,8 @@ export interface CreateOptions {
   subnet?: string;
   /** Defaults to the subnet's first address. */
   gateway?: string;
+  /** Free-form metadata (`--label k=v`), as docker keeps it. */
+  labels?: Record<string, string>;
 }
 
 // #region create-network
@@ -172,7 +178,8 @@ function newRecord(store: NetStore, cfg: NetConfig, name: string, id: string,
   }
   return {
     name, id, driver: 'bridge', bridge, subnet: formatSubnet(s), gateway,
-    created: new Date().toISOString(), leases: {},
+    created: new Date().toISOString(), labels: opts.labels ?? {},
+    userSubnet: opts.subnet !== undefined, leases: {},
   };
 }
 
@@ -201,6 +208,7 @@ export function loadNetwork(store: NetStore, cfg: NetConfig,
   const id = createHash('sha256').update(cfg.defaultBridge).digest('hex');
   const def = newRecord(store, cfg, name, id, cfg.defaultBridge,
     { subnet: cfg.defaultSubnet });
+  def.userSubnet = false; // docker: no --ip on the default network
   store.write(def);
   return def;
 }

@@ -12,9 +12,28 @@ export interface NameFiles {
   ip?: string;
   /** Extra names for the address (e.g. the container's name). */
   aliases?: string[];
-  /** Use the host's resolv.conf unchanged (host mode). */
+  /** Use the host's resolv.conf (host mode), with `dns` applied. */
   hostResolv?: boolean;
+  /** --add-host's entries: [name, address]. */
+  extraHosts?: [string, string][];
+  /** --dns, --dns-search, --dns-option and the embedded server. */
+  dns?: DnsSettings;
 }
+
+/** What a container's resolv.conf says besides the host's. */
+export interface DnsSettings {
+  /** --dns: nameservers instead of the host's. */
+  servers?: string[];
+  /** --dns-search: search domains ("." for none). */
+  search?: string[];
+  /** --dns-option: resolver options (ndots:2, rotate...). */
+  options?: string[];
+  /** The engine answers on 127.0.0.11 (user networks, as docker). */
+  embedded?: boolean;
+}
+
+/** Where docker's embedded DNS server answers, in every container. */
+export const EMBEDDED_DNS = '127.0.0.11';
 
 /** Public resolvers a container falls back to, as Docker does. */
 export const FALLBACK_NAMESERVERS = ['8.8.8.8', '8.8.4.4'];
@@ -48,6 +67,57 @@ export function containerResolvConf(
 }
 // #endregion
 
+/** The three things a resolver reads from resolv.conf(5). */
+export function parseResolv(text: string): { servers: string[];
+  search: string[]; options: string[] } {
+  const lines = text.split('\n');
+  const words = (key: string) => lines.map((l) => l.trim().split(/\s+/))
+    .filter((w) => w[0] === key).map((w) => w.slice(1));
+  // The last search (or domain) line wins; options add up.
+  const search = [...words('domain'), ...words('search')].at(-1) ?? [];
+  return { servers: servers(lines), search, options: words('options')
+    .flat() };
+}
+
+// #region resolv-dns
+/**
+ * resolv.conf as docker writes it: the host's, unchanged unless the
+ * user set --dns, --dns-search or --dns-option (each replaces the
+ * host's line). With the embedded server the only nameserver is
+ * 127.0.0.11, and ndots:0 makes every name go to it as typed (the
+ * servers it forwards to are the --dns ones, or the host's).
+ */
+export function resolvConf(base: string, dns: DnsSettings = {}): string {
+  const set = (list?: string[]) => list?.length ? list : undefined;
+  if (!dns.embedded && !set(dns.servers) && !set(dns.search) &&
+    !set(dns.options)) return base;
+  const host = parseResolv(base);
+  const servers = dns.embedded ? [EMBEDDED_DNS]
+    : set(dns.servers) ?? host.servers;
+  const search = (set(dns.search) ?? host.search)
+    .filter((d) => d !== '.');
+  const options = set(dns.options) ?? host.options;
+  if (dns.embedded && !options.some((o) => o.startsWith('ndots:'))) {
+    options.push('ndots:0');
+  }
+  return [search.length ? `search ${search.join(' ')}` : '',
+    ...servers.map((s) => `nameserver ${s}`),
+    options.length ? `options ${options.join(' ')}` : '']
+    .filter(Boolean).join('\n') + '\n';
+}
+// #endregion
+
+/**
+ * Where the embedded server sends names it does not know: --dns, or
+ * the host's own nameservers. It asks from the host's namespace, so a
+ * loopback resolver (127.0.0.53) works too.
+ */
+export function forwarders(dns: DnsSettings = {},
+  hostFile = '/etc/resolv.conf'): string[] {
+  if (dns.servers?.length) return dns.servers;
+  return servers(readLines(hostFile));
+}
+
 function readLines(file: string): string[] {
   try {
     return readFileSync(file, 'utf8').split('\n');
@@ -75,6 +145,7 @@ export function hostsFile(f: NameFiles): string {
     'ff00::0\tip6-mcastprefix',
     'ff02::1\tip6-allnodes',
     'ff02::2\tip6-allrouters',
+    ...(f.extraHosts ?? []).map(([host, ip]) => `${ip}\t${host}`),
     f.ip ? `${f.ip}\t${names}` : `127.0.1.1\t${names}`,
   ].join('\n') + '\n';
 }
@@ -91,8 +162,9 @@ export function writeNameFiles(dir: string, f: NameFiles): Mount[] {
   const files: Record<string, string> = {
     hostname: f.hostname + '\n',
     hosts: hostsFile(f),
-    'resolv.conf': f.hostResolv
+    'resolv.conf': resolvConf(f.hostResolv
       ? readLines('/etc/resolv.conf').join('\n') : containerResolvConf(),
+    f.dns),
   };
   return Object.entries(files).map(([name, text]) => {
     writeFileSync(join(dir, name), text, { mode: 0o644 });

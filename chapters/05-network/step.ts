@@ -4,7 +4,7 @@
 // to the spec; `attach` plugs a veth pair into the init's network
 // namespace; `release` takes it all back.
 import {
-  existsSync, mkdirSync, rmSync, writeFileSync,
+  existsSync, mkdirSync, readFileSync, rmSync, writeFileSync,
 } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { resolveInRoot } from '../02-namespaces/mounts.ts';
@@ -14,13 +14,14 @@ import { parseSubnet } from './cidr.ts';
 import { deleteLink, ipBatch } from './exec.ts';
 import { forgetUdpFlows, setPortRules } from './firewall.ts';
 import {
-  findLease, recordInit, releaseEndpoint, reserve, type Reservation,
+  findLease, leasesOf, recordInit, releaseEndpoint, reserve,
+  type Reservation,
 } from './ipam.ts';
 import {
   DEFAULT_NETWORK, NetworkError, netConfig, type NetConfig,
 } from './networks.ts';
 import { publishMode, type PortMapping } from './ports.ts';
-import { writeNameFiles } from './resolv.ts';
+import { type DnsSettings, writeNameFiles } from './resolv.ts';
 
 export interface NetworkOptions {
   /**
@@ -36,6 +37,12 @@ export interface NetworkOptions {
   publish?: PortMapping[];
   /** The container's name, an extra name for it in /etc/hosts. */
   name?: string;
+  /** --ip: its address on a user network whose subnet was chosen. */
+  ip?: string;
+  /** --add-host's [name, address] pairs, for /etc/hosts. */
+  extraHosts?: [string, string][];
+  /** --dns* and whether the engine's DNS server answers (resolv.ts). */
+  dns?: DnsSettings;
   /** Default: spec.hostname, else the first 12 characters of the id. */
   hostname?: string;
   /** Host-side configuration (state dir, chain prefix, default net). */
@@ -97,42 +104,64 @@ export function networkStep(opts: NetworkOptions = {}): StartStep {
     attach(c) {
       const d = c.data.network as NetworkStepData;
       if (d.mode.kind === 'none') ipBatch(['link set lo up'], c.pid);
-      if (d.reservation) connect(cfg, d.reservation, c.pid);
+      if (d.reservation) attachEndpoint(cfg, d.reservation, c.pid);
     },
     release(c) {
       const d = c.data.network as NetworkStepData | undefined;
       if (!d) return;
-      if (d.mode.kind === 'bridge') {
-        releaseEndpoint(cfg, d.mode.network, c.id);
-      }
+      // Every network it joined: its first, and those connected later.
+      const on = new Set(leasesOf(cfg, c.id).map((l) => l.network));
+      if (d.mode.kind === 'bridge') on.add(d.mode.network);
+      for (const net of on) releaseEndpoint(cfg, net, c.id);
       rmSync(d.filesDir, { recursive: true, force: true });
     },
   };
 }
 // #endregion
 
-/** plugVeth, with an error that names the network. */
-function connect(cfg: NetConfig, r: Reservation, pid: number): void {
+/**
+ * Plugs a reserved endpoint into a process's namespace: `eth0` with the
+ * default route for its first network; a network connected later gets
+ * the next free ethN and no route (docker's `network connect`).
+ */
+export function attachEndpoint(cfg: NetConfig, r: Reservation, pid: number,
+  ifname = 'eth0'): void {
   try {
-    plugVeth(cfg, r, pid);
+    plugVeth(cfg, r, pid, ifname);
   } catch (err) {
     throw new NetworkError(`connect to network "${r.network.name}": ` +
       (err as Error).message, { cause: err });
   }
 }
 
+/** The first ethN a process's network namespace does not have. */
+export function freeIfname(pid: number): string {
+  let names: string[] = [];
+  try { // /proc/PID/net/dev lists the links of PID's namespace
+    names = readFileSync(`/proc/${pid}/net/dev`, 'utf8').split('\n')
+      .map((l) => l.split(':')[0].trim());
+  } catch { /* gone: the plugging will say so */ }
+  for (let i = 0; ; i++) if (!names.includes(`eth${i}`)) return `eth${i}`;
+}
+
 function prepareMode(c: Starting, d: NetworkStepData, cfg: NetConfig,
   opts: NetworkOptions, ports: PortMapping[]): void {
   const hostname = opts.hostname ?? c.spec.hostname ?? c.id.slice(0, 12);
-  const aliases = opts.name ? [opts.name] : [];
+  const files = { hostname, aliases: opts.name ? [opts.name] : [],
+    extraHosts: opts.extraHosts, dns: opts.dns };
   const mode = d.mode;
+  if (opts.ip && (mode.kind !== 'bridge' ||
+    mode.network === DEFAULT_NETWORK)) {
+    throw new NetworkError('user specified IP address is supported on ' +
+      'user defined networks only');
+  }
   if (mode.kind === 'host') {
     setNetns(c.spec, undefined);
     addMounts(c.spec, writeNameFiles(d.filesDir,
-      { hostname, aliases, hostResolv: true }));
+      { ...files, hostResolv: true }));
   } else if (mode.kind === 'none') {
     setNetns(c.spec, { type: 'network' });
-    addMounts(c.spec, writeNameFiles(d.filesDir, { hostname, aliases }));
+    addMounts(c.spec, writeNameFiles(d.filesDir, files));
   } else if (mode.kind === 'container') {
     const target = opts.resolveContainer?.(mode.ref) ?? pidRef(mode.ref);
     const path = `/proc/${target.pid}/ns/net`;
@@ -141,12 +170,13 @@ function prepareMode(c: Starting, d: NetworkStepData, cfg: NetConfig,
     }
     setNetns(c.spec, { type: 'network', path });
     const ip = target.id ? findLease(cfg, target.id)?.lease.ip : undefined;
-    addMounts(c.spec, writeNameFiles(d.filesDir, { hostname, aliases, ip }));
+    addMounts(c.spec, writeNameFiles(d.filesDir, { ...files, ip }));
   } else {
-    d.reservation = reserve(cfg, mode.network, c.id, hostname, ports);
+    d.reservation = reserve(cfg, mode.network, c.id, hostname, ports,
+      opts.ip);
     setNetns(c.spec, { type: 'network' });
     addMounts(c.spec, writeNameFiles(d.filesDir,
-      { hostname, aliases, ip: d.reservation.lease.ip }));
+      { ...files, ip: d.reservation.lease.ip }));
   }
 }
 
@@ -199,20 +229,22 @@ function makeMountPoints(root: string, dests: string[]): void {
  * directly inside the container's network namespace, named eth0. Then,
  * inside, the address, the links up, and the default route.
  */
-function plugVeth(cfg: NetConfig, r: Reservation, pid: number): void {
+function plugVeth(cfg: NetConfig, r: Reservation, pid: number,
+  ifname: string): void {
   const { network: net, lease } = r;
   const bits = parseSubnet(net.subnet).bits;
   deleteLink(lease.veth); // a second attach starts afresh
   ipBatch([
-    `link add name ${lease.veth} type veth peer name eth0 ` +
+    `link add name ${lease.veth} type veth peer name ${ifname} ` +
       `address ${macFor(lease.ip)} netns ${pid}`,
     `link set ${lease.veth} master ${net.bridge} up`,
   ]);
   ipBatch([
     'link set lo up',
-    `addr add ${lease.ip}/${bits} dev eth0`,
-    'link set eth0 up',
-    `route add default via ${net.gateway}`,
+    `addr add ${lease.ip}/${bits} dev ${ifname}`,
+    `link set ${ifname} up`,
+    // Only the first network is the way out (docker's gateway).
+    ...ifname === 'eth0' ? [`route add default via ${net.gateway}`] : [],
   ], pid);
   if (lease.ports.length) {
     setPortRules(r.chains, lease.container, lease.ip, net.bridge,
@@ -228,7 +260,7 @@ function plugVeth(cfg: NetConfig, r: Reservation, pid: number): void {
  * four bytes), so a neighbour's stale ARP entry for a reused address
  * still points at the right card.
  */
-function macFor(ip: string): string {
+export function macFor(ip: string): string {
   return ['02', '42', ...ip.split('.').map((b) =>
     Number(b).toString(16).padStart(2, '0'))].join(':');
 }

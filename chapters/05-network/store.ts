@@ -36,6 +36,10 @@ export interface NetworkRecord {
   subnet: string;
   gateway: string;
   created: string;
+  /** `network create --label`: kept, shown by inspect. */
+  labels?: Record<string, string>;
+  /** The subnet was asked for (--subnet): --ip may pick addresses. */
+  userSubnet?: boolean;
   /** The address handed out last: allocation goes round from there. */
   last?: string;
   leases: Record<string, Lease>;

@@ -2,7 +2,7 @@
 import { applyFormat, table } from '../format.ts';
 import type { Command } from './command.ts';
 import {
-  bool, forEach, FORMAT_FLAG, inspectCommand, management, q, str,
+  bool, forEach, FORMAT_FLAG, inspectCommand, list, management, q, str,
 } from './command.ts';
 
 interface Network {
@@ -20,6 +20,7 @@ const create: Command = {
       help: 'Subnet in CIDR format that represents a network segment' },
     { name: 'gateway', kind: 'string', value: 'string',
       help: 'IPv4 Gateway for the master subnet' },
+    { name: 'label', kind: 'list', help: 'Set metadata on a network' },
   ],
   minArgs: 1,
   maxArgs: 1,
@@ -35,9 +36,51 @@ const create: Command = {
     }
     const r = await ctx.client.call<{ Id: string }>('POST',
       '/networks/create', { Name: p.args[0], Driver: 'bridge',
+        Labels: labels(list(p, 'label')),
         IPAM: { Config: subnet ? [{ Subnet: subnet, Gateway: gateway }]
           : [] } });
     ctx.out(`${r.Id}\n`);
+    return 0;
+  },
+};
+
+/** ["k=v", "k"] -> {k: v, k: ""}, as docker's --label. */
+function labels(list: string[]): Record<string, string> {
+  return Object.fromEntries(list.map((l) => {
+    const eq = l.indexOf('=');
+    return eq < 0 ? [l, ''] : [l.slice(0, eq), l.slice(eq + 1)];
+  }));
+}
+
+const connect: Command = {
+  usage: 'network connect [OPTIONS] NETWORK CONTAINER',
+  summary: 'Connect a container to a network',
+  flags: [
+    { name: 'alias', kind: 'list',
+      help: 'Add network-scoped alias for the container' },
+    { name: 'ip', kind: 'string', help: 'IPv4 address' },
+  ],
+  minArgs: 2,
+  maxArgs: 2,
+  async run(p, ctx) {
+    const ip = str(p, 'ip');
+    await ctx.client.call('POST', `/networks/${q(p.args[0])}/connect`, {
+      Container: p.args[1], EndpointConfig: { Aliases: list(p, 'alias'),
+        IPAMConfig: ip ? { IPv4Address: ip } : {} } });
+    return 0;
+  },
+};
+
+const disconnect: Command = {
+  usage: 'network disconnect [OPTIONS] NETWORK CONTAINER',
+  summary: 'Disconnect a container from a network',
+  flags: [{ name: 'force', short: 'f', kind: 'bool',
+    help: 'Force the container to disconnect from a network' }],
+  minArgs: 2,
+  maxArgs: 2,
+  async run(p, ctx) {
+    await ctx.client.call('POST', `/networks/${q(p.args[0])}/disconnect`,
+      { Container: p.args[1], Force: bool(p, 'force') });
     return 0;
   },
 };
@@ -98,4 +141,4 @@ const prune: Command = {
 };
 
 export default management('network', 'Manage networks',
-  { create, ls, rm, inspect, prune });
+  { create, connect, disconnect, ls, rm, inspect, prune });

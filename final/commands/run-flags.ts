@@ -64,6 +64,15 @@ export const CREATE_FLAGS: FlagSpec[] = [
     help: 'Give extended privileges to this container' },
   { name: 'security-opt', kind: 'list', help: 'Security Options' },
   { name: 'userns', kind: 'string', help: 'User namespace to use' },
+  { name: 'network-alias', kind: 'list',
+    help: 'Add network-scoped alias for the container' },
+  { name: 'ip', kind: 'string', help: 'IPv4 address (e.g., 172.30.100.104)' },
+  { name: 'add-host', kind: 'list',
+    help: 'Add a custom host-to-IP mapping (host:ip)' },
+  { name: 'dns', kind: 'list', help: 'Set custom DNS servers' },
+  { name: 'dns-search', kind: 'list', help: 'Set custom DNS search domains' },
+  { name: 'dns-option', kind: 'list', help: 'Set DNS options' },
+  { name: 'link', kind: 'list', help: 'Add link to another container' },
 ];
 // #endregion
 
@@ -150,6 +159,19 @@ export function securityOpts(opts: string[]): string[] {
 }
 // #endregion
 
+/**
+ * --network-alias and --ip: what the container asks of its --network,
+ * as docker's NetworkingConfig (the daemon checks them).
+ */
+function networking(p: Parsed): CreateBody['NetworkingConfig'] {
+  const aliases = list(p, 'network-alias');
+  const ip = str(p, 'ip');
+  if (!aliases.length && !ip) return undefined;
+  const network = str(p, 'network') ?? 'default';
+  return { EndpointsConfig: { [network]: { Aliases: aliases,
+    IPAMConfig: ip ? { IPv4Address: ip } : null } } };
+}
+
 // #region create-body (unused)
 // #region create-body-checks
 export function createBody(p: Parsed): CreateBody {
@@ -193,6 +215,7 @@ export function createBody(p: Parsed): CreateBody {
       return eq < 0 ? [l, ''] : [l.slice(0, eq), l.slice(eq + 1)];
     })),
     ExposedPorts: ports.ExposedPorts,
+    NetworkingConfig: networking(p),
     StopSignal: str(p, 'stop-signal'),
     StopTimeout: num('stop-timeout'),
     // #region create-body-host
@@ -212,6 +235,9 @@ export function createBody(p: Parsed): CreateBody {
       Privileged: bool(p, 'privileged'),
       SecurityOpt: securityOpts(list(p, 'security-opt')),
       UsernsMode: userns,
+      Dns: list(p, 'dns'), DnsSearch: list(p, 'dns-search'),
+      DnsOptions: list(p, 'dns-option'), ExtraHosts: list(p, 'add-host'),
+      Links: list(p, 'link'),
     // #endregion
     },
   };

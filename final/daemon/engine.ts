@@ -14,6 +14,7 @@ import {
 import { chapterRuntime, engineNetConfig, type Runtime } from
   './runtime.ts';
 import { Events } from './events.ts';
+import { EmbeddedDns, networkDirectory } from './dns.ts';
 import { Networks } from './networks.ts';
 import type { Remap } from './userns.ts';
 import { Volumes } from './volumes.ts';
@@ -48,12 +49,15 @@ export class Engine {
     this.volumes = new Volumes(join(config.root, 'volumes'), this.events);
     this.net = engineNetConfig(config.root);
     this.runtime = chapterRuntime(this.net, this.images.store);
+    this.networks = new Networks(this.net, (id) =>
+      this.containers.byId.get(id)?.name);
     this.containers = new Containers({
       root: config.root, images: this.images, runtime: this.runtime,
       volumes: this.volumes, remap: config.remap, events: this.events,
+      net: this.net, networks: this.networks,
+      dns: new EmbeddedDns(networkDirectory(() => this.containers,
+        this.net)),
     });
-    this.networks = new Networks(this.net, (id) =>
-      this.containers.byId.get(id)?.name);
   }
 
   version() {

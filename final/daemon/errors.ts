@@ -21,3 +21,8 @@ export class NotFound extends Error {
 export class Conflict extends Error {
   readonly status = 409;
 }
+
+/** 403: allowed in general, not for this object (docker's Forbidden). */
+export class Forbidden extends Error {
+  readonly status = 403;
+}

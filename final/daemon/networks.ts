@@ -7,6 +7,7 @@ import {
   createNetwork, inspectNetwork, listNetworks, NetworkError,
   removeNetwork, type NetConfig, type NetworkInfo,
 } from '../../chapters/05-network/networks.ts';
+import { macFor } from '../../chapters/05-network/step.ts';
 import { BadRequest, Conflict, NotFound } from './errors.ts';
 
 /** One network as docker network inspect shows it. */
@@ -45,10 +46,10 @@ export class Networks {
     return this.shape(wrap(() => inspectNetwork(ref, this.config)));
   }
 
-  create(name: string, subnet?: string, gateway?: string)
-    : NetworkResource {
+  create(name: string, subnet?: string, gateway?: string,
+    labels: Record<string, string> = {}): NetworkResource {
     if (!name) throw new BadRequest('network create: a name is required');
-    const n = wrap(() => createNetwork(name, { subnet, gateway },
+    const n = wrap(() => createNetwork(name, { subnet, gateway, labels },
       this.config));
     return this.shape(n);
   }
@@ -84,11 +85,12 @@ export class Networks {
       Internal: false, Attachable: false, Ingress: false,
       Containers: Object.fromEntries(n.containers.map((c) => [c.id, {
         Name: this.nameOf(c.id) ?? c.hostname, EndpointID: c.veth,
-        MacAddress: '', IPv4Address: `${c.ip}/${bits}`, IPv6Address: '',
+        MacAddress: macFor(c.ip), IPv4Address: `${c.ip}/${bits}`,
+        IPv6Address: '',
       }])),
       Options: n.bridge
         ? { 'com.docker.network.bridge.name': n.bridge } : {},
-      Labels: {},
+      Labels: n.labels ?? {},
     };
   }
 }

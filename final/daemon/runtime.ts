@@ -29,6 +29,7 @@ import {
   netConfigFromEnv, type NetConfig,
 } from '../../chapters/05-network/networks.ts';
 import type { PortMapping } from '../../chapters/05-network/ports.ts';
+import type { DnsSettings } from '../../chapters/05-network/resolv.ts';
 import {
   networkStep, type NetworkStepData,
 } from '../../chapters/05-network/step.ts';
@@ -83,6 +84,14 @@ export interface StartPlan {
   filesDir: string;
   /** Pid and id of a running container, for --network container:x. */
   resolveContainer(ref: string): { pid: number; id?: string };
+  /** --ip on its first network. */
+  ip?: string;
+  /** --add-host's [name, address] pairs. */
+  extraHosts?: [string, string][];
+  /** --dns* and whether the embedded DNS server answers. */
+  dns?: DnsSettings;
+  /** The engine's steps after the network's (other networks, DNS). */
+  steps?: StartStep[];
 }
 
 export interface Runtime {
@@ -146,7 +155,8 @@ export function chapterRuntime(net: NetConfig, store: ImageStore)
         network: plan.network, publish: plan.publish, name: plan.name,
         hostname: plan.spec.hostname, config: net,
         filesDir: plan.filesDir, resolveContainer: plan.resolveContainer,
-      })];
+        ip: plan.ip, extraHosts: plan.extraHosts, dns: plan.dns,
+      }), ...plan.steps ?? []];
       // #endregion
       // #region runtime-started
       const { fds } = plan;

@@ -19,7 +19,7 @@ export function containerRoutes(engine: Engine, execs: Execs): Route[] {
   return [
     route('GET', '/containers/json', (request) => containers.list()
       .filter((container) => flag(request, 'all') || container.isRunning)
-      .map(summary)),
+      .map((container) => summary(container, engine.net))),
     route('POST', '/containers/create', (request) => {
       const created = containers.create(request.body,
         request.query.get('name') ?? undefined);

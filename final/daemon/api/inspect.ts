@@ -5,6 +5,16 @@ import type { Container } from '../container/container.ts';
 import { publishedPorts } from '../container/ports.ts';
 import type { Engine } from '../engine.ts';
 import type { Execs } from '../execs.ts';
+import type { EndpointConfig } from '../../api-types.ts';
+import { parseSubnet } from '../../../chapters/05-network/cidr.ts';
+import { leasesOf } from '../../../chapters/05-network/ipam.ts';
+import {
+  DEFAULT_NETWORK, type NetConfig,
+} from '../../../chapters/05-network/networks.ts';
+import { macFor } from '../../../chapters/05-network/step.ts';
+import {
+  NetStore, type Lease,
+} from '../../../chapters/05-network/store.ts';
 
 // #region status
 /** docker ps's STATUS column, which the daemon computes. */
@@ -26,7 +36,7 @@ export function statusText(container: Container, now = Date.now()): string {
 // #endregion
 
 /** One row of GET /containers/json. */
-export function summary(container: Container) {
+export function summary(container: Container, net: NetConfig) {
   const rec = container.rec;
   return {
     Id: rec.Id, Names: [rec.Name], Image: rec.Config.Image,
@@ -35,7 +45,7 @@ export function summary(container: Container) {
     Ports: ports(container), Labels: rec.Config.Labels ?? {},
     State: rec.State.Status, Status: statusText(container),
     HostConfig: { NetworkMode: rec.HostConfig.NetworkMode || 'default' },
-    NetworkSettings: { Networks: {} },
+    NetworkSettings: { Networks: networkSettings(net, container).Networks },
     Mounts: rec.Mounts,
   };
 }
@@ -63,12 +73,8 @@ function ports(container: Container): PortRow[] {
 /** GET /containers/{id}/json. */
 export function inspect(engine: Engine, container: Container,
   execs: Execs) {
-  const { PidStartTime, StepData, ...rec } = container.rec;
-  void PidStartTime; void StepData;
-  const ip = container.isRunning
-    ? engine.runtime.address(container.id) ?? '' : '';
-  const mode = rec.HostConfig.NetworkMode || 'default';
-  const network = mode === 'default' ? 'bridge' : mode;
+  const { PidStartTime, StepData, Endpoints, ...rec } = container.rec;
+  void PidStartTime; void StepData; void Endpoints;
   const files = (file: string) => `${container.dir}/net/${file}`;
   const ids = execs.of(container);
   return {
@@ -78,10 +84,60 @@ export function inspect(engine: Engine, container: Container,
     ExecIDs: ids.length ? ids : null,
     GraphDriver: { Name: 'overlay2', Data: { MergedDir:
       rootfsOf(engine.images.store, container.id).merged } },
-    NetworkSettings: {
-      Ports: portMap(container), IPAddress: ip, IPPrefixLen: ip ? 24 : 0,
-      Networks: ip ? { [network]: { IPAddress: ip } } : {},
-    },
+    NetworkSettings: { ...networkSettings(engine.net, container),
+      Ports: portMap(container) },
+  };
+}
+
+/**
+ * NetworkSettings as docker shows them: one entry per network, with
+ * its address while the container runs; the top-level fields are the
+ * default bridge's only (docker keeps them for old clients).
+ */
+export function networkSettings(net: NetConfig, container: Container) {
+  const leases = container.isRunning ? leasesOf(net, container.id) : [];
+  const networks: Record<string, ReturnType<typeof endpoint>> = {};
+  for (const [name, asked] of Object.entries(endpointsOf(container))) {
+    const lease = leases.find((l) => l.network === name)?.lease;
+    networks[name] = endpoint(net, name, asked, lease);
+  }
+  const bridge = networks[DEFAULT_NETWORK];
+  return {
+    Bridge: '', SandboxID: '', HairpinMode: false,
+    LinkLocalIPv6Address: '', LinkLocalIPv6PrefixLen: 0,
+    SandboxKey: container.isRunning
+      ? `/proc/${container.rec.State.Pid}/ns/net` : '',
+    SecondaryIPAddresses: null, SecondaryIPv6Addresses: null,
+    EndpointID: bridge?.EndpointID ?? '', Gateway: bridge?.Gateway ?? '',
+    GlobalIPv6Address: '', GlobalIPv6PrefixLen: 0,
+    IPAddress: bridge?.IPAddress ?? '', IPPrefixLen: bridge?.IPPrefixLen ?? 0,
+    IPv6Gateway: '', MacAddress: bridge?.MacAddress ?? '',
+    Networks: networks,
+  };
+}
+
+/** The networks a container is on; "host"/"none" for those modes. */
+function endpointsOf(container: Container)
+  : Record<string, EndpointConfig> {
+  const mode = container.rec.HostConfig.NetworkMode || 'default';
+  if (mode === 'host' || mode === 'none') return { [mode]: {} };
+  if (container.rec.Endpoints) return container.rec.Endpoints;
+  // A container created before skiff kept its endpoints.
+  if (mode.startsWith('container:')) return {};
+  return { [mode === 'default' ? DEFAULT_NETWORK : mode]: {} };
+}
+
+function endpoint(net: NetConfig, network: string, asked: EndpointConfig,
+  lease?: Lease) {
+  const rec = lease && new NetStore(net.stateDir).read(network);
+  return {
+    IPAMConfig: asked.IPAMConfig ?? null, Links: null,
+    Aliases: asked.Aliases?.length ? asked.Aliases : null,
+    NetworkID: rec ? rec.id : '', EndpointID: lease?.veth ?? '',
+    Gateway: rec ? rec.gateway : '', IPAddress: lease?.ip ?? '',
+    IPPrefixLen: rec ? parseSubnet(rec.subnet).bits : 0,
+    IPv6Gateway: '', GlobalIPv6Address: '', GlobalIPv6PrefixLen: 0,
+    MacAddress: lease ? macFor(lease.ip) : '', DriverOpts: null,
   };
 }
 

@@ -3,6 +3,9 @@ import type { Engine } from '../engine.ts';
 import type { NetworkResource } from '../networks.ts';
 import { translated } from './error-body.ts';
 import { ID, param, route, type Route } from './route.ts';
+import {
+  connectContainer, disconnectContainer, networkEvent,
+} from '../container/connect.ts';
 
 export function networkRoutes(engine: Engine): Route[] {
   const networks = engine.networks;
@@ -16,15 +19,30 @@ export function networkRoutes(engine: Engine): Route[] {
     route('POST', '/networks/create', (request) => {
       const ipam = request.body?.IPAM?.Config?.[0] ?? {};
       const made = networks.create(request.body?.Name ?? '', ipam.Subnet,
-        ipam.Gateway);
+        ipam.Gateway, request.body?.Labels ?? {});
       event('create', made);
       request.res.statusCode = 201;
       return { Id: made.Id, Warning: '' };
     }),
     route('DELETE', `/networks/${ID}`, (request) => {
       const gone = networks.inspect(param(request));
-      networks.remove(param(request));
+      networks.remove(gone.Id);
       event('destroy', gone);
+    }),
+    route('POST', `/networks/${ID}/connect`, (request) => {
+      const body = request.body ?? {};
+      const container = engine.containers.get(body.Container ?? '');
+      const name = connectContainer(engine.containers, container,
+        param(request), body.EndpointConfig ?? {});
+      networkEvent(engine.containers, 'connect', name, container.id);
+    }),
+    route('POST', `/networks/${ID}/disconnect`, (request) => {
+      const body = request.body ?? {};
+      const container = engine.containers.get(body.Container ?? '');
+      const name = disconnectContainer(engine.containers, container,
+        param(request));
+      networkEvent(engine.containers, 'disconnect', name,
+        container.id);
     }),
     route('POST', '/networks/prune', () => {
       const before = networks.list();
@@ -37,3 +55,4 @@ export function networkRoutes(engine: Engine): Route[] {
     }),
   ].map(translated);
 }
+

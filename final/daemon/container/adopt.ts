@@ -8,6 +8,9 @@ import { ContainerIo } from '../io.ts';
 import { ProcExits, stillRuns } from '../procexits.ts';
 import { parseSignal } from '../../../chapters/02-namespaces/signals.ts';
 import type { ExitStatus } from '../runtime.ts';
+import {
+  DEFAULT_NETWORK,
+} from '../../../chapters/05-network/networks.ts';
 import type { Container } from './container.ts';
 import { exited } from './exit.ts';
 import type { Containers } from './registry.ts';
@@ -117,8 +120,24 @@ export class Adoption {
     };
     void ended.then((status) =>
       exited(this.containers, container, status));
+    this.listenDns(container);
   }
   // #endregion
+
+  /**
+   * Its embedded DNS server again: the sockets were the previous
+   * daemon's and went with it (dns.ts).
+   */
+  private listenDns(container: Container): void {
+    const user = Object.keys(container.rec.Endpoints ?? {})
+      .some((network) => network !== DEFAULT_NETWORK);
+    if (!user) return;
+    try {
+      this.containers.opts.dns?.listen(container.id, container.rec.State.Pid);
+    } catch (err) {
+      console.error(`container ${container.id}: ${(err as Error).message}`);
+    }
+  }
 
   // #region check-adopted
   private checkAdopted(): void {

@@ -6,7 +6,8 @@ import { EventEmitter } from 'node:events';
 import { join } from 'node:path';
 import type { Spec } from '../../../chapters/02-namespaces/spec.ts';
 import {
-  ZERO_TIME, type ContainerState, type CreateBody, type HostConfig,
+  ZERO_TIME, type ContainerState, type CreateBody, type EndpointConfig,
+  type HostConfig,
 } from '../../api-types.ts';
 import type { ContainerIo } from '../io.ts';
 import { LogFile } from '../logs.ts';
@@ -40,6 +41,12 @@ export interface ContainerRecord {
   /** The request's Config merged with the image's, as docker keeps it. */
   Config: CreateBody;
   HostConfig: HostConfig;
+  /**
+   * The networks it is on or will join at its start, by name, with what
+   * was asked (aliases, address): create's NetworkingConfig and
+   * `network connect`. Inspect shows them in NetworkSettings.Networks.
+   */
+  Endpoints?: Record<string, EndpointConfig>;
   /** Start time of State.Pid (/proc/PID/stat field 22), against reuse. */
   PidStartTime?: number;
   /** What the start steps recorded, so a later daemon can undo them. */

@@ -19,6 +19,7 @@ import {
   Container, freshState, type ContainerRecord, type MountPoint,
 } from './container.ts';
 import { clientSignal } from './kill.ts';
+import { endpointsAtCreate, extraHosts } from './connect.ts';
 import { checkPublishMode } from './ports.ts';
 import type { Containers } from './registry.ts';
 
@@ -30,6 +31,7 @@ export function createContainer(containers: Containers, body: CreateBody,
     throw new NotFound(`No such image: ${normalizeRef(body.Image)}`);
   }
   checkPublishMode(body.HostConfig ?? {});
+  extraHosts(body.HostConfig?.ExtraHosts ?? [], '');
   if (body.StopSignal) clientSignal(body.StopSignal);
   checkUsernsMode(body.HostConfig?.UsernsMode);
   name = checkName(containers, name);
@@ -79,6 +81,7 @@ function newRecord(containers: Containers, dir: string, id: string,
     Mounts: (hostConfig.Binds ?? []).map((bind) =>
       mountPoint(containers, bind)),
     Config: config, HostConfig: withSecurityDefaults(hostConfig),
+    Endpoints: endpointsAtCreate(containers, body),
   };
 }
 // #endregion

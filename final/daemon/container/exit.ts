@@ -14,6 +14,7 @@ export async function exited(containers: Containers, container: Container,
     new Promise((resolve) => setTimeout(resolve, 1000))]);
   container.io?.destroy();
   await container.running?.release().catch(() => {});
+  containers.opts.dns?.close(container.id); // adopted ones have no step
   container.io = undefined;
   container.running = undefined;
   const rec = container.rec;

@@ -13,6 +13,9 @@ import type { Remap } from '../userns.ts';
 import { BadRequest, NotFound } from '../errors.ts';
 import type { Volumes } from '../volumes.ts';
 import type { Events } from '../events.ts';
+import type { EmbeddedDns } from '../dns.ts';
+import type { Networks } from '../networks.ts';
+import type { NetConfig } from '../../../chapters/05-network/networks.ts';
 import { Adoption } from './adopt.ts';
 import { Container } from './container.ts';
 import { createContainer } from './create.ts';
@@ -32,6 +35,12 @@ export interface EngineOptions {
   remap?: Remap;
   /** The daemon's event bus (events.ts). */
   events: Events;
+  /** Chapter 05's host network configuration, shared with networks. */
+  net: NetConfig;
+  /** The networks, by name or id (networks.ts). */
+  networks: Networks;
+  /** The embedded DNS server of user networks (dns.ts). */
+  dns?: EmbeddedDns;
 }
 
 export class Containers {
@@ -149,6 +158,7 @@ export class Containers {
   /** Stops watching (daemon shutdown); containers keep running. */
   detachAll(): void {
     this.adoption.unwatch();
+    this.opts.dns?.closeAll();
     for (const container of this.byId.values()) {
       clearTimeout(container.restartTimer);
       container.io?.destroy();

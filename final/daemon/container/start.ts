@@ -14,6 +14,12 @@ import { type Container, freshState } from './container.ts';
 import { exited, volumeEvents } from './exit.ts';
 import { fromPortBindings } from '../../../chapters/05-network/ports.ts';
 import { publishedPorts } from './ports.ts';
+import {
+  extraHosts, firstNetwork, hostGateway, joinStep, linkHosts, withShortId,
+} from './connect.ts';
+import {
+  DEFAULT_NETWORK,
+} from '../../../chapters/05-network/networks.ts';
 import type { Containers } from './registry.ts';
 import { removeContainer } from './remove.ts';
 
@@ -80,10 +86,24 @@ async function failed(containers: Containers, container: Container,
 function plan(containers: Containers, container: Container, spec: Spec,
   io: ContainerIo): StartPlan {
   const hostConfig = container.rec.HostConfig;
+  const first = firstNetwork(containers, hostConfig.NetworkMode);
+  const endpoints = container.rec.Endpoints ?? {};
+  for (const [name, endpoint] of Object.entries(endpoints)) {
+    endpoint.Aliases = withShortId(container, name, endpoint.Aliases);
+  }
+  const onUserNetwork = [first, ...Object.keys(endpoints)]
+    .some((n) => n && n !== DEFAULT_NETWORK);
   return {
+    ip: (first && endpoints[first]?.IPAMConfig?.IPv4Address) || undefined,
+    extraHosts: [...linkHosts(containers, hostConfig.Links ?? [], first),
+      ...extraHosts(hostConfig.ExtraHosts ?? [],
+        hostGateway(containers.opts.net))],
+    dns: { servers: hostConfig.Dns ?? [], search: hostConfig.DnsSearch ??
+      [], options: hostConfig.DnsOptions ?? [], embedded: onUserNetwork },
+    steps: [joinStep(containers, container, first)],
     id: container.id, spec, image: container.rec.Image,
     dir: container.dir, remap: containers.opts.remap, fds: io.fds,
-    network: hostConfig.NetworkMode || 'default',
+    network: first ?? hostConfig.NetworkMode ?? 'default',
     publish: fromPortBindings(publishedPorts(hostConfig)), name: container.name,
     filesDir: join(container.dir, 'net'),
     resolveContainer: (ref) => {
