@@ -43,6 +43,8 @@ export class ExecInstance {
   pid = 0;
   master = -1;
   handle?: ExecHandle;
+  /** Drops it from the daemon's table (Execs). */
+  forget = () => {};
 
   constructor(readonly container: Container, readonly config: ExecConfig) {}
 
@@ -83,9 +85,16 @@ export class Execs {
     if (!config?.Cmd?.length) throw new NotFound('No exec command specified');
     const exec = new ExecInstance(container, config);
     this.byId.set(exec.id, exec);
+    exec.forget = () => this.byId.delete(exec.id);
     // Forget it with its container, as docker does.
-    container.once('removed', () => this.byId.delete(exec.id));
+    container.once('removed', exec.forget);
     return exec;
+  }
+
+  /** Forgets an exec at once: a healthcheck's probe, one per interval. */
+  forget(exec: ExecInstance): void {
+    exec.forget();
+    exec.container.off('removed', exec.forget);
   }
 
   get(id: string): ExecInstance {

@@ -5,6 +5,7 @@ import type { Container } from '../container/container.ts';
 import { publishedPorts } from '../container/ports.ts';
 import type { Engine } from '../engine.ts';
 import type { Execs } from '../execs.ts';
+import { healthText } from '../health.ts';
 
 // #region status
 /** docker ps's STATUS column, which the daemon computes. */
@@ -17,7 +18,8 @@ export function statusText(container: Container, now = Date.now()): string {
   }
   if (state.Running) {
     const up = `Up ${humanDuration(now - Date.parse(state.StartedAt))}`;
-    return state.Paused ? `${up} (Paused)` : up;
+    if (state.Paused) return `${up} (Paused)`;
+    return state.Health ? `${up} (${healthText(state.Health)})` : up;
   }
   if (state.Status === 'created') return 'Created';
   if (state.Status === 'dead') return 'Dead';

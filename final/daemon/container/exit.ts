@@ -12,6 +12,7 @@ export async function exited(containers: Containers, container: Container,
   // Output written just before the exit may still be in the pipes.
   await Promise.race([container.io?.drained,
     new Promise((resolve) => setTimeout(resolve, 1000))]);
+  containers.health.unwatch(container);
   container.io?.destroy();
   await container.running?.release().catch(() => {});
   container.io = undefined;

@@ -13,6 +13,8 @@ import type { Remap } from '../userns.ts';
 import { BadRequest, NotFound } from '../errors.ts';
 import type { Volumes } from '../volumes.ts';
 import type { Events } from '../events.ts';
+import { Execs } from '../execs.ts';
+import { Healthchecks } from '../health.ts';
 import { Adoption } from './adopt.ts';
 import { Container } from './container.ts';
 import { createContainer } from './create.ts';
@@ -40,10 +42,16 @@ export class Containers {
   readonly dir: string;
   /** Containers a previous daemon started, watched till they end. */
   readonly adoption = new Adoption(this);
+  /** docker exec's processes; healthchecks run theirs through it too. */
+  readonly execs: Execs;
+  /** Each running container's healthcheck (health.ts). */
+  readonly health: Healthchecks;
 
   constructor(readonly opts: EngineOptions) {
     this.dir = join(opts.root, 'containers');
     mkdirSync(this.dir, { recursive: true });
+    this.execs = new Execs(this, opts.runtime);
+    this.health = new Healthchecks(this.execs, opts.events);
   }
 
   // #region lookup
@@ -135,6 +143,7 @@ export class Containers {
   /** Stops watching (daemon shutdown); containers keep running. */
   detachAll(): void {
     this.adoption.unwatch();
+    this.health.unwatchAll();
     for (const container of this.byId.values()) {
       clearTimeout(container.restartTimer);
       container.io?.destroy();
