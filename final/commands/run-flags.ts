@@ -172,13 +172,13 @@ export function securityOpts(opts: string[]): string[] {
 }
 // #endregion
 
-// #region health-flags
 /**
  * Config.Healthcheck from the flags, as the docker CLI makes it: none
  * when no flag is given (the image's check stands), ["NONE"] for
  * --no-healthcheck, else CMD-SHELL and durations in nanoseconds (0:
  * the daemon's default, or the image's).
  */
+// #region health-flags
 export function healthcheck(p: Parsed): HealthConfig | undefined {
   const ns = (name: string) => {
     const text = str(p, `health-${name}`);

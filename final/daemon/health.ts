@@ -63,6 +63,7 @@ export function mergeHealthcheck(user?: HealthConfig | null,
   }
   return merged;
 }
+// #endregion
 
 /** moby's checks at create (400): durations of 0 or at least 1ms. */
 export function checkHealthcheck(config?: HealthConfig | null): void {
@@ -77,7 +78,6 @@ export function checkHealthcheck(config?: HealthConfig | null): void {
     throw new BadRequest('Retries in Healthcheck cannot be negative');
   }
 }
-// #endregion
 
 /** For ps's `health` filter: starting, healthy, unhealthy or none. */
 export function healthStatus(container: Container)
@@ -232,7 +232,12 @@ export class Healthchecks {
   }
   // #endregion
 
-  /** The probe's exit code, or -1 once it ran past `timeout` (killed). */
+  /**
+   * The probe's exit code, or -1 once it ran past `timeout` (killed).
+   * The clock starts once the process runs: moby's also counts runc's
+   * exec, a few milliseconds; ours, a process that joins the
+   * namespaces, can take most of a second on a busy host.
+   */
   private async waitFor(exec: ExecInstance, timeout: number,
     output: Capture): Promise<number> {
     const handle = exec.handle!;
