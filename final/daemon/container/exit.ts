@@ -9,10 +9,10 @@ import { scheduleRestart, shouldRestart } from './restart-policy.ts';
 // #region exited-record
 export async function exited(containers: Containers, container: Container,
   status: ExitStatus): Promise<void> {
+  containers.health.unwatch(container);
   // Output written just before the exit may still be in the pipes.
   await Promise.race([container.io?.drained,
     new Promise((resolve) => setTimeout(resolve, 1000))]);
-  containers.health.unwatch(container);
   container.io?.destroy();
   await container.running?.release().catch(() => {});
   container.io = undefined;
