@@ -189,7 +189,7 @@ export class Healthchecks {
         health.Status = 'unhealthy';
       }
     }
-    container.save();
+    container.saveOrLog(); // a timer's: no request to fail
     if (health.Status !== before) {
       this.events.emit('container', `health_status: ${health.Status}`,
         container.id, { ...rec.Config.Labels, image: rec.Config.Image,

@@ -120,7 +120,7 @@ export class Adoption {
     // Its healthcheck runs again, from "starting", as moby's restore.
     if (!container.rec.State.Paused) {
       this.containers.health.watch(container);
-      container.save();
+      container.saveOrLog();
     }
   }
   // #endregion
