@@ -28,6 +28,9 @@ export interface CreateBody {
   ExposedPorts?: Record<string, object>;
   StopSignal?: string;
   StopTimeout?: number;
+  Healthcheck?: HealthConfig;
+  /** The image's SHELL: what a CMD-SHELL healthcheck runs in. */
+  Shell?: string[];
   HostConfig?: HostConfig;
   /** The networks to join and how (--network-alias, --ip). */
   NetworkingConfig?: { EndpointsConfig?: Record<string, EndpointConfig> };
@@ -38,6 +41,33 @@ export interface EndpointConfig {
   IPAMConfig?: { IPv4Address?: string } | null;
   Aliases?: string[] | null;
   Links?: string[] | null;
+}
+
+/**
+ * Config.Healthcheck: Test is ["NONE"], ["CMD", args...] or
+ * ["CMD-SHELL", command]; durations in nanoseconds, 0 for the default.
+ */
+export interface HealthConfig {
+  Test?: string[] | null;
+  Interval?: number;
+  Timeout?: number;
+  StartPeriod?: number;
+  Retries?: number;
+}
+
+/** One probe in State.Health.Log. */
+export interface HealthLog {
+  Start: string;
+  End: string;
+  ExitCode: number;
+  Output: string;
+}
+
+/** State.Health: present while a container has a healthcheck. */
+export interface HealthState {
+  Status: 'starting' | 'healthy' | 'unhealthy';
+  FailingStreak: number;
+  Log: HealthLog[];
 }
 
 export interface HostConfig {
@@ -82,6 +112,8 @@ export interface ImageConfig {
   ExposedPorts?: Record<string, object>;
   StopSignal?: string;
   Labels?: Record<string, string>;
+  Healthcheck?: HealthConfig;
+  Shell?: string[];
 }
 
 export interface ContainerState {
@@ -97,6 +129,7 @@ export interface ContainerState {
   Error: string;
   StartedAt: string;
   FinishedAt: string;
+  Health?: HealthState;
 }
 
 export const ZERO_TIME = '0001-01-01T00:00:00Z';

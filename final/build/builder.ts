@@ -6,6 +6,7 @@
 // of its sources) match an earlier build's reuses that build's image.
 import { createHash } from 'node:crypto';
 import { parseSignal } from '../../chapters/02-namespaces/signals.ts';
+import { parseDuration } from '../durations.ts';
 import type { ContainerConfig } from
   '../../chapters/04-aufs-overlay/store.ts';
 import { type PortMapping, parsePublish } from
@@ -344,28 +345,25 @@ function healthcheck(ins: Instruction, state: State): void {
     test = ['CMD-SHELL', rest.length ? text : ''];
   }
   const ns = (flag: string) => ins.flags[flag] === undefined ? undefined
-    : durationNs(ins.flags[flag]);
+    : durationNs(flag, ins.flags[flag]);
   c.Healthcheck = { Test: test, Interval: ns('interval'),
     Timeout: ns('timeout'), StartPeriod: ns('start-period'),
     Retries: ins.flags.retries ? Number(ins.flags.retries) : undefined };
 }
 
-/** Go's time.ParseDuration for "30s", "1m30s", "500ms": nanoseconds. */
-function durationNs(text: string): number {
-  const unit: Record<string, number> = { ns: 1, us: 1e3, ms: 1e6, s: 1e9,
-    m: 60e9, h: 3600e9 };
-  let total = 0;
-  const re = /(\d+(?:\.\d+)?)(ns|us|ms|s|m|h)/gy;
-  let m: RegExpExecArray | null;
-  let seen = 0;
-  while ((m = re.exec(text))) {
-    total += Number(m[1]) * unit[m[2]];
-    seen += m[0].length;
+/** A HEALTHCHECK flag's duration (Go's syntax), in nanoseconds. */
+function durationNs(flag: string, text: string): number {
+  let ns: number;
+  try {
+    ns = parseDuration(text);
+  } catch (err) {
+    throw new BuildError(`HEALTHCHECK --${flag}: ${(err as Error).message}`);
   }
-  if (!text || seen !== text.length) {
-    throw new BuildError(`invalid duration "${text}"`);
+  // moby's parseOptInterval: 0 is "the default", else at least 1ms.
+  if (ns !== 0 && ns < 1e6) {
+    throw new BuildError(`Interval "${flag}" cannot be less than 1ms`);
   }
-  return total;
+  return ns;
 }
 
 /** A config-only step: a cached image, or a new one. */

@@ -5,10 +5,31 @@ import { parseSize } from '../../chapters/03-cgroups/size.ts';
 import {
   checkHostAddresses, parsePublish, publishMode, toEngineApi,
 } from '../../chapters/05-network/ports.ts';
-import type { CreateBody, RestartPolicy } from '../api-types.ts';
+import type {
+  CreateBody, HealthConfig, RestartPolicy,
+} from '../api-types.ts';
 import { absoluteBind } from '../binds.ts';
+import { parseDuration } from '../durations.ts';
 import { UsageError, type FlagSpec, type Parsed } from '../flags.ts';
 import { bool, list, str } from './command.ts';
+
+/** docker's --health-* flags (its help texts). */
+const HEALTH_FLAGS: FlagSpec[] = [
+  { name: 'health-cmd', kind: 'string',
+    help: 'Command to run to check health' },
+  { name: 'health-interval', kind: 'string', value: 'duration',
+    help: 'Time between running the check (ms|s|m|h) (default 0s)' },
+  { name: 'health-retries', kind: 'string', value: 'int',
+    help: 'Consecutive failures needed to report unhealthy' },
+  { name: 'health-start-period', kind: 'string', value: 'duration',
+    help: 'Start period for the container to initialize before ' +
+      'starting health-retries countdown (ms|s|m|h) (default 0s)' },
+  { name: 'health-timeout', kind: 'string', value: 'duration',
+    help: 'Maximum time to allow one check to run (ms|s|m|h) ' +
+      '(default 0s)' },
+  { name: 'no-healthcheck', kind: 'bool',
+    help: 'Disable any container-specified HEALTHCHECK' },
+];
 
 // #region run-flags (unused)
 // #region run-flags-first
@@ -73,6 +94,7 @@ export const CREATE_FLAGS: FlagSpec[] = [
   { name: 'dns-search', kind: 'list', help: 'Set custom DNS search domains' },
   { name: 'dns-option', kind: 'list', help: 'Set DNS options' },
   { name: 'link', kind: 'list', help: 'Add link to another container' },
+  ...HEALTH_FLAGS,
 ];
 // #endregion
 
@@ -172,6 +194,50 @@ function networking(p: Parsed): CreateBody['NetworkingConfig'] {
     IPAMConfig: ip ? { IPv4Address: ip } : null } } };
 }
 
+/**
+ * Config.Healthcheck from the flags, as the docker CLI makes it: none
+ * when no flag is given (the image's check stands), ["NONE"] for
+ * --no-healthcheck, else CMD-SHELL and durations in nanoseconds (0:
+ * the daemon's default, or the image's).
+ */
+// #region health-flags
+export function healthcheck(p: Parsed): HealthConfig | undefined {
+  const ns = (name: string) => {
+    const text = str(p, `health-${name}`);
+    if (text === undefined) return 0;
+    try {
+      return parseDuration(text);
+    } catch (err) {
+      throw new UsageError(`invalid argument "${text}" for ` +
+        `"--health-${name}" flag: ${(err as Error).message}`);
+    }
+  };
+  const cmd = str(p, 'health-cmd') ?? '';
+  const retries = str(p, 'health-retries');
+  const config: HealthConfig = { Test: cmd ? ['CMD-SHELL', cmd] : null,
+    Interval: ns('interval'), Timeout: ns('timeout'),
+    StartPeriod: ns('start-period'),
+    Retries: retries ? parseInt10(retries, 'health-retries') : 0 };
+  const any = cmd || config.Interval || config.Timeout ||
+    config.StartPeriod || config.Retries;
+  if (bool(p, 'no-healthcheck')) {
+    if (any) {
+      throw new UsageError('--no-healthcheck conflicts with --health-* ' +
+        'options');
+    }
+    return { Test: ['NONE'] };
+  }
+  for (const [key, flag] of [['Interval', 'interval'],
+    ['Timeout', 'timeout'], ['Retries', 'retries'],
+    ['StartPeriod', 'start-period']] as const) {
+    if (config[key]! < 0) {
+      throw new UsageError(`--health-${flag} cannot be negative`);
+    }
+  }
+  return any ? config : undefined;
+}
+// #endregion
+
 // #region create-body (unused)
 // #region create-body-checks
 export function createBody(p: Parsed): CreateBody {
@@ -218,6 +284,7 @@ export function createBody(p: Parsed): CreateBody {
     NetworkingConfig: networking(p),
     StopSignal: str(p, 'stop-signal'),
     StopTimeout: num('stop-timeout'),
+    Healthcheck: healthcheck(p),
     // #region create-body-host
     HostConfig: {
       Binds: list(p, 'volume').map((v) => absoluteBind(v)),

@@ -43,6 +43,8 @@ export class ExecInstance {
   pid = 0;
   master = -1;
   handle?: ExecHandle;
+  /** Drops it from the daemon's table (Execs). */
+  forget = () => {};
 
   constructor(readonly container: Container, readonly config: ExecConfig) {}
 
@@ -84,8 +86,9 @@ export class Execs {
     const exec = new ExecInstance(container, config);
     this.byId.set(exec.id, exec);
     this.event(exec, 'exec_create');
+    exec.forget = () => this.byId.delete(exec.id);
     // Forget it with its container, as docker does.
-    container.once('removed', () => this.byId.delete(exec.id));
+    container.once('removed', exec.forget);
     return exec;
   }
 
@@ -101,6 +104,12 @@ export class Execs {
         .join(' ')}`;
     this.containers.event(exec.container, named,
       { execID: exec.id, ...extra });
+  }
+
+  /** Forgets an exec at once: a healthcheck's probe, one per interval. */
+  forget(exec: ExecInstance): void {
+    exec.forget();
+    exec.container.off('removed', exec.forget);
   }
 
   get(id: string): ExecInstance {

@@ -15,6 +15,7 @@ import type {
   ContainerRecord, MountPoint,
 } from './container/container.ts';
 import { BadRequest } from './errors.ts';
+import { mergeHealthcheck } from './health.ts';
 import { remapSpec, type Remap } from './userns.ts';
 
 // #region merge-env
@@ -62,7 +63,9 @@ export function mergeConfig(id: string, body: CreateBody,
     Env: mergeEnv([DEFAULT_PATH], image.Env, [`HOSTNAME=${hostname}`],
       body.Tty ? ['TERM=xterm'] : [], body.Env),
     WorkingDir: body.WorkingDir || image.WorkingDir || '/',
-    User: body.User || image.User || '' };
+    User: body.User || image.User || '',
+    Healthcheck: mergeHealthcheck(body.Healthcheck, image.Healthcheck),
+    Shell: body.Shell?.length ? body.Shell : image.Shell };
 }
 // #endregion
 

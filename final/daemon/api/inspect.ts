@@ -15,6 +15,7 @@ import { macFor } from '../../../chapters/05-network/step.ts';
 import {
   NetStore, type Lease,
 } from '../../../chapters/05-network/store.ts';
+import { healthText } from '../health.ts';
 
 // #region status
 /** docker ps's STATUS column, which the daemon computes. */
@@ -27,7 +28,8 @@ export function statusText(container: Container, now = Date.now()): string {
   }
   if (state.Running) {
     const up = `Up ${humanDuration(now - Date.parse(state.StartedAt))}`;
-    return state.Paused ? `${up} (Paused)` : up;
+    if (state.Paused) return `${up} (Paused)`;
+    return state.Health ? `${up} (${healthText(state.Health)})` : up;
   }
   if (state.Status === 'created') return 'Created';
   if (state.Status === 'dead') return 'Dead';

@@ -4,7 +4,6 @@
 import http from 'node:http';
 import { API_VERSION } from '../../paths.ts';
 import type { Engine } from '../engine.ts';
-import { Execs } from '../execs.ts';
 import { BadRequest, NotFound } from '../errors.ts';
 import { errorBody } from './error-body.ts';
 import { MAX_JSON_BODY } from './schema.ts';
@@ -14,7 +13,7 @@ import { routes } from './routes.ts';
 import { upgradeRouter } from './upgrade.ts';
 
 export function createServer(engine: Engine): http.Server {
-  const execs = new Execs(engine.containers, engine.runtime);
+  const execs = engine.containers.execs;
   const table = routes(engine, execs);
   const server = http.createServer((req, res) => {
     void handle(table, req, res);

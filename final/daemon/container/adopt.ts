@@ -121,6 +121,11 @@ export class Adoption {
     void ended.then((status) =>
       exited(this.containers, container, status));
     this.listenDns(container);
+    // Its healthcheck runs again, from "starting", as moby's restore.
+    if (!container.rec.State.Paused) {
+      this.containers.health.watch(container);
+      container.saveOrLog();
+    }
   }
   // #endregion
 

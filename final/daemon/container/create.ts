@@ -15,6 +15,7 @@ import { writeError } from '../state.ts';
 import { cgroupParent } from '../runtime.ts';
 import { checkUsernsMode } from '../userns.ts';
 import { BadRequest, Conflict, NotFound } from '../errors.ts';
+import { checkHealthcheck } from '../health.ts';
 import {
   Container, freshState, type ContainerRecord, type MountPoint,
 } from './container.ts';
@@ -33,6 +34,7 @@ export function createContainer(containers: Containers, body: CreateBody,
   checkPublishMode(body.HostConfig ?? {});
   extraHosts(body.HostConfig?.ExtraHosts ?? [], '');
   if (body.StopSignal) clientSignal(body.StopSignal);
+  checkHealthcheck(body.Healthcheck);
   checkUsernsMode(body.HostConfig?.UsernsMode);
   name = checkName(containers, name);
   const id = randomBytes(32).toString('hex');

@@ -9,6 +9,7 @@ import { scheduleRestart, shouldRestart } from './restart-policy.ts';
 // #region exited-record
 export async function exited(containers: Containers, container: Container,
   status: ExitStatus): Promise<void> {
+  containers.health.unwatch(container);
   // Output written just before the exit may still be in the pipes.
   await Promise.race([container.io?.drained,
     new Promise((resolve) => setTimeout(resolve, 1000))]);

@@ -16,6 +16,7 @@ export async function pauseContainer(containers: Containers,
     .freeze();
   container.rec.State = { ...container.rec.State, Paused: true,
     Status: 'paused' };
+  containers.health.unwatch(container); // moby's: no probes while paused
   container.save();
   containers.event(container, 'pause');
 }
@@ -30,6 +31,7 @@ export async function unpauseContainer(containers: Containers,
   if (!container.isRunning) return;
   container.rec.State = { ...container.rec.State, Paused: false,
     Status: 'running' };
+  containers.health.resume(container);
   container.save();
   containers.event(container, 'unpause');
 }

@@ -16,6 +16,8 @@ import type { Events } from '../events.ts';
 import type { EmbeddedDns } from '../dns.ts';
 import type { Networks } from '../networks.ts';
 import type { NetConfig } from '../../../chapters/05-network/networks.ts';
+import { Execs } from '../execs.ts';
+import { Healthchecks } from '../health.ts';
 import { Adoption } from './adopt.ts';
 import { Container } from './container.ts';
 import { createContainer } from './create.ts';
@@ -49,10 +51,16 @@ export class Containers {
   readonly dir: string;
   /** Containers a previous daemon started, watched till they end. */
   readonly adoption = new Adoption(this);
+  /** docker exec's processes; healthchecks run theirs through it too. */
+  readonly execs: Execs;
+  /** Each running container's healthcheck (health.ts). */
+  readonly health: Healthchecks;
 
   constructor(readonly opts: EngineOptions) {
     this.dir = join(opts.root, 'containers');
     mkdirSync(this.dir, { recursive: true });
+    this.execs = new Execs(this, opts.runtime);
+    this.health = new Healthchecks(this.execs, opts.events);
   }
 
   // #region lookup
@@ -159,6 +167,7 @@ export class Containers {
   detachAll(): void {
     this.adoption.unwatch();
     this.opts.dns?.closeAll();
+    this.health.unwatchAll();
     for (const container of this.byId.values()) {
       clearTimeout(container.restartTimer);
       container.io?.destroy();

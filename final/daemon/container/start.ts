@@ -56,9 +56,11 @@ export async function startContainer(containers: Containers,
   container.io = io;
   container.running = running;
   container.rec.State = { ...freshState(), Status: 'running',
-    Running: true, Pid: running.pid, StartedAt: new Date().toISOString() };
+    Running: true, Pid: running.pid, StartedAt: new Date().toISOString(),
+    Health: container.rec.State.Health };
   container.rec.PidStartTime = processStartTime(running.pid);
   container.rec.StepData = running.saved;
+  containers.health.watch(container);
   container.save();
   volumeEvents(containers, container, 'mount');
   containers.event(container, 'start');
