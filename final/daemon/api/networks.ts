@@ -1,12 +1,14 @@
 // The network routes: /networks/... (networks.ts, over chapter 05).
 import type { Engine } from '../engine.ts';
 import { translated } from './error-body.ts';
+import { filterNetworks, prunable } from './network-filters.ts';
 import { ID, param, route, type Route } from './route.ts';
 
 export function networkRoutes(engine: Engine): Route[] {
   const networks = engine.networks;
   return [
-    route('GET', '/networks', () => networks.list()),
+    route('GET', '/networks', (request) => filterNetworks(networks.list(),
+      request.query.get('filters'))),
     route('GET', `/networks/${ID}`, (request) =>
       networks.inspect(param(request))),
     route('POST', '/networks/create', (request) => {
@@ -18,7 +20,8 @@ export function networkRoutes(engine: Engine): Route[] {
     }),
     route('DELETE', `/networks/${ID}`, (request) =>
       networks.remove(param(request))),
-    route('POST', '/networks/prune', () =>
-      ({ NetworksDeleted: networks.prune() })),
+    route('POST', '/networks/prune', (request) => ({
+      NetworksDeleted: networks.prune(prunable(networks.list(),
+        request.query.get('filters'))) })),
   ].map(translated);
 }

@@ -7,7 +7,9 @@ import { join } from 'node:path';
 import {
   createRootfs, removeRootfs,
 } from '../../../chapters/04-aufs-overlay/overlay.ts';
-import type { CreateBody, HostConfig } from '../../api-types.ts';
+import type {
+  CreateBody, HostConfig, LogConfig,
+} from '../../api-types.ts';
 import { normalizeRef, type Image } from '../images.ts';
 import { randomName } from '../names.ts';
 import { buildSpec, mergeConfig } from '../ocispec.ts';
@@ -32,6 +34,7 @@ export function createContainer(containers: Containers, body: CreateBody,
   checkPublishMode(body.HostConfig ?? {});
   if (body.StopSignal) clientSignal(body.StopSignal);
   checkUsernsMode(body.HostConfig?.UsernsMode);
+  checkLogConfig(body.HostConfig?.LogConfig);
   name = checkName(containers, name);
   const id = randomBytes(32).toString('hex');
   const dir = join(containers.dir, id);
@@ -98,7 +101,31 @@ function withSecurityDefaults(hostConfig: HostConfig): HostConfig {
     CapDrop: listOrNull(hostConfig.CapDrop),
     Privileged: !!hostConfig.Privileged,
     SecurityOpt: listOrNull(hostConfig.SecurityOpt),
-    UsernsMode: hostConfig.UsernsMode ?? '' };
+    UsernsMode: hostConfig.UsernsMode ?? '', LogConfig: {
+      Type: 'json-file', Config: hostConfig.LogConfig?.Config ?? {} } };
+}
+
+/** json-file's options (moby's daemon/logger/jsonfilelog ValidateLogOpt). */
+const JSON_FILE_OPTS = ['max-size', 'max-file', 'compress', 'labels',
+  'labels-regex', 'env', 'env-regex', 'tag'];
+
+/**
+ * --log-driver/--log-opt: the json-file driver (the default, also
+ * when the Type is empty) is the one skiff has; docker refuses a driver
+ * it does not know and an option its driver does not take (400).
+ */
+function checkLogConfig(config?: LogConfig): void {
+  const type = config?.Type || 'json-file';
+  if (type !== 'json-file') {
+    throw new BadRequest(`logger: no log driver named '${type}' is ` +
+      'registered');
+  }
+  for (const key of Object.keys(config?.Config ?? {})) {
+    if (!JSON_FILE_OPTS.includes(key)) {
+      throw new BadRequest(`unknown log opt '${key}' for json-file log ` +
+        'driver');
+    }
+  }
 }
 
 /** --name, or a free random one; docker's rules and messages. */

@@ -13,12 +13,19 @@ export async function exited(containers: Containers, container: Container,
   await Promise.race([container.io?.drained,
     new Promise((resolve) => setTimeout(resolve, 1000))]);
   container.io?.destroy();
+  // The kernel counts its OOM kills in the cgroup, gone after release.
+  const oomKilled = oomKills(containers, container) > 0;
+  if (oomKilled) {
+    containers.opts.events.emit('container', 'oom', container.id,
+      { name: container.name, image: container.rec.Config.Image });
+  }
   await container.running?.release().catch(() => {});
   container.io = undefined;
   container.running = undefined;
   const rec = container.rec;
   rec.State = { ...rec.State, Status: 'exited', Running: false,
     Restarting: false, Paused: false, Pid: 0, ExitCode: status.code,
+    OOMKilled: oomKilled,
     FinishedAt: new Date().toISOString() };
   rec.PidStartTime = undefined;
   rec.StepData = undefined;
@@ -35,3 +42,18 @@ export async function exited(containers: Containers, container: Container,
   }
 }
 // #endregion
+
+/**
+ * The OOM killer's kills in the container's cgroup (chapter 03's
+ * memory.events oom_kill on v2, memory.oom_control on v1): docker's
+ * State.OOMKilled. 0 when the cgroup cannot be read.
+ */
+function oomKills(containers: Containers, container: Container): number {
+  if (!container.running) return 0;
+  try {
+    return containers.opts.runtime.cgroup(container.spec(), container.id)
+      .stats().oomKills;
+  } catch {
+    return 0;
+  }
+}
