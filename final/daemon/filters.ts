@@ -121,7 +121,7 @@ export function parseFilters(text: string | null,
 }
 // #endregion
 
-// #region timestamps
+// #region timestamps (unused)
 const UNITS: Record<string, number> = {
   ns: 1, us: 1e3, 'µs': 1e3, 'μs': 1e3, ms: 1e6, s: 1e9, m: 60e9,
   h: 3600e9,

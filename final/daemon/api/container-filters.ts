@@ -19,7 +19,7 @@ const HEALTH = ['starting', 'healthy', 'unhealthy', 'none'];
 
 type Test = (container: Container) => boolean;
 
-// #region ps-filters
+// #region ps-filters (unused)
 /** The containers `GET /containers/json` lists, newest first. */
 export function listContainers(engine: Engine, request: Req)
   : Container[] {

@@ -7,7 +7,7 @@ import { BadRequest } from '../errors.ts';
 import { type Filters, parseFilters } from '../filters.ts';
 import { familiar, type Image } from '../images.ts';
 
-// #region image-filters
+// #region image-filters (unused)
 /** The images listed, each with only the tags `reference` matched. */
 export function filterImages(engine: Engine, text: string | null)
   : Image[] {
@@ -55,7 +55,7 @@ function createdOf(engine: Engine, f: Filters, key: string): number[] {
   });
 }
 
-// #region image-prune
+// #region image-prune (unused)
 /**
  * Images `docker image prune` removes: dangling ones (dangling=false:
  * every unused one), created before `until`, with the labels asked.

@@ -9,7 +9,7 @@ import type { NetworkResource } from '../networks.ts';
 /** docker's predefined networks: never custom, never pruned. */
 const BUILTIN = ['bridge', 'host', 'none'];
 
-// #region network-filters
+// #region network-filters (unused)
 export function filterNetworks(list: NetworkResource[],
   text: string | null): NetworkResource[] {
   const f = parseFilters(text, ['name', 'id', 'label', 'driver', 'type',

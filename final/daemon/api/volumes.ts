@@ -35,7 +35,7 @@ export function volumeRoutes(engine: Engine): Route[] {
   ].map(translated);
 }
 
-// #region volume-filters
+// #region volume-filters (unused)
 /** `docker volume ls --filter`: name, label, dangling, driver. */
 function filterVolumes(list: Volume[], unused: (v: Volume) => boolean,
   text: string | null): Volume[] {
