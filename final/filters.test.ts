@@ -272,7 +272,7 @@ describe('answers real clients read', { skip }, () => {
       'logged').trim(), '{"Type":"json-file","Config":{"max-size":"1m"}}');
     const r = eng.docker(['run', '--log-driver', 'nosuch', 'busybox']);
     assert.equal(r.status, 125);
-    assert.match(r.stderr, /no log driver named 'nosuch'/);
+    assert.match(r.stderr, /plugin "nosuch" not found/);
     const opt = eng.docker(['run', '--log-opt', 'colour=red',
       'busybox']);
     assert.equal(opt.status, 125);

@@ -59,8 +59,9 @@ export class Filters {
       !['true', 'false', '1', '0'].includes(value));
     if (bad !== undefined || new Set(values.map((value) =>
       value === 'true' || value === '1')).size > 1) {
-      throw new BadRequest(`invalid filter '${key}=${this.get(key)
-        .join(',')}'`);
+      // dockerd's words: invalid filter 'dangling=[maybe]'
+      throw new BadRequest(`invalid filter '${key}=[${this.get(key)
+        .join(' ')}]'`);
     }
     return values[0] === 'true' || values[0] === '1';
   }

@@ -109,16 +109,25 @@ function withSecurityDefaults(hostConfig: HostConfig): HostConfig {
 const JSON_FILE_OPTS = ['max-size', 'max-file', 'compress', 'labels',
   'labels-regex', 'env', 'env-regex', 'tag'];
 
+/** Docker's other built-in drivers: known, but not skiff's. */
+const OTHER_DRIVERS = ['none', 'local', 'syslog', 'journald', 'gelf',
+  'fluentd', 'awslogs', 'splunk', 'etwlogs', 'gcplogs', 'logentries'];
+
 /**
  * --log-driver/--log-opt: the json-file driver (the default, also
  * when the Type is empty) is the one skiff has; docker refuses a driver
- * it does not know and an option its driver does not take (400).
+ * it does not know (it looks for a plugin of that name) and an option
+ * its driver does not take, both with 400.
  */
 function checkLogConfig(config?: LogConfig): void {
   const type = config?.Type || 'json-file';
+  if (OTHER_DRIVERS.includes(type)) {
+    throw new BadRequest(`log driver '${type}': skiff keeps json-file ` +
+      'logs only');
+  }
   if (type !== 'json-file') {
-    throw new BadRequest(`logger: no log driver named '${type}' is ` +
-      'registered');
+    throw new BadRequest(`error looking up logging plugin ${type}: ` +
+      `plugin "${type}" not found`);
   }
   for (const key of Object.keys(config?.Config ?? {})) {
     if (!JSON_FILE_OPTS.includes(key)) {
