@@ -103,6 +103,7 @@ describe('filters through docker\'s CLI', { skip }, () => {
     const id = ok('inspect', '-f', '{{.Id}}', 'up').trim();
     assert.deepEqual(names('-f', `id=${id.slice(0, 10)}`), ['up']);
     assert.deepEqual(names('-a', '-f', 'is-task=true'), []);
+    assert.deepEqual(names('-n', '1'), ['zero'], 'a limit: any state');
     assert.deepEqual(names('-a', '-f', 'health=none', '-f',
       'status=running'), ['up']);
   });
@@ -217,6 +218,12 @@ describe('filters through docker\'s CLI', { skip }, () => {
     assert.deepEqual(vols(), ['flt-a', 'flt-b', 'flt-data']);
     ok('volume', 'prune', '-f', '--all', '--filter', 'label=v=a');
     assert.deepEqual(vols(), ['flt-b', 'flt-data']);
+    // a client of API 1.41 (dockerd 20.10's) prunes named ones too
+    const r = spawnSync('curl', ['-sf', '--unix-socket', eng.sock, '-X',
+      'POST', 'http://skiff/v1.41/volumes/prune?filters=' +
+      encodeURIComponent('{"label":{"v=b":true}}')], { encoding: 'utf8' });
+    assert.equal(JSON.parse(r.stdout).VolumesDeleted.join(), 'flt-b');
+    assert.deepEqual(vols(), ['flt-data']);
   });
 
   test('networks: name, id, type, dangling; prune keeps what it must',

@@ -109,8 +109,8 @@ export function parseFilters(text: string | null,
     throw new BadRequest(`invalid filter: ${text}`);
   }
   for (const [key, raw] of Object.entries(json)) {
-    const values = Array.isArray(raw) ? raw.map(String)
-      : raw && typeof raw === 'object' ? Object.entries(raw)
+    const values = raw === null ? [] : Array.isArray(raw) ? raw.map(String)
+      : typeof raw === 'object' ? Object.entries(raw)
         .filter(([, on]) => on).map(([value]) => value)
         : [String(raw)];
     if (!accepted.includes(key)) {

@@ -26,13 +26,14 @@ export function listContainers(engine: Engine, request: Req)
   const query = request.query;
   const filters = parseFilters(query.get('filters'), PS_FILTERS);
   const tests = containerTests(engine, filters);
-  // A status filter looks at every container (moby sets All for it).
-  const all = filters.has('status') || flag(request, 'all');
+  // A status filter looks at every container (moby sets All for it),
+  // as does a limit (`ps -n 3`: the last three, in any state).
+  const limit = Number(query.get('limit') || 0);
+  const all = filters.has('status') || flag(request, 'all') || limit > 0;
   let rows = engine.containers.list();
   rows = afterBefore(engine, filters, rows)
     .filter((container) => all || container.isRunning)
     .filter((container) => tests.every((test) => test(container)));
-  const limit = Number(query.get('limit') || 0);
   return limit > 0 ? rows.slice(0, limit) : rows;
 }
 

@@ -38,6 +38,8 @@ export async function stats(engine: Engine, container: Container,
   request: Req): Promise<void> {
   // docker-py sends stream=False: moby's BoolValueOrDefault reads it
   const stream = flag(request, 'stream', true);
+  // one-shot (API 1.41): the one sample at once, without a previous one
+  const oneShot = !stream && flag(request, 'one-shot');
   const res = request.res;
   res.writeHead(200, { 'Content-Type': 'application/json' });
   let closed = false;
@@ -45,7 +47,7 @@ export async function stats(engine: Engine, container: Container,
   let previous = containerStats(engine, container);
   do {
     await new Promise((resolve) => setTimeout(resolve,
-      stream ? 1000 : 500));
+      stream ? 1000 : oneShot ? 0 : 500));
     const now = containerStats(engine, container, previous);
     res.write(JSON.stringify(now) + '\n');
     previous = now;
