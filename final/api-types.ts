@@ -100,6 +100,13 @@ export interface HostConfig {
   SecurityOpt?: string[] | null;
   /** "host": no user namespace even under --userns-remap. */
   UsernsMode?: string;
+  /** --log-driver and --log-opt: skiff keeps docker's json-file only. */
+  LogConfig?: LogConfig;
+}
+
+export interface LogConfig {
+  Type: string;
+  Config: Record<string, string>;
 }
 
 /** An image's config, as in the OCI image config and docker inspect. */

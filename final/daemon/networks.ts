@@ -60,12 +60,13 @@ export class Networks {
   }
 // #endregion
 
-  /** Removes user networks no container uses; returns their names. */
-  prune(): string[] {
+  /**
+   * Removes the networks given (api/network-filters.ts picks unused
+   * ones); returns the names of those it removed.
+   */
+  prune(unused: NetworkResource[]): string[] {
     const gone: string[] = [];
-    for (const n of this.list()) {
-      if (['bridge', 'host', 'none'].includes(n.Name)) continue;
-      if (Object.keys(n.Containers).length) continue;
+    for (const n of unused) {
       try {
         this.remove(n.Name);
         gone.push(n.Name);

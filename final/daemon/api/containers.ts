@@ -6,6 +6,8 @@ import { copyRoutes } from '../copy.ts';
 import type { Engine } from '../engine.ts';
 import { NotModified } from '../errors.ts';
 import type { Execs } from '../execs.ts';
+import { parseFilters } from '../filters.ts';
+import { listContainers } from './container-filters.ts';
 import { inspect, summary } from './inspect.ts';
 import { logs } from './logs.ts';
 import { stats, top } from './processes.ts';
@@ -17,9 +19,9 @@ export function containerRoutes(engine: Engine, execs: Execs): Route[] {
   const named = (request: Req) => containers.get(param(request));
   const at = (action: string) => `/containers/${ID}/${action}`;
   return [
-    route('GET', '/containers/json', (request) => containers.list()
-      .filter((container) => flag(request, 'all') || container.isRunning)
-      .map((container) => summary(container, engine.net))),
+    route('GET', '/containers/json', (request) =>
+      listContainers(engine, request).map((container) =>
+        summary(container, engine.net))),
     route('POST', '/containers/create', (request) => {
       const created = containers.create(request.body,
         request.query.get('name') ?? undefined);
@@ -53,7 +55,8 @@ export function containerRoutes(engine: Engine, execs: Execs): Route[] {
       containers.pause(named(request))),
     route('POST', at('unpause'), (request) =>
       containers.unpause(named(request))),
-    route('POST', '/containers/prune', () => prune(containers)),
+    route('POST', '/containers/prune', (request) =>
+      prune(containers, request)),
     ...copyRoutes(engine),
   ];
 }
@@ -93,9 +96,15 @@ async function wait(containers: Containers, container: Container,
   res.end(JSON.stringify({ StatusCode: code, Error: null }) + '\n');
 }
 
-async function prune(containers: Containers) {
+/** Stopped containers the filters select (until, label, label!). */
+async function prune(containers: Containers, request: Req) {
+  const filters = parseFilters(request.query.get('filters'),
+    ['until', 'label', 'label!']);
+  const before = filters.createdUntil();
   const gone = containers.list().filter((container) =>
-    !container.isRunning && !container.rec.State.Restarting);
+    !container.isRunning && !container.rec.State.Restarting &&
+    before(Date.parse(container.rec.Created)) &&
+    filters.pruneLabels(container.rec.Config.Labels));
   for (const container of gone) await containers.remove(container);
   containers.opts.events.emit('container', 'prune', '', { reclaimed: '0' });
   return { ContainersDeleted: gone.map((container) => container.id),

@@ -20,6 +20,7 @@ import { progressStream, pull, push } from '../registry.ts';
 import { all, refOf, sendMade, withUpload } from '../transfer.ts';
 import { BadRequest, NotFound } from '../errors.ts';
 import { translated } from './error-body.ts';
+import { filterImages, pruneImages } from './image-filters.ts';
 import {
   flag, ID, NAME, param, route, type Req, type Route,
 } from './route.ts';
@@ -29,13 +30,14 @@ export function imageRoutes(engine: Engine): Route[] {
   const calls = imageCalls(engine);
   const containers = engine.containers;
   return [
-    route('GET', '/images/json', () => calls.list()),
+    route('GET', '/images/json', (request) =>
+      calls.list(request.query.get('filters'))),
     route('GET', `/images/${NAME}/json`, (request) =>
       calls.inspect(param(request))),
     route('GET', `/images/${NAME}/history`, (request) =>
       calls.history(param(request))),
     route('POST', `/images/${NAME}/tag`, (request) =>
-      calls.tag(param(request), request.query)),
+      calls.tag(param(request), request)),
     route('DELETE', `/images/${NAME}`, (request) =>
       calls.remove(param(request), flag(request, 'force'))),
     route('POST', '/images/load', (request) => calls.load(request)),
@@ -48,9 +50,8 @@ export function imageRoutes(engine: Engine): Route[] {
         : calls.import(request)),
     route('POST', `/images/${NAME}/push`, (request) =>
       calls.push(request, param(request))),
-    route('POST', '/images/prune', (request) => calls.prune(
-      /"dangling":\s*\[\s*"(false|0)"/
-        .test(request.query.get('filters') ?? ''))),
+    route('POST', '/images/prune', (request) =>
+      calls.prune(request.query.get('filters'))),
     route('POST', '/commit', (request) => calls.commit(request)),
     route('POST', '/build', (request) => buildRoute(engine, request)),
     route('GET', `/containers/${ID}/export`, (request) =>
@@ -77,22 +78,26 @@ function imageCalls(engine: Engine) {
     container.rec.Image === id);
   const event = imageEvents(engine);
   return {
-    list: () => images.list().map((image) => ({
-      Id: image.Id, ParentId: '', RepoTags: image.RepoTags, RepoDigests: [],
-      Created: image.Created, Size: image.Size, VirtualSize: image.Size,
-      SharedSize: -1, Labels: image.Config.Labels ?? {},
-      Containers: users(image.Id).length,
-    })),
+    list: (filters: string | null) =>
+      filterImages(engine, filters).map((image) => ({
+        Id: image.Id, ParentId: '', RepoTags: image.RepoTags,
+        RepoDigests: [], Created: image.Created, Size: image.Size,
+        VirtualSize: image.Size, SharedSize: -1,
+        Labels: image.Config.Labels ?? {},
+        Containers: users(image.Id).length,
+      })),
     inspect: (ref: string) => inspectImage(store.layerDir.bind(store),
       find(ref)),
     history: (ref: string) => history(find(ref), (diffId) =>
       store.layerMeta(diffId).size),
-    tag(ref: string, query: URLSearchParams) {
-      const target = refOf(query);
+    tag(ref: string, request: Req) {
+      const target = refOf(request.query);
       if (!target) throw new BadRequest('tag: a repository is required');
       const id = find(ref).Id;
       store.tag(id, target);
       event('tag', id, familiar(normalizeRef(target)));
+      // docker answers 201 Created (docker-py's tag() checks for it)
+      request.res.statusCode = 201;
       return undefined;
     },
     remove(ref: string, force: boolean) {
@@ -174,13 +179,10 @@ function imageCalls(engine: Engine) {
       event('import', image.id);
       return { status: image.id };
     },
-    /** Dangling images (no tag), or with `all` every unused one. */
-    prune(all: boolean) {
+    /** What the filters select (image-filters.ts), tags and all. */
+    prune(filters: string | null) {
       const deleted: object[] = [];
-      for (const image of images.list()) {
-        if ((image.RepoTags.length && !all) || users(image.Id).length) {
-          continue;
-        }
+      for (const image of pruneImages(engine, filters)) {
         const removed = image.RepoTags.length
           ? [...image.RepoTags].reduce((sum, tag) => {
             const one = store.remove(tag);

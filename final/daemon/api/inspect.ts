@@ -80,7 +80,11 @@ export function inspect(engine: Engine, container: Container,
   const files = (file: string) => `${container.dir}/net/${file}`;
   const ids = execs.of(container);
   return {
-    ...rec, ResolvConfPath: files('resolv.conf'),
+    ...rec,
+    // records from before LogConfig was kept: the default driver
+    HostConfig: { ...rec.HostConfig, LogConfig: rec.HostConfig.LogConfig ??
+      { Type: 'json-file', Config: {} } },
+    ResolvConfPath: files('resolv.conf'),
     HostnamePath: files('hostname'), HostsPath: files('hosts'),
     MountLabel: '', ProcessLabel: '', AppArmorProfile: '',
     ExecIDs: ids.length ? ids : null,

@@ -1,8 +1,33 @@
 // GET /containers/{id}/logs.
 import { frame } from '../../stdcopy.ts';
 import type { Container } from '../container/container.ts';
+import { BadRequest } from '../errors.ts';
+import { rfc3339Ns } from '../filters.ts';
 import { type LogEntry, readLog } from '../logs.ts';
 import { flag, type Req } from './route.ts';
+
+const NEVER = BigInt(Number.MAX_SAFE_INTEGER) * 1_000_000_000n;
+const nowNs = () => BigInt(Date.now()) * 1_000_000n;
+
+/**
+ * `since` and `until` in ns: docker's clients send Unix seconds with an
+ * optional fraction ("1733331600.123456789"), turning durations and
+ * dates into that themselves; 0 or absent means no bound.
+ */
+function window(request: Req): { since: bigint; until: bigint } {
+  const bound = (name: string, none: bigint) => {
+    const text = request.query.get(name);
+    if (!text || text === '0') return none;
+    const m = /^(\d+)(?:\.(\d{1,9}))?$/.exec(text);
+    if (!m) {
+      throw new BadRequest(`logs: invalid value for "${name}": "${text}" ` +
+        'is not Unix seconds');
+    }
+    return BigInt(m[1]) * 1_000_000_000n + BigInt((m[2] ?? '')
+      .padEnd(9, '0'));
+  };
+  return { since: bound('since', 0n), until: bound('until', NEVER) };
+}
 
 /**
  * What is in the json-file log (the last `tail`), then with follow=1
@@ -17,19 +42,22 @@ export function logs(container: Container, request: Req): Promise<void> {
   const stamped = flag(request, 'timestamps');
   const tailText = request.query.get('tail');
   const tail = !tailText || tailText === 'all' ? undefined : Number(tailText);
+  const { since, until } = window(request);
   const res = request.res;
   res.writeHead(200, { 'Content-Type': tty
     ? 'application/vnd.docker.raw-stream'
     : 'application/vnd.docker.multiplexed-stream' });
   const send = (entry: LogEntry) => {
-    if (!want[entry.stream]) return;
+    const at = rfc3339Ns(entry.time) ?? 0n;
+    if (!want[entry.stream] || at < since || at > until) return;
     const payload = Buffer.from(stamped ? `${entry.time} ${entry.log}`
       : entry.log);
     res.write(tty ? payload : frame(entry.stream, payload));
   };
   for (const entry of readLog(container.rec.LogPath, tail)) send(entry);
   const state = container.rec.State;
-  if (!flag(request, 'follow') || !(state.Running || state.Restarting)) {
+  if (!flag(request, 'follow') || !(state.Running || state.Restarting) ||
+    until <= nowNs()) {
     res.end();
     return Promise.resolve();
   }
@@ -40,6 +68,7 @@ export function logs(container: Container, request: Req): Promise<void> {
       for (const log of entry.log.split(/(?<=\n)/)) send({ ...entry, log });
     };
     const done = () => {
+      if (res.writableEnded) return;
       container.log.off('entry', onEntry);
       container.off('exit', done);
       container.off('removed', done);
@@ -47,6 +76,10 @@ export function logs(container: Container, request: Req): Promise<void> {
       resolve();
     };
     container.log.on('entry', onEntry);
+    // `until` in the future ends the follow then, as dockerd's does.
+    const end = until === NEVER ? undefined : setTimeout(done,
+      Number((until - nowNs()) / 1_000_000n) + 1);
+    res.once('close', () => clearTimeout(end));
     container.once('exit', () => {
       if (!container.rec.State.Restarting) done();
     });

@@ -2,6 +2,7 @@
 import type { Engine } from '../engine.ts';
 import type { NetworkResource } from '../networks.ts';
 import { translated } from './error-body.ts';
+import { filterNetworks, prunable } from './network-filters.ts';
 import { ID, param, route, type Route } from './route.ts';
 import {
   connectContainer, disconnectContainer, networkEvent,
@@ -13,7 +14,8 @@ export function networkRoutes(engine: Engine): Route[] {
   const event = (action: string, n: NetworkResource) => engine.events
     .emit('network', action, n.Id, { name: n.Name, type: n.Driver });
   return [
-    route('GET', '/networks', () => networks.list()),
+    route('GET', '/networks', (request) => filterNetworks(networks.list(),
+      request.query.get('filters'))),
     route('GET', `/networks/${ID}`, (request) =>
       networks.inspect(param(request))),
     route('POST', '/networks/create', (request) => {
@@ -44,9 +46,10 @@ export function networkRoutes(engine: Engine): Route[] {
       networkEvent(engine.containers, 'disconnect', name,
         container.id);
     }),
-    route('POST', '/networks/prune', () => {
+    route('POST', '/networks/prune', (request) => {
       const before = networks.list();
-      const names = networks.prune();
+      const names = networks.prune(prunable(before,
+        request.query.get('filters')));
       for (const n of before.filter((n) => names.includes(n.Name))) {
         event('destroy', n);
       }

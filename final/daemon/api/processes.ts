@@ -5,7 +5,7 @@ import type { Engine } from '../engine.ts';
 import { descendants } from '../runtime.ts';
 import { containerStats } from '../stats.ts';
 import { Conflict } from '../errors.ts';
-import type { Req } from './route.ts';
+import { flag, type Req } from './route.ts';
 
 // #region top
 /** `docker top`: the host's ps, kept to the container's cgroup. */
@@ -37,8 +37,10 @@ export function top(engine: Engine, container: Container, request: Req) {
 /** GET /containers/{id}/stats: one sample, or one a second. */
 export async function stats(engine: Engine, container: Container,
   request: Req): Promise<void> {
-  const streamParam = request.query.get('stream');
-  const stream = streamParam !== '0' && streamParam !== 'false';
+  // docker-py sends stream=False: moby's BoolValueOrDefault reads it
+  const stream = flag(request, 'stream', true);
+  // one-shot (API 1.41): the one sample at once, without a previous one
+  const oneShot = !stream && flag(request, 'one-shot');
   const res = request.res;
   res.writeHead(200, { 'Content-Type': 'application/json' });
   let closed = false;
@@ -46,7 +48,7 @@ export async function stats(engine: Engine, container: Container,
   let previous = containerStats(engine, container);
   do {
     await new Promise((resolve) => setTimeout(resolve,
-      stream ? 1000 : 500));
+      stream ? 1000 : oneShot ? 0 : 500));
     const now = containerStats(engine, container, previous);
     res.write(JSON.stringify(now) + '\n');
     previous = now;

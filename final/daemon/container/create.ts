@@ -7,7 +7,9 @@ import { join } from 'node:path';
 import {
   createRootfs, removeRootfs,
 } from '../../../chapters/04-aufs-overlay/overlay.ts';
-import type { CreateBody, HostConfig } from '../../api-types.ts';
+import type {
+  CreateBody, HostConfig, LogConfig,
+} from '../../api-types.ts';
 import { normalizeRef, type Image } from '../images.ts';
 import { randomName } from '../names.ts';
 import { buildSpec, mergeConfig } from '../ocispec.ts';
@@ -36,16 +38,11 @@ export function createContainer(containers: Containers, body: CreateBody,
   if (body.StopSignal) clientSignal(body.StopSignal);
   checkHealthcheck(body.Healthcheck);
   checkUsernsMode(body.HostConfig?.UsernsMode);
+  checkLogConfig(body.HostConfig?.LogConfig);
   name = checkName(containers, name);
   const id = randomBytes(32).toString('hex');
   const dir = join(containers.dir, id);
-  try {
-    // Not recursive: node's recursive mkdir reports a read-only parent
-    // as ENOENT, and <root>/containers exists since the daemon started.
-    mkdirSync(dir, { mode: 0o700 });
-  } catch (err) {
-    throw writeError(dir, err); // a full or read-only state dir
-  }
+  makeDir(dir);
   const store = containers.opts.images.store;
   try {
     const rec = newRecord(containers, dir, id, name, body, image);
@@ -66,6 +63,17 @@ export function createContainer(containers: Containers, body: CreateBody,
   }
 }
 // #endregion
+
+/** The container's directory; a full or read-only state dir, named. */
+function makeDir(dir: string): void {
+  try {
+    // Not recursive: node's recursive mkdir reports a read-only parent
+    // as ENOENT, and <root>/containers exists since the daemon started.
+    mkdirSync(dir, { mode: 0o700 });
+  } catch (err) {
+    throw writeError(dir, err);
+  }
+}
 
 // #region create-record
 /** state.json's first version: the merged config, the volumes. */
@@ -104,7 +112,40 @@ function withSecurityDefaults(hostConfig: HostConfig): HostConfig {
     CapDrop: listOrNull(hostConfig.CapDrop),
     Privileged: !!hostConfig.Privileged,
     SecurityOpt: listOrNull(hostConfig.SecurityOpt),
-    UsernsMode: hostConfig.UsernsMode ?? '' };
+    UsernsMode: hostConfig.UsernsMode ?? '', LogConfig: {
+      Type: 'json-file', Config: hostConfig.LogConfig?.Config ?? {} } };
+}
+
+/** json-file's options (moby's daemon/logger/jsonfilelog ValidateLogOpt). */
+const JSON_FILE_OPTS = ['max-size', 'max-file', 'compress', 'labels',
+  'labels-regex', 'env', 'env-regex', 'tag'];
+
+/** Docker's other built-in drivers: known, but not skiff's. */
+const OTHER_DRIVERS = ['none', 'local', 'syslog', 'journald', 'gelf',
+  'fluentd', 'awslogs', 'splunk', 'etwlogs', 'gcplogs', 'logentries'];
+
+/**
+ * --log-driver/--log-opt: the json-file driver (the default, also
+ * when the Type is empty) is the one skiff has; docker refuses a driver
+ * it does not know (it looks for a plugin of that name) and an option
+ * its driver does not take, both with 400.
+ */
+function checkLogConfig(config?: LogConfig): void {
+  const type = config?.Type || 'json-file';
+  if (OTHER_DRIVERS.includes(type)) {
+    throw new BadRequest(`log driver '${type}': skiff keeps json-file ` +
+      'logs only');
+  }
+  if (type !== 'json-file') {
+    throw new BadRequest(`error looking up logging plugin ${type}: ` +
+      `plugin "${type}" not found`);
+  }
+  for (const key of Object.keys(config?.Config ?? {})) {
+    if (!JSON_FILE_OPTS.includes(key)) {
+      throw new BadRequest(`unknown log opt '${key}' for json-file log ` +
+        'driver');
+    }
+  }
 }
 
 /** --name, or a free random one; docker's rules and messages. */

@@ -14,6 +14,8 @@ export async function exited(containers: Containers, container: Container,
   await Promise.race([container.io?.drained,
     new Promise((resolve) => setTimeout(resolve, 1000))]);
   container.io?.destroy();
+  // The kernel counts its OOM kills in the cgroup, gone after release.
+  const oomKilled = oomKills(containers, container) > 0;
   await container.running?.release().catch(() => {});
   containers.opts.dns?.close(container.id); // adopted ones have no step
   container.io = undefined;
@@ -21,6 +23,7 @@ export async function exited(containers: Containers, container: Container,
   const rec = container.rec;
   rec.State = { ...rec.State, Status: 'exited', Running: false,
     Restarting: false, Paused: false, Pid: 0, ExitCode: status.code,
+    OOMKilled: oomKilled,
     FinishedAt: new Date().toISOString() };
   rec.PidStartTime = undefined;
   rec.StepData = undefined;
@@ -66,5 +69,20 @@ export function volumeEvents(containers: Containers, container: Container,
         destination: m.Destination, 'read/write': String(m.RW),
         propagation: '' }
       : { driver: 'local', container: container.id });
+  }
+}
+
+/**
+ * The OOM killer's kills in the container's cgroup (chapter 03's
+ * memory.events oom_kill on v2, memory.oom_control on v1): docker's
+ * State.OOMKilled. 0 when the cgroup cannot be read.
+ */
+function oomKills(containers: Containers, container: Container): number {
+  if (!container.running) return 0;
+  try {
+    return containers.opts.runtime.cgroup(container.spec(), container.id)
+      .stats().oomKills;
+  } catch {
+    return 0;
   }
 }
