@@ -7,7 +7,7 @@
 import { createHash, randomBytes } from 'node:crypto';
 import {
   closeSync, existsSync, lstatSync, mkdirSync, openSync, readdirSync,
-  readFileSync, readSync, renameSync, rmSync, writeFileSync,
+  readFileSync, readlinkSync, readSync, renameSync, rmSync, writeFileSync,
 } from 'node:fs';
 import { rm } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
@@ -28,6 +28,7 @@ import {
   copyInto, type CopyTarget, type Ignore, sources,
 } from '../build/copy.ts';
 import { contextIgnore } from '../build/context.ts';
+import { ignored } from '../build/ignore.ts';
 import { imageEvents } from './api/images.ts';
 import type { Req } from './api/route.ts';
 import { familiar, normalizeRef } from './images.ts';
@@ -307,16 +308,12 @@ class EngineBackend implements BuildBackend {
         dest: target.dest.replace(/\/?$/, '/') }, []);
     }
     for (const [i, url] of urls.entries()) {
-      const res = await fetch(url);
-      if (!res.ok) {
-        throw new BuildError(`ADD failed: GET ${url}: HTTP ${res.status}`);
-      }
+      const body = await download(url);
       const name = new URL(url).pathname.split('/').filter(Boolean).pop()
         ?? 'index.html';
       const dir = join(scratch, `url-${i}`);
       mkdirSync(dir);
-      writeFileSync(join(dir, name), Buffer.from(await res.arrayBuffer()),
-        { mode: 0o600 });
+      writeFileSync(join(dir, name), body, { mode: 0o600 });
       copyInto(dir, [name], { ...target, mode: target.mode ?? 0o600 }, []);
     }
   }
@@ -337,10 +334,14 @@ class EngineBackend implements BuildBackend {
       hash.update(`${rel}\0${st.mode}\0${st.size}\0`);
       if (st.isDirectory()) {
         for (const n of readdirSync(join(this.context, rel)).sort()) {
-          walk(rel === '.' ? n : `${rel}/${n}`);
+          const child = rel === '.' ? n : `${rel}/${n}`;
+          // What COPY leaves out (an ignored Dockerfile) cannot miss it.
+          if (!ignored(this.ignore, child)) walk(child);
         }
       } else if (st.isFile()) {
         hash.update(readFileSync(join(this.context, rel)));
+      } else if (st.isSymbolicLink()) {
+        hash.update(readlinkSync(join(this.context, rel)));
       }
     };
     for (const s of c.sources) {
@@ -371,6 +372,21 @@ class EngineBackend implements BuildBackend {
 }
 
 const isUrl = (s: string) => /^https?:\/\//.test(s);
+
+/** ADD's URL source: the body of a GET, or the step fails naming it. */
+async function download(url: string): Promise<Buffer> {
+  let res: Response;
+  try {
+    res = await fetch(url);
+  } catch (err) {
+    throw new BuildError(`ADD failed: GET ${url}: ${(err as Error)
+      .cause ?? (err as Error).message}`, 1);
+  }
+  if (!res.ok) {
+    throw new BuildError(`ADD failed: GET ${url}: HTTP ${res.status}`);
+  }
+  return Buffer.from(await res.arrayBuffer());
+}
 
 /** A tar, by ustar's magic at 257, or a gzip stream (a .tar.gz). */
 function isArchive(path: string): boolean {
