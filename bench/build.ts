@@ -37,7 +37,6 @@ const env = { ...configEnv(net), SKIFF_ROOT: join(dir, 'root'),
 const TSX = import.meta.resolve('tsx/esm');
 const loadBefore = loadavg();
 
-// #region dockerfile
 /** The issue's six steps: 200 small files, then 20 MB written by RUN. */
 const DOCKERFILE = `FROM busybox
 ENV APP=/app
@@ -46,7 +45,6 @@ COPY files/ ./files/
 RUN dd if=/dev/zero of=/big bs=1M count=20
 CMD ["ls", "/app/files"]
 `;
-// #endregion
 
 /** The build context: the Dockerfile and files/0 ... files/199. */
 function makeContext(): string {
