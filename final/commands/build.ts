@@ -174,7 +174,9 @@ function send(sock: string, path: string, body: () => Readable,
         res.on('end', () => {
           let message = text.trim();
           try { message = JSON.parse(text).message ?? message; } catch {}
-          reject(new ApiError(res.statusCode ?? 500, message));
+          // docker build exits 1 on "Error response from daemon".
+          reject(Object.assign(new ApiError(res.statusCode ?? 500, message),
+            { exitCode: 1 }));
         });
         return;
       }

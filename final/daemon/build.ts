@@ -25,10 +25,10 @@ import {
   build, BuildError, type BuildBackend, type FileStep, shortId,
 } from '../build/builder.ts';
 import {
-  copyInto, type CopyTarget, type Ignore, sources,
+  copyInto, type CopyTarget, type Ignore, left, sources,
 } from '../build/copy.ts';
 import { contextIgnore } from '../build/context.ts';
-import { ignored } from '../build/ignore.ts';
+import { DockerfileError } from '../build/dockerfile.ts';
 import { imageEvents } from './api/images.ts';
 import type { Req } from './api/route.ts';
 import { familiar, normalizeRef } from './images.ts';
@@ -79,7 +79,18 @@ export async function buildRoute(engine: Engine, q: Req): Promise<void> {
   } catch (err) {
     const message = (err as Error).message;
     const code = err instanceof BuildError ? err.code : 1;
-    emit({ errorDetail: { code, message }, error: message });
+    if (q.res.headersSent) {
+      emit({ errorDetail: { code, message }, error: message });
+    } else {
+      // Before the first step (no Dockerfile, a parse error, an unknown
+      // --target): dockerd answers 400 with a message, not a stream,
+      // and its CLI says "Error response from daemon: ...".
+      const bad = err instanceof BuildError ||
+        err instanceof DockerfileError;
+      q.res.writeHead(bad ? 400 : 500,
+        { 'Content-Type': 'application/json' });
+      q.res.write(JSON.stringify({ message }));
+    }
   }
   q.res.end();
   trash.empty();
@@ -336,7 +347,7 @@ class EngineBackend implements BuildBackend {
         for (const n of readdirSync(join(this.context, rel)).sort()) {
           const child = rel === '.' ? n : `${rel}/${n}`;
           // What COPY leaves out (an ignored Dockerfile) cannot miss it.
-          if (!ignored(this.ignore, child)) walk(child);
+          if (!left(this.context, child, this.ignore)) walk(child);
         }
       } else if (st.isFile()) {
         hash.update(readFileSync(join(this.context, rel)));
@@ -379,11 +390,13 @@ async function download(url: string): Promise<Buffer> {
   try {
     res = await fetch(url);
   } catch (err) {
-    throw new BuildError(`ADD failed: GET ${url}: ${(err as Error)
-      .cause ?? (err as Error).message}`, 1);
+    // fetch's own message is "fetch failed"; the reason is its cause.
+    const why = (err as { cause?: Error }).cause ?? (err as Error);
+    throw new BuildError(`ADD failed: Get "${url}": ${why.message}`, 1);
   }
   if (!res.ok) {
-    throw new BuildError(`ADD failed: GET ${url}: HTTP ${res.status}`);
+    throw new BuildError(`ADD failed: failed to GET ${url} with status ` +
+      `${res.status} ${res.statusText}`.trim());
   }
   return Buffer.from(await res.arrayBuffer());
 }
