@@ -161,7 +161,9 @@ class Site {
       expandIncludes(readFileSync(page.source, 'utf8'), dir, this.repo,
         this.usedRegions, this.shown(page.source)), env);
     const chapter = basename(dir);
-    const labs = page.id === chapter ? findLabs(this.repo, chapter) : [];
+    // final/build/README.md is page "final-build", its labs "build/...".
+    const labs = page.id === chapter || page.id === `final-${chapter}`
+      ? findLabs(this.repo, chapter) : [];
     if (labs.length) html += this.renderLabs(labs, env);
     const link = (p?: Page): PageLink | undefined => p && {
       href: `${p.id}.html`, html: this.md.renderInline(p.title),

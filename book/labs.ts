@@ -10,7 +10,8 @@
 // `git diff` of the repo per lab: solutions/01-chroot/pivot-root.patch.
 //
 // The engine's chapters keep theirs the same way, in
-// final/book/NN-name/labs/.
+// final/book/NN-name/labs/, and so do the engine's pages that live
+// with their code (final/build/labs/: `npm run lab build/add-url`).
 //
 // `sudo npm run lab 01-chroot` grades every lab of the chapter against the
 // reader's working tree; `sudo npm run lab 01-chroot/pivot-root` grades
@@ -38,8 +39,11 @@ export interface LabInfo {
   solution: string;
 }
 
-/** Where chapters live: the mechanisms', then the engine's. */
-const CHAPTER_DIRS = ['chapters', 'final/book'];
+/**
+ * Where chapters live: the mechanisms', the engine's, then the engine's
+ * pages kept next to their code (final/build/README.md).
+ */
+const CHAPTER_DIRS = ['chapters', 'final/book', 'final'];
 
 /** The labs of a repo, in chapter order; `filter` is "01-chroot[/lab]". */
 export function findLabs(repo: string, filter = ''): LabInfo[] {

@@ -7,6 +7,8 @@ import { spawn, spawnSync } from 'node:child_process';
 import {
   mkdirSync, mkdtempSync, readFileSync, symlinkSync, writeFileSync,
 } from 'node:fs';
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { hostMounts, needsRoot, REPO } from '../support/testing.ts';
@@ -196,6 +198,57 @@ describe('skiff build', needsRoot, () => {
     assert.match(r.stderr, /forbidden path outside the build context: out/);
   });
 
+  test('as dockerd: unused build-args, ONBUILD, ! inside an ignored dir',
+    () => {
+      const out = ok('build', '--build-arg', 'ZED=1', '--build-arg',
+        'USED=2', '--build-arg', 'ALPHA=3', '-t', 'onb', context({
+          Dockerfile: 'FROM busybox\nARG USED\n' +
+            'ONBUILD RUN echo triggered > /t\nONBUILD COPY f /f\n' }));
+      assert.match(out, new RegExp('\\[Warning\\] One or more build-args ' +
+        '\\[ALPHA ZED\\] were not consumed\nSuccessfully built '));
+      const child = ok('build', context({ f: 'fff\n',
+        Dockerfile: 'FROM onb\nRUN cat /t /f\n' }));
+      // One image line for FROM and its triggers, after them (docker).
+      assert.match(child, new RegExp('^Step 1/2 : FROM onb\n# Executing ' +
+        '2 build triggers\n ---> Running in \\w+\nRemoving intermediate ' +
+        'container \\w+\n ---> \\w{12}\nStep 2/2'));
+      assert.match(child, /\ntriggered\nfff\n/);
+      const dir = context({ '.dockerignore': 'docs\n!docs/README.md\n',
+        'docs/README.md': 'r\n', 'docs/other.md': 'o\n',
+        Dockerfile: 'FROM busybox\nCOPY . /ctx/\nRUN find /ctx/docs\n' });
+      assert.match(ok('build', dir),
+        /\n\/ctx\/docs\n\/ctx\/docs\/README\.md\nRemoving /);
+    });
+
+  test('ADD of a URL on 127.0.0.1: mode 600, a 404 named',
+    async () => {
+      let body = 'one\n';
+      const srv = http.createServer((req, res) => {
+        if (req.url === '/motd') res.end(body);
+        else res.writeHead(404, 'Not Found').end();
+      });
+      await new Promise<void>((r) => srv.listen(0, '127.0.0.1', r));
+      const url = `http://127.0.0.1:${(srv.address() as AddressInfo).port}`;
+      try {
+        const dir = context({ Dockerfile: `FROM busybox\nADD ${url}/motd ` +
+          '/etc/\nRUN stat -c %a /etc/motd; cat /etc/motd\n' });
+        const first = await eng.skAsync(['build', dir]);
+        assert.match(first.stdout, /\n600\none\n/, first.stderr);
+        // A changed download is the build page's lab (add-url): here a
+        // rebuild reuses the first one.
+        body = 'two\n';
+        const second = await eng.skAsync(['build', '--no-cache', dir]);
+        assert.match(second.stdout, /\n600\ntwo\n/, second.stderr);
+        const bad = await eng.skAsync(['build', context({
+          Dockerfile: `FROM busybox\nADD ${url}/nope /x\n` })]);
+        assert.equal(bad.status, 1);
+        assert.equal(bad.stderr, `skiff: ADD failed: failed to GET ${url}` +
+          '/nope with status 404 Not Found\n');
+      } finally {
+        srv.close();
+      }
+    });
+
   test('docker build (the classic builder) against the daemon',
     { skip: DOCKER ? false : 'no docker CLI on PATH' }, () => {
       const dir = context({ Dockerfile: 'FROM busybox\n' +
@@ -208,6 +261,12 @@ describe('skiff build', needsRoot, () => {
         Dockerfile: 'FROM busybox\nRUN exit 7\n' })]);
       assert.equal(failed.status, 7);
       assert.match(failed.stderr, /returned a non-zero code: 7/);
+      // Before the first step dockerd answers 400, not a stream.
+      const parse = eng.docker(['build', context({
+        Dockerfile: 'FROM busybox\nFROOM x\n' })]);
+      assert.equal(parse.status, 1);
+      assert.match(parse.stderr, new RegExp('Error response from daemon: ' +
+        'dockerfile parse error on line 2'));
     });
 
   test('docker-py\'s images.build against the daemon',

@@ -4,22 +4,21 @@
 // this file that asks for a token and can serve tampered blobs. Docker
 // Hub stands for a closed port on 127.0.0.1: nothing leaves the host.
 import assert from 'node:assert/strict';
-import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
+import { type ChildProcess, spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import {
-  closeSync, existsSync, mkdirSync, mkdtempSync, openSync, readdirSync,
-  writeFileSync,
+  existsSync, mkdirSync, mkdtempSync, readdirSync, writeFileSync,
 } from 'node:fs';
 import http from 'node:http';
-import { createServer } from 'node:net';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { gzipSync } from 'node:zlib';
 import { goArch } from '../chapters/04-aufs-overlay/archive.ts';
 import { isRoot } from '../support/testing.ts';
-import { DOCKER, TestEngine, TIMEOUT, waitFor } from './testing.ts';
+import {
+  DOCKER, REGISTRY, startRegistry as startLocalRegistry, TestEngine,
+} from './testing.ts';
 
-const REGISTRY = '/usr/bin/docker-registry';
 const skip = !isRoot ? 'needs root (sudo npm test)'
   : !existsSync(REGISTRY) ? 'no docker-registry (bash scripts/prereqs.sh)'
     : false;
@@ -51,30 +50,10 @@ function storeState(): string {
   });
 }
 
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const s = createServer().listen(0, '127.0.0.1', () => {
-      const { port } = s.address() as { port: number };
-      s.close(() => resolve(port));
-    });
-    s.on('error', reject);
-  });
-}
-
 async function startRegistry(): Promise<void> {
-  reg = `127.0.0.1:${await freePort()}`;
-  const config = join(dir, 'registry.yml');
-  writeFileSync(config, ['version: 0.1', 'log:', '  level: error',
-    'storage:', '  filesystem:', `    rootdirectory: ${dir}/registry`,
-    'http:', `  addr: ${reg}`, ''].join('\n'));
-  const log = openSync(join(dir, 'registry.log'), 'a');
-  registry = spawn(REGISTRY, ['serve', config],
-    { stdio: ['ignore', log, log] });
-  closeSync(log);
-  let up = false;
-  const poll = () => void fetch(`http://${reg}/v2/`)
-    .then((r) => { up = r.ok; }, () => {});
-  await waitFor('docker-registry', () => { poll(); return up; }, TIMEOUT);
+  const r = await startLocalRegistry(dir);
+  reg = r.addr;
+  registry = r.process;
 }
 
 before(async () => {

@@ -2,11 +2,12 @@
 // condition, the cgroups made below a test's cgroup parent, and the
 // removal of whatever a test engine left on the host.
 import assert from 'node:assert/strict';
-import { spawn, spawnSync } from 'node:child_process';
+import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
 import {
   closeSync, existsSync, mkdtempSync, openSync, readdirSync, readFileSync,
-  rmSync,
+  rmSync, writeFileSync,
 } from 'node:fs';
+import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { NetConfig } from '../chapters/05-network/networks.ts';
@@ -211,3 +212,58 @@ export class TestEngine {
   }
 }
 // #endregion
+
+/** Debian's docker-registry (the distribution project's registry). */
+export const REGISTRY = '/usr/bin/docker-registry';
+
+/** A free TCP port on 127.0.0.1 (the kernel's pick, released). */
+export function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const s = createServer().listen(0, '127.0.0.1', () => {
+      const { port } = s.address() as { port: number };
+      s.close(() => resolve(port));
+    });
+    s.on('error', reject);
+  });
+}
+
+/** A registry a test started, and how to stop it. */
+export interface LocalRegistry {
+  /** "127.0.0.1:PORT" */
+  addr: string;
+  process: ChildProcess;
+  stop(): Promise<void>;
+}
+
+/**
+ * docker-registry on 127.0.0.1 on a free port, its storage, config and
+ * log in `dir`; resolves once /v2/ answers.
+ */
+export async function startRegistry(dir: string): Promise<LocalRegistry> {
+  const addr = `127.0.0.1:${await freePort()}`;
+  const config = join(dir, 'registry.yml');
+  writeFileSync(config, ['version: 0.1', 'log:', '  level: error',
+    'storage:', '  filesystem:', `    rootdirectory: ${dir}/registry`,
+    'http:', `  addr: ${addr}`, ''].join('\n'));
+  const log = openSync(join(dir, 'registry.log'), 'a');
+  const child = spawn(REGISTRY, ['serve', config],
+    { stdio: ['ignore', log, log] });
+  closeSync(log);
+  const stop = () => new Promise<void>((resolve) => {
+    if (child.exitCode !== null || child.signalCode !== null) {
+      return resolve();
+    }
+    child.once('exit', () => resolve());
+    child.kill('SIGTERM');
+  });
+  let up = false;
+  const poll = () => void fetch(`http://${addr}/v2/`)
+    .then((r) => { up = r.ok; }, () => {});
+  try {
+    await waitFor('docker-registry', () => { poll(); return up; }, TIMEOUT);
+  } catch (err) {
+    await stop();
+    throw err;
+  }
+  return { addr, process: child, stop };
+}

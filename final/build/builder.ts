@@ -72,6 +72,8 @@ const PREDEFINED = ['HTTP_PROXY', 'http_proxy', 'HTTPS_PROXY',
 
 interface State {
   image: string; // '' while FROM scratch has added nothing
+  /** Running FROM's ONBUILD triggers: one " ---> id" for them all. */
+  trigger?: boolean;
   config: ContainerConfig;
   args: Map<string, string | undefined>;
   shell: string[];
@@ -94,6 +96,7 @@ export async function build(source: string, opts: BuildOptions,
     const state = await fromStage(stage, globals, built, backend, step,
       df.escape);
     await triggers(state, opts, backend, built);
+    backend.say(` ---> ${state.image ? shortId(state.image) : 'scratch'}\n`);
     for (const ins of stage.body) {
       if (opts.signal?.aborted) throw new BuildError('build canceled');
       await dispatch(ins, state, opts, backend, step, built);
@@ -106,7 +109,25 @@ export async function build(source: string, opts: BuildOptions,
       image = await labelled(state, opts.labels, backend, step);
     }
   }
+  const unused = unusedArgs([...df.globalArgs, ...stages.flatMap((st) =>
+    st.body)], opts.buildArgs, df.escape);
+  if (unused.length) {
+    backend.say(`[Warning] One or more build-args [${unused.join(' ')}] ` +
+      'were not consumed\n');
+  }
   return image;
+}
+
+/**
+ * --build-arg names no ARG of the built stages declares (the proxy
+ * ARGs aside), sorted: docker's builder warns about them at the end.
+ */
+function unusedArgs(lines: Instruction[], given: Record<string, string>,
+  escape: Escape): string[] {
+  const declared = new Set(lines.filter((l) => l.cmd === 'ARG')
+    .flatMap((l) => rawWords(l.text, escape).map((w) => w.split('=')[0])));
+  return Object.keys(given).filter((k) => !declared.has(k) &&
+    !PREDEFINED.includes(k)).sort();
 }
 
 function upToTarget(df: Dockerfile, target?: string): Stage[] {
@@ -148,7 +169,6 @@ async function fromStage(stage: Stage, globals: Map<string,
     state.image = img.id;
     state.config = structuredClone(img.config);
   }
-  backend.say(` ---> ${state.image ? shortId(state.image) : 'scratch'}\n`);
   return state;
 }
 
@@ -167,10 +187,12 @@ async function triggers(state: State, opts: BuildOptions,
   if (!lines.length) return;
   backend.say(`# Executing ${lines.length} build trigger` +
     `${lines.length > 1 ? 's' : ''}\n`);
+  state.trigger = true;
   for (const line of lines) {
     const ins = parseInstruction(line, 1, 'ONBUILD', state.escape);
     await dispatch(ins, state, opts, backend, undefined, built);
   }
+  state.trigger = false;
 }
 
 function say(backend: BuildBackend, step: { n: number; total: number },
@@ -381,7 +403,7 @@ async function commitConfig(state: State, ins: Instruction,
       createdBy);
     backend.cacheSet(key, state.image);
   }
-  backend.say(` ---> ${shortId(state.image)}\n`);
+  if (!state.trigger) backend.say(` ---> ${shortId(state.image)}\n`);
 }
 
 /** --label: one more config step at the end, as docker's builder does. */
@@ -443,5 +465,5 @@ async function fileStep(ins: Instruction, state: State, opts: BuildOptions,
     state.image = await backend.change(step);
     backend.cacheSet(key, state.image);
   }
-  backend.say(` ---> ${shortId(state.image)}\n`);
+  if (!state.trigger) backend.say(` ---> ${shortId(state.image)}\n`);
 }

@@ -58,13 +58,36 @@ export function sources(context: string, src: string, ignore: Ignore)
       }
     });
   }
-  found = found.filter((p) => exists(context, p) && !ignored(ignore, p));
+  found = found.filter((p) => exists(context, p) &&
+    !left(context, p, ignore));
   if (!found.length) {
     throw new BuildError(`COPY failed: file not found in build context ` +
       `or excluded by .dockerignore: stat ${clean}: file does not exist`);
   }
   for (const p of found) insideContext(context, p, src);
   return found;
+}
+
+/**
+ * Whether .dockerignore leaves `rel` out of the build. An ignored
+ * directory stays when it holds a `!` exception's file (`docs` and
+ * `!docs/README.md`): docker's CLI sends that file, and its directory.
+ */
+export function left(context: string, rel: string, ignore: Ignore)
+  : boolean {
+  if (!ignored(ignore, rel)) return false;
+  if (!ignore.some((p) => p.exclusion)) return true;
+  const holds = (dir: string): boolean => {
+    let names: string[];
+    try {
+      names = readdirSync(join(context, dir));
+    } catch {
+      return false; // not a directory
+    }
+    return names.some((n) => !ignored(ignore, `${dir}/${n}`) ||
+      holds(`${dir}/${n}`));
+  };
+  return !holds(rel);
 }
 
 function exists(context: string, path: string): boolean {
@@ -139,7 +162,7 @@ function copyTree(context: string, rel: string, to: string, t: CopyTarget,
     try { own(fd, st, t); } finally { closeSync(fd); }
     for (const name of readdirSync(from).sort()) {
       const child = rel === '.' ? name : `${rel}/${name}`;
-      if (!ignored(ignore, child)) {
+      if (!left(context, child, ignore)) {
         copyTree(context, child, posix.join(to, name), t, ignore);
       }
     }

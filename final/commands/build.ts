@@ -6,6 +6,7 @@ import {
   writeFileSync,
 } from 'node:fs';
 import http from 'node:http';
+import { createConnection } from 'node:net';
 import { dirname, isAbsolute, join, relative, resolve } from 'node:path';
 import type { Readable } from 'node:stream';
 import { packContext } from '../build/context.ts';
@@ -148,9 +149,12 @@ function context(arg: string, file?: string) {
 function send(sock: string, path: string, body: () => Readable,
   out: (text: string) => void, quiet: boolean): Promise<string> {
   return new Promise((resolvePromise, reject) => {
-    const req = http.request({ socketPath: sock, method: 'POST',
-      path: `/v${API_VERSION}${path}`, headers: { Host: 'skiff',
-        'Content-Type': 'application/x-tar' } });
+    // No agent, as the client's own requests (final/client.ts): the
+    // agent's TLS server name check compiles an IPv6 regex (ms).
+    const req = http.request({
+      createConnection: () => createConnection(sock), method: 'POST',
+      path: `/v${API_VERSION}${path}`,
+      headers: { Host: 'skiff', 'Content-Type': 'application/x-tar' } });
     let id = '';
     let rest = '';
     const line = (text: string) => {
@@ -170,7 +174,9 @@ function send(sock: string, path: string, body: () => Readable,
         res.on('end', () => {
           let message = text.trim();
           try { message = JSON.parse(text).message ?? message; } catch {}
-          reject(new ApiError(res.statusCode ?? 500, message));
+          // docker build exits 1 on "Error response from daemon".
+          reject(Object.assign(new ApiError(res.statusCode ?? 500, message),
+            { exitCode: 1 }));
         });
         return;
       }
