@@ -19,6 +19,11 @@ describe('chapter 05: -p', () => {
     assert.deepEqual(parsePublish('0.0.0.0:81:80'), tcp(80, 81));
     assert.deepEqual(parsePublish('127.0.0.1::53/udp'), {
       ...tcp(53, undefined, '127.0.0.1'), protocol: 'udp' });
+    // Host port 0: any free one (docker-compose's "127.0.0.1:0:80").
+    assert.deepEqual(parsePublish('127.0.0.1:0:80'),
+      tcp(80, undefined, '127.0.0.1'));
+    assert.deepEqual(fromPortBindings({ '80/tcp': [{ HostIp: '',
+      HostPort: '0' }] }), [tcp(80)]);
     assert.equal(parsePublish('9:9/sctp').protocol, 'sctp');
     assert.deepEqual(parsePublish('8000-8001:80-81'), {
       hostIP: '', hostPort: { start: 8000, end: 8001 },

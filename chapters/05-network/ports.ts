@@ -42,7 +42,7 @@ function invalid(value: string, why: string): Error {
 // #region parse-publish
 /**
  * Parses one `-p` value. Forms: "80", "8080:80", "127.0.0.1:8080:80",
- * "127.0.0.1::80" (any host port), "53:53/udp", ranges "8000-8001:80-81"
+ * "127.0.0.1::80" or "127.0.0.1:0:80" (any host port), "53:53/udp", ranges "8000-8001:80-81"
  * and "8000-8009:80" (one free port of ten).
  */
 export function parsePublish(value: string): PortMapping {
@@ -54,7 +54,10 @@ export function parsePublish(value: string): PortMapping {
   if (parts.length > 3) throw invalid(value, 'too many colons');
   const containerPort = portRange(value, parts.pop()!);
   const host = parts.pop() ?? '';
-  const hostPort = host === '' ? undefined : portRange(value, host);
+  // Host port 0 is any free one, as docker's port allocator takes it
+  // (compose writes "127.0.0.1:0:8080" for that).
+  const hostPort = host === '' || host === '0' ? undefined
+    : portRange(value, host);
   const hostIP = hostAddress(value, parts.pop() ?? '');
   const span = (r: PortRange) => r.end - r.start;
   if (hostPort && span(containerPort) > 0 &&
