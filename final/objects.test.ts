@@ -195,7 +195,11 @@ describe('skiff objects', needsRoot, () => {
       Name: string; IPv4Address: string };
     assert.equal(ep.Name, 'ona');
     const ip = ep.IPv4Address.split('/')[0];
-    const bridge = inspect.Options['com.docker.network.bridge.name'];
+    // The bridge is the host's link holding the network's gateway.
+    const bridge = spawnSync('ip', ['-o', '-4', 'addr', 'show', 'to',
+      inspect.IPAM.Config[0].Gateway], { encoding: 'utf8' }).stdout
+      .split(/\s+/)[1];
+    assert.ok(bridge, 'the gateway\'s link');
     assert.ok(existsSync(`/sys/class/net/${bridge}`), 'bridge on the host');
     const ping = (net: string) => sk(['run', '--rm', '--network', net,
       'busybox', 'ping', '-c', '1', '-W', '1', ip]).status;

@@ -89,7 +89,11 @@ export class Networks {
         MacAddress: macFor(c.ip), IPv4Address: `${c.ip}/${bits}`,
         IPv6Address: '',
       }])),
-      Options: n.bridge
+      // dockerd names the bridge in Options for its default network
+      // only; a user network's Options are the create's driver options,
+      // which docker-compose compares with its file ("needs to be
+      // recreated" when they differ).
+      Options: n.bridge && n.name === 'bridge'
         ? { 'com.docker.network.bridge.name': n.bridge } : {},
       Labels: n.labels ?? {},
     };
