@@ -163,7 +163,9 @@ def volumes_made(keep, gone):
     listed = client.volumes.list(filters={'label': LABEL + '=gone'})
     assert [v.name for v in listed] == [gone.name], 'list label=: %r' % \
         [v.name for v in listed]
-    pruned = client.volumes.prune(filters={'label': LABEL + '=gone'})
+    # API 1.42+ (docker 23) prunes named volumes only with all=true
+    pruned = client.volumes.prune(filters={'label': LABEL + '=gone',
+                                           'all': 'true'})
     assert pruned['VolumesDeleted'] == [gone.name], 'prune label=: %r' % \
         pruned
     assert client.volumes.get(keep.name), 'prune removed a volume it kept'
