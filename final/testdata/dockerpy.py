@@ -167,9 +167,11 @@ def volumes_made(keep, gone):
     listed = client.volumes.list(filters={'label': LABEL + '=gone'})
     assert [v.name for v in listed] == [gone.name], 'list label=: %r' % \
         [v.name for v in listed]
-    # API 1.42+ (docker 23) prunes named volumes only with all=true
-    pruned = client.volumes.prune(filters={'label': LABEL + '=gone',
-                                           'all': 'true'})
+    # API 1.42+ (docker 23) prunes named volumes only with all=true,
+    # which 1.41 (dockerd 20.10) refuses
+    new = docker.utils.version_gte(api.api_version, '1.42')
+    pruned = client.volumes.prune(filters=dict(
+        {'label': LABEL + '=gone'}, **({'all': 'true'} if new else {})))
     assert pruned['VolumesDeleted'] == [gone.name], 'prune label=: %r' % \
         pruned
     assert client.volumes.get(keep.name), 'prune removed a volume it kept'
