@@ -228,6 +228,22 @@ describe('docker-compose against skiff\'s daemon', { skip }, () => {
           .match(/^client_1 +\| hello compose$/gm) ?? []).length >= 3);
     });
 
+  test('up -d after a change: recreated, its volume kept', async () => {
+    // compose compares its config-hash label with the file's: the
+    // server is renamed aside, replaced and removed; its dependents too
+    const before = inspect('server').Id;
+    writeFileSync(join(eng.dir, 'project', 'docker-compose.yml'),
+      COMPOSE_FILE.replace('GREETING: compose', 'GREETING: again'));
+    const r = compose('up', '-d');
+    assert.equal(r.status, 0, r.stderr);
+    assert.match(r.stderr, new RegExp(`Recreating ${project}_server_1`));
+    assert.notEqual(inspect('server').Id, before);
+    assert.deepEqual(psRows().map((row) => row[0]),
+      [`${project}_client_1`, `${project}_server_1`]);
+    await waitFor('the new page', () => compose('logs', '--no-color',
+      'client').stdout.includes('hello again'));
+  });
+
   test('down -v: nothing is left', () => {
     const r = compose('down', '-v', '-t', '1');
     assert.equal(r.status, 0, r.stderr);

@@ -78,6 +78,7 @@ def containers():
 def images():
     img = client.images.get('busybox')
     assert 'busybox:latest' in img.tags, 'images.get: %r' % img.tags
+    assert 'ContainerConfig' in img.attrs, 'inspect: ContainerConfig'
     repo = PREFIX + '-img'
     try:
         images_tagged(img, repo)

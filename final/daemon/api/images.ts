@@ -303,6 +303,19 @@ function containerConfig(container: Container): ContainerConfig {
   return out;
 }
 
+/**
+ * dockerd's ContainerConfig: the config of the container a classic
+ * build committed, zero-valued for images no `docker commit` made (as
+ * skiff's). docker-compose reads its Volumes when it recreates a
+ * container (a KeyError without the key).
+ */
+const NO_BUILD_CONTAINER = {
+  Hostname: '', Domainname: '', User: '', AttachStdin: false,
+  AttachStdout: false, AttachStderr: false, Tty: false, OpenStdin: false,
+  StdinOnce: false, Env: null, Cmd: null, Image: '', Volumes: null,
+  WorkingDir: '', Entrypoint: null, OnBuild: null, Labels: null,
+};
+
 function inspectImage(layerDir: (diffId: string) => string, image: Image) {
   const dirs = [...image.Layers].reverse().map((diffId) =>
     `${layerDir(diffId)}/diff`);
@@ -311,6 +324,7 @@ function inspectImage(layerDir: (diffId: string) => string, image: Image) {
     Comment: image.History.at(-1)?.comment ?? '',
     Created: new Date(image.Created * 1000).toISOString(), Container: '',
     DockerVersion: '', Author: image.Author ?? '', Config: image.Config,
+    ContainerConfig: NO_BUILD_CONTAINER,
     Architecture: image.Architecture, Os: image.Os, Size: image.Size,
     VirtualSize: image.Size,
     GraphDriver: { Name: 'overlay2', Data: { LowerDir: dirs.join(':') } },
