@@ -232,12 +232,15 @@ describe('docker-compose against skiff\'s daemon', { skip }, () => {
     // compose compares its config-hash label with the file's: the
     // server is renamed aside, replaced and removed; its dependents too
     const before = inspect('server').Id;
+    ok('exec', '-T', 'server', 'touch', '/www/kept');
     writeFileSync(join(eng.dir, 'project', 'docker-compose.yml'),
       COMPOSE_FILE.replace('GREETING: compose', 'GREETING: again'));
     const r = compose('up', '-d');
     assert.equal(r.status, 0, r.stderr);
     assert.match(r.stderr, new RegExp(`Recreating ${project}_server_1`));
     assert.notEqual(inspect('server').Id, before);
+    assert.equal(compose('exec', '-T', 'server', 'ls', '/www/kept').status,
+      0, 'the volume\'s file');
     assert.deepEqual(psRows().map((row) => row[0]),
       [`${project}_client_1`, `${project}_server_1`]);
     await waitFor('the new page', () => compose('logs', '--no-color',
