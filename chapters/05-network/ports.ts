@@ -42,8 +42,8 @@ function invalid(value: string, why: string): Error {
 // #region parse-publish
 /**
  * Parses one `-p` value. Forms: "80", "8080:80", "127.0.0.1:8080:80",
- * "127.0.0.1::80" or "127.0.0.1:0:80" (any host port), "53:53/udp", ranges "8000-8001:80-81"
- * and "8000-8009:80" (one free port of ten).
+ * "127.0.0.1::80" or "127.0.0.1:0:80" (any host port), "53:53/udp",
+ * ranges "8000-8001:80-81" and "8000-8009:80" (one free port of ten).
  */
 export function parsePublish(value: string): PortMapping {
   const [ports, proto = 'tcp', ...extra] = value.split('/');
