@@ -204,8 +204,10 @@ export class TestEngine {
     for (const pid of new Set([this.daemonPid(), this.daemon])) {
       if (!pid) continue;
       try { process.kill(pid, 'SIGTERM'); } catch { continue; }
-      spawnSync('sh', ['-c', `while kill -0 ${pid}; do sleep 0.1; done`],
-        { timeout: 20_000 });
+      // Our own child stays a zombie (kill -0 succeeds on it) until
+      // this process, blocked here, gets to reap it: gone too.
+      spawnSync('sh', ['-c', `while kill -0 ${pid} && ! grep -q ') Z ' ` +
+        `/proc/${pid}/stat; do sleep 0.1; done`], { timeout: 20_000 });
     }
     try { dropConfig(this.cfg); } catch { /* removed below */ }
     return removeEngineLeftovers(this.dir, this.cgroupParent);
