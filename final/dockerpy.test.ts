@@ -45,8 +45,10 @@ before(async () => {
 
 after(() => {
   if (!eng) return;
-  assert.equal(eng.docker(['ps', '-aq']).stdout, '', 'containers left');
-  assert.deepEqual(eng.stop(), [], 'mounts left behind');
+  const left = eng.docker(['ps', '-aq']).stdout;
+  const mounts = eng.stop();
+  assert.equal(left, '', 'containers left');
+  assert.deepEqual(mounts, [], 'mounts left behind');
 });
 
 for (const [python, version] of PYTHONS) {
