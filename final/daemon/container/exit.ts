@@ -16,6 +16,7 @@ export async function exited(containers: Containers, container: Container,
   container.io?.destroy();
   // The kernel counts its OOM kills in the cgroup, gone after release.
   const oomKilled = oomKills(containers, container) > 0;
+  dieEvents(containers, container, status.code, oomKilled);
   await container.running?.release().catch(() => {});
   containers.opts.dns?.close(container.id); // adopted ones have no step
   container.io = undefined;
@@ -33,7 +34,7 @@ export async function exited(containers: Containers, container: Container,
   // One fsync less for `run --rm`: its directory goes in a moment (and
   // a daemon that dies before that finds it dead and removes it).
   if (restart || !rec.HostConfig.AutoRemove) container.saveOrLog();
-  exitEvents(containers, container);
+  volumeEvents(containers, container, 'unmount');
   container.emit('exit', status);
   if (restart) return scheduleRestart(containers, container);
   if (rec.HostConfig.AutoRemove) {
@@ -43,17 +44,15 @@ export async function exited(containers: Containers, container: Container,
 // #endregion
 
 /**
- * The end on the bus, in dockerd's order: `oom` when the kernel's OOM
- * killer ended it (State.OOMKilled), `die` with the exit code, then
- * its volumes' `unmount`; `stop` follows from stop.ts when a user
- * stopped it.
+ * The end on the bus, in dockerd's order (its monitor logs `die`, then
+ * cleans up): `oom` when the kernel's OOM killer ended it, `die` with
+ * the exit code; the release's network `disconnect` and the volumes'
+ * `unmount` follow; `stop` comes from stop.ts when a user stopped it.
  */
-export function exitEvents(containers: Containers, container: Container)
-  : void {
-  const state = container.rec.State;
-  if (state.OOMKilled) containers.event(container, 'oom');
-  containers.event(container, 'die', { exitCode: String(state.ExitCode) });
-  volumeEvents(containers, container, 'unmount');
+function dieEvents(containers: Containers, container: Container,
+  code: number, oomKilled: boolean): void {
+  if (oomKilled) containers.event(container, 'oom');
+  containers.event(container, 'die', { exitCode: String(code) });
 }
 
 /**
