@@ -209,8 +209,8 @@ describe('skiff objects', needsRoot, () => {
     ok('rm', '-f', 'ona');
     assert.equal(ok('network', 'rm', a, b), `${a}\n${b}\n`);
     assert.ok(!existsSync(`/sys/class/net/${bridge}`), 'bridge left');
-    fails(125, /invalid CIDR address: x\/99/, 'network', 'create', '--subnet', 'x/99',
-      'bad');
+    fails(125, /invalid CIDR address: x\/99/, 'network', 'create',
+      '--subnet', 'x/99', 'bad');
     fails(1, /not found/, 'network', 'rm', a);
   });
 
