@@ -6,6 +6,7 @@ import { copyRoutes } from '../copy.ts';
 import type { Engine } from '../engine.ts';
 import { NotModified } from '../errors.ts';
 import type { Execs } from '../execs.ts';
+import { containerChanges } from '../container/diff.ts';
 import { parseFilters } from '../filters.ts';
 import { listContainers } from './container-filters.ts';
 import { inspect, summary } from './inspect.ts';
@@ -55,6 +56,13 @@ export function containerRoutes(engine: Engine, execs: Execs): Route[] {
       containers.pause(named(request))),
     route('POST', at('unpause'), (request) =>
       containers.unpause(named(request))),
+    route('POST', at('rename'), (request) => containers.rename(
+      named(request), request.query.get('name') ?? '')),
+    route('POST', at('update'), async (request) => ({
+      Warnings: await containers.update(named(request), request.body ?? {}),
+    })),
+    route('GET', at('changes'), (request) =>
+      containerChanges(containers, named(request))),
     route('POST', '/containers/prune', (request) =>
       prune(containers, request)),
     ...copyRoutes(engine),
