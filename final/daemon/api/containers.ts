@@ -96,8 +96,10 @@ async function restart(containers: Containers, container: Container,
 async function wait(containers: Containers, container: Container,
   request: Req): Promise<void> {
   const res = request.res;
+  const gone = new AbortController();
+  res.on('close', () => gone.abort());
   const done = containers.wait(container,
-    request.query.get('condition') ?? undefined);
+    request.query.get('condition') ?? undefined, gone.signal);
   res.writeHead(200, { 'Content-Type': 'application/json' });
   res.flushHeaders();
   const code = await done;

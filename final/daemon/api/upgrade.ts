@@ -19,6 +19,7 @@ export function upgradeRouter(engine: Engine, execs: Execs) {
     const path = url.pathname.replace(/^\/v[\d.]+/, '');
     const attaching = /^\/containers\/([^/]+)\/attach$/.exec(path);
     const execStarting = /^\/exec\/([^/]+)\/start$/.exec(path);
+    dropWhenGone(socket);
     void (async () => {
       if (execStarting) {
         return execStart(execs, execs.get(execStarting[1]), socket);
@@ -85,7 +86,10 @@ export function attach(engine: Engine, socket: Duplex,
       });
     };
     if (container.io?.stdin) hook();
-    else container.once('start', hook);
+    else {
+      container.once('start', hook);
+      socket.on('close', () => container.off('start', hook));
+    }
   }
 }
 
@@ -108,6 +112,9 @@ async function execStart(execs: Execs, exec: ExecInstance, socket: Duplex)
 }
 
 // #region hand-over (unused)
+const poll = syscall<[Buffer, number, number]>(
+  'int poll(void *fds, unsigned long nfds, int timeout)');
+const POLLHUP = 0x10;
 const ioctl = syscall<[number, number, Buffer]>(
   'int ioctl(int fd, unsigned long request, void *arg)');
 /** unix(7): the bytes sent on the socket that its peer has not read. */
@@ -139,3 +146,34 @@ export async function handOver(socket: Duplex, header: string)
   }
 }
 // #endregion
+
+/**
+ * Destroys a taken-over socket once its client is gone, so that what it
+ * holds (the fd, listeners on the container) goes too. An end of input
+ * alone is no such sign: docker's CLI half-closes after its stdin's end
+ * and reads on. A peer that closed its socket leaves ours hung up
+ * (POLLHUP, unix(7)), which poll(2) tells apart; a half-closed one is
+ * checked again each second until it hangs up or we close.
+ */
+function dropWhenGone(socket: Duplex): void {
+  const fd = (socket as { _handle?: { fd?: number } })._handle?.fd;
+  if (fd === undefined || fd < 0) return;
+  let timer: NodeJS.Timeout | undefined;
+  const hungUp = () => {
+    const pollfd = Buffer.alloc(8);
+    pollfd.writeInt32LE(fd, 0);
+    try {
+      return poll(pollfd, 1, 0) === 1 &&
+        (pollfd.readInt16LE(6) & POLLHUP) !== 0;
+    } catch {
+      return false;
+    }
+  };
+  const check = () => {
+    if (socket.destroyed) return;
+    if (hungUp()) return void socket.destroy();
+    timer = setTimeout(check, 1000).unref();
+  };
+  socket.once('end', check);
+  socket.once('close', () => clearTimeout(timer));
+}

@@ -148,8 +148,9 @@ export class Containers {
     return updateContainer(this, container, body);
   }
 
-  wait(container: Container, condition?: string): Promise<number> {
-    return waitContainer(container, condition);
+  wait(container: Container, condition?: string, gone?: AbortSignal)
+    : Promise<number> {
+    return waitContainer(container, condition, gone);
   }
 
   /** At daemon start: every container of the state root (adopt.ts). */
