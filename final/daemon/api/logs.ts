@@ -62,6 +62,9 @@ export function logs(container: Container, request: Req): Promise<void> {
     return Promise.resolve();
   }
   // #endregion
+  // The headers now, as dockerd's: a client of a quiet container knows
+  // the stream is open (docker-py's logs(stream=True) waits for them).
+  res.flushHeaders();
   return new Promise((resolve) => {
     const onEntry = (entry: LogEntry) => {
       if (!stamped) return send(entry);
