@@ -83,7 +83,7 @@ describe('endpoints real clients call', { skip }, () => {
       'name: Conflict\\. The container name "/ren2" is already in use ' +
       'by container "[0-9a-f]{64}"'));
     const bad = eng.docker(['rename', 'renamed', '_bad']);
-    assert.ok(bad.stderr.includes('Invalid container name (_bad), only ' +
+    assert.ok(bad.stderr.includes('Invalid container name (/_bad), only ' +
       '[a-zA-Z0-9][a-zA-Z0-9_.-] are allowed'), bad.stderr);
     assert.match(eng.docker(['rename', 'renamed', 'renamed']).stderr,
       /Renaming a container with the same name as its current name/);
@@ -97,6 +97,9 @@ describe('endpoints real clients call', { skip }, () => {
   test('update: the limits reach the running container\'s cgroup', () => {
     const id = ok('run', '-d', '--name', 'upd', 'busybox', 'sleep', '600')
       .trim();
+    // dockerd 20.10's rule: memory alone must fit the swap limit set.
+    assert.match(eng.docker(['update', '-m', '64m', 'upd']).stderr,
+      /Memory limit should be smaller than already set memoryswap limit/);
     assert.equal(ok('update', '-m', '64m', '--memory-swap', '128m',
       '--cpus', '0.5', '--pids-limit', '50', '--restart', 'on-failure:2',
       'upd'), 'upd\n');

@@ -44,7 +44,9 @@ export function diskUsage(engine: Engine) {
     Volumes: engine.volumes.list().map((volume) => ({ ...volume,
       UsageData: { Size: treeSize(volume.Mountpoint),
         RefCount: engine.containers.usersOf(volume.Name).length } })),
-    BuildCache: [],
+    // The classic builder's cache is images: counted above, as dockerd
+    // (BuildKit's records would be here).
+    BuildCache: [], BuilderSize: 0,
   };
 }
 // #endregion

@@ -4,7 +4,7 @@ import { createWarnings } from '../container/ports.ts';
 import type { Containers } from '../container/registry.ts';
 import { copyRoutes } from '../copy.ts';
 import type { Engine } from '../engine.ts';
-import { NotModified } from '../errors.ts';
+import { BadRequest, NotModified } from '../errors.ts';
 import type { Execs } from '../execs.ts';
 import { containerChanges } from '../container/diff.ts';
 import { parseFilters } from '../filters.ts';
@@ -56,8 +56,14 @@ export function containerRoutes(engine: Engine, execs: Execs): Route[] {
       containers.pause(named(request))),
     route('POST', at('unpause'), (request) =>
       containers.unpause(named(request))),
-    route('POST', at('rename'), (request) => containers.rename(
-      named(request), request.query.get('name') ?? '')),
+    route('POST', at('rename'), (request) => {
+      const name = request.query.get('name') ?? '';
+      // dockerd checks the name before it looks the container up
+      if (!name) {
+        throw new BadRequest('Neither old nor new names may be empty');
+      }
+      containers.rename(named(request), name);
+    }),
     route('POST', at('update'), async (request) => ({
       Warnings: await containers.update(named(request), request.body ?? {}),
     })),

@@ -168,12 +168,14 @@ function ownerOf(containers: Containers, name: string)
 
 /**
  * `name` without its slash, if it is valid and no container has it
- * (create's --name, rename): moby's reserveName, its words.
+ * (create's --name, rename): moby's reserveName, its words (`shown` is
+ * the name its refusal quotes: rename's gets a slash first).
  */
-export function freeName(containers: Containers, name: string): string {
+export function freeName(containers: Containers, name: string,
+  shown = name): string {
   name = name.replace(/^\//, '');
   if (!/^[a-zA-Z0-9][a-zA-Z0-9_.-]+$/.test(name)) {
-    throw new BadRequest(`Invalid container name (${name}), only ` +
+    throw new BadRequest(`Invalid container name (${shown}), only ` +
       '[a-zA-Z0-9][a-zA-Z0-9_.-] are allowed');
   }
   const taken = ownerOf(containers, name);

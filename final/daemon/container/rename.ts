@@ -20,7 +20,8 @@ export function renameContainer(containers: Containers,
   }
   let name: string;
   try {
-    name = freeName(containers, wanted);
+    name = freeName(containers, wanted,
+      `/${wanted.replace(/^\//, '')}`);
   } catch (err) {
     const Wrap = err instanceof Conflict ? Conflict : BadRequest;
     throw new Wrap('Error when allocating new name: ' +

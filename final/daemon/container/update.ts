@@ -30,7 +30,7 @@ export async function updateContainer(containers: Containers,
   container: Container, body: UpdateBody): Promise<string[]> {
   const warnings = check(body);
   const old = container.rec.HostConfig;
-  conflicts(body, old);
+  conflicts(body, old, container.id);
   const next: HostConfig = { ...old };
   for (const key of REPLACED) {
     if (body[key]) (next as Record<string, unknown>)[key] = body[key];
@@ -105,33 +105,42 @@ function check(body: UpdateBody): string[] {
   return [];
 }
 
-/** moby's UpdateContainer: what the container already has may forbid. */
-function conflicts(body: UpdateBody, old: HostConfig): void {
+/**
+ * moby's UpdateContainer: what the container already has may forbid.
+ * As dockerd 20.10, memory alone is refused unless it fits in the swap
+ * limit the container has (none counts as 0): give --memory-swap too.
+ */
+function conflicts(body: UpdateBody, old: HostConfig, id: string): void {
   const refuse = (what: string) => {
-    throw new Conflict(`Cannot update container: Conflicting options: ${
-      what}`);
+    throw new Conflict(`Cannot update container ${id}: ${what}`);
   };
+  const conflicting = (what: string) =>
+    refuse(`Conflicting options: ${what}`);
   if (body.NanoCpus && old.CpuPeriod) {
-    refuse('Nano CPUs cannot be updated as CPU Period has already been set');
+    conflicting('Nano CPUs cannot be updated as CPU Period has already ' +
+      'been set');
   }
   if (body.NanoCpus && old.CpuQuota) {
-    refuse('Nano CPUs cannot be updated as CPU Quota has already been set');
+    conflicting('Nano CPUs cannot be updated as CPU Quota has already ' +
+      'been set');
   }
   if (body.CpuPeriod && old.NanoCpus) {
-    refuse('CPU Period cannot be updated as NanoCPUs has already been set');
+    conflicting('CPU Period cannot be updated as NanoCPUs has already ' +
+      'been set');
   }
   if (body.CpuQuota && old.NanoCpus) {
-    refuse('CPU Quota cannot be updated as NanoCPUs has already been set');
+    conflicting('CPU Quota cannot be updated as NanoCPUs has already ' +
+      'been set');
   }
-  if (body.Memory && old.MemorySwap && old.MemorySwap > 0 &&
-    body.Memory > old.MemorySwap && !body.MemorySwap) {
-    throw new Conflict('Memory limit should be smaller than already set ' +
-      'memoryswap limit, update the memoryswap at the same time');
+  if (body.Memory && body.Memory > (old.MemorySwap ?? 0) &&
+    !body.MemorySwap) {
+    refuse('Memory limit should be smaller than already set memoryswap ' +
+      'limit, update the memoryswap at the same time');
   }
   if (body.RestartPolicy?.Name && body.RestartPolicy.Name !== 'no' &&
     old.AutoRemove) {
-    throw new Conflict('Restart policy cannot be updated because ' +
-      'AutoRemove is enabled for the container');
+    refuse('Restart policy cannot be updated because AutoRemove is ' +
+      'enabled for the container');
   }
 }
 
