@@ -29,8 +29,6 @@ export function renameContainer(containers: Containers,
   }
   container.rec.Name = `/${name}`;
   container.save();
-  containers.opts.events.emit('container', 'rename', container.id, {
-    ...container.rec.Config.Labels, image: container.rec.Config.Image,
-    name, oldName });
+  containers.event(container, 'rename', { oldName });
 }
 // #endregion

@@ -47,9 +47,7 @@ export async function updateContainer(containers: Containers,
   if (container.isRunning) await applyLive(containers, container, next);
   container.rec.HostConfig = next;
   container.save();
-  containers.opts.events.emit('container', 'update', container.id, {
-    ...container.rec.Config.Labels, image: container.rec.Config.Image,
-    name: container.name });
+  containers.event(container, 'update');
   return warnings;
 }
 // #endregion
