@@ -72,7 +72,12 @@ describe('endpoints real clients call', { skip }, () => {
     const id = ok('run', '-d', '--name', 'ren1', 'busybox', 'sleep', '600')
       .trim();
     ok('create', '--name', 'ren2', 'busybox', 'true');
+    const since = String(Math.floor(Date.now() / 1000) - 1);
     assert.equal(ok('rename', 'ren1', 'renamed'), '');
+    assert.equal(ok('events', '--since', since, '--until',
+      String(Math.ceil(Date.now() / 1000) + 1), '--filter', 'event=rename',
+      '--format', '{{.Actor.Attributes.oldName}} ' +
+      '{{.Actor.Attributes.name}}'), '/ren1 renamed\n');
     assert.equal(ok('inspect', '-f', '{{.Name}} {{.State.Running}}', id),
       '/renamed true\n');
     assert.match(eng.docker(['inspect', 'ren1']).stderr,
@@ -217,8 +222,8 @@ describe('endpoints real clients call', { skip }, () => {
     const id = eng.ok('run', '-d', '--name', 'sk1', 'busybox', 'sh', '-c',
       'touch /made; exec sleep 600').trim();
     eng.ok('rename', 'sk1', 'sk2');
-    assert.equal(eng.ok('inspect', '-f', '{{.Name}}', id), '/sk2\n');
-    eng.fails(1, /Renaming a container with the same name as its current/,
+    assert.equal(eng.ok('inspect', '--format', '{{.Name}}', id), '/sk2\n');
+    eng.fails(1, /daemon: Renaming a container with the same name as its/,
       'rename', 'sk2', 'sk2');
     assert.equal(eng.ok('update', '--pids-limit', '42', 'sk2'), 'sk2\n');
     assert.equal(cgroupFile(id, ['pids', 'pids.max'], 'pids.max'), '42');

@@ -10,8 +10,15 @@ const command: Command = {
   maxArgs: 2,
   async run(p, ctx) {
     const [container, name] = p.args;
-    await ctx.client.call('POST',
-      `/containers/${q(container)}/rename?name=${q(name)}`);
+    try {
+      await ctx.client.call('POST',
+        `/containers/${q(container)}/rename?name=${q(name)}`);
+    } catch (err) {
+      // docker's words and exit status (1: the daemon said no)
+      process.stderr.write(`Error response from daemon: ${
+        (err as Error).message}\n`);
+      return 1;
+    }
     return 0;
   },
 };
