@@ -38,7 +38,7 @@ export function diskUsage(engine: Engine) {
       // docker's CLI counts the mounts with a (volume) driver.
       const mounts = c.rec.Mounts.map((m) => m.Type === 'volume'
         ? { ...m, Driver: 'local' } : m);
-      return { ...summary(c), Mounts: mounts, SizeRw: rw,
+      return { ...summary(c, engine.net), Mounts: mounts, SizeRw: rw,
         SizeRootFs: rw + (image?.Size ?? 0) };
     }),
     Volumes: engine.volumes.list().map((volume) => ({ ...volume,
