@@ -89,10 +89,17 @@ export interface HostConfig {
   ReadonlyRootfs?: boolean;
   Init?: boolean | null;
   Memory?: number;
+  /** RAM + swap; -1: unlimited swap. */
+  MemorySwap?: number;
+  MemoryReservation?: number;
   NanoCpus?: number;
+  CpuQuota?: number;
+  CpuPeriod?: number;
   CpuShares?: number;
   CpusetCpus?: string;
+  CpusetMems?: string;
   PidsLimit?: number | null;
+  BlkioWeight?: number;
   CapAdd?: string[] | null;
   CapDrop?: string[] | null;
   Privileged?: boolean;

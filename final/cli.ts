@@ -33,6 +33,9 @@ const COMMANDS: Record<string, Loader> = {
   stats: () => import('./commands/stats.ts'),
   pause: () => import('./commands/pause.ts'),
   unpause: () => import('./commands/unpause.ts'),
+  rename: () => import('./commands/rename.ts'),
+  update: () => import('./commands/update.ts'),
+  diff: () => import('./commands/diff.ts'),
   daemon: () => import('./commands/daemon.ts'),
   ...Object.fromEntries(Object.entries(OBJECT_COMMANDS)
     .map(([name, c]) => [name, c.load])),
@@ -57,6 +60,10 @@ const SUMMARIES: Record<string, string> = {
   stats: 'Display a live stream of container resource usage statistics',
   pause: 'Pause all processes within one or more containers',
   unpause: 'Unpause all processes within one or more containers',
+  rename: 'Rename a container',
+  update: 'Update configuration of one or more containers',
+  diff: 'Inspect changes to files or directories on a container\'s ' +
+    'filesystem',
   daemon: 'Run the skiff daemon in the foreground',
   ...Object.fromEntries(Object.entries(OBJECT_COMMANDS)
     .map(([name, c]) => [name, c.summary])),

@@ -20,15 +20,23 @@ export function humanDuration(ms: number): string {
 }
 // #endregion
 
-/** 1.5MB, 4.26kB: decimal units, 3 significant digits, like docker. */
-export function humanSize(bytes: number): string {
+/**
+ * 1.5MB, 4.26kB: decimal units, 3 significant digits, like docker's
+ * lists (`system df` shows 4: go-units' HumanSize).
+ */
+export function humanSize(bytes: number, digits = 3): string {
   const units = ['B', 'kB', 'MB', 'GB', 'TB'];
   let i = 0;
   while (bytes >= 1000 && i < units.length - 1) {
     bytes /= 1000;
     i++;
   }
-  return `${Number(bytes.toPrecision(3))}${units[i]}`;
+  return `${Number(bytes.toPrecision(digits))}${units[i]}`;
+}
+
+/** `text` cut to `max` characters, the last one an ellipsis. */
+export function ellipsis(text: string, max: number): string {
+  return text.length > max ? `${text.slice(0, max - 1)}…` : text;
 }
 
 /** Columns padded like docker's tabwriter: three spaces between. */

@@ -12,6 +12,7 @@ import type { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { unpack } from '../../chapters/04-aufs-overlay/unpack.ts';
 import { ApiError, type Client, withQuery } from '../client.ts';
+import { treeSize } from '../du.ts';
 import { humanSize } from '../format.ts';
 import type { Command } from './command.ts';
 import { q } from './command.ts';
@@ -102,13 +103,6 @@ async function toContainer(client: Client, ctr: string, dest: string,
   return treeSize(src);
 }
 // #endregion
-
-/** Bytes in the files of a tree, as `docker cp` reports them. */
-function treeSize(path: string): number {
-  const st = lstatSync(path);
-  if (!st.isDirectory()) return st.size;
-  return readdirSync(path).reduce((n, e) => n + treeSize(join(path, e)), 0);
-}
 
 /** A tar of `src` whose top entry is called `name` (GNU tar). */
 function tarOf(src: string, name: string): Readable {

@@ -1,5 +1,7 @@
 // skiff ps: docker's columns, STATUS as the daemon words it.
-import { applyFormat, humanDuration, table } from '../format.ts';
+import {
+  applyFormat, ellipsis, humanDuration, table,
+} from '../format.ts';
 import type { Command } from './command.ts';
 import { bool, FORMAT_FLAG, str } from './command.ts';
 
@@ -31,10 +33,6 @@ export function portsText(ports: Summary['Ports']): string {
     : `${p.PrivatePort}/${p.Type}`).join(', ');
 }
 // #endregion
-
-function ellipsis(text: string, max: number): string {
-  return text.length > max ? `${text.slice(0, max - 1)}…` : text;
-}
 
 /** The fields of `--format`, named as docker names them. */
 function fields(c: Summary, trunc: boolean) {

@@ -1,5 +1,6 @@
 // skiff system prune|info|df: the engine as a whole.
 import type { Command } from './command.ts';
+import { humanSize } from '../format.ts';
 import { bool } from './command.ts';
 
 // #region system-prune (unused)
@@ -25,17 +26,20 @@ const prune: Command = {
     show('Deleted Containers', c.ContainersDeleted ?? []);
     const n = await call('/networks/prune');
     show('Deleted Networks', n.NetworksDeleted ?? []);
-    if (bool(p, 'volumes')) {
-      const v = await call('/volumes/prune');
-      show('Deleted Volumes', v.VolumesDeleted ?? []);
-    }
+    const v = bool(p, 'volumes') ? await call('/volumes/prune') : undefined;
+    show('Deleted Volumes', v?.VolumesDeleted ?? []);
     const filters = bool(p, 'all')
       ? `?filters=${encodeURIComponent('{"dangling":["false"]}')}` : '';
     const i = await call(`/images/prune${filters}`);
     show('Deleted Images', (i.ImagesDeleted ?? []).map(
       (d: { Untagged?: string; Deleted?: string }) => d.Untagged
         ? `untagged: ${d.Untagged}` : `deleted: ${d.Deleted}`));
-    ctx.out('Total reclaimed space: 0B\n');
+    // The builder's cache last, as docker's CLI (POST /build/prune).
+    const b = await call(`/build/prune${bool(p, 'all') ? '?all=1' : ''}`);
+    show('Deleted build cache objects', b.CachesDeleted ?? []);
+    const bytes = [c, v, i, b]
+      .reduce((sum, r) => sum + (r?.SpaceReclaimed ?? 0), 0);
+    ctx.out(`Total reclaimed space: ${humanSize(bytes)}\n`);
     return 0;
   },
 };
@@ -48,6 +52,7 @@ const command: Command = {
   sub: {
     prune: async () => ({ default: prune }),
     info: () => import('./info.ts'),
+    df: () => import('./df.ts'),
   },
 };
 export default command;

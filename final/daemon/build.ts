@@ -31,6 +31,7 @@ import { contextIgnore } from '../build/context.ts';
 import { DockerfileError } from '../build/dockerfile.ts';
 import { imageEvents } from './api/images.ts';
 import type { Req } from './api/route.ts';
+import { BuildCache } from './build-cache.ts';
 import { familiar, normalizeRef } from './images.ts';
 import { userInImage } from './start-steps.ts';
 import type { Engine } from './engine.ts';
@@ -178,7 +179,7 @@ interface Choices { network: string; rm: boolean; forceRm: boolean;
 class EngineBackend implements BuildBackend {
   private readonly store: ImageStore;
   private readonly ignore: Ignore;
-  private readonly cacheFile: string;
+  private readonly cache: BuildCache;
   private pulled = new Set<string>();
 
   constructor(private readonly engine: Engine, private readonly context:
@@ -186,7 +187,7 @@ class EngineBackend implements BuildBackend {
   readonly say: (t: string) => void, private readonly emit: Emit) {
     this.store = engine.images.store;
     this.ignore = contextIgnore(context);
-    this.cacheFile = join(engine.config.root, 'build-cache.json');
+    this.cache = new BuildCache(engine.config.root, this.store);
   }
 
   async image(ref: string) {
@@ -364,21 +365,11 @@ class EngineBackend implements BuildBackend {
   }
 
   cacheGet(key: string): string | undefined {
-    const id = this.cache()[key];
-    return id && this.store.ids().includes(id) ? id : undefined;
+    return this.cache.get(key);
   }
 
   cacheSet(key: string, image: string): void {
-    writeAtomic(this.cacheFile, JSON.stringify({ ...this.cache(),
-      [key]: image }));
-  }
-
-  private cache(): Record<string, string> {
-    try {
-      return JSON.parse(readFileSync(this.cacheFile, 'utf8'));
-    } catch {
-      return {};
-    }
+    this.cache.set(key, image);
   }
 }
 

@@ -149,6 +149,9 @@ export function copyRoutes(engine: Engine): Route[] {
       } finally {
         closeSync(dir.fd);
       }
+      // 200 and no body, as dockerd (docker-py's put_archive checks it).
+      q.res.statusCode = 200;
+      q.res.end();
     }),
     // #endregion
   ];

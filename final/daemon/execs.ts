@@ -144,11 +144,12 @@ export class Execs {
 
   /**
    * Starts the process; its output goes to `out` (raw with a terminal,
-   * stdcopy frames without) and `input` feeds its stdin. Throws the
-   * StartError (126, 127) before anything is written to `out`.
+   * stdcopy frames without) and `input` feeds its stdin. `ready` runs
+   * once the exec may start (the 101 goes out then), before the launch;
+   * a StartError (126, 127) is thrown after it.
    */
-  async start(exec: ExecInstance, out: Duplex | null, preamble = '')
-    : Promise<void> {
+  async start(exec: ExecInstance, out: Duplex | null,
+    ready?: () => Promise<void>): Promise<void> {
     if (exec.running || exec.exitCode !== null) {
       throw new Conflict(`exec ${exec.id} has already been started`);
     }
@@ -158,6 +159,13 @@ export class Execs {
     }
     this.event(exec, 'exec_start');
     const proc = this.process(exec);
+    exec.running = true; // one start, even while `ready` waits
+    try {
+      await ready?.();
+    } catch (err) {
+      exec.running = false;
+      throw err;
+    }
     const stdinWanted = !!exec.config.AttachStdin && out !== null;
     let handle: ExecHandle;
     let outputs: [Readable, 'stdout' | 'stderr'][] = [];
@@ -178,7 +186,6 @@ export class Execs {
       outputs = [[handle.stdout!, 'stdout'], [handle.stderr!, 'stderr']];
       input = handle.stdin;
     }
-    if (out && preamble) out.write(preamble);
     exec.handle = handle;
     exec.pid = handle.pid;
     exec.running = true;
@@ -197,6 +204,7 @@ export class Execs {
         container.rec.StepData?.cgroup ?? '', proc, stdio,
         container.spec().linux.seccomp);
     } catch (err) {
+      exec.running = false;
       const code = (err as { exitCode?: number }).exitCode;
       if (code === 126 || code === 127) exec.exitCode = code;
       throw err;

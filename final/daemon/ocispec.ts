@@ -171,19 +171,31 @@ export function securityOpts(opts: string[]): SecurityChoices {
 // #region resources
 /** docker's HostConfig limits as OCI resources (chapter 03 applies them). */
 export function resources(hostConfig: HostConfig): LinuxResources {
-  const { Memory, NanoCpus, CpuShares, CpusetCpus, PidsLimit } = hostConfig;
+  const { Memory, MemorySwap, MemoryReservation, NanoCpus, CpuQuota,
+    CpuPeriod, CpuShares, CpusetCpus, CpusetMems, PidsLimit,
+    BlkioWeight } = hostConfig;
   const limits: LinuxResources = {};
-  if (Memory) limits.memory = { limit: Memory };
-  if (NanoCpus || CpuShares || CpusetCpus) {
+  if (Memory || MemoryReservation) {
+    limits.memory = {};
+    if (Memory) limits.memory.limit = Memory;
+    if (Memory && MemorySwap) limits.memory.swap = MemorySwap;
+    if (MemoryReservation) limits.memory.reservation = MemoryReservation;
+  }
+  if (NanoCpus || CpuQuota || CpuPeriod || CpuShares || CpusetCpus ||
+    CpusetMems) {
     limits.cpu = {};
     if (NanoCpus) {
       limits.cpu.period = 100_000;
       limits.cpu.quota = Math.round(NanoCpus / 1e9 * 100_000);
     }
+    if (CpuPeriod) limits.cpu.period = CpuPeriod;
+    if (CpuQuota) limits.cpu.quota = CpuQuota;
     if (CpuShares) limits.cpu.shares = CpuShares;
     if (CpusetCpus) limits.cpu.cpus = CpusetCpus;
+    if (CpusetMems) limits.cpu.mems = CpusetMems;
   }
   if (PidsLimit && PidsLimit > 0) limits.pids = { limit: PidsLimit };
+  if (BlkioWeight) limits.blockIO = { weight: BlkioWeight };
   return limits;
 }
 // #endregion

@@ -7,7 +7,9 @@
 import type {
   LinuxResources, ThrottleDevice,
 } from '../../02-namespaces/spec.ts';
-import { tryReadCgroupFile, writeCgroupFile } from '../cgroups/fs.ts';
+import {
+  CgroupError, hasCgroupFile, tryReadCgroupFile, writeCgroupFile,
+} from '../cgroups/fs.ts';
 import type { Controller } from './controller.ts';
 
 type BlockIO = NonNullable<LinuxResources['blockIO']>;
@@ -29,8 +31,10 @@ const V2_KEYS: [keyof BlockIO, string][] = [
 // #region blkio
 export const blkio: Controller = {
   name: 'io', v1: 'blkio', v2: 'io',
-  wanted: (r) => V1_FILES.some(([k]) => throttles(r.blockIO, k).length > 0),
+  wanted: (r) => r.blockIO?.weight !== undefined ||
+    V1_FILES.some(([k]) => throttles(r.blockIO, k).length > 0),
   applyV1(dir, r) {
+    writeWeight(dir, r.blockIO?.weight, false);
     for (const [key, file] of V1_FILES) {
       for (const d of throttles(r.blockIO, key)) {
         writeCgroupFile(dir, file, `${d.major}:${d.minor} ${d.rate}`);
@@ -38,6 +42,7 @@ export const blkio: Controller = {
     }
   },
   applyV2(dir, r) {
+    writeWeight(dir, r.blockIO?.weight, true);
     // Gather every key of a device into one line of io.max.
     const lines = new Map<string, string[]>();
     for (const [key, name] of V2_KEYS) {
@@ -53,6 +58,28 @@ export const blkio: Controller = {
   },
 };
 // #endregion
+
+/**
+ * The proportional weight (10..1000): the file of the I/O scheduler the
+ * kernel has (CFQ's, or BFQ's since 5.0), none when it has neither.
+ */
+export function weightFile(dir: string, v2: boolean): string | undefined {
+  const files = v2 ? ['io.weight', 'io.bfq.weight']
+    : ['blkio.weight', 'blkio.bfq.weight'];
+  return files.find((f) => hasCgroupFile(dir, f));
+}
+
+function writeWeight(dir: string, weight: number | undefined,
+  v2: boolean): void {
+  if (weight === undefined) return;
+  const file = weightFile(dir, v2);
+  if (!file) {
+    throw new CgroupError(`cgroup ${dir}: the kernel has no I/O ` +
+      'weight file (no scheduler that weighs cgroups)');
+  }
+  writeCgroupFile(dir, file, file === 'io.weight' ? `default ${weight}`
+    : weight);
+}
 
 function throttles(b: BlockIO | undefined, key: keyof BlockIO):
   ThrottleDevice[] {

@@ -26,16 +26,10 @@ export const memory: Controller = {
   applyV1(dir, r) {
     const m = r.memory ?? {};
     // The kernel refuses memsw < limit, so the order of writes matters
-    // when a limit is lowered: RAM+swap is written after RAM here because
-    // a fresh cgroup starts with both unlimited.
-    if (m.limit !== undefined) {
-      writeCgroupFile(dir, 'memory.limit_in_bytes', m.limit);
-    }
+    // (writeLimitsV1): a fresh cgroup starts with both unlimited, a
+    // live update (docker update) may raise or lower either.
     const swap = m.swap ?? m.limit; // Absent: no swap beyond the limit.
-    const memsw = 'memory.memsw.limit_in_bytes';
-    if (swap !== undefined && hasCgroupFile(dir, memsw)) {
-      writeCgroupFile(dir, memsw, swap);
-    }
+    writeLimitsV1(dir, m.limit, swap);
     if (m.reservation !== undefined) {
       writeCgroupFile(dir, 'memory.soft_limit_in_bytes', m.reservation);
     }
@@ -57,6 +51,32 @@ export const memory: Controller = {
   },
 };
 // #endregion
+
+/**
+ * memory.limit_in_bytes and memory.memsw.limit_in_bytes (RAM + swap),
+ * in the order the kernel accepts: it keeps limit <= memsw at every
+ * write, so RAM+swap goes first when it is at least the current limit
+ * (runc's setMemoryAndSwap does the same).
+ */
+function writeLimitsV1(dir: string, limit?: number, swap?: number): void {
+  const memsw = 'memory.memsw.limit_in_bytes';
+  const writeLimit = () => {
+    if (limit !== undefined) {
+      writeCgroupFile(dir, 'memory.limit_in_bytes', limit);
+    }
+  };
+  if (swap === undefined || !hasCgroupFile(dir, memsw)) return writeLimit();
+  const current = v1Limit(tryReadCgroupFile(dir, 'memory.limit_in_bytes'));
+  if (swap < 0 || current === null || swap >= current) {
+    // Unlimited now: the limit first keeps memsw >= limit.
+    if (current === null) writeLimit();
+    writeCgroupFile(dir, memsw, swap);
+    if (current !== null) writeLimit();
+  } else {
+    writeLimit();
+    writeCgroupFile(dir, memsw, swap);
+  }
+}
 
 function limitV2(n: number): string {
   return n < 0 ? 'max' : String(n);

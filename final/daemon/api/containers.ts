@@ -4,8 +4,9 @@ import { createWarnings } from '../container/ports.ts';
 import type { Containers } from '../container/registry.ts';
 import { copyRoutes } from '../copy.ts';
 import type { Engine } from '../engine.ts';
-import { NotModified } from '../errors.ts';
+import { BadRequest, NotModified } from '../errors.ts';
 import type { Execs } from '../execs.ts';
+import { containerChanges } from '../container/diff.ts';
 import { parseFilters } from '../filters.ts';
 import { listContainers } from './container-filters.ts';
 import { inspect, summary } from './inspect.ts';
@@ -55,6 +56,19 @@ export function containerRoutes(engine: Engine, execs: Execs): Route[] {
       containers.pause(named(request))),
     route('POST', at('unpause'), (request) =>
       containers.unpause(named(request))),
+    route('POST', at('rename'), (request) => {
+      const name = request.query.get('name') ?? '';
+      // dockerd checks the name before it looks the container up
+      if (!name) {
+        throw new BadRequest('Neither old nor new names may be empty');
+      }
+      containers.rename(named(request), name);
+    }),
+    route('POST', at('update'), async (request) => ({
+      Warnings: await containers.update(named(request), request.body ?? {}),
+    })),
+    route('GET', at('changes'), (request) =>
+      containerChanges(containers, named(request))),
     route('POST', '/containers/prune', (request) =>
       prune(containers, request)),
     ...copyRoutes(engine),
@@ -88,8 +102,10 @@ async function restart(containers: Containers, container: Container,
 async function wait(containers: Containers, container: Container,
   request: Req): Promise<void> {
   const res = request.res;
+  const gone = new AbortController();
+  res.on('close', () => gone.abort());
   const done = containers.wait(container,
-    request.query.get('condition') ?? undefined);
+    request.query.get('condition') ?? undefined, gone.signal);
   res.writeHead(200, { 'Content-Type': 'application/json' });
   res.flushHeaders();
   const code = await done;

@@ -62,16 +62,24 @@ export function logs(container: Container, request: Req): Promise<void> {
     return Promise.resolve();
   }
   // #endregion
+  // The headers now, as dockerd's: a client of a quiet container knows
+  // the stream is open (docker-py's logs(stream=True) waits for them).
+  res.flushHeaders();
   return new Promise((resolve) => {
     const onEntry = (entry: LogEntry) => {
       if (!stamped) return send(entry);
       for (const log of entry.log.split(/(?<=\n)/)) send({ ...entry, log });
     };
+    // Every listener goes with the stream, a client gone included.
+    const onExit = () => {
+      if (!container.rec.State.Restarting) done();
+    };
     const done = () => {
       if (res.writableEnded) return;
       container.log.off('entry', onEntry);
-      container.off('exit', done);
+      container.off('exit', onExit);
       container.off('removed', done);
+      res.off('close', done);
       res.end();
       resolve();
     };
@@ -80,9 +88,7 @@ export function logs(container: Container, request: Req): Promise<void> {
     const end = until === NEVER ? undefined : setTimeout(done,
       Number((until - nowNs()) / 1_000_000n) + 1);
     res.once('close', () => clearTimeout(end));
-    container.once('exit', () => {
-      if (!container.rec.State.Restarting) done();
-    });
+    container.on('exit', onExit);
     container.once('removed', done);
     res.on('close', done);
   });

@@ -3,6 +3,7 @@
 // a container's or an exec's streams both ways.
 import http from 'node:http';
 import type { Duplex } from 'node:stream';
+import { syscall } from '../../../chapters/01-chroot/kernel.ts';
 import { frame } from '../../stdcopy.ts';
 import type { Engine } from '../engine.ts';
 import type { ExecInstance, Execs } from '../execs.ts';
@@ -18,6 +19,7 @@ export function upgradeRouter(engine: Engine, execs: Execs) {
     const path = url.pathname.replace(/^\/v[\d.]+/, '');
     const attaching = /^\/containers\/([^/]+)\/attach$/.exec(path);
     const execStarting = /^\/exec\/([^/]+)\/start$/.exec(path);
+    dropWhenGone(socket);
     void (async () => {
       if (execStarting) {
         return execStart(execs, execs.get(execStarting[1]), socket);
@@ -46,7 +48,8 @@ export function attach(engine: Engine, socket: Duplex,
   query: URLSearchParams, id: string): void {
   const container = engine.containers.get(id);
   const tty = !!container.rec.Config.Tty;
-  socket.write('HTTP/1.1 101 UPGRADED\r\nContent-Type: ' +
+  // The output waits for the client to have read the 101 (handOver).
+  const shown = handOver(socket, 'HTTP/1.1 101 UPGRADED\r\nContent-Type: ' +
     `application/vnd.docker.${tty ? 'raw' : 'multiplexed'}-stream\r\n` +
     'Connection: Upgrade\r\nUpgrade: tcp\r\n\r\n');
   engine.containers.event(container, 'attach');
@@ -56,7 +59,8 @@ export function attach(engine: Engine, socket: Duplex,
     if ((entry.stream === 'stdout' && on('stdout')) ||
       (entry.stream === 'stderr' && on('stderr'))) {
       const data = Buffer.from(entry.log);
-      socket.write(tty ? data : frame(entry.stream, data));
+      void shown.then(() =>
+        socket.write(tty ? data : frame(entry.stream, data)));
     }
   };
   container.log.on('entry', onEntry);
@@ -64,7 +68,7 @@ export function attach(engine: Engine, socket: Duplex,
   const done = () => {
     container.log.off('entry', onEntry);
     container.off('exit', done);
-    socket.end();
+    void shown.then(() => socket.end());
   };
   container.once('exit', done);
   socket.on('close', () => {
@@ -82,7 +86,10 @@ export function attach(engine: Engine, socket: Duplex,
       });
     };
     if (container.io?.stdin) hook();
-    else container.once('start', hook);
+    else {
+      container.once('start', hook);
+      socket.on('close', () => container.off('start', hook));
+    }
   }
 }
 
@@ -93,14 +100,80 @@ async function execStart(execs: Execs, exec: ExecInstance, socket: Duplex)
     `application/vnd.docker.${exec.config.Tty ? 'raw' : 'multiplexed'}` +
     '-stream\r\nConnection: Upgrade\r\nUpgrade: tcp\r\n\r\n';
   try {
-    await execs.start(exec, socket, ok);
+    await execs.start(exec, socket, () => handOver(socket, ok));
   } catch (err) {
     if (exec.exitCode === null) throw err;
     // A command that cannot run (126, 127): as moby, the 101 all the
     // same, the error in the stream, the code in GET /exec/{id}/json.
     // (docker's CLI reads no body of a refused upgrade.)
     const text = Buffer.from(`${(err as Error).message}\n`);
-    socket.end(Buffer.concat([Buffer.from(ok),
-      exec.config.Tty ? text : frame('stderr', text)]));
+    socket.end(exec.config.Tty ? text : frame('stderr', text));
   }
+}
+
+// #region hand-over (unused)
+const poll = syscall<[Buffer, number, number]>(
+  'int poll(void *fds, unsigned long nfds, int timeout)');
+const POLLHUP = 0x10;
+const ioctl = syscall<[number, number, Buffer]>(
+  'int ioctl(int fd, unsigned long request, void *arg)');
+/** unix(7): the bytes sent on the socket that its peer has not read. */
+const SIOCOUTQ = 0x5411;
+
+/**
+ * Writes the 101 and resolves once the client has read it, before the
+ * first byte of the stream goes out. docker-py reads the answer's
+ * headers through a buffered file and the stream from the socket under
+ * it: a stream byte that arrived with the headers is read ahead into
+ * that buffer and lost (exec_run(stream=True) printed nothing, now and
+ * then). dockerd gets away by runc's slowness; we wait for the peer's
+ * read, or give up after a second (a client that never reads).
+ */
+export async function handOver(socket: Duplex, header: string)
+  : Promise<void> {
+  await new Promise<void>((resolve) => socket.write(header, () => resolve()));
+  const fd = (socket as { _handle?: { fd?: number } })._handle?.fd;
+  if (fd === undefined || fd < 0) return;
+  const queued = Buffer.alloc(4);
+  for (let waited = 0; waited < 1000; waited++) {
+    try {
+      ioctl(fd, SIOCOUTQ, queued);
+    } catch {
+      return; // not a socket that says (a pipe in a test)
+    }
+    if (queued.readInt32LE(0) === 0) return;
+    await new Promise((r) => setTimeout(r, 1));
+  }
+}
+// #endregion
+
+/**
+ * Destroys a taken-over socket once its client is gone, so that what it
+ * holds (the fd, listeners on the container) goes too. An end of input
+ * alone is no such sign: docker's CLI half-closes after its stdin's end
+ * and reads on. A peer that closed its socket leaves ours hung up
+ * (POLLHUP, unix(7)), which poll(2) tells apart; a half-closed one is
+ * checked again each second until it hangs up or we close.
+ */
+function dropWhenGone(socket: Duplex): void {
+  const fd = (socket as { _handle?: { fd?: number } })._handle?.fd;
+  if (fd === undefined || fd < 0) return;
+  let timer: NodeJS.Timeout | undefined;
+  const hungUp = () => {
+    const pollfd = Buffer.alloc(8);
+    pollfd.writeInt32LE(fd, 0);
+    try {
+      return poll(pollfd, 1, 0) === 1 &&
+        (pollfd.readInt16LE(6) & POLLHUP) !== 0;
+    } catch {
+      return false;
+    }
+  };
+  const check = () => {
+    if (socket.destroyed) return;
+    if (hungUp()) return void socket.destroy();
+    timer = setTimeout(check, 1000).unref();
+  };
+  socket.once('end', check);
+  socket.once('close', () => clearTimeout(timer));
 }

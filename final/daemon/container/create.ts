@@ -150,20 +150,35 @@ function checkLogConfig(config?: LogConfig): void {
 
 /** --name, or a free random one; docker's rules and messages. */
 function checkName(containers: Containers, name?: string): string {
-  const owner = (wanted: string) => [...containers.byId.values()]
-    .find((container) => container.name === wanted);
   if (!name) {
     for (;;) {
       const random = randomName();
-      if (!owner(random)) return random;
+      if (!ownerOf(containers, random)) return random;
     }
   }
+  return freeName(containers, name);
+}
+
+/** The container named `name`, if one is. */
+function ownerOf(containers: Containers, name: string)
+  : Container | undefined {
+  return [...containers.byId.values()]
+    .find((container) => container.name === name);
+}
+
+/**
+ * `name` without its slash, if it is valid and no container has it
+ * (create's --name, rename): moby's reserveName, its words (`shown` is
+ * the name its refusal quotes: rename's gets a slash first).
+ */
+export function freeName(containers: Containers, name: string,
+  shown = name): string {
   name = name.replace(/^\//, '');
   if (!/^[a-zA-Z0-9][a-zA-Z0-9_.-]+$/.test(name)) {
-    throw new BadRequest(`Invalid container name (${name}), only ` +
+    throw new BadRequest(`Invalid container name (${shown}), only ` +
       '[a-zA-Z0-9][a-zA-Z0-9_.-] are allowed');
   }
-  const taken = owner(name);
+  const taken = ownerOf(containers, name);
   if (taken) {
     throw new Conflict(`Conflict. The container name "/${name}" is ` +
       `already in use by container "${taken.id}". You have to remove ` +

@@ -24,8 +24,10 @@ import { createContainer } from './create.ts';
 import { killContainer } from './kill.ts';
 import { pauseContainer, unpauseContainer } from './pause.ts';
 import { removeContainer } from './remove.ts';
+import { renameContainer } from './rename.ts';
 import { startContainer } from './start.ts';
 import { stopContainer } from './stop.ts';
+import { updateContainer, type UpdateBody } from './update.ts';
 import { waitContainer } from './wait.ts';
 
 export interface EngineOptions {
@@ -138,8 +140,17 @@ export class Containers {
     return removeContainer(this, container, force, volumes);
   }
 
-  wait(container: Container, condition?: string): Promise<number> {
-    return waitContainer(container, condition);
+  rename(container: Container, name: string): void {
+    renameContainer(this, container, name);
+  }
+
+  update(container: Container, body: UpdateBody): Promise<string[]> {
+    return updateContainer(this, container, body);
+  }
+
+  wait(container: Container, condition?: string, gone?: AbortSignal)
+    : Promise<number> {
+    return waitContainer(container, condition, gone);
   }
 
   /** At daemon start: every container of the state root (adopt.ts). */
