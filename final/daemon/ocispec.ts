@@ -264,7 +264,8 @@ function hostDevice(d: DeviceMapping): { device: LinuxDevice;
   const { major, minor } = majorMinor(BigInt(st.rdev));
   return {
     device: { path: d.PathInContainer || d.PathOnHost, type, major, minor,
-      fileMode: st.mode & 0o7777, uid: st.uid, gid: st.gid },
+      fileMode: st.mode & 0o7777, uid: st.uid, gid: st.gid,
+      hostPath: d.PathOnHost },
     rule: { allow: true, type, major, minor,
       access: d.CgroupPermissions || 'rwm' },
   };
