@@ -82,7 +82,7 @@ function checkTarget(type: string, target: string | undefined): string {
   return target;
 }
 
-// #region bind-mount
+// #region bind-mount (unused)
 /** One -v value as a MountSpec: its mode's ro, propagation, nocopy. */
 export function bindMount(text: string): MountSpec {
   const b = parseBind(text);
@@ -103,7 +103,7 @@ export function bindMount(text: string): MountSpec {
 }
 // #endregion
 
-// #region api-mount
+// #region api-mount (unused)
 /** One HostConfig.Mounts entry (`--mount`), checked as dockerd does. */
 export function apiMount(m: ApiMount): MountSpec {
   const type = m.Type ?? '';

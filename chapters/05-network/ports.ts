@@ -135,7 +135,7 @@ export function fromPortBindings(
     }));
 }
 
-// #region publish-all
+// #region publish-all (unused)
 /**
  * `docker run -P`: every exposed port (--expose, the image's EXPOSE)
  * that no -p binds is published on a free host port of every address.

@@ -171,7 +171,7 @@ export function volumesToSeed(rec: SpecRecord)
     .filter((m) => m.source);
 }
 
-// #region host-settings
+// #region host-settings (unused)
 /**
  * The rest of HostConfig that lands in the spec: --ulimit, --sysctl,
  * --domainname,

@@ -71,7 +71,7 @@ export function userStep(): StartStep {
 }
 // #endregion
 
-// #region seed-step
+// #region seed-step (unused)
 /**
  * Volumes seeded with the image's files at their mount point (docker
  * does it at each start, to a volume still empty): now, with the

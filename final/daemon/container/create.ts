@@ -98,7 +98,7 @@ function newRecord(containers: Containers, dir: string, id: string,
 }
 // #endregion
 
-// #region mount-points
+// #region mount-points (unused)
 /**
  * The container's binds and volumes as docker inspect shows them,
  * volumes made now (a bind's source must exist: checked first, so a
