@@ -4,7 +4,7 @@
 // daemon turns what any API client sends into mounts with it. Kept
 // free of imports but node:path (and types): `skiff run` loads it.
 import { isAbsolute, posix, resolve } from 'node:path';
-import type { ApiMount } from './api-types.ts';
+import type { ApiMount, Ulimit } from './api-types.ts';
 
 export interface BindSpec {
   /** A host path (absolute), a volume's name, or "" for a new volume. */
@@ -247,3 +247,77 @@ export function containerMounts(host: {
 function cleanPath(path: string): string {
   return posix.normalize(path).replace(/(.)\/+$/, '$1');
 }
+
+// #region mount-flag (unused)
+/**
+ * The client's side of `--mount type=bind,src=/x,dst=/y,ro`: docker's
+ * CSV of key=value fields (opts/mount.go), as HostConfig.Mounts.
+ */
+export function parseMountFlag(text: string): ApiMount {
+  const bad = (why: string) => Object.assign(new Error('invalid argument ' +
+    `"${text}" for "--mount" flag: ${why}`), { exitCode: 125 });
+  const m: ApiMount = { Type: 'volume' };
+  const vol = () => (m.VolumeOptions ??= {});
+  for (const field of text.split(',')) {
+    const eq = field.indexOf('=');
+    const key = (eq < 0 ? field : field.slice(0, eq)).toLowerCase();
+    const value = eq < 0 ? '' : field.slice(eq + 1);
+    if (eq < 0 && !['readonly', 'ro', 'volume-nocopy'].includes(key)) {
+      throw bad(`invalid field '${field}' must be a key=value pair`);
+    }
+    const yes = eq < 0 || /^(1|true)$/i.test(value);
+    if (key === 'type') m.Type = value;
+    else if (key === 'source' || key === 'src') m.Source = value;
+    else if (['target', 'dst', 'destination'].includes(key)) m.Target = value;
+    else if (key === 'readonly' || key === 'ro') m.ReadOnly = yes;
+    else if (key === 'bind-propagation') m.BindOptions = { Propagation: value };
+    else if (key === 'volume-nocopy') vol().NoCopy = yes;
+    else if (key === 'volume-label') {
+      const [k, v = ''] = value.split('=');
+      vol().Labels = { ...vol().Labels, [k]: v };
+    } else if (key === 'tmpfs-size' || key === 'tmpfs-mode') {
+      const t = (m.TmpfsOptions ??= {});
+      if (key === 'tmpfs-mode') t.Mode = parseInt(value, 8);
+      else t.SizeBytes = sizeBytes(value);
+    } else throw bad(`unexpected key '${key}' in '${field}'`);
+  }
+  if (!m.Target) throw bad('target is required');
+  if (m.VolumeOptions && m.Type !== 'volume') {
+    throw bad(`cannot mix 'volume-*' options with mount type '${m.Type}'`);
+  }
+  return m;
+}
+// #endregion
+
+/** "64m" as bytes (binary units, as docker's RAMInBytes). */
+function sizeBytes(text: string): number {
+  const m = /^(\d+(?:\.\d+)?)\s*([kmgt]?)i?b?$/i.exec(text);
+  if (!m) {
+    throw Object.assign(new Error(`invalid size: '${text}'`),
+      { exitCode: 125 });
+  }
+  const pow = ' kmgt'.indexOf(m[2].toLowerCase() || ' ');
+  return Math.round(Number(m[1]) * 1024 ** pow);
+}
+
+/** `--ulimit nofile=1024[:2048]`, checked as the docker CLI does. */
+export function parseUlimit(text: string): Ulimit {
+  const [name, limits = ''] = text.split('=');
+  const bad = (why: string) => Object.assign(new Error('invalid argument ' +
+    `"${text}" for "--ulimit" flag: ${why}`), { exitCode: 125 });
+  if (!ULIMIT_NAMES.includes(name)) throw bad(`invalid ulimit type: ${name}`);
+  const [soft, hard = soft] = limits.split(':');
+  if (!/^-?\d+$/.test(soft) || !/^-?\d+$/.test(hard)) {
+    throw bad(`invalid ulimit argument: ${limits}`);
+  }
+  if (Number(soft) > Number(hard) && Number(hard) >= 0) {
+    throw bad('ulimit soft limit must be less than or equal to hard ' +
+      `limit: ${soft} > ${hard}`);
+  }
+  return { Name: name, Soft: Number(soft), Hard: Number(hard) };
+}
+
+/** docker's --ulimit names: setrlimit(2)'s RLIMIT_*, lowercase. */
+export const ULIMIT_NAMES = ['core', 'cpu', 'data', 'fsize', 'locks',
+  'memlock', 'msgqueue', 'nice', 'nofile', 'nproc', 'rss', 'rtprio',
+  'rttime', 'sigpending', 'stack'];

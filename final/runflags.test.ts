@@ -69,7 +69,7 @@ function create(body: object): Promise<{ status: number; text: string }> {
 }
 
 before(async () => {
-  if (skip) return;
+  if (!isRoot) return;
   eng = new TestEngine('skrfl');
   await eng.startDaemon();
 });
@@ -221,5 +221,28 @@ describe('docker run flags reach the container', { skip }, () => {
     assert.match(JSON.parse(r.text).message,
       /sysctl "vm.swappiness" is not in a separate/);
     nothingLeft();
+  });
+});
+
+describe('skiff run sends the same flags', { skip: isRoot ? false
+  : 'needs root (sudo npm test)' }, () => {
+  test('--tmpfs, --ulimit, --mount, -P --expose; bad ones refused', () => {
+    const r = eng.sk(['run', '--rm', '--tmpfs', '/t:size=1m', '--ulimit',
+      'nofile=100:200', '--mount', 'type=tmpfs,dst=/m,tmpfs-mode=700',
+      'busybox', 'sh', '-c', 'grep -c " /t .*size=1024k" ' +
+      '/proc/self/mountinfo; ulimit -n; stat -c %a /m']);
+    assert.equal(r.stdout, '1\n100\n700\n', r.stderr);
+    eng.fails(125, /invalid ulimit type: foo/, 'run', '--ulimit', 'foo=1',
+      'busybox');
+    eng.fails(125, /cannot mix 'volume-\*' options with mount type 'bind'/,
+      'run', '--mount', 'type=bind,src=/tmp,dst=/x,volume-nocopy',
+      'busybox');
+    const id = eng.ok('run', '-d', '-P', '--expose', '80', 'busybox',
+      'sleep', '60').trim();
+    const ports = JSON.parse(eng.ok('inspect', '-f',
+      '{{json .NetworkSettings.Ports}}', id));
+    assert.match(ports['80/tcp'][0].HostPort, /^\d+$/);
+    eng.ok('rm', '-f', id);
+    assert.equal(eng.ok('ps', '-aq'), '');
   });
 });

@@ -20,7 +20,7 @@ import {
 import type {
   CreateBody, DeviceMapping, HostConfig, ImageConfig, Ulimit,
 } from '../api-types.ts';
-import { containerMounts } from '../binds.ts';
+import { containerMounts, ULIMIT_NAMES } from '../binds.ts';
 import type {
   ContainerRecord, MountPoint,
 } from './container/container.ts';
@@ -209,13 +209,8 @@ function hostSettings(spec: Spec, hostConfig: HostConfig,
 }
 // #endregion
 
-/** docker's --ulimit names (setrlimit(2)'s RLIMIT_*, lowercase). */
-const ULIMITS = ['core', 'cpu', 'data', 'fsize', 'locks', 'memlock',
-  'msgqueue', 'nice', 'nofile', 'nproc', 'rss', 'rtprio', 'rttime',
-  'sigpending', 'stack'];
-
 function rlimit(u: Ulimit): { type: string; soft: number; hard: number } {
-  if (!ULIMITS.includes(u.Name)) {
+  if (!ULIMIT_NAMES.includes(u.Name)) {
     throw new BadRequest(`invalid ulimit type: ${u.Name}`);
   }
   if (u.Soft > u.Hard && u.Hard >= 0) {
