@@ -95,8 +95,10 @@ export function bindMount(text: string): MountSpec {
       { exitCode: 125 });
   }
   const volume = !isAbsolute(b.source);
+  // dockerd shows a volume's mode as "z" (an SELinux relabel) unless set
   return { type: volume ? 'volume' : 'bind', source: b.source,
-    destination: b.destination, readOnly: b.readOnly, mode,
+    destination: b.destination, readOnly: b.readOnly,
+    mode: volume && b.source && !mode ? 'z' : mode,
     propagation: volume ? ''
       : opts.find((o) => PROPAGATIONS.includes(o)) ?? 'rprivate',
     noCopy: opts.includes('nocopy'), options: [] };
@@ -129,7 +131,8 @@ export function apiMount(m: ApiMount): MountSpec {
       'anonymous volumes');
   }
   const vo = m.VolumeOptions ?? {};
-  return { ...spec, noCopy: !!vo.NoCopy, labels: vo.Labels ?? undefined,
+  return { ...spec, mode: 'z', noCopy: !!vo.NoCopy,
+    labels: vo.Labels ?? undefined,
     driverOpts: vo.DriverConfig?.Options ?? undefined };
 }
 // #endregion
@@ -216,12 +219,14 @@ export function containerMounts(host: {
   Binds?: string[] | null; Mounts?: ApiMount[] | null;
   Tmpfs?: Record<string, string> | null;
 }, imageVolumes: Record<string, object> | null = {}): MountSpec[] {
-  const list = [...(host.Binds ?? []).map(bindMount),
-    ...(host.Mounts ?? []).map(apiMount)];
+  const binds = (host.Binds ?? []).map(bindMount);
+  const tmpfs = new Set(Object.keys(host.Tmpfs ?? {}).map(cleanPath));
   const byDest = new Map<string, MountSpec>();
-  for (const m of list) {
+  for (const m of [...binds, ...(host.Mounts ?? []).map(apiMount)]) {
     m.destination = cleanPath(m.destination);
-    if (byDest.has(m.destination)) {
+    // A -v where a --tmpfs is, too (moby's registerMountPoints).
+    if (byDest.has(m.destination) ||
+      (binds.includes(m) && tmpfs.has(m.destination))) {
       throw Object.assign(new Error('Duplicate mount point: ' +
         m.destination), { exitCode: 125 });
     }
