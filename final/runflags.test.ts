@@ -114,7 +114,8 @@ describe('docker run flags reach the container', { skip }, () => {
     assert.deepEqual([m.Type, m.Source, m.Destination, m.RW,
       m.Propagation], ['bind', dir, '/b', true, 'rslave']);
     ok('rm', 'bnd');
-    refused(/invalid mount config for type "bind": bind source path does not exist: \/nonexistent-skrfl/,
+    refused(new RegExp('invalid mount config for type "bind": bind ' +
+      'source path does not exist: /nonexistent-skrfl'),
       '--mount', 'type=bind,src=/nonexistent-skrfl,dst=/m', 'busybox');
     refused(/Duplicate mount point: \/m/, '-v', `${dir}:/m`, '--mount',
       'type=tmpfs,dst=/m', 'busybox');
@@ -124,8 +125,10 @@ describe('docker run flags reach the container', { skip }, () => {
     const out = inside(['--mount',
       'type=tmpfs,dst=/m,tmpfs-size=1m,tmpfs-mode=1770'],
     'grep " /m " /proc/self/mountinfo; stat -c %a /m');
-    assert.match(out, / \/m rw,nosuid,nodev,noexec,\S* - tmpfs tmpfs rw,size=1024k,mode=1770\n1770\n$/);
-    refused(/invalid mount config for type "tmpfs": field Source must not be specified/,
+    assert.match(out, new RegExp(' /m rw,nosuid,nodev,noexec,\\S* - ' +
+      'tmpfs tmpfs rw,size=1024k,mode=1770\n1770\n$'));
+    refused(new RegExp('invalid mount config for type "tmpfs": field ' +
+      'Source must not be specified'),
       '--mount', 'type=tmpfs,src=x,dst=/m', 'busybox');
   });
 
