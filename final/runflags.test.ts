@@ -242,9 +242,8 @@ describe('skiff run sends the same flags', { skip: isRoot ? false
       'busybox');
     const id = eng.ok('run', '-d', '-P', '--expose', '80', 'busybox',
       'sleep', '60').trim();
-    const ports = JSON.parse(eng.ok('inspect', '-f',
-      '{{json .NetworkSettings.Ports}}', id));
-    assert.match(ports['80/tcp'][0].HostPort, /^\d+$/);
+    const [c] = JSON.parse(eng.ok('inspect', id));
+    assert.match(c.NetworkSettings.Ports['80/tcp'][0].HostPort, /^\d+$/);
     eng.ok('rm', '-f', id);
     assert.equal(eng.ok('ps', '-aq'), '');
   });
