@@ -146,16 +146,17 @@ export function buildSpec(rec: SpecRecord, host: SpecHost): Spec {
 export function specMounts(rec: SpecRecord): Mount[] {
   const made = new Map(rec.Mounts.map((m) => [m.Destination, m]));
   return containerMounts(rec.HostConfig, rec.Config.Volumes)
-    .map((m): Mount => {
+    .flatMap((m): Mount[] => {
       if (m.type === 'tmpfs') {
-        return { destination: m.destination, type: 'tmpfs',
-          source: 'tmpfs', options: m.options };
+        return [{ destination: m.destination, type: 'tmpfs',
+          source: 'tmpfs', options: m.options }];
       }
+      // A record older than its mounts' list (made before VOLUMEs
+      // were read) has none there: nothing to mount.
       const source = made.get(m.destination)?.Source;
-      if (!source) throw new Error(`mount ${m.destination}: not created`);
-      return { destination: m.destination, type: 'bind', source,
+      return source ? [{ destination: m.destination, type: 'bind', source,
         options: ['rbind', m.propagation || 'rprivate',
-          m.readOnly ? 'ro' : 'rw'] };
+          m.readOnly ? 'ro' : 'rw'] }] : [];
     });
 }
 // #endregion
