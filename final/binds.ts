@@ -88,8 +88,10 @@ export function bindMount(text: string): MountSpec {
   const b = parseBind(text);
   const mode = text.split(':')[2] ?? '';
   const opts = mode.split(',').filter(Boolean);
+  // z/Z (SELinux) and the consistency modes of Docker Desktop: ignored
+  // on Linux, as dockerd ignores them.
   const unknown = opts.find((o) => !['ro', 'rw', 'z', 'Z', 'nocopy',
-    ...PROPAGATIONS].includes(o));
+    'consistent', 'cached', 'delegated', ...PROPAGATIONS].includes(o));
   if (unknown) {
     throw Object.assign(new Error('invalid mode: ' + mode),
       { exitCode: 125 });
