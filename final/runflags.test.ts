@@ -7,7 +7,7 @@
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import {
-  mkdtempSync, readFileSync, statSync, writeFileSync,
+  mkdtempSync, readFileSync, rmSync, statSync, writeFileSync,
 } from 'node:fs';
 import { request } from 'node:http';
 import { tmpdir } from 'node:os';
@@ -119,6 +119,7 @@ describe('docker run flags reach the container', { skip }, () => {
       '--mount', 'type=bind,src=/nonexistent-skrfl,dst=/m', 'busybox');
     refused(/Duplicate mount point: \/m/, '-v', `${dir}:/m`, '--mount',
       'type=tmpfs,dst=/m', 'busybox');
+    rmSync(dir, { recursive: true });
   });
 
   test('--mount tmpfs: tmpfs-size and tmpfs-mode', () => {
@@ -163,6 +164,7 @@ describe('docker run flags reach the container', { skip }, () => {
     assert.equal(readFileSync(join(m.Source, 'f'), 'utf8'), 'seeded\n');
     ok('rm', '-v', 'vol');
     ok('rmi', 'skrfl-vol');
+    rmSync(dir, { recursive: true });
     nothingLeft();
   });
 
