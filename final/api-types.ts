@@ -12,6 +12,8 @@ export interface RestartPolicy {
 /** POST /containers/create: Config plus HostConfig. */
 export interface CreateBody {
   Hostname?: string;
+  /** --domainname: the UTS namespace's NIS domain (kernel.domainname). */
+  Domainname?: string;
   User?: string;
   AttachStdin?: boolean;
   AttachStdout?: boolean;
@@ -26,6 +28,8 @@ export interface CreateBody {
   WorkingDir?: string;
   Labels?: Record<string, string>;
   ExposedPorts?: Record<string, object>;
+  /** Anonymous volumes (`-v /path`), merged with the image's VOLUMEs. */
+  Volumes?: Record<string, object> | null;
   StopSignal?: string;
   StopTimeout?: number;
   Healthcheck?: HealthConfig;
@@ -70,8 +74,35 @@ export interface HealthState {
   Log: HealthLog[];
 }
 
+/** One HostConfig.Mounts entry (`--mount`), as the docker CLI sends it. */
+export interface ApiMount {
+  Type?: string;
+  Source?: string;
+  Target?: string;
+  ReadOnly?: boolean;
+  Consistency?: string;
+  BindOptions?: { Propagation?: string; NonRecursive?: boolean } | null;
+  VolumeOptions?: {
+    NoCopy?: boolean;
+    Labels?: Record<string, string> | null;
+    DriverConfig?: { Name?: string;
+      Options?: Record<string, string> | null } | null;
+  } | null;
+  TmpfsOptions?: { SizeBytes?: number; Mode?: number } | null;
+}
+
+/** `--ulimit nofile=1024:2048`: one of setrlimit(2)'s resources. */
+export interface Ulimit { Name: string; Soft: number; Hard: number }
+
 export interface HostConfig {
-  Binds?: string[];
+  Binds?: string[] | null;
+  /** `--mount`: binds, volumes and tmpfs, checked by the daemon. */
+  Mounts?: ApiMount[] | null;
+  /** `--tmpfs /path[:options]`: destination -> mount(8) options. */
+  Tmpfs?: Record<string, string> | null;
+  Ulimits?: Ulimit[] | null;
+  /** `-P`: every exposed port on a free host port. */
+  PublishAllPorts?: boolean;
   /** With Tty: the terminal's size at the start, [height, width]. */
   ConsoleSize?: [number, number];
   NetworkMode?: string;
@@ -100,6 +131,8 @@ export interface HostConfig {
   CpusetMems?: string;
   PidsLimit?: number | null;
   BlkioWeight?: number;
+  /** "c 1:3 rwm": more devices the container may use. */
+  DeviceCgroupRules?: string[] | null;
   CapAdd?: string[] | null;
   CapDrop?: string[] | null;
   Privileged?: boolean;
@@ -109,11 +142,24 @@ export interface HostConfig {
   UsernsMode?: string;
   /** --log-driver and --log-opt: skiff keeps docker's json-file only. */
   LogConfig?: LogConfig;
+  Sysctls?: Record<string, string> | null;
+  /** /dev/shm's size in bytes (docker's default: 64 MiB). */
+  ShmSize?: number;
+  /** --group-add: more groups (names or gids) for the process. */
+  GroupAdd?: string[] | null;
+  Devices?: DeviceMapping[] | null;
 }
 
 export interface LogConfig {
   Type: string;
   Config: Record<string, string>;
+}
+
+/** --device /dev/x[:/dev/y[:rwm]]. */
+export interface DeviceMapping {
+  PathOnHost: string;
+  PathInContainer?: string;
+  CgroupPermissions?: string;
 }
 
 /** An image's config, as in the OCI image config and docker inspect. */
@@ -124,6 +170,8 @@ export interface ImageConfig {
   WorkingDir?: string;
   User?: string;
   ExposedPorts?: Record<string, object>;
+  /** VOLUME lines: an anonymous volume each, unless a mount is there. */
+  Volumes?: Record<string, object> | null;
   StopSignal?: string;
   Labels?: Record<string, string>;
   Healthcheck?: HealthConfig;

@@ -296,13 +296,16 @@ export function populateDev(root: string, devices: LinuxDevice[] = [])
   : void {
   const dev = inRoot(root, '/dev');
   // spec.linux.devices (`--privileged`: all of the host's) come the same
-  // way, from the host's node at the same path.
-  const paths = [...DEVICES.map((name) => `/dev/${name}`),
-    ...devices.map((d) => d.path)];
-  for (const path of new Set(paths)) {
+  // way, from the host's node at the same path (or at hostPath).
+  const nodes = new Map<string, string>([
+    ...DEVICES.map((name): [string, string] => [`/dev/${name}`,
+      `/dev/${name}`]),
+    ...devices.map((d): [string, string] => [d.path, d.hostPath ?? d.path]),
+  ]);
+  for (const [path, host] of nodes) {
     const target = inRoot(root, path);
     ensureMountPoint(target, true);
-    mount(path, target, null, MS.BIND, null);
+    mount(host, target, null, MS.BIND, null);
   }
   const links: [string, string][] = [
     ['/proc/self/fd', 'fd'], ['/proc/self/fd/0', 'stdin'],

@@ -69,10 +69,13 @@ export function applyProcess(p: Process, layers: InitLayer[] = [],
     throw new Error(`chdir to cwd "${p.cwd}": ${(err as { code: string })
       .code}`, { cause: err });
   }
+  // A negative (or too large) limit is RLIM_INFINITY, as docker's -1.
+  const u64 = (n: number) => (n < 0 || n >= 2 ** 64 ? 2n ** 64n - 1n
+    : BigInt(n));
   for (const r of p.rlimits ?? []) {
     const limit = Buffer.alloc(16);
-    limit.writeBigUInt64LE(BigInt(r.soft), 0);
-    limit.writeBigUInt64LE(BigInt(r.hard), 8);
+    limit.writeBigUInt64LE(u64(r.soft), 0);
+    limit.writeBigUInt64LE(u64(r.hard), 8);
     if (!(r.type in RLIMITS)) throw new Error(`rlimit "${r.type}": unknown`);
     setrlimit(RLIMITS[r.type], limit);
   }

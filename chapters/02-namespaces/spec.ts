@@ -124,6 +124,9 @@ export interface LinuxDevice {
   fileMode?: number;
   uid?: number;
   gid?: number;
+  /** skiff's: the host's node to bind when `path` is another name
+   * (`--device /dev/loop0:/dev/disk`); runc would mknod(2) instead. */
+  hostPath?: string;
 }
 
 export interface Spec {

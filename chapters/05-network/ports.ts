@@ -138,6 +138,27 @@ export function fromPortBindings(
     }));
 }
 
+// #region publish-all (unused)
+/**
+ * `docker run -P`: every exposed port (--expose, the image's EXPOSE)
+ * that no -p binds is published on a free host port of every address.
+ */
+export function publishAll(
+  bindings: Record<string, ApiPortBinding[] | null> | undefined,
+  exposed: string[],
+): Record<string, ApiPortBinding[]> {
+  const out: Record<string, ApiPortBinding[]> = {};
+  for (const [key, binds] of Object.entries(bindings ?? {})) {
+    if (binds) out[key] = binds;
+  }
+  for (const port of exposed) {
+    const key = port.includes('/') ? port : `${port}/tcp`;
+    if (!out[key]?.length) out[key] = [{ HostIp: '', HostPort: '' }];
+  }
+  return out;
+}
+// #endregion
+
 // #region publish-mode
 /**
  * A published port is forwarded into the container's own network

@@ -197,6 +197,11 @@ function setNetns(spec: Spec, ns: { type: 'network'; path?: string } |
 
 function addMounts(spec: Spec, mounts: Spec['mounts']): void {
   makeMountPoints(spec.root.path, mounts.map((m) => m.destination));
+  // --read-only: docker binds these read-only too.
+  if (spec.root.readonly) {
+    mounts = mounts.map((m) => ({ ...m, options: (m.options ?? [])
+      .map((o) => (o === 'rw' ? 'ro' : o)) }));
+  }
   const dests = new Set(mounts.map((m) => m.destination));
   const kept = spec.mounts.filter((m) => !dests.has(m.destination));
   spec.mounts.splice(0, spec.mounts.length, ...kept, ...mounts);

@@ -6,9 +6,9 @@ import {
   checkHostAddresses, parsePublish, publishMode, toEngineApi,
 } from '../../chapters/05-network/ports.ts';
 import type {
-  CreateBody, HealthConfig, RestartPolicy,
+  CreateBody, HealthConfig, HostConfig, RestartPolicy,
 } from '../api-types.ts';
-import { absoluteBind } from '../binds.ts';
+import { absoluteBind, parseMountFlag, parseUlimit } from '../binds.ts';
 import { parseDuration } from '../durations.ts';
 import { UsageError, type FlagSpec, type Parsed } from '../flags.ts';
 import { bool, list, str } from './command.ts';
@@ -95,6 +95,13 @@ export const CREATE_FLAGS: FlagSpec[] = [
   { name: 'dns-option', kind: 'list', help: 'Set DNS options' },
   { name: 'link', kind: 'list', help: 'Add link to another container' },
   ...HEALTH_FLAGS,
+  { name: 'mount', kind: 'list',
+    help: 'Attach a filesystem mount to the container' },
+  { name: 'tmpfs', kind: 'list', help: 'Mount a tmpfs directory' },
+  { name: 'ulimit', kind: 'list', help: 'Ulimit options' },
+  { name: 'expose', kind: 'list', help: 'Expose a port or a range of ports' },
+  { name: 'publish-all', short: 'P', kind: 'bool',
+    help: 'Publish all exposed ports to random ports' },
 ];
 // #endregion
 
@@ -238,6 +245,29 @@ export function healthcheck(p: Parsed): HealthConfig | undefined {
 }
 // #endregion
 
+/** --expose 80, 53/udp, 8000-8001: more ports for -P. */
+function exposed(p: Parsed): Record<string, object> {
+  const out: Record<string, object> = {};
+  for (const text of list(p, 'expose')) {
+    const { containerPort: { start, end }, protocol } =
+      parsePublish(text);
+    for (let port = start; port <= end; port++) out[`${port}/${protocol}`] = {};
+  }
+  return out;
+}
+
+/** --mount, --tmpfs, --ulimit, -P, as the docker CLI sends them. */
+function mountFlags(p: Parsed): Partial<HostConfig> {
+  const tmpfs = list(p, 'tmpfs').map((t) => {
+    const at = t.indexOf(':');
+    return at < 0 ? [t, ''] : [t.slice(0, at), t.slice(at + 1)];
+  });
+  return { Mounts: list(p, 'mount').map(parseMountFlag),
+    Tmpfs: Object.fromEntries(tmpfs),
+    Ulimits: list(p, 'ulimit').map(parseUlimit),
+    PublishAllPorts: bool(p, 'publish-all') };
+}
+
 // #region create-body (unused)
 // #region create-body-checks
 export function createBody(p: Parsed): CreateBody {
@@ -280,7 +310,7 @@ export function createBody(p: Parsed): CreateBody {
       const eq = l.indexOf('=');
       return eq < 0 ? [l, ''] : [l.slice(0, eq), l.slice(eq + 1)];
     })),
-    ExposedPorts: ports.ExposedPorts,
+    ExposedPorts: { ...ports.ExposedPorts, ...exposed(p) },
     NetworkingConfig: networking(p),
     StopSignal: str(p, 'stop-signal'),
     StopTimeout: num('stop-timeout'),
@@ -306,6 +336,7 @@ export function createBody(p: Parsed): CreateBody {
       DnsOptions: list(p, 'dns-option'), ExtraHosts: list(p, 'add-host'),
       Links: list(p, 'link'),
     // #endregion
+      ...mountFlags(p),
     },
   };
 }

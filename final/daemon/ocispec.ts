@@ -2,15 +2,25 @@
 // create), and from a container's record to an OCI runtime config.json
 // (runtime-spec config.md, at each start): how docker does it, written
 // out.
+import { statSync } from 'node:fs';
 import { DEFAULT_PATH } from '../../chapters/01-chroot/chroot.ts';
 import { defaultSpec } from '../../chapters/02-namespaces/defaults.ts';
 import type {
-  LinuxResources, Mount, NamespaceType, Spec,
+  DeviceRule, LinuxDevice, LinuxResources, Mount, NamespaceType, Spec,
 } from '../../chapters/02-namespaces/spec.ts';
+import {
+  DEFAULT_DEVICE_RULES,
+} from '../../chapters/03-cgroups/controllers/devices.ts';
+import {
+  majorMinor, parseDeviceRule,
+} from '../../chapters/03-cgroups/flags.ts';
 import {
   type SecurityChoices, withSecurity,
 } from '../../chapters/06-security/defaults.ts';
-import type { CreateBody, HostConfig, ImageConfig } from '../api-types.ts';
+import type {
+  CreateBody, DeviceMapping, HostConfig, ImageConfig, Ulimit,
+} from '../api-types.ts';
+import { containerMounts, ULIMIT_NAMES } from '../binds.ts';
 import type {
   ContainerRecord, MountPoint,
 } from './container/container.ts';
@@ -65,9 +75,18 @@ export function mergeConfig(id: string, body: CreateBody,
     WorkingDir: body.WorkingDir || image.WorkingDir || '/',
     User: body.User || image.User || '',
     Healthcheck: mergeHealthcheck(body.Healthcheck, image.Healthcheck),
-    Shell: body.Shell?.length ? body.Shell : image.Shell };
+    Shell: body.Shell?.length ? body.Shell : image.Shell,
+    ExposedPorts: union(image.ExposedPorts, body.ExposedPorts),
+    Volumes: union(image.Volumes, body.Volumes) };
 }
 // #endregion
+
+/** Two of docker's sets (maps to {}): both keys, or undefined. */
+function union(a?: Record<string, object> | null,
+  b?: Record<string, object> | null): Record<string, object> | undefined {
+  const all = { ...a, ...b };
+  return Object.keys(all).length ? all : undefined;
+}
 
 /** docker's namespaces: all but the user namespace (no userns-remap). */
 export const DOCKER_NAMESPACES: NamespaceType[] =
@@ -99,7 +118,7 @@ export function buildSpec(rec: SpecRecord, host: SpecHost): Spec {
     rootfs: '/', args, namespaces: DOCKER_NAMESPACES,
     hostname: config.Hostname, init: !!hostConfig.Init,
     readonly: hostConfig.ReadonlyRootfs ?? false,
-    mounts: rec.Mounts.map(ociMount), env: config.Env ?? [],
+    mounts: specMounts(rec), env: config.Env ?? [],
     cwd: config.WorkingDir || '/',
   });
   spec.process.terminal = config.Tty ?? false;
@@ -110,17 +129,142 @@ export function buildSpec(rec: SpecRecord, host: SpecHost): Spec {
   spec.annotations = { 'org.skiff.user': config.User ?? '' };
   spec.linux.cgroupsPath = `${host.cgroupParent}/${rec.Id}`;
   spec.linux.resources = resources(hostConfig);
+  hostSettings(spec, hostConfig, config.Domainname);
   const secured = secure(spec, hostConfig);
   remapSpec(secured, hostConfig.UsernsMode, host.remap);
   return secured;
 }
 // #endregion
 
-/** A volume or bind of the record as an OCI mount. */
-function ociMount(mount: MountPoint): Mount {
-  return { destination: mount.Destination, type: 'bind',
-    source: mount.Source,
-    options: ['rbind', 'rprivate', mount.RW ? 'rw' : 'ro'] };
+// #region spec-mounts
+/**
+ * -v, --mount, --tmpfs and the image's VOLUMEs as OCI mounts, read
+ * again from the record by final/binds.ts's containerMounts: a bind or
+ * volume from where create found or made it (rec.Mounts), a tmpfs with
+ * its options.
+ */
+export function specMounts(rec: SpecRecord): Mount[] {
+  const made = new Map(rec.Mounts.map((m) => [m.Destination, m]));
+  return containerMounts(rec.HostConfig, rec.Config.Volumes)
+    .flatMap((m): Mount[] => {
+      if (m.type === 'tmpfs') {
+        return [{ destination: m.destination, type: 'tmpfs',
+          source: 'tmpfs', options: m.options }];
+      }
+      // A record older than its mounts' list (made before VOLUMEs
+      // were read) has none there: nothing to mount.
+      const source = made.get(m.destination)?.Source;
+      return source ? [{ destination: m.destination, type: 'bind', source,
+        options: ['rbind', m.propagation || 'rprivate',
+          m.readOnly ? 'ro' : 'rw'] }] : [];
+    });
+}
+// #endregion
+
+/** The volumes to seed with the image's files at a start (nocopy). */
+export function volumesToSeed(rec: SpecRecord)
+  : { source: string; destination: string }[] {
+  const made = new Map(rec.Mounts.map((m) => [m.Destination, m]));
+  return containerMounts(rec.HostConfig, rec.Config.Volumes)
+    .filter((m) => m.type === 'volume' && !m.noCopy)
+    .map((m) => ({ destination: m.destination,
+      source: made.get(m.destination)?.Source ?? '' }))
+    .filter((m) => m.source);
+}
+
+// #region host-settings (unused)
+/**
+ * The rest of HostConfig that lands in the spec: --ulimit, --sysctl,
+ * --domainname,
+ * --shm-size, --group-add (names resolved with -u at start), and
+ * --device, each node made in /dev and allowed by the devices cgroup.
+ */
+function hostSettings(spec: Spec, hostConfig: HostConfig,
+  domainname = ''): void {
+  spec.process.rlimits = (hostConfig.Ulimits ?? []).map(rlimit);
+  const network = hostConfig.NetworkMode ?? '';
+  for (const key of Object.keys(hostConfig.Sysctls ?? {})) {
+    checkSysctl(key, network);
+  }
+  // --domainname: the UTS namespace's, as runc sets it.
+  const domain: Record<string, string> = domainname
+    ? { 'kernel.domainname': domainname } : {};
+  spec.linux.sysctl = { ...hostConfig.Sysctls, ...domain };
+  if (hostConfig.ShmSize) {
+    const shm = spec.mounts.find((m) => m.destination === '/dev/shm');
+    if (shm) shm.options = [...shm.options ?? [],
+      `size=${hostConfig.ShmSize}`];
+  }
+  if (hostConfig.GroupAdd?.length) {
+    spec.annotations = { ...spec.annotations,
+      'org.skiff.groups': hostConfig.GroupAdd.join(',') };
+  }
+  const devices = (hostConfig.Devices ?? []).map(hostDevice);
+  if (devices.length) {
+    spec.linux.devices = [...spec.linux.devices ?? [],
+      ...devices.map((d) => d.device)];
+    spec.linux.resources = { ...spec.linux.resources,
+      devices: [...spec.linux.resources?.devices ?? DEFAULT_DEVICE_RULES,
+        ...devices.map((d) => d.rule)] };
+  }
+}
+// #endregion
+
+function rlimit(u: Ulimit): { type: string; soft: number; hard: number } {
+  if (!ULIMIT_NAMES.includes(u.Name)) {
+    throw new BadRequest(`invalid ulimit type: ${u.Name}`);
+  }
+  if (u.Soft > u.Hard && u.Hard >= 0) {
+    throw new BadRequest('ulimit soft limit must be less than or equal ' +
+      `to hard limit: ${u.Soft} > ${u.Hard}`);
+  }
+  return { type: `RLIMIT_${u.Name.toUpperCase()}`, soft: u.Soft,
+    hard: u.Hard };
+}
+
+/**
+ * A sysctl the container may set: only those of namespaces it has of
+ * its own (IPC, UTS, network unless --network host), as runc checks;
+ * any other would set the host's value (sysctl(8), namespaces(7)).
+ */
+function checkSysctl(key: string, network: string): void {
+  const ipc = ['kernel.msgmax', 'kernel.msgmnb', 'kernel.msgmni',
+    'kernel.sem', 'kernel.shmall', 'kernel.shmmax', 'kernel.shmmni',
+    'kernel.shm_rmid_forced'];
+  const ok = ipc.includes(key) || key.startsWith('fs.mqueue.') ||
+    (key.startsWith('net.') && network !== 'host');
+  if (!ok) {
+    throw new BadRequest(`sysctl "${key}" is not in a separate kernel ` +
+      'namespace');
+  }
+}
+
+/**
+ * --device /dev/x[:/dev/y][:rwm]: the host's node, made at the same
+ * (or the given) path, and the cgroup rule that lets it be opened.
+ */
+function hostDevice(d: DeviceMapping): { device: LinuxDevice;
+  rule: DeviceRule } {
+  const cause = (why: string) => new BadRequest('error gathering device ' +
+    `information while adding custom device "${d.PathOnHost}": ${why}`);
+  let st;
+  try {
+    st = statSync(d.PathOnHost);
+  } catch {
+    throw cause('no such file or directory');
+  }
+  if (!st.isCharacterDevice() && !st.isBlockDevice()) {
+    throw cause('not a device node');
+  }
+  const type = st.isBlockDevice() ? 'b' as const : 'c' as const;
+  const { major, minor } = majorMinor(BigInt(st.rdev));
+  return {
+    device: { path: d.PathInContainer || d.PathOnHost, type, major, minor,
+      fileMode: st.mode & 0o7777, uid: st.uid, gid: st.gid,
+      hostPath: d.PathOnHost },
+    rule: { allow: true, type, major, minor,
+      access: d.CgroupPermissions || 'rwm' },
+  };
 }
 
 // #region security (unused)
@@ -196,9 +340,22 @@ export function resources(hostConfig: HostConfig): LinuxResources {
   }
   if (PidsLimit && PidsLimit > 0) limits.pids = { limit: PidsLimit };
   if (BlkioWeight) limits.blockIO = { weight: BlkioWeight };
+  deviceRules(limits, hostConfig);
   return limits;
 }
 // #endregion
+
+/** --device-cgroup-rule: more devices (chapter 03's rule parser). */
+function deviceRules(limits: LinuxResources, h: HostConfig): void {
+  if (h.DeviceCgroupRules?.length) {
+    try {
+      limits.devices = [...DEFAULT_DEVICE_RULES,
+        ...h.DeviceCgroupRules.map(parseDeviceRule)];
+    } catch (err) {
+      throw new BadRequest((err as Error).message, { cause: err });
+    }
+  }
+}
 
 /**
  * -u "name", "uid", "uid:gid" or "name:group" against the rootfs's

@@ -28,7 +28,9 @@ import { findLease } from '../../chapters/05-network/ipam.ts';
 import {
   netConfigFromEnv, type NetConfig,
 } from '../../chapters/05-network/networks.ts';
-import type { PortMapping } from '../../chapters/05-network/ports.ts';
+import type {
+  PortMapping, PublishedPort,
+} from '../../chapters/05-network/ports.ts';
 import type { DnsSettings } from '../../chapters/05-network/resolv.ts';
 import {
   networkStep, type NetworkStepData,
@@ -36,7 +38,7 @@ import {
 import { FAST_INIT, SpareInits } from '../fast/spare.ts';
 import type { ContainerFds } from './io.ts';
 import { DOCKER_NAMESPACES } from './ocispec.ts';
-import { chownStep, userStep } from './start-steps.ts';
+import { chownStep, seedStep, userStep } from './start-steps.ts';
 import { idmappedRootfs, isChowned, type Remap } from './userns.ts';
 
 /** How a process ended: docker's exit code (128+N for signal N). */
@@ -49,6 +51,8 @@ export interface ExitStatus {
 export interface SavedSteps {
   cgroup: string;
   network?: Omit<NetworkStepData, 'reservation'>;
+  /** The host ports published, those picked for -p 80 and -P too. */
+  ports?: PublishedPort[];
 }
 
 export interface Running {
@@ -78,6 +82,8 @@ export interface StartPlan {
   network: string;
   /** -p mappings, from HostConfig.PortBindings. */
   publish: PortMapping[];
+  /** Volumes to fill with the image's files if empty (ocispec.ts). */
+  seed?: { source: string; destination: string }[];
   /** The container's name (an alias in /etc/hosts). */
   name: string;
   /** Where the container's hostname, hosts and resolv.conf go. */
@@ -151,7 +157,8 @@ export function chapterRuntime(net: NetConfig, store: ImageStore)
       // #region runtime-steps
       const rootfs = rootfsSteps(store, plan);
       const cgroup = cgroupStep();
-      const steps = [...rootfs.steps, userStep(), cgroup, networkStep({
+      const steps = [...rootfs.steps, seedStep(plan.seed ?? []),
+        userStep(), cgroup, networkStep({
         network: plan.network, publish: plan.publish, name: plan.name,
         hostname: plan.spec.hostname, config: net,
         filesDir: plan.filesDir, resolveContainer: plan.resolveContainer,
@@ -229,7 +236,8 @@ function saveSteps(cgroup: Cgroup, data: Readonly<Record<string, unknown>>)
   const network = data.network as NetworkStepData | undefined;
   if (!network) return { cgroup: cgroup.path };
   const { mode, filesDir } = network;
-  return { cgroup: cgroup.path, network: { mode, filesDir } };
+  return { cgroup: cgroup.path, network: { mode, filesDir },
+    ports: network.reservation?.lease.ports };
 }
 
 /** Every pid in a process's tree, for `top`. */

@@ -7,6 +7,7 @@ import {
 } from '../../chapters/06-security/inroot.ts';
 import { resolveUser } from './ocispec.ts';
 import { chownRootfs, type Remap } from './userns.ts';
+import { seedVolume } from './volumes.ts';
 
 /**
  * -u's uid and gid, looked up in the image's /etc/passwd and /etc/group
@@ -19,6 +20,22 @@ export function userInImage(rootfs: string, user: string)
     needed ? readFileInRoot(rootfs, `/etc/${file}`) ?? '' : '';
   return resolveUser(user, etc('passwd', !!user),
     etc('group', user.includes(':')));
+}
+
+/** --group-add's names or gids, names looked up in the image. */
+function groupsInImage(rootfs: string, groups: string): number[] {
+  if (!groups) return [];
+  const table = readFileInRoot(rootfs, '/etc/group') ?? '';
+  return groups.split(',').map((g) => {
+    if (/^\d+$/.test(g)) return Number(g);
+    const entry = table.split('\n').map((line) => line.split(':'))
+      .find((fields) => fields[0] === g);
+    if (!entry) {
+      throw new Error(`unable to find group ${g}: no matching entries ` +
+        'in group file');
+    }
+    return Number(entry[2]);
+  });
 }
 
 /**
@@ -44,8 +61,30 @@ export function userStep(): StartStep {
       makeWorkdir(rootfs, spec.process.cwd);
       const user = userInImage(rootfs,
         spec.annotations?.['org.skiff.user'] ?? '');
+      const added = groupsInImage(rootfs,
+        spec.annotations?.['org.skiff.groups'] ?? '');
       spec.process.user = { ...spec.process.user, ...user,
-        additionalGids: [user.gid] }; // as runc: `id` shows groups=GID
+        // as runc: `id` shows groups=GID, then --group-add's
+        additionalGids: [...new Set([user.gid, ...added])] };
+    },
+  };
+}
+// #endregion
+
+// #region seed-step (unused)
+/**
+ * Volumes seeded with the image's files at their mount point (docker
+ * does it at each start, to a volume still empty): now, with the
+ * rootfs mounted and before the init mounts the volumes over it.
+ */
+export function seedStep(seeds: { source: string; destination: string }[])
+  : StartStep {
+  return {
+    name: 'seed',
+    prepare(starting) {
+      for (const { source, destination } of seeds) {
+        seedVolume(starting.spec.root.path, destination, source);
+      }
     },
   };
 }

@@ -1,13 +1,18 @@
 // Named volumes: directories under <root>/volumes/<name>/_data that
-// outlive containers (docker's "local" driver), and the -v parser that
-// turns `/host:/ctr:ro`, `name:/ctr` and `/ctr` into OCI mounts.
+// outlive containers (docker's "local" driver), where a container's
+// binds and volumes come from, and a new volume's first content: the
+// image's files at its mount point.
+import { spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import {
-  existsSync, mkdirSync, readdirSync, rmSync, statSync,
+  closeSync, constants as fsc, existsSync, mkdirSync, readdirSync, rmSync,
+  statSync,
 } from 'node:fs';
-import { isAbsolute, join } from 'node:path';
-import type { Mount } from '../../chapters/02-namespaces/spec.ts';
-import { parseBind, type BindSpec } from '../binds.ts';
+import { join } from 'node:path';
+import {
+  O_PATH, openInRoot,
+} from '../../chapters/06-security/inroot.ts';
+import type { MountSpec } from '../binds.ts';
 import { BadRequest, Conflict, NotFound } from './errors.ts';
 import type { Events } from './events.ts';
 import { readJson, writeJson } from './state.ts';
@@ -36,7 +41,8 @@ export class Volumes {
     if (!VOLUME_NAME.test(name)) {
       throw new BadRequest(`create ${name}: "${name}" includes invalid ` +
         'characters for a local volume name, only ' +
-        '"[a-zA-Z0-9][a-zA-Z0-9_.-]" are allowed');
+        '"[a-zA-Z0-9][a-zA-Z0-9_.-]" are allowed. If you intended to ' +
+        'pass a host directory, use absolute path');
     }
     const existing = this.find(name);
     if (existing) return existing;
@@ -81,32 +87,56 @@ export class Volumes {
 
   // #region to-mount
   /**
-   * One -v value as an OCI mount (final/binds.ts parses it): a host
-   * path's bind, or a named volume's, created on first use.
+   * Where a bind or volume of a container (final/binds.ts reads them)
+   * comes from on the host: the path of a bind, which must exist, or
+   * the directory of a named volume, created on first use.
    */
-  toMount(bind: string): { mount: Mount; volume?: string } {
-    let spec: BindSpec;
-    try {
-      spec = parseBind(bind);
-    } catch (err) {
-      throw new BadRequest((err as Error).message, { cause: err });
-    }
-    const { source: src, destination: dst } = spec;
-    const options = ['rbind', 'rprivate', spec.readOnly ? 'ro' : 'rw'];
-    if (isAbsolute(src)) {
-      if (!existsSync(src)) {
-        throw new BadRequest(`invalid mount config: bind source path ` +
-          `does not exist: ${src}`);
+  source(m: MountSpec): { source: string; volume?: string } {
+    if (m.type === 'bind') {
+      if (!existsSync(m.source)) {
+        throw new BadRequest('invalid mount config for type "bind": ' +
+          `bind source path does not exist: ${m.source}`);
       }
-      return { mount: { destination: dst, type: 'bind', source: src,
-        options } };
+      return { source: m.source };
     }
-    const vol = this.create(src || undefined);
-    return { mount: { destination: dst, type: 'bind',
-      source: vol.Mountpoint, options }, volume: vol.Name };
+    const vol = this.create(m.source || undefined, m.labels ?? {});
+    return { source: vol.Mountpoint, volume: vol.Name };
   }
   // #endregion
 }
+
+// #region seed-volume
+/**
+ * A new volume's first content, as docker gives it: the files the
+ * image (with the container's own layer) has at the mount point, with
+ * their owners, modes and times, the directory's own included, when
+ * the volume is still empty (docker's copyExistingContents). The image
+ * is untrusted: its path is opened inside the rootfs (chapter 06's
+ * openInRoot, a symlink resolves in there), and cp(1) -a copies links
+ * as links, never through them.
+ */
+export function seedVolume(rootfs: string, destination: string,
+  volumeDir: string): void {
+  if (readdirSync(volumeDir).length > 0) return;
+  let fd: number;
+  try {
+    fd = openInRoot(rootfs, destination, O_PATH | fsc.O_DIRECTORY);
+  } catch {
+    return; // nothing there, or not a directory: nothing to copy
+  }
+  try {
+    const r = spawnSync('cp', ['-a', '--', '/proc/self/fd/3/.',
+      volumeDir], { stdio: ['ignore', 'ignore', 'pipe', fd],
+      encoding: 'utf8' });
+    if (r.status !== 0) {
+      throw new Error(`seed volume ${volumeDir} from ${destination}: ` +
+        (r.stderr.trim() || r.error?.message));
+    }
+  } finally {
+    closeSync(fd);
+  }
+}
+// #endregion
 
 export function isDirectory(path: string): boolean {
   try {

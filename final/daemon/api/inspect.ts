@@ -60,9 +60,16 @@ interface PortRow {
 }
 
 function ports(container: Container): PortRow[] {
+  // Running: the host ports it got (a free one for -p 80 and -P).
+  const got = container.rec.StepData?.ports;
+  if (container.isRunning && got) {
+    return got.map((p) => ({ IP: p.hostIP || '0.0.0.0',
+      PrivatePort: p.containerPort, PublicPort: p.hostPort,
+      Type: p.protocol }));
+  }
   const rows: PortRow[] = [];
   for (const [key, binds] of Object.entries(
-    publishedPorts(container.rec.HostConfig))) {
+    publishedPorts(container.rec.HostConfig, container.rec.Config))) {
     const [port, proto = 'tcp'] = key.split('/');
     for (const bind of binds ?? []) {
       rows.push({ IP: bind.HostIp || '0.0.0.0', PrivatePort: Number(port),

@@ -15,10 +15,11 @@ import type { Running, SavedSteps } from '../runtime.ts';
 import { readJson, writeJson } from '../state.ts';
 
 export interface MountPoint {
-  Type: 'bind' | 'volume';
+  Type: 'bind' | 'volume' | 'tmpfs';
   Name?: string;
   Source: string;
   Destination: string;
+  Driver?: string;
   Mode: string;
   RW: boolean;
   Propagation: string;

@@ -10,6 +10,7 @@ import {
 import type {
   CreateBody, HostConfig, LogConfig,
 } from '../../api-types.ts';
+import { containerMounts, type MountSpec } from '../../binds.ts';
 import { normalizeRef, type Image } from '../images.ts';
 import { randomName } from '../names.ts';
 import { buildSpec, mergeConfig } from '../ocispec.ts';
@@ -44,8 +45,9 @@ export function createContainer(containers: Containers, body: CreateBody,
   const dir = join(containers.dir, id);
   makeDir(dir);
   const store = containers.opts.images.store;
+  let rec: ContainerRecord | undefined;
   try {
-    const rec = newRecord(containers, dir, id, name, body, image);
+    rec = newRecord(containers, dir, id, name, body, image);
     // A record that gives no spec (a bad profile) is refused now (400),
     // not at its start.
     buildSpec(rec, { cgroupParent: cgroupParent(),
@@ -59,6 +61,7 @@ export function createContainer(containers: Containers, body: CreateBody,
   } catch (err) {
     removeRootfs(store, id);
     rmSync(dir, { recursive: true, force: true });
+    if (rec) removeNewVolumes(containers, rec);
     throw err;
   }
 }
@@ -88,21 +91,67 @@ function newRecord(containers: Containers, dir: string, id: string,
     State: freshState(), Image: image.Id,
     LogPath: join(dir, `${id}-json.log`), RestartCount: 0,
     Driver: 'skiff', Platform: 'linux',
-    Mounts: (hostConfig.Binds ?? []).map((bind) =>
-      mountPoint(containers, bind)),
-    Config: config, HostConfig: withSecurityDefaults(hostConfig),
+    Mounts: mountPoints(containers, hostConfig, config), Config: config,
+    HostConfig: withSecurityDefaults(hostConfig),
     Endpoints: endpointsAtCreate(containers, body),
   };
 }
 // #endregion
 
-/** One -v value as docker inspect shows it (volumes.ts parses it). */
-function mountPoint(containers: Containers, bind: string): MountPoint {
-  const { mount, volume } = containers.opts.volumes.toMount(bind);
-  const rw = !mount.options?.includes('ro');
-  return { Type: volume ? 'volume' : 'bind', Name: volume,
-    Source: mount.source!, Destination: mount.destination,
-    Mode: rw ? '' : 'ro', RW: rw, Propagation: 'rprivate' };
+// #region mount-points (unused)
+/**
+ * The container's binds and volumes as docker inspect shows them,
+ * volumes made now (a bind's source must exist: checked first, so a
+ * refused create makes none). --tmpfs is not listed, as in docker.
+ */
+function mountPoints(containers: Containers, hostConfig: HostConfig,
+  config: CreateBody): MountPoint[] {
+  let specs: MountSpec[];
+  try {
+    specs = containerMounts(hostConfig, config.Volumes);
+  } catch (err) {
+    throw new BadRequest((err as Error).message, { cause: err });
+  }
+  const volumes = containers.opts.volumes;
+  for (const m of specs) if (m.type === 'bind') volumes.source(m);
+  for (const m of specs) checkDriverOpts(m);
+  return specs.filter((m) => !(m.type === 'tmpfs' &&
+    hostConfig.Tmpfs?.[m.destination] !== undefined)).map((m) => {
+    if (m.type === 'tmpfs') {
+      return { Type: 'tmpfs', Source: '', Destination: m.destination,
+        Mode: '', RW: !m.readOnly, Propagation: '' };
+    }
+    const { source, volume } = volumes.source(m);
+    return { Type: m.type, Name: volume, Source: source,
+      Destination: m.destination, Driver: volume ? 'local' : undefined,
+      Mode: m.mode, RW: !m.readOnly, Propagation: m.propagation };
+  });
+}
+// #endregion
+
+/**
+ * The local driver's options (volume-opt) would mount a filesystem of
+ * their own on the volume; skiff's volumes are plain directories, so
+ * they are refused rather than ignored.
+ */
+function checkDriverOpts(m: MountSpec): void {
+  const opts = Object.keys(m.driverOpts ?? {});
+  if (opts.length === 0) return;
+  throw new BadRequest(`create ${m.source || 'volume'}: volume options ` +
+    `are not supported by skiff's local driver: "${opts[0]}"`);
+}
+
+/** A refused create leaves no anonymous volume of its own behind. */
+function removeNewVolumes(containers: Containers, rec: ContainerRecord)
+  : void {
+  const named = new Set((rec.HostConfig.Mounts ?? []).map((m) => m.Source)
+    .concat((rec.HostConfig.Binds ?? []).map((b) => b.split(':')[0])));
+  for (const m of rec.Mounts) {
+    if (m.Type !== 'volume' || !m.Name || named.has(m.Name)) continue;
+    try {
+      containers.opts.volumes.remove(m.Name, []);
+    } catch { /* already gone */ }
+  }
 }
 
 /** The security fields as docker inspect shows them when unset. */

@@ -1,9 +1,9 @@
 // -p as the Engine API carries it (HostConfig.PortBindings), checked
 // and read by chapter 05's rules for -p and the network modes.
 import {
-  fromPortBindings, publishMode,
+  fromPortBindings, publishAll, publishMode,
 } from '../../../chapters/05-network/ports.ts';
-import type { HostConfig } from '../../api-types.ts';
+import type { CreateBody, HostConfig } from '../../api-types.ts';
 import { BadRequest } from '../errors.ts';
 
 /**
@@ -22,16 +22,22 @@ export function checkPublishMode(hostConfig: HostConfig): void {
 }
 
 /**
- * The ports published for a container: none with `--network host`
+ * The ports published for a container (-p, and -P's exposed ports):
+ * none with `--network host`
  * or `none` (chapter 05's publishMode). Docker keeps
  * HostConfig.PortBindings as sent, warns, and discards them: ps and
  * NetworkSettings.Ports show none.
  */
-export function publishedPorts(hostConfig: HostConfig)
+export function publishedPorts(hostConfig: HostConfig,
+  config: Pick<CreateBody, 'ExposedPorts'> = {})
   : NonNullable<HostConfig['PortBindings']> {
+  const bindings = hostConfig.PublishAllPorts
+    ? publishAll(hostConfig.PortBindings,
+      Object.keys(config.ExposedPorts ?? {}))
+    : hostConfig.PortBindings ?? {};
   const { ports } = publishMode(hostConfig.NetworkMode ?? '',
-    fromPortBindings(hostConfig.PortBindings));
-  return ports.length ? hostConfig.PortBindings ?? {} : {};
+    fromPortBindings(bindings));
+  return ports.length ? bindings : {};
 }
 
 /** The create response's warnings (docker's CLI prints each). */

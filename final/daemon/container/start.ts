@@ -4,7 +4,7 @@
 import { join } from 'node:path';
 import type { Spec } from '../../../chapters/02-namespaces/spec.ts';
 import { ContainerIo } from '../io.ts';
-import { buildSpec } from '../ocispec.ts';
+import { buildSpec, volumesToSeed } from '../ocispec.ts';
 import {
   cgroupParent, processStartTime, type Running, type StartPlan,
 } from '../runtime.ts';
@@ -106,7 +106,9 @@ function plan(containers: Containers, container: Container, spec: Spec,
     id: container.id, spec, image: container.rec.Image,
     dir: container.dir, remap: containers.opts.remap, fds: io.fds,
     network: first ?? hostConfig.NetworkMode ?? 'default',
-    publish: fromPortBindings(publishedPorts(hostConfig)), name: container.name,
+    publish: fromPortBindings(publishedPorts(hostConfig,
+      container.rec.Config)), name: container.name,
+    seed: volumesToSeed(container.rec),
     filesDir: join(container.dir, 'net'),
     resolveContainer: (ref) => {
       const other = containers.get(ref);
