@@ -6,7 +6,8 @@ import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { after, before, describe, test } from 'node:test';
 import { isRoot } from '../support/testing.ts';
-import { parseFilters, timestampNs } from './daemon/filters.ts';
+import { parseFilters } from './daemon/filters.ts';
+import { timestampNs } from './timestamps.ts';
 import { DOCKER, TestEngine, waitFor } from './testing.ts';
 
 const PY_DOCKER = spawnSync('python3', ['-c', 'import docker'])

@@ -2,38 +2,9 @@
 // matched as moby's daemon/events/filter.go does. Every key given must
 // match (AND across keys); any one of a key's values does (OR within a
 // key), except `label`, whose values must all hold (docker's
-// MatchKVList).
-import { BadRequest } from './errors.ts';
+// MatchKVList). The query itself is parsed by filters.ts.
 import type { EngineEvent } from './events.ts';
-
-/** The values wanted for each key: get('type') -> ["container"]. */
-export interface Filters {
-  get(key: string): string[];
-}
-
-/**
- * The `filters` query: docker's CLI sends {"type":{"container":true}},
- * docker-py {"type":["container"]}; both mean the same.
- */
-export function parseFilters(text: string | null): Filters {
-  if (!text) return { get: () => [] };
-  let raw: unknown;
-  try {
-    raw = JSON.parse(text);
-  } catch (err) {
-    throw new BadRequest(`invalid filter: ${text}: not JSON`, { cause: err });
-  }
-  if (!raw || typeof raw !== 'object' || Array.isArray(raw)) {
-    throw new BadRequest(`invalid filter: ${text}: not an object`);
-  }
-  const fields = new Map<string, string[]>();
-  for (const [key, value] of Object.entries(raw)) {
-    fields.set(key, Array.isArray(value) ? value.map(String)
-      : Object.entries(value ?? {}).filter(([, on]) => on)
-        .map(([v]) => v));
-  }
-  return { get: (key) => fields.get(key) ?? [] };
-}
+import type { Filters } from './filters.ts';
 
 // #region event-filter
 /** Keys naming an object of a type: its id or name, by prefix. */

@@ -5,6 +5,7 @@
 // send (moby's api/types/filters accepts both). Values of one key widen
 // the selection, different keys narrow it; labels are the exception, as
 // in moby: every `label` value must match.
+import { timestampNs } from '../timestamps.ts';
 import { BadRequest } from './errors.ts';
 
 // #region filters
@@ -76,7 +77,12 @@ export class Filters {
       throw new BadRequest('more than one until filter specified');
     }
     if (!values.length) return () => true;
-    const until = Number(timestampNs(values[0], now) / 1_000_000n);
+    let until: number;
+    try {
+      until = Number(timestampNs(values[0], now) / 1_000_000n);
+    } catch (err) {
+      throw new BadRequest((err as Error).message, { cause: err });
+    }
     return (createdMs) => createdMs <= until;
   }
 }
@@ -93,9 +99,10 @@ function regexpFinds(pattern: string, source: string): boolean {
 /**
  * GET ...?filters=JSON, checked against the keys the route knows:
  * docker answers an unknown one with 400 "invalid filter 'colour'".
+ * GET /events passes no list: moby takes any key there.
  */
 export function parseFilters(text: string | null,
-  accepted: readonly string[]): Filters {
+  accepted?: readonly string[]): Filters {
   const fields = new Map<string, string[]>();
   if (!text) return new Filters(fields);
   let json: unknown;
@@ -113,72 +120,11 @@ export function parseFilters(text: string | null,
       : typeof raw === 'object' ? Object.entries(raw)
         .filter(([, on]) => on).map(([value]) => value)
         : [String(raw)];
-    if (!accepted.includes(key)) {
+    if (accepted && !accepted.includes(key)) {
       throw new BadRequest(`invalid filter '${key}'`);
     }
     fields.set(key, values);
   }
   return new Filters(fields);
-}
-// #endregion
-
-// #region timestamps (unused)
-const UNITS: Record<string, number> = {
-  ns: 1, us: 1e3, 'µs': 1e3, 'μs': 1e3, ms: 1e6, s: 1e9, m: 60e9,
-  h: 3600e9,
-};
-
-const PART = /(\d*\.?\d+)(ns|us|µs|μs|ms|s|m|h)/.source;
-const DURATION = new RegExp(`^([-+]?)((?:${PART})+)$`);
-
-/** Go's time.ParseDuration, in ns; undefined when it is not one. */
-export function goDurationNs(text: string): number | undefined {
-  const m = DURATION.exec(text);
-  if (!m) return undefined;
-  let ns = 0;
-  for (const [, n, unit] of m[2].matchAll(new RegExp(PART, 'g'))) {
-    ns += Number(n) * UNITS[unit];
-  }
-  return m[1] === '-' ? -ns : ns;
-}
-
-/**
- * A moment as docker's clients and filters write it, in ns since the
- * epoch: Unix seconds with an optional fraction ("1733331600.5"), an
- * RFC 3339 time or date, or a Go duration back from `now` ("10m").
- * moby's api/types/time GetTimestamp and ParseTimestamps.
- */
-export function timestampNs(text: string, now = Date.now()): bigint {
-  const unix = /^(-?\d+)(?:\.(\d{1,9}))?$/.exec(text);
-  if (unix) {
-    return BigInt(unix[1]) * 1_000_000_000n +
-      BigInt((unix[2] ?? '').padEnd(9, '0'));
-  }
-  const back = text === '0' ? undefined : goDurationNs(text);
-  if (back !== undefined) {
-    return BigInt(now) * 1_000_000n - BigInt(Math.round(back));
-  }
-  const ns = rfc3339Ns(text);
-  if (ns === undefined) {
-    throw new BadRequest(`failed to parse value as time or duration: ` +
-      `"${text}"`);
-  }
-  return ns;
-}
-
-const RFC3339 = new RegExp('^(\\d{4}-\\d\\d-\\d\\d(?:[T ]\\d\\d:\\d\\d' +
-  '(?::\\d\\d)?)?)(?:\\.(\\d{1,9}))?(Z|[+-]\\d\\d:?\\d\\d)?$');
-
-/** An RFC 3339 time (nanoseconds kept) or a date, in ns. */
-export function rfc3339Ns(text: string): bigint | undefined {
-  const m = RFC3339.exec(text);
-  if (!m) return undefined;
-  // Without a zone docker reads the daemon's local time, as Date does
-  // for a date with a time; a bare date gets midnight, local too.
-  const base = m[1].includes(':') || m[1].includes('T') ? m[1]
-    : `${m[1]}T00:00`;
-  const ms = Date.parse(base.replace(' ', 'T') + (m[3] ?? ''));
-  if (Number.isNaN(ms)) return undefined;
-  return BigInt(ms) * 1_000_000n + BigInt((m[2] ?? '').padEnd(9, '0'));
 }
 // #endregion

@@ -4,8 +4,9 @@
 // events as they happen, till `until` or till the client goes.
 import type { Engine } from '../engine.ts';
 import { BadRequest } from '../errors.ts';
-import { eventMatches, parseFilters } from '../events-filter.ts';
+import { eventMatches } from '../events-filter.ts';
 import type { EngineEvent, Events } from '../events.ts';
+import { parseFilters } from '../filters.ts';
 import { parseTimestamp } from '../../timestamps.ts';
 import { route, type Req, type Route } from './route.ts';
 

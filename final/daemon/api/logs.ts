@@ -2,8 +2,8 @@
 import { frame } from '../../stdcopy.ts';
 import type { Container } from '../container/container.ts';
 import { BadRequest } from '../errors.ts';
-import { rfc3339Ns } from '../filters.ts';
 import { type LogEntry, readLog } from '../logs.ts';
+import { rfc3339Ns, unixNs } from '../../timestamps.ts';
 import { flag, type Req } from './route.ts';
 
 const NEVER = BigInt(Number.MAX_SAFE_INTEGER) * 1_000_000_000n;
@@ -18,13 +18,12 @@ function window(request: Req): { since: bigint; until: bigint } {
   const bound = (name: string, none: bigint) => {
     const text = request.query.get(name);
     if (!text || text === '0') return none;
-    const m = /^(\d+)(?:\.(\d{1,9}))?$/.exec(text);
-    if (!m) {
+    const ns = unixNs(text);
+    if (ns === undefined) {
       throw new BadRequest(`logs: invalid value for "${name}": "${text}" ` +
         'is not Unix seconds');
     }
-    return BigInt(m[1]) * 1_000_000_000n + BigInt((m[2] ?? '')
-      .padEnd(9, '0'));
+    return ns;
   };
   return { since: bound('since', 0n), until: bound('until', NEVER) };
 }
