@@ -6,24 +6,14 @@
 // client leaves without leaving a listener in the daemon.
 import assert from 'node:assert/strict';
 import { spawn, spawnSync } from 'node:child_process';
-import http from 'node:http';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { isRoot, uniqueName } from '../support/testing.ts';
+import type { EngineEvent } from './daemon/events.ts';
 import { DOCKER, TestEngine, TIMEOUT, waitFor } from './testing.ts';
 import { clientTimestamp } from './timestamps.ts';
 
-interface Ev {
-  Type: string;
-  Action: string;
-  Actor: { ID: string; Attributes: Record<string, string> };
-  scope: string;
-  time: number;
-  timeNano: number;
-  status?: string;
-  id?: string;
-  from?: string;
-}
+type Ev = EngineEvent;
 
 const PY = spawnSync('python3', ['-c', 'import docker'], { stdio: 'ignore' })
   .status === 0;
@@ -56,15 +46,7 @@ const said = (list: Ev[]) => list.map((e) =>
   `${e.Type} ${e.Action} ${e.Actor.Attributes.name ?? e.Actor.ID}`);
 
 /** GET `path` on the daemon's socket: its status and body. */
-function get(path: string): Promise<{ status: number; body: string }> {
-  return new Promise((resolve, reject) => {
-    http.get({ socketPath: eng.sock, path }, (res) => {
-      let body = '';
-      res.on('data', (d) => { body += d; });
-      res.on('end', () => resolve({ status: res.statusCode ?? 0, body }));
-    }).on('error', reject);
-  });
-}
+const get = (path: string) => eng.api('GET', path);
 
 before(async () => {
   if (skip) return;

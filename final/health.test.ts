@@ -6,7 +6,6 @@
 // by skiff's otherwise. One engine serves the file.
 import assert from 'node:assert/strict';
 import { mkdtempSync, writeFileSync } from 'node:fs';
-import http from 'node:http';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { needsRoot } from '../support/testing.ts';
@@ -32,19 +31,8 @@ const until = (name: string, status: string) =>
   waitFor(`${name} ${status}`, () => health(name)?.Status === status);
 
 /** One request to the daemon's socket: status and body's text. */
-function api(method: string, path: string, body?: unknown)
-  : Promise<{ status: number; text: string }> {
-  return new Promise((resolve, reject) => {
-    const req = http.request({ socketPath: eng.sock, method, path,
-      headers: { 'Content-Type': 'application/json' } }, (res) => {
-      let text = '';
-      res.on('data', (d) => { text += d; });
-      res.on('end', () => resolve({ status: res.statusCode ?? 0, text }));
-    });
-    req.on('error', reject);
-    req.end(body === undefined ? undefined : JSON.stringify(body));
-  });
-}
+const api = (method: string, path: string, body?: unknown) =>
+  eng.api(method, path, body);
 
 before(async () => {
   if (process.getuid?.() !== 0) return;
@@ -83,7 +71,7 @@ describe('healthchecks', needsRoot, () => {
       `${Math.ceil(Date.now() / 1000) + 1}`);
     if (events.status !== 404) {
       // One JSON message a line, as docker's stream.
-      const actions = events.text.split('\n').filter(Boolean)
+      const actions = events.body.split('\n').filter(Boolean)
         .map((line) => JSON.parse(line))
         .filter((e) => e.Actor?.Attributes?.name === 'good')
         .map((e) => e.Action);
@@ -238,7 +226,7 @@ describe('healthchecks', needsRoot, () => {
       const r = await api('POST', '/containers/create', { Image: 'busybox',
         Cmd: ['true'], Healthcheck: { Test: ['CMD', 'true'],
           Interval: 100 } });
-      assert.deepEqual([r.status, JSON.parse(r.text)], [400, { message:
+      assert.deepEqual([r.status, JSON.parse(r.body)], [400, { message:
         'Interval in Healthcheck cannot be less than 1ms' }]);
       assert.equal(ok('ps', '-aq'), before);
     });

@@ -3,6 +3,7 @@
 // removal of whatever a test engine left on the host.
 import assert from 'node:assert/strict';
 import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
+import { request } from 'node:http';
 import {
   closeSync, existsSync, mkdtempSync, openSync, readdirSync, readFileSync,
   rmSync, writeFileSync,
@@ -133,6 +134,24 @@ export class TestEngine {
       env: { ...this.env, ...extra }, input, encoding: 'utf8',
       timeout: TIMEOUT, maxBuffer: 1 << 26 });
     return { status: r.status, stdout: r.stdout, stderr: r.stderr };
+  }
+
+  /** METHOD `path` on this engine's socket, a JSON body: the answer. */
+  api(method: string, path: string, body?: unknown)
+    : Promise<{ status: number; body: string }> {
+    return new Promise((resolve, reject) => {
+      // a connection of its own: the daemon may close a kept-alive one
+      const req = request({ socketPath: this.sock, method, path,
+        agent: false, headers: { 'Content-Type': 'application/json' } },
+      (res) => {
+        let text = '';
+        res.on('data', (d) => { text += d; });
+        res.on('end', () => resolve({ status: res.statusCode ?? 0,
+          body: text }));
+      });
+      req.on('error', reject);
+      req.end(body === undefined ? undefined : JSON.stringify(body));
+    });
   }
 
   /** `skiff ARGS...` in the background, for commands that block. */
