@@ -2,7 +2,6 @@
 import { rootfsOf } from '../../../chapters/04-aufs-overlay/overlay.ts';
 import { humanDuration } from '../../format.ts';
 import type { Container } from '../container/container.ts';
-import { publishedPorts } from '../container/ports.ts';
 import type { Engine } from '../engine.ts';
 import type { Execs } from '../execs.ts';
 import type { EndpointConfig } from '../../api-types.ts';
@@ -60,23 +59,13 @@ interface PortRow {
 }
 
 function ports(container: Container): PortRow[] {
-  // Running: the host ports it got (a free one for -p 80 and -P).
+  // The host ports it got (a free one for -p 80 and -P) while it runs;
+  // none once stopped, as dockerd's NetworkSettings.Ports ({}).
   const got = container.rec.StepData?.ports;
-  if (container.isRunning && got) {
-    return got.map((p) => ({ IP: p.hostIP || '0.0.0.0',
-      PrivatePort: p.containerPort, PublicPort: p.hostPort,
-      Type: p.protocol }));
-  }
-  const rows: PortRow[] = [];
-  for (const [key, binds] of Object.entries(
-    publishedPorts(container.rec.HostConfig, container.rec.Config))) {
-    const [port, proto = 'tcp'] = key.split('/');
-    for (const bind of binds ?? []) {
-      rows.push({ IP: bind.HostIp || '0.0.0.0', PrivatePort: Number(port),
-        PublicPort: Number(bind.HostPort) || undefined, Type: proto });
-    }
-  }
-  return rows;
+  if (!container.isRunning || !got) return [];
+  return got.map((p) => ({ IP: p.hostIP || '0.0.0.0',
+    PrivatePort: p.containerPort, PublicPort: p.hostPort,
+    Type: p.protocol }));
 }
 
 /** GET /containers/{id}/json. */
