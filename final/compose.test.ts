@@ -243,8 +243,11 @@ describe('docker-compose against skiff\'s daemon', { skip }, () => {
       0, 'the volume\'s file');
     assert.deepEqual(psRows().map((row) => row[0]),
       [`${project}_client_1`, `${project}_server_1`]);
-    await waitFor('the new page', () => compose('logs', '--no-color',
-      'client').stdout.includes('hello again'));
+    // compose 1.29 keeps the client ("is up-to-date"); its name lookup
+    // must now find the new server.
+    await waitFor('the new page', () => compose('exec', '-T', 'client',
+      'wget', '-q', '-O-', 'http://server:8080/').stdout
+      .includes('hello again'));
   });
 
   test('down -v: nothing is left', () => {
