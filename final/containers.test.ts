@@ -361,6 +361,9 @@ describe('skiff containers', needsRoot, () => {
   test('start and restart run a stopped container again', () => {
     ok('start', 'life');
     assert.equal(inspect('life').State.Running, true);
+    // docker's -f for --format, a Go template's fields
+    assert.equal(ok('inspect', '-f', '{{.State.Status}} {{.Name}}', 'life'),
+      'running /life\n');
     const pid = inspect('life').State.Pid;
     ok('restart', '-t', '1', 'life');
     assert.equal(inspect('life').State.Running, true);

@@ -30,6 +30,9 @@ export const FORMAT_FLAG: FlagSpec = {
   help: 'Format output: "json" or a Go-template-like "{{.Field}}"',
 };
 
+/** --format as inspect, info and version take it: docker's -f too. */
+export const INSPECT_FORMAT: FlagSpec = { ...FORMAT_FLAG, short: 'f' };
+
 /** A flag's string value, or undefined. */
 export function str(p: Parsed, name: string): string | undefined {
   const v = p.flags[name];
@@ -84,7 +87,7 @@ export function inspectCommand(object: string,
     usage: `${object} inspect [OPTIONS] ${object.toUpperCase()} ` +
       `[${object.toUpperCase()}...]`,
     summary: `Display detailed information on one or more ${object}s`,
-    flags: [FORMAT_FLAG],
+    flags: [INSPECT_FORMAT],
     minArgs: 1,
     // As docker's: what was found is printed, each miss is a line on
     // stderr, and any miss makes the exit status 1.

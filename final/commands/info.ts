@@ -1,13 +1,13 @@
 // skiff info: what the daemon reports about itself and the host.
 import { humanSize } from '../format.ts';
 import type { Command } from './command.ts';
-import { FORMAT_FLAG, str } from './command.ts';
+import { INSPECT_FORMAT, str } from './command.ts';
 import { applyFormat } from '../format.ts';
 
 const command: Command = {
   usage: 'info [OPTIONS]',
   summary: 'Display system-wide information',
-  flags: [FORMAT_FLAG],
+  flags: [INSPECT_FORMAT],
   maxArgs: 0,
   async run(p, ctx) {
     const i = await ctx.client.call('GET', '/info');

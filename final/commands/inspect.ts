@@ -1,7 +1,7 @@
 // skiff inspect: the daemon's JSON for containers, images or volumes.
 import { ApiError } from '../client.ts';
 import type { Command } from './command.ts';
-import { FORMAT_FLAG, printInspected, q, str } from './command.ts';
+import { INSPECT_FORMAT, printInspected, q, str } from './command.ts';
 
 const PATHS: Record<string, (n: string) => string> = {
   container: (n) => `/containers/${q(n)}/json`,
@@ -12,7 +12,7 @@ const PATHS: Record<string, (n: string) => string> = {
 const command: Command = {
   usage: 'inspect [OPTIONS] NAME|ID [NAME|ID...]',
   summary: 'Return low-level information on skiff objects',
-  flags: [FORMAT_FLAG, { name: 'type', kind: 'string',
+  flags: [INSPECT_FORMAT, { name: 'type', kind: 'string',
     help: 'Only inspect objects of the given type (container, image, ' +
       'volume)' }],
   minArgs: 1,

@@ -1,13 +1,13 @@
 // skiff version: the client's and the daemon's, like docker version.
 import { API_VERSION, SKIFF_VERSION } from '../paths.ts';
 import type { Command } from './command.ts';
-import { FORMAT_FLAG, str } from './command.ts';
+import { INSPECT_FORMAT, str } from './command.ts';
 import { applyFormat } from '../format.ts';
 
 const command: Command = {
   usage: 'version [OPTIONS]',
   summary: 'Show the skiff version information',
-  flags: [FORMAT_FLAG],
+  flags: [INSPECT_FORMAT],
   maxArgs: 0,
   async run(p, ctx) {
     const arch = process.arch === 'x64' ? 'amd64' : process.arch;

@@ -159,6 +159,10 @@ export class Execs {
     }
     this.event(exec, 'exec_start');
     const proc = this.process(exec);
+    // The client's input waits (paused) till the process can take it:
+    // with the 101 out before the launch, a client with nothing to send
+    // half-closes at once, and that end must not be lost meanwhile.
+    out?.pause();
     exec.running = true; // one start, even while `ready` waits
     try {
       await ready?.();
@@ -246,7 +250,9 @@ export class Execs {
       input.on?.('error', () => {});
       out.on('data', (data: Buffer) => input.write(data));
       out.on('end', () => { if (!tty) input.end(); });
+      if (out.readableEnded && !tty) input.end();
     }
+    out?.resume();
     out?.on('error', () => {});
     // The client's end, a detach (ctrl-p ctrl-q) or a client gone: with
     // a terminal the session ends and the process runs on, its output
