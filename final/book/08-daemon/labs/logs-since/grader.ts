@@ -9,30 +9,41 @@ const SCRIPT = 'echo early; echo early-err >&2; ' +
   'until [ -e /go ]; do sleep 0.1; done; ' +
   'echo late; echo late-err >&2; sleep 600';
 
-const moments = new WeakMap<TestEngine, Date>();
+const moments = new WeakMap<TestEngine, Promise<Date>>();
 
 /**
  * Runs the container once per lab, on the lab's engine, and hands
  * `check` the engine and a moment between the early and the late lines.
+ * A failed start fails every check the same way, without a second run
+ * of a name already taken; the container goes with the lab, pass or
+ * fail.
  */
 async function withLog(ctx: LabContext,
   check: (e: TestEngine, between: Date) => void): Promise<void> {
   const e = engineOf(ctx);
-  if (!moments.has(e)) {
-    e.ok('run', '-d', '--name', 'talker', 'busybox', 'sh', '-c', SCRIPT);
-    await waitFor('the early lines', () =>
-      e.sk(['logs', 'talker']).stdout === 'early\n');
-    // The log's clock is this host's: a moment after the early lines
-    // were read back is after they were written.
-    await new Promise((r) => setTimeout(r, 50));
-    const between = new Date();
-    await new Promise((r) => setTimeout(r, 50));
-    e.ok('exec', 'talker', 'touch', '/go');
-    await waitFor('the late lines', () =>
-      e.sk(['logs', 'talker']).stdout === 'early\nlate\n');
-    moments.set(e, between);
+  let moment = moments.get(e);
+  if (!moment) {
+    ctx.cleanup(() => e.sk(['rm', '-f', 'talker']));
+    moment = talk(e);
+    moments.set(e, moment);
   }
-  check(e, moments.get(e)!);
+  check(e, await moment);
+}
+
+/** The container's run: early lines, a moment, then late lines. */
+async function talk(e: TestEngine): Promise<Date> {
+  e.ok('run', '-d', '--name', 'talker', 'busybox', 'sh', '-c', SCRIPT);
+  await waitFor('the early lines', () =>
+    e.sk(['logs', 'talker']).stdout === 'early\n');
+  // The log's clock is this host's: a moment after the early lines
+  // were read back is after they were written.
+  await new Promise((r) => setTimeout(r, 50));
+  const between = new Date();
+  await new Promise((r) => setTimeout(r, 50));
+  e.ok('exec', 'talker', 'touch', '/go');
+  await waitFor('the late lines', () =>
+    e.sk(['logs', 'talker']).stdout === 'early\nlate\n');
+  return between;
 }
 
 function logs(e: TestEngine, since: string) {
