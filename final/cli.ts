@@ -187,10 +187,10 @@ function fail(err: unknown): number {
 }
 // #endregion
 
-// Exit at once: a pending request (run's wait, a log follower) must not
-// keep us alive. stdout and stderr are synchronous on Linux for files,
-// pipes and terminals, so nothing written is lost.
-main(process.argv.slice(2)).then(
-  (code) => process.exit(code),
-  (err) => process.exit(fail(err)),
-);
+// Exit at once, once what we wrote is out: a pending request (run's
+// wait, a log follower) must not keep us alive. A pipe's writes are not
+// always synchronous (a full pipe queues the rest), and process.exit()
+// drops what is queued: a write's callback runs after all before it.
+const exit = (code: number) => process.stdout.write('', () =>
+  process.stderr.write('', () => process.exit(code)));
+main(process.argv.slice(2)).then(exit, (err) => exit(fail(err)));
