@@ -9,7 +9,9 @@
 import {
   closeSync, constants, openSync, readSync, writeFileSync, writeSync,
 } from 'node:fs';
-import { enterRoot, execCommand, ExecError } from '../01-chroot/chroot.ts';
+import {
+  enterRoot, execCommand, ExecError, findExecutable,
+} from '../01-chroot/chroot.ts';
 import { syscall } from '../01-chroot/kernel.ts';
 import { openConsole, receiveFds } from './console.ts';
 import {
@@ -17,7 +19,7 @@ import {
 } from './mounts.ts';
 import {
   CONFIG_FD, CONSOLE_FD, ERROR_FD, EXECING, GO, type Handed,
-  type InitConfig, type InitFailure, SYNC_FD,
+  type InitConfig, type InitFailure, type StartConfig, SYNC_FD,
 } from './protocol.ts';
 import {
   applyProcess, bringUpLoopback, type InitLayer,
@@ -91,7 +93,9 @@ function takeHanded(handed: Handed): Trees {
 
 // #region setup
 /** The container's world, made from the inside, in this order. */
-function setUpContainer(spec: Spec, trees: Trees): void {
+function setUpContainer(config: StartConfig, trees: Trees,
+  layers: InitLayer[] = []): void {
+  const { spec } = config;
   // Unshared only now, after the engine's attach steps put us in our
   // cgroup: the namespace's root is that cgroup, so /proc/self/cgroup
   // reads "/" and the host's hierarchy above it stays hidden.
@@ -102,6 +106,7 @@ function setUpContainer(spec: Spec, trees: Trees): void {
   if (hasNew(spec, 'network')) bringUpLoopback();
   if (hasNew(spec, 'mount')) {
     prepareRoot(spec, trees);
+    for (const layer of layers) layer.beforePivot?.(config);
     pivotInto(rootPath(spec, trees));
     writeSysctls(spec);
     finishRoot(spec); // after the sysctls: it makes /proc/sys read-only
@@ -158,6 +163,9 @@ function enterMountNs(containerPid?: number): void {
 }
 // #endregion
 
+/** Once a held init reported ready, failures go to its stderr. */
+let errorFd = ERROR_FD;
+
 function fail(err: unknown): never {
   const e = err as Error & { exitCode?: number };
   const failure: InitFailure = {
@@ -165,11 +173,33 @@ function fail(err: unknown): never {
     exitCode: err instanceof ExecError ? err.exitCode : e?.exitCode ?? 125,
   };
   try {
-    writeSync(ERROR_FD, `${JSON.stringify(failure)}\n`);
+    writeSync(errorFd, errorFd === ERROR_FD ? `${JSON.stringify(failure)}\n`
+      : `skiff init: ${failure.message}\n`);
   } finally {
-    process.exit(1);
+    process.exit(errorFd === ERROR_FD ? 1 : failure.exitCode);
   }
 }
+
+// #region hold
+/**
+ * The OCI runtime's create/start split, as runc's exec.fifo: the init
+ * opened the FIFO (O_PATH) before pivot_root hid its path. Now ready,
+ * it tells the engine so (EOF on the error pipe: `create` returns),
+ * then blocks in open(2) for writing until `start` opens it for
+ * reading (fifo(7)), reopening it through /proc/self/fd.
+ */
+function holdUntilStarted(fifo: number, proc: Spec['process']): void {
+  // What runc checks before the wait: a missing command fails create.
+  findExecutable(proc.args[0] ?? '', proc.env);
+  writeSync(ERROR_FD, EXECING);
+  closeSync(ERROR_FD);
+  errorFd = 2;
+  const fd = openSync(`/proc/self/fd/${fifo}`, 'w');
+  writeSync(fd, '0');
+  closeSync(fd);
+  closeSync(fifo);
+}
+// #endregion
 
 /** The init's whole life; `layers` are later chapters' additions. */
 export function runInit(layers: InitLayer[] = []): never {
@@ -186,10 +216,13 @@ export function runInit(layers: InitLayer[] = []): never {
     let proc;
     let seccomp;
     let devConsole = false;
+    let hold: number | undefined;
     if (config.mode === 'start') {
       const trees = config.handed ? takeHanded(config.handed)
         : treesFromEnv();
-      setUpContainer(config.spec, trees);
+      // Opened while the host's path is still in sight.
+      if (config.hold) hold = openSync(config.hold.fifo, O_PATH);
+      setUpContainer(config, trees, layers);
       proc = config.spec.process;
       seccomp = config.spec.linux.seccomp;
       devConsole = hasNew(config.spec, 'mount');
@@ -202,6 +235,10 @@ export function runInit(layers: InitLayer[] = []): never {
     if (proc.terminal) {
       openConsole(CONSOLE_FD, { devConsole, size: proc.consoleSize });
     }
+    if (hold !== undefined && config.mode === 'start') {
+      holdUntilStarted(hold, proc);
+      for (const layer of layers) layer.started?.(config);
+    }
     // Only 0-2 go on to the command: not an fd the engine's own parent
     // left open without close-on-exec (close_range(2), as runc does).
     // Before the layers: a seccomp filter may not allow close_range.
@@ -210,7 +247,7 @@ export function runInit(layers: InitLayer[] = []): never {
     for (const layer of layers) {
       layer.beforeExec?.({ process: proc, seccomp });
     }
-    writeSync(ERROR_FD, EXECING);
+    if (errorFd === ERROR_FD) writeSync(ERROR_FD, EXECING);
     return execCommand(proc.args, proc.env);
   } catch (err) {
     return fail(err);

@@ -3,6 +3,7 @@
 // namespace.
 import { findExecutable } from '../01-chroot/chroot.ts';
 import { syscall } from '../01-chroot/kernel.ts';
+import type { StartConfig } from './protocol.ts';
 import type { LinuxSeccomp, Process } from './spec.ts';
 
 const chdir = syscall<[string]>('int chdir(const char *path)');
@@ -48,6 +49,10 @@ export interface InitLayer {
   afterUser?(c: Confining): void;
   /** The very last step before execve(2). */
   beforeExec?(c: Confining): void;
+  /** The mounts are made, pivot_root(2) is next (OCI createContainer). */
+  beforePivot?(config: StartConfig): void;
+  /** A held init was started (OCI startContainer hooks). */
+  started?(config: StartConfig): void;
 }
 
 /** What the layers confine: the process, and the container's filter. */

@@ -48,7 +48,16 @@ export const GO = 'G';
 /** The byte the init writes just before it execs the command. */
 export const EXECING = 'X';
 
-export type InitConfig = ({ mode: 'start'; spec: Spec; handed?: Handed })
+export type InitConfig = ({
+  mode: 'start'; spec: Spec; handed?: Handed;
+  /**
+   * An OCI runtime's create (final/runtime): `fifo` is a FIFO's path.
+   * The init reports success when ready, then waits for a reader of it
+   * (the runtime's start) before it becomes the command. `state` is
+   * the container's OCI state, for hooks the init runs.
+   */
+  hold?: { fifo: string; state: Record<string, unknown> };
+})
   | {
     mode: 'exec';
     process: Process;
@@ -59,6 +68,8 @@ export type InitConfig = ({ mode: 'start'; spec: Spec; handed?: Handed })
     /** The container's seccomp filter, which an exec'd process gets. */
     seccomp?: LinuxSeccomp;
   };
+
+export type StartConfig = Extract<InitConfig, { mode: 'start' }>;
 
 /**
  * What came over fd 6 before the config, in one message: fds 0-2 for

@@ -52,6 +52,18 @@ export interface Process {
   apparmorProfile?: string;
   /** SELinux process label (chapter 06). */
   selinuxLabel?: string;
+  /** /proc/PID/oom_score_adj of the process (proc(5)). */
+  oomScoreAdj?: number;
+}
+
+/** A program run at a point of the container's life (config.md). */
+export interface Hook {
+  path: string;
+  /** Its argv, argv[0] included. */
+  args?: string[];
+  env?: string[];
+  /** Seconds. */
+  timeout?: number;
 }
 
 // Chapter 06's subject: the seccomp filter, in config-linux.md's shape
@@ -136,6 +148,8 @@ export interface Spec {
   hostname?: string;
   mounts: Mount[];
   annotations?: Record<string, string>;
+  /** prestart, createRuntime, createContainer, startContainer, ... */
+  hooks?: Record<string, Hook[]>;
   linux: {
     namespaces: Namespace[];
     uidMappings?: IdMapping[];
@@ -148,5 +162,9 @@ export interface Spec {
     seccomp?: LinuxSeccomp;
     mountLabel?: string;
     devices?: LinuxDevice[];
+    /** Propagation of the container's / (shared, slave, private...). */
+    rootfsPropagation?: string;
+    /** personality(2): LINUX or LINUX32. */
+    personality?: { domain: string; flags?: string[] };
   };
 }

@@ -13,6 +13,7 @@ import {
 } from './launch.ts';
 import { bindSources } from './mounts.ts';
 import type { ExitStatus } from './reap.ts';
+import type { StartConfig } from './protocol.ts';
 import type { NamespaceType, Spec } from './spec.ts';
 import type { StartStep, Starting } from './steps.ts';
 
@@ -38,6 +39,8 @@ export interface StartOptions {
   idmapRoot?: boolean;
   /** The rootfs tree for a user namespace (launch.ts LaunchRequest). */
   rootTree?: (userns: string) => number;
+  /** Stop the init before the command (protocol.ts InitConfig). */
+  hold?: StartConfig['hold'];
 }
 
 /** A process started in a container: its PID 1, or one exec'd. */
@@ -132,8 +135,8 @@ export async function startContainer(spec: Spec,
     checkRootfs(root);
     init = await (opts.launcher ?? launch)({
       nsexecArgs: trampolineArgs(spec),
-      config: { mode: 'start', spec: { ...spec, root: { ...spec.root,
-        path: root } } },
+      config: { mode: 'start', hold: opts.hold,
+        spec: { ...spec, root: { ...spec.root, path: root } } },
       stdio: opts.stdio ?? ['inherit', 'inherit', 'inherit'],
       uidMappings: spec.linux.uidMappings,
       gidMappings: spec.linux.gidMappings,

@@ -175,8 +175,14 @@ export function setCapabilities(sets: CapabilitySets): void {
   put(sets.inheritable, 8);
   capset(header, data);
   prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_CLEAR_ALL, 0, 0, 0);
+  // One not both permitted and inheritable is EPERM (prctl(2)); runc
+  // skips it, and OCI configs (runc spec's own) list such ones.
   for (const cap of numbers(sets.ambient)) {
-    prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_RAISE, cap, 0, 0);
+    try {
+      prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_RAISE, cap, 0, 0);
+    } catch (err) {
+      if ((err as { code?: string }).code !== 'EPERM') throw err;
+    }
   }
 }
 // #endregion

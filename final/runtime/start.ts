@@ -1,0 +1,54 @@
+// `skiff-runtime start ID`: lets a created container run its command.
+// The init is blocked opening exec.fifo for writing (fifo(7)); opening
+// it for reading here unblocks it, and the byte it writes says it went
+// on. poststart hooks follow; their failure is only a warning.
+import {
+  closeSync, constants, openSync, readSync, unlinkSync,
+} from 'node:fs';
+import { runHooks } from './hooks.ts';
+import { alive, RuntimeError, type Saved, type Store } from './store.ts';
+
+// #region start
+export async function start(store: Store, id: string,
+  warn: (msg: string) => void): Promise<Saved> {
+  const s = store.load(id);
+  const status = store.status(s);
+  if (status !== 'created') {
+    throw new RuntimeError(status === 'stopped'
+      ? 'cannot start a container that has stopped'
+      : `cannot start an already ${status} container`);
+  }
+  const fifo = store.fifo(id);
+  // Non-blocking: an init that died meanwhile must not hang us.
+  const fd = openSync(fifo, constants.O_RDONLY | constants.O_NONBLOCK);
+  try {
+    await readGo(fd, s);
+  } finally {
+    closeSync(fd);
+  }
+  unlinkSync(fifo);
+  try {
+    runHooks('poststart', s.hooks.poststart,
+      { ...store.ociState(s, 'running') });
+  } catch (err) {
+    warn((err as Error).message);
+  }
+  return s;
+}
+// #endregion
+
+/** Waits for the init's byte; EAGAIN: it has yet to write it. */
+async function readGo(fd: number, s: Saved): Promise<void> {
+  const buf = Buffer.alloc(1);
+  for (let i = 0; ; i++) {
+    try {
+      if (readSync(fd, buf) === 1) return;
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== 'EAGAIN') throw err;
+    }
+    if (!alive(s.pid, s.startTime)) {
+      throw new RuntimeError('cannot start a container that has stopped');
+    }
+    await new Promise((r) => setTimeout(r, i < 20 ? 1 : 10));
+  }
+}
