@@ -24,18 +24,23 @@ const { pathToFileURL } = require('node:url');
 const vm = require('node:vm');
 
 const REPO = join(__dirname, '..');
-const OUT = join(REPO, '.cache', 'cli');
+/**
+ * What is bundled: final/cli.ts into .cache/cli/ here;
+ * final/skiff-runtime.cjs asks for final/runtime.ts (see `launch`).
+ */
+let target = { source: 'final/cli.ts', out: join(REPO, '.cache', 'cli'),
+  plugins: () => [daemonFromSources, requireBuiltins] };
 // Not manifest.json: that one, an older skiff.mjs's, names an ES module.
-const MANIFEST = join(OUT, 'bundle.json');
+const manifest = () => join(target.out, 'bundle.json');
 
 /** The bundle's entry file, if no source changed since it was built. */
 function fresh() {
   try {
     const { entry, builtAt, inputs } = JSON.parse(
-      readFileSync(MANIFEST, 'utf8'));
+      readFileSync(manifest(), 'utf8'));
     const changed = inputs.some((f) =>
       statSync(join(REPO, f)).mtimeMs > builtAt);
-    return changed ? undefined : join(OUT, entry);
+    return changed ? undefined : join(target.out, entry);
   } catch {
     return undefined;
   }
@@ -103,15 +108,15 @@ async function build() {
   const builtAt = Date.now();
   const { build: esbuild } = await import('esbuild');
   const r = await esbuild({
-    entryPoints: [join(REPO, 'final/cli.ts')], bundle: true,
+    entryPoints: [join(REPO, target.source)], bundle: true,
     platform: 'node', format: 'cjs', target: 'node20',
-    outdir: OUT, entryNames: '[name]-[hash]',
+    outdir: target.out, entryNames: '[name]-[hash]',
     outExtension: { '.js': '.cjs' }, external: ['koffi'],
     define: { 'import.meta.url': 'importMetaUrl' },
-    plugins: [daemonFromSources, requireBuiltins],
+    plugins: target.plugins(),
     metafile: true, logLevel: 'error', write: false,
   });
-  mkdirSync(OUT, { recursive: true });
+  mkdirSync(target.out, { recursive: true });
   for (const f of r.outputFiles) publish(f.path, f.contents);
   // One output file, with an absolute path (the metafile's are relative
   // to the cwd, where final/cli.ts may well be just "cli.ts").
@@ -121,10 +126,10 @@ async function build() {
     .filter((f) => !f.includes(':'))
     .map((f) => relative(REPO, join(process.cwd(), f)))
     .concat(relative(REPO, __filename));
-  const tmp = `${MANIFEST}.${process.pid}.tmp`;
-  writeFileSync(tmp, JSON.stringify({ entry: relative(OUT, entry),
+  const tmp = `${manifest()}.${process.pid}.tmp`;
+  writeFileSync(tmp, JSON.stringify({ entry: relative(target.out, entry),
     builtAt, inputs }));
-  renameSync(tmp, MANIFEST);
+  renameSync(tmp, manifest());
   return entry;
 }
 
@@ -149,6 +154,7 @@ function load(file) {
   const module = { exports: {} };
   script.runInThisContext()(module.exports, createRequire(file), module,
     file, dirname(file), pathToFileURL(file).href, (m) => import(m));
+  return module.exports;
 }
 
 function saveCache(path, script) {
@@ -163,4 +169,31 @@ function wrap(source) {
     `importMetaUrl, importModule) { 'use strict'; ${source}\n})`;
 }
 
-(async () => load(fresh() ?? await build()))();
+/**
+ * Where a bundle's code needs its sources' own place (chapter 02's
+ * build.ts finds the trampoline and the init beside itself): each
+ * file's import.meta.url stays the URL of its source, not the bundle's.
+ */
+const sourceUrls = {
+  name: 'source-urls',
+  setup(build) {
+    build.onLoad({ filter: /\.ts$/ }, (args) => ({
+      loader: 'ts',
+      contents: readFileSync(args.path, 'utf8').replaceAll(
+        'import.meta.url', JSON.stringify(pathToFileURL(args.path).href)),
+    }));
+  },
+};
+
+/** Runs another entry's bundle (its exports to `then`). */
+async function launch(source, name, then) {
+  target = { source, out: join(REPO, '.cache', name),
+    plugins: () => [sourceUrls, requireBuiltins] };
+  return then(load(fresh() ?? await build()));
+}
+
+if (require.main === module) {
+  (async () => load(fresh() ?? await build()))();
+} else {
+  module.exports = { launch };
+}
