@@ -6,6 +6,7 @@
 // --root. This file only parses arguments and reports errors; each
 // command is a module of final/runtime/.
 import { appendFileSync } from 'node:fs';
+import { runcWords } from '../chapters/01-chroot/chroot.ts';
 import { create } from './runtime/create.ts';
 import { remove } from './runtime/delete.ts';
 import { statsEvent } from './runtime/events.ts';
@@ -147,7 +148,7 @@ export async function main(argv: string[]): Promise<number> {
     const code = await command(g, p, (m) => log('warning', m));
     return typeof code === 'number' ? code : 0;
   } catch (err) {
-    log('error', (err as Error)?.message ?? String(err));
+    log('error', runcWords((err as Error)?.message ?? String(err)));
     if (process.env.SKIFF_DEBUG) console.error(err);
     return 1;
   }

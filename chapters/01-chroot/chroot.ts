@@ -77,6 +77,17 @@ export function findExecutable(cmd: string, env: string[]): string {
 }
 // #endregion
 
+/**
+ * The same failure in runc's words, which clients read exit codes
+ * from: docker's CLI and podman find 127 in "executable file not
+ * found" and "no such file or directory", not in a field.
+ */
+export function runcWords(message: string): string {
+  return message
+    .replace(/": not found in \$PATH/, '": executable file not found in $PATH')
+    .replace(/": no such file(?! or)/, '": no such file or directory');
+}
+
 function searchPath(env: string[]): string[] {
   const path = (env.find((e) => e.startsWith('PATH=')) ?? DEFAULT_PATH)
     .slice('PATH='.length);

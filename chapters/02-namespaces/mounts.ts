@@ -408,6 +408,15 @@ export function prepareRoot(spec: Spec, trees = treesFromEnv()): string {
 // #region finish-root
 /** After pivot_root: masked and read-only paths, then a read-only /. */
 export function finishRoot(spec: Spec): void {
+  // config-linux.md rootfsPropagation: the container's / towards the
+  // host (prepareRoot made it private: no mount leaks by default).
+  const p = spec.linux.rootfsPropagation;
+  if (p) {
+    if (!(p in PROPAGATION)) {
+      throw new Error(`rootfs propagation "${p}": unknown`);
+    }
+    mount(null, '/', null, PROPAGATION[p], null);
+  }
   for (const path of spec.linux.maskedPaths ?? []) maskPath(path);
   for (const path of spec.linux.readonlyPaths ?? []) {
     if (!existsSync(path)) continue;

@@ -82,7 +82,15 @@ export function applyProcess(p: Process, layers: InitLayer[] = [],
     limit.writeBigUInt64LE(u64(r.soft), 0);
     limit.writeBigUInt64LE(u64(r.hard), 8);
     if (!(r.type in RLIMITS)) throw new Error(`rlimit "${r.type}": unknown`);
-    setrlimit(RLIMITS[r.type], limit);
+    try {
+      setrlimit(RLIMITS[r.type], limit);
+    } catch (err) {
+      // Raising a hard limit takes CAP_SYS_RESOURCE in the host's user
+      // namespace (setrlimit(2)), which a nested engine may lack.
+      const code = (err as { code?: string }).code;
+      throw new Error(`setting rlimit ${r.type}: ${code === 'EPERM'
+        ? 'operation not permitted' : code}`, { cause: err });
+    }
   }
   if (p.user.umask !== undefined) umask(p.user.umask);
   if (p.noNewPrivileges) prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0);

@@ -171,6 +171,13 @@ function toSpec(c: Record<string, any>, bundle: string): Spec {
   }
   const linux = { namespaces: [], ...c.linux };
   checkNamespaces(linux.namespaces);
+  const persona = linux.personality;
+  if (persona && !['LINUX', 'LINUX32'].includes(persona.domain)) {
+    fail('linux.personality.domain', `"${persona.domain}" not supported`);
+  }
+  if (persona?.flags?.length) {
+    fail('linux.personality.flags', 'not supported');
+  }
   checkCgroupsPath(linux.cgroupsPath);
   if (c.domainname) {
     if (!linux.namespaces.some((n: { type: string }) => n.type === 'uts')) {

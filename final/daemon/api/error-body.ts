@@ -1,6 +1,7 @@
 // Errors as the API sends them: docker's JSON body, the status the
 // error carries, and docker's words where its CLI reads them.
 import type http from 'node:http';
+import { runcWords } from '../../../chapters/01-chroot/chroot.ts';
 import { BadRequest, Conflict, NotFound } from '../errors.ts';
 import type { Route } from './route.ts';
 
@@ -10,21 +11,11 @@ export function errorBody(err: unknown, req?: http.IncomingMessage)
   const code = (err as { exitCode?: number }).exitCode;
   let message = (err as Error).message;
   if (code === 127 && /^Docker-Client\//.test(req?.headers['user-agent'] ??
-    '')) message = dockerWords(message);
+    '')) message = runcWords(message);
   return JSON.stringify({ message,
     ...(typeof code === 'number' ? { exitCode: code } : {}) });
 }
 
-/**
- * docker's CLI finds `run`'s exit code 127 in the words of the error
- * ("executable file not found", "no such file or directory"), not in a
- * field: it gets runc's words. (skiff's CLI reads exitCode.)
- */
-function dockerWords(message: string): string {
-  return message
-    .replace(/": not found in \$PATH/, '": executable file not found in $PATH')
-    .replace(/": no such file(?! or)/, '": no such file or directory');
-}
 
 /**
  * Chapters' errors carry no HTTP status: a missing object is a 404, a
