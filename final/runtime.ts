@@ -155,6 +155,6 @@ export async function main(argv: string[]): Promise<number> {
 }
 // #endregion
 
-if (process.argv[1] && /runtime\.[cm]?[jt]s$/.test(process.argv[1])) {
+if (/\/final\/runtime\.ts$/.test(process.argv[1] ?? '')) {
   void main(process.argv.slice(2)).then((code) => process.exit(code));
 }

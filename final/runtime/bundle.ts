@@ -66,7 +66,7 @@ const KNOWN = new Set([
   'linux.seccomp.architectures.[]', 'linux.seccomp.flags',
   'linux.seccomp.flags.[]', 'linux.seccomp.syscalls',
   'linux.seccomp.syscalls.[]', 'linux.seccomp.syscalls.[].*',
-  'linux.seccomp.syscalls.[].*.[]', 'linux.seccomp.syscalls.[].args.[].*',
+  'linux.seccomp.syscalls.[].*.[]', 'linux.seccomp.syscalls.[].*.[].*',
   'linux.resources', 'linux.resources.devices',
   'linux.resources.devices.[]', 'linux.resources.devices.[].*',
   'linux.resources.memory', 'linux.resources.memory.limit',
