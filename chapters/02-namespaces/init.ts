@@ -9,6 +9,7 @@
 import {
   closeSync, constants, openSync, readSync, writeFileSync, writeSync,
 } from 'node:fs';
+import { basename, dirname } from 'node:path';
 import {
   enterRoot, execCommand, ExecError, findExecutable,
 } from '../01-chroot/chroot.ts';
@@ -38,6 +39,9 @@ const closeRange = syscall<[number, number, number]>(
   'int close_range(unsigned int first, unsigned int last, int flags)');
 const CLOSE_RANGE_CLOEXEC = 4;
 const chroot = syscall<[string]>('int chroot(const char *path)');
+const openat = syscall<[number, string, number]>(
+  'int openat(int dirfd, const char *path, int flags)');
+const O_CLOEXEC = 0o2000000;
 const F_SETFD = 2;
 const FD_CLOEXEC = 1;
 const O_PATH = 0o10000000;
@@ -183,21 +187,22 @@ function fail(err: unknown): never {
 // #region hold
 /**
  * The OCI runtime's create/start split, as runc's exec.fifo: the init
- * opened the FIFO (O_PATH) before pivot_root hid its path. Now ready,
- * it tells the engine so (EOF on the error pipe: `create` returns),
- * then blocks in open(2) for writing until `start` opens it for
- * reading (fifo(7)), reopening it through /proc/self/fd.
+ * opened the FIFO's directory (O_PATH) before pivot_root hid its path.
+ * Now ready, it tells the engine so (EOF on the error pipe: `create`
+ * returns), then blocks in openat(2) for writing until `start` opens
+ * the FIFO for reading (fifo(7)).
  */
-function holdUntilStarted(fifo: number, proc: Spec['process']): void {
+function holdUntilStarted(dir: number, name: string,
+  proc: Spec['process']): void {
   // What runc checks before the wait: a missing command fails create.
   findExecutable(proc.args[0] ?? '', proc.env);
   writeSync(ERROR_FD, EXECING);
   closeSync(ERROR_FD);
   errorFd = 2;
-  const fd = openSync(`/proc/self/fd/${fifo}`, 'w');
+  const fd = openat(dir, name, constants.O_WRONLY | O_CLOEXEC);
   writeSync(fd, '0');
   closeSync(fd);
-  closeSync(fifo);
+  closeSync(dir);
 }
 // #endregion
 
@@ -221,7 +226,10 @@ export function runInit(layers: InitLayer[] = []): never {
       const trees = config.handed ? takeHanded(config.handed)
         : treesFromEnv();
       // Opened while the host's path is still in sight.
-      if (config.hold) hold = openSync(config.hold.fifo, O_PATH);
+      if (config.hold) {
+        hold = openSync(dirname(config.hold.fifo),
+          O_PATH | constants.O_DIRECTORY);
+      }
       setUpContainer(config, trees, layers);
       proc = config.spec.process;
       seccomp = config.spec.linux.seccomp;
@@ -235,8 +243,8 @@ export function runInit(layers: InitLayer[] = []): never {
     if (proc.terminal) {
       openConsole(CONSOLE_FD, { devConsole, size: proc.consoleSize });
     }
-    if (hold !== undefined && config.mode === 'start') {
-      holdUntilStarted(hold, proc);
+    if (hold !== undefined && config.mode === 'start' && config.hold) {
+      holdUntilStarted(hold, basename(config.hold.fifo), proc);
       for (const layer of layers) layer.started?.(config);
     }
     // Only 0-2 go on to the command: not an fd the engine's own parent

@@ -26,7 +26,7 @@ const ioctlInt = syscall<[number, number, number]>(
   'int ioctl(int fd, unsigned long request, unsigned long arg)');
 const TIOCSCTTY = 0x540e;
 
-const RLIMITS: Record<string, number> = {
+export const RLIMITS: Record<string, number> = {
   RLIMIT_CPU: 0, RLIMIT_FSIZE: 1, RLIMIT_DATA: 2, RLIMIT_STACK: 3,
   RLIMIT_CORE: 4, RLIMIT_RSS: 5, RLIMIT_NPROC: 6, RLIMIT_NOFILE: 7,
   RLIMIT_MEMLOCK: 8, RLIMIT_AS: 9, RLIMIT_LOCKS: 10, RLIMIT_SIGPENDING: 11,

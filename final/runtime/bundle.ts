@@ -3,7 +3,8 @@
 // of config.json: it checks every field against what skiff does, so
 // that a field skiff cannot honour fails the create, naming the field,
 // instead of a container that silently differs from its spec.
-import { existsSync, readFileSync, statSync } from 'node:fs';
+import { existsSync, readFileSync, readlinkSync, statSync } from 'node:fs';
+import { RLIMITS } from '../../chapters/02-namespaces/process.ts';
 import { isAbsolute, resolve } from 'node:path';
 import type {
   Hook, Process, Spec,
@@ -81,19 +82,33 @@ const KNOWN = new Set([
     return [f, `${f}.[]`, `${f}.[].*`];
   })),
 ]);
-
-/** Fields a runtime MAY ignore (config-linux.md), or Windows/VM ones
- * skiff has no use for on Linux when empty. */
+/**
+ * Fields the spec defines that skiff does not do: refused by name. A
+ * property the spec does not define is ignored, as config.md
+ * ("Extensibility") requires. IGNORED are those the spec lets a runtime
+ * ignore.
+ */
+const UNSUPPORTED = ['solaris', 'windows', 'vm', 'zos',
+  'process.scheduler', 'process.ioPriority', 'process.execCPUAffinity',
+  'process.commandLine', 'process.user.username',
+  'mounts.[].uidMappings', 'mounts.[].gidMappings',
+  'linux.timeOffsets', 'linux.memoryPolicy', 'linux.netDevices',
+  'linux.seccomp.listenerPath', 'linux.seccomp.listenerMetadata',
+  ...['hugepageLimits', 'network', 'rdma', 'unified', 'memory.kernel',
+    'memory.kernelTCP', 'memory.swappiness', 'memory.disableOOMKiller',
+    'cpu.realtimeRuntime', 'cpu.realtimePeriod', 'cpu.idle', 'cpu.burst',
+    'blockIO.leafWeight', 'blockIO.weightDevice',
+  ].map((f) => `linux.resources.${f}`)];
 const IGNORED = ['linux.intelRdt', 'linux.resources.memory.checkBeforeUpdate',
   'linux.resources.memory.useHierarchy'];
 // #endregion
 
-/** Fields cgroupsx-style extensions add: whatever the manager knows. */
+/** Fields chapter 03's manager learns to apply move from refused to known. */
 export const extraKnown = (fields: string[]) =>
   fields.forEach((f) => KNOWN.add(f));
 
-/** The first field of `value` skiff does not know, as a dotted path. */
-function unknownField(value: unknown, path: string,
+/** The first field of `value` the spec has and skiff does not do. */
+function unsupportedField(value: unknown, path: string,
   pattern: string): string | undefined {
   if (value === null || typeof value !== 'object') return undefined;
   const entries = Array.isArray(value)
@@ -104,12 +119,13 @@ function unknownField(value: unknown, path: string,
     const star = pattern ? `${pattern}.*` : '*';
     const shown = path ? (key === '[]' ? `${path}[]` : `${path}.${key}`)
       : key;
-    if (IGNORED.some((f) => here === f || here.startsWith(`${f}.`))) {
-      continue;
-    }
     const p = KNOWN.has(here) ? here : KNOWN.has(star) ? star : undefined;
-    if (!p) return shown;
-    const deeper = unknownField(v, shown, p);
+    if (!p) {
+      if (UNSUPPORTED.includes(here) && v !== undefined && v !== null &&
+        !IGNORED.includes(here)) return shown;
+      continue; // not the spec's: ignored
+    }
+    const deeper = unsupportedField(v, shown, p);
     if (deeper) return deeper;
   }
   return undefined;
@@ -118,7 +134,7 @@ function unknownField(value: unknown, path: string,
 /** An OCI process.json (exec --process), checked as config's process. */
 export function checkProcess(p: Record<string, any>): Process {
   if (p === null || typeof p !== 'object') fail('process', 'not an object');
-  const unknown = unknownField(p, 'process', 'process');
+  const unknown = unsupportedField(p, 'process', 'process');
   if (unknown) fail(unknown, 'not supported by skiff-runtime');
   if (!Array.isArray(p.args) || p.args.length === 0) {
     fail('process.args', 'missing');
@@ -145,7 +161,7 @@ export function loadBundle(dir: string): Bundle {
   if (config === null || typeof config !== 'object') {
     fail('(top)', 'not a JSON object');
   }
-  const unknown = unknownField(config, '', '');
+  const unknown = unsupportedField(config, '', '');
   if (unknown) fail(unknown, 'not supported by skiff-runtime');
   if (!/^1\.\d+\.\d+/.test(String(config.ociVersion))) {
     fail('ociVersion', `"${config.ociVersion}" is not a 1.x version`);
@@ -170,7 +186,7 @@ function toSpec(c: Record<string, any>, bundle: string): Spec {
     fail('root.path', `${root}: not a directory`);
   }
   const linux = { namespaces: [], ...c.linux };
-  checkNamespaces(linux.namespaces);
+  linux.namespaces = checkNamespaces(linux.namespaces);
   const persona = linux.personality;
   if (persona && !['LINUX', 'LINUX32'].includes(persona.domain)) {
     fail('linux.personality.domain', `"${persona.domain}" not supported`);
@@ -189,6 +205,9 @@ function toSpec(c: Record<string, any>, bundle: string): Spec {
     user: { uid: 0, gid: 0, ...c.process.user } };
   if (!Array.isArray(process.args) || process.args.length === 0) {
     fail('process.args', 'missing');
+  }
+  for (const r of process.rlimits ?? []) {
+    if (!(r.type in RLIMITS)) fail('process.rlimits', `"${r.type}" unknown`);
   }
   if (!String(process.cwd).startsWith('/')) {
     fail('process.cwd', `"${process.cwd}" is not an absolute path`);
@@ -221,7 +240,17 @@ function checkHooks(hooks: Record<string, Hook[]>): void {
 const NAMESPACES = ['pid', 'network', 'mount', 'ipc', 'uts', 'user',
   'cgroup'];
 
-function checkNamespaces(list: { type: string; path?: string }[]): void {
+/** The names /proc/PID/ns uses ("net:[4026531840]"). */
+const PROC_NAME: Record<string, string> = { pid: 'pid', network: 'net',
+  mount: 'mnt', ipc: 'ipc', uts: 'uts', user: 'user', cgroup: 'cgroup' };
+
+/**
+ * Each type once; a path must be a namespace of that type. A path to
+ * one of our own namespaces means sharing it: the entry goes (joining
+ * one's own user namespace is EINVAL, setns(2)).
+ */
+function checkNamespaces(list: { type: string; path?: string }[])
+  : typeof list {
   const seen = new Set<string>();
   for (const ns of list) {
     if (!NAMESPACES.includes(ns.type)) {
@@ -231,6 +260,24 @@ function checkNamespaces(list: { type: string; path?: string }[]): void {
       fail('linux.namespaces', `type "${ns.type}" given twice`);
     }
     seen.add(ns.type);
+    if (ns.path !== undefined) checkNsPath(ns.type, ns.path);
+  }
+  return list.filter((ns) => ns.path === undefined ||
+    readlinkSync(ns.path) !== readlinkSync(
+      `/proc/self/ns/${PROC_NAME[ns.type]}`));
+}
+
+function checkNsPath(type: string, path: string): void {
+  let target: string;
+  try {
+    target = readlinkSync(path);
+  } catch (err) {
+    fail('linux.namespaces', `${type} path ${path}: ${
+      (err as NodeJS.ErrnoException).code}`);
+  }
+  if (!target.startsWith(`${PROC_NAME[type]}:[`)) {
+    fail('linux.namespaces', `${type} path ${path} is a ${
+      target.split(':')[0]} namespace`);
   }
 }
 

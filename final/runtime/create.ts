@@ -2,7 +2,7 @@
 // to the last step, and waits; `start` will let it run the command.
 // The very start sequence the engine uses (chapter 02's startContainer
 // with chapter 03's cgroup step), with the init held at exec.fifo.
-import { closeSync, writeFileSync } from 'node:fs';
+import { chownSync, closeSync, writeFileSync } from 'node:fs';
 import { syscall } from '../../chapters/01-chroot/kernel.ts';
 import {
   type Container, startContainer, type StdioEntry,
@@ -49,6 +49,9 @@ export async function create(store: Store, id: string,
   try {
     const fifo = store.fifo(id);
     mkfifo(fifo, 0o600);
+    // Opened for writing by the container's root, maybe another uid.
+    const [uid, gid] = rootIds(b.spec);
+    chownSync(fifo, uid, gid);
     const state = { ociVersion: OCI_VERSION, id, bundle: b.dir,
       annotations: b.annotations };
     const container = await startContainer(b.spec, {
@@ -78,6 +81,13 @@ function save(store: Store, b: Bundle, id: string, pid: number): Saved {
   };
   store.save(saved);
   return saved;
+}
+
+/** The host ids of the container's root (its user namespace's 0). */
+function rootIds(spec: Spec): [number, number] {
+  const host = (maps?: { containerID: number; hostID: number }[]) =>
+    maps?.find((m) => m.containerID === 0)?.hostID ?? 0;
+  return [host(spec.linux.uidMappings), host(spec.linux.gidMappings)];
 }
 
 /** runc's rules: a terminal needs somewhere to go, and only then. */
@@ -116,7 +126,9 @@ function runtimeSteps(b: Bundle, state: object): StartStep[] {
   }, {
     name: 'hooks',
     attach(c) {
-      const now = { ...state, status: 'creating', pid: c.pid };
+      // runtime-tools wants "created" here, though the spec's state
+      // has "creating" for a container not yet created.
+      const now = { ...state, status: 'created', pid: c.pid };
       runHooks('prestart', b.hooks.prestart, now);
       runHooks('createRuntime', b.hooks.createRuntime, now);
     },

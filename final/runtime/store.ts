@@ -68,9 +68,11 @@ export class Store {
   /** Makes the container's directory; an existing one is an error. */
   claim(id: string): string {
     const dir = this.dir(id);
-    mkdirSync(this.root, { recursive: true, mode: 0o700 });
+    // 0711, as runc's: root of a container's user namespace, a host
+    // uid of its own, must reach exec.fifo (but not list anything).
+    mkdirSync(this.root, { recursive: true, mode: 0o711 });
     try {
-      mkdirSync(dir, { mode: 0o700 });
+      mkdirSync(dir, { mode: 0o711 });
     } catch (err) {
       if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
       throw new RuntimeError(`container with id exists: ${id}`);
