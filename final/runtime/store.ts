@@ -3,7 +3,7 @@
 // state.json and, from create to start, exec.fifo. Each command is a
 // new process; the kernel keeps the rest (the process, its cgroup).
 import {
-  existsSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync,
+  chmodSync, existsSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync,
 } from 'node:fs';
 import { join } from 'node:path';
 import { procStat } from '../../chapters/02-namespaces/procfs.ts';
@@ -71,6 +71,10 @@ export class Store {
     // 0711, as runc's: root of a container's user namespace, a host
     // uid of its own, must reach exec.fifo (but not list anything).
     mkdirSync(this.root, { recursive: true, mode: 0o711 });
+    const { mode } = statSync(this.root);
+    if ((mode & 0o011) !== 0o011) {
+      chmodSync(this.root, (mode & 0o7777) | 0o011);
+    }
     try {
       mkdirSync(dir, { mode: 0o711 });
     } catch (err) {
