@@ -2,8 +2,8 @@
 // namespace: private propagation, the rootfs, spec.mounts, a minimal
 // /dev, pivot_root(2) into it, and the old root gone.
 import {
-  closeSync, existsSync, fstatSync, lstatSync, mkdirSync, readlinkSync,
-  statSync, symlinkSync, writeFileSync,
+  chmodSync, chownSync, closeSync, existsSync, fstatSync, lstatSync,
+  mkdirSync, readlinkSync, rmSync, statSync, symlinkSync, writeFileSync,
 } from 'node:fs';
 import { dirname, join, normalize, resolve } from 'node:path';
 import { type SyscallError, syscall } from '../01-chroot/kernel.ts';
@@ -31,6 +31,8 @@ const AT_FDCWD = -100;
 const MOVE_MOUNT_F_EMPTY_PATH = 0x4;
 // #endregion
 
+const mknod = syscall<[string, number, bigint]>(
+  'int mknod(const char *path, uint32_t mode, uint64_t dev)');
 const openTree = syscall<[number, string, number]>(
   'int open_tree(int dfd, const char *path, unsigned int flags)',
 (_dfd, path) => JSON.stringify(path));
@@ -213,6 +215,21 @@ function attachTree(tree: number, target: string): void {
 }
 // #endregion
 
+/**
+ * Attaches `tree` at `target` as a mount made now: since Linux 6.8
+ * mountinfo lists mounts by their id, and the tree, cloned when the
+ * init started, would be listed before the mounts the spec puts ahead
+ * of it. A detached tree cannot be cloned again (EINVAL): attach it,
+ * clone that, and put the clone in its place.
+ */
+function attachAnew(tree: number, target: string, recursive: boolean)
+  : void {
+  attachTree(tree, target);
+  const fresh = cloneMount(target, recursive);
+  umount2(target, MNT_DETACH);
+  attachTree(fresh, target);
+}
+
 // #region mount-one
 /**
  * Mounts one spec.mounts entry under `root` (not yet pivoted). A bind
@@ -228,7 +245,7 @@ export function mountOne(root: string, m: Mount, tree?: number): void {
       throw new Error(`bind mount "${m.source}": source not opened`);
     }
     ensureMountPoint(target, !fstatSync(tree).isDirectory());
-    attachTree(tree, target);
+    attachAnew(tree, target, bindKind(m) === 'rbind');
     const rest = flags & ~(MS.BIND | MS.REC);
     if (rest & MS.RDONLY) remountReadonly(target, rest & ~MS.RDONLY);
     else if (rest) {
@@ -304,6 +321,11 @@ export function populateDev(root: string, devices: LinuxDevice[] = [])
   ]);
   for (const [path, host] of nodes) {
     const target = inRoot(root, path);
+    const d = devices.find((x) => x.path === path);
+    if (d && !d.hostPath && !sameDevice(host, d)) {
+      makeNode(target, d);
+      continue;
+    }
     ensureMountPoint(target, true);
     mount(host, target, null, MS.BIND, null);
   }
@@ -319,6 +341,44 @@ export function populateDev(root: string, devices: LinuxDevice[] = [])
   }
 }
 // #endregion
+
+const S_IF = { c: 0o020000, u: 0o020000, b: 0o060000, p: 0o010000 };
+
+/** Whether the host's node at `path` is the device `d` describes. */
+function sameDevice(path: string, d: LinuxDevice): boolean {
+  try {
+    const st = statSync(path);
+    const kind = st.isBlockDevice() ? 'b' : st.isCharacterDevice() ? 'c'
+      : st.isFIFO() ? 'p' : '';
+    if (kind !== (d.type === 'u' ? 'c' : d.type)) return false;
+    return d.type === 'p' || (major(st.rdev) === d.major &&
+      minor(st.rdev) === d.minor);
+  } catch {
+    return false;
+  }
+}
+
+// dev_t as glibc's gnu_dev_major/minor/makedev split it.
+const major = (dev: number) => Number((BigInt(dev) >> 8n) & 0xfffn |
+  ((BigInt(dev) >> 32n) & ~0xfffn));
+const minor = (dev: number) => Number((BigInt(dev) & 0xffn) |
+  ((BigInt(dev) >> 12n) & ~0xffn));
+const makedev = (ma: number, mi: number) =>
+  ((BigInt(ma) & 0xfffff000n) << 32n) | ((BigInt(ma) & 0xfffn) << 8n) |
+  ((BigInt(mi) & 0xffffff00n) << 12n) | (BigInt(mi) & 0xffn);
+
+/**
+ * A device the host has no node for (an OCI config's own): made with
+ * mknod(2), as runc does. A user namespace may not: EPERM says so.
+ */
+function makeNode(target: string, d: LinuxDevice): void {
+  mkdirSync(dirname(target), { recursive: true });
+  rmSync(target, { force: true });
+  const mode = d.fileMode ?? 0o666;
+  mknod(target, S_IF[d.type] | mode, makedev(d.major, d.minor));
+  chmodSync(target, mode);
+  chownSync(target, d.uid ?? 0, d.gid ?? 0);
+}
 
 /** runc's /dev/console: the container's terminal, bound over a file. */
 export function bindConsole(slave: string): void {
