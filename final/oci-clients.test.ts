@@ -86,9 +86,12 @@ async function atKeyboard(cmd: string, args: string[],
       setTimeout(() => master.destroy(), 100);
       resolve(code);
     }));
+  let ended = false;
+  void exit.then(() => { ended = true; });
   const seenNow = () => JSON.stringify(seen);
-  await waitFor('the prompt', () => /\/ # /.test(seen), TIMEOUT)
+  await waitFor('the prompt', () => ended || /\/ # /.test(seen), TIMEOUT)
     .catch((err) => assert.fail(`${err.message}: ${seenNow()}`));
+  assert.match(seen, /\/ # /, `no prompt before the exit: ${seenNow()}`);
   master.write('stty size; echo $((6*7))\r');
   // (ctr's own terminal is not raw: its lines end "\r\r\n")
   await waitFor('the answer', () => /24 80\r+\n42\r+\n/.test(seen),
@@ -335,18 +338,23 @@ describe('podman runs busybox through the OCI runtime',
 
   test('podman exec in a detached container, podman stop, podman rm',
     () => {
-    const r = podmanRun('-d', '--name', 'long', 'busybox', 'sleep', '1000');
-    assert.equal(r.status, 0, r.stderr);
-    assert.match(okPodman('ps'), /\blong\n/);
-    const e = podman('exec', 'long', 'sh', '-c',
-      'cat /proc/1/cmdline | tr "\\0" " "; echo $((6*7)); exit 4');
-    assert.equal(e.stdout, 'sleep 1000 42\n', e.stderr);
-    assert.equal(e.status, 4, e.stderr);
-    // busybox sleep as pid 1 ignores SIGTERM: stop ends with SIGKILL.
-    okPodman('stop', '-t', '1', 'long');
-    assert.equal(okPodman('inspect', '-f', '{{.State.ExitCode}}', 'long'),
-      '137\n');
-    okPodman('rm', 'long');
+    try {
+      const r = podmanRun('-d', '--name', 'long', 'busybox', 'sleep',
+        '1000');
+      assert.equal(r.status, 0, r.stderr);
+      assert.match(okPodman('ps'), /\blong\n/);
+      const e = podman('exec', 'long', 'sh', '-c',
+        'cat /proc/1/cmdline | tr "\\0" " "; echo $((6*7)); exit 4');
+      assert.equal(e.stdout, 'sleep 1000 42\n', e.stderr);
+      assert.equal(e.status, 4, e.stderr);
+      // busybox sleep as pid 1 ignores SIGTERM: stop ends with SIGKILL.
+      okPodman('stop', '-t', '1', 'long');
+      assert.equal(okPodman('inspect', '-f', '{{.State.ExitCode}}',
+        'long'), '137\n');
+    } finally {
+      // a failed start leaves a "created" container, as docker does
+      podman('rm', '-f', 'long');
+    }
   });
 
   test('leaves no container, runtime state, mount or cgroup behind', () => {
