@@ -214,6 +214,15 @@ describe('containerd runs busybox through the OCI runtime',
     assert.equal(r.status, 3, r.stderr);
   });
 
+  test('ctr run --seccomp: containerd\'s default profile is applied', () => {
+    // The profile a pod with seccompProfile RuntimeDefault gets (its
+    // rules compare syscall arguments: clone's flags, personality's).
+    const r = ctr('run', ...runFlags(), '--rm', '--seccomp', image,
+      'filtered', 'grep', '^Seccomp:', '/proc/self/status');
+    assert.equal(r.stdout, 'Seccomp:\t2\n', r.stderr);
+    assert.equal(r.status, 0, r.stderr);
+  });
+
   test('ctr task exec runs in the task; ctr task kill -s SIGKILL ends it',
     async () => {
     const task = ctrAsync('run', ...runFlags(), '--rm', image, 'long',
