@@ -139,7 +139,7 @@ function processesNaming(text: string): number[] {
   return out;
 }
 
-// #region containerd-config
+// #region containerd-config (unused)
 /**
  * final/testdata/containerd.toml, the config the book quotes, for a
  * containerd under `dir` that runs `runtime` as the handler "skiff".
