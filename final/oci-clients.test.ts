@@ -207,6 +207,16 @@ describe('containerd runs busybox through the OCI runtime',
     rmSync(dir, { recursive: true, force: true });
   });
 
+  test('the CRI plugin loads the config\'s runtime handler "skiff"', () => {
+    // No CRI client (crictl) is packaged here: containerd 1.6 logs the
+    // CRI config it loaded, where a RuntimeClass's handler is looked up.
+    const log = readFileSync(join(dir, 'containerd.log'), 'utf8');
+    assert.doesNotMatch(log, /failed to load plugin io\.containerd\.grpc/);
+    const escaped = RUNTIME.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+    assert.match(log, new RegExp('skiff:\\{Type:io\\.containerd\\.runc\\.v2 ' +
+      `[^}]*Options:map\\[BinaryName:${escaped} `));
+  });
+
   test('ctr run --rm: output and a non-zero exit code pass through', () => {
     const r = ctr('run', ...runFlags(), '--rm', image, 'once',
       'sh', '-c', 'echo hi; exit 3');
