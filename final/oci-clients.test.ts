@@ -345,7 +345,14 @@ describe('podman runs busybox through the OCI runtime',
     // "executable file not found" make 127 (libpod's getOCIRuntimeError).
     const r = podmanRun('--rm', 'busybox', 'nosuchcommand');
     assert.equal(r.status, 127, r.stderr);
-    assert.match(r.stderr, /nosuchcommand/);
+    assert.match(r.stderr, /"nosuchcommand": executable file not found in/);
+    assert.match(r.stderr, /OCI runtime attempted to invoke a command that /);
+  });
+
+  test('a file that is not executable exits 126, as in docker', () => {
+    const r = podmanRun('--rm', 'busybox', '/etc/passwd');
+    assert.equal(r.status, 126, r.stderr);
+    assert.match(r.stderr, /"\/etc\/passwd": permission denied: OCI perm/);
   });
 
   test('podman run -it: a shell on a terminal, its size, its exit code',
