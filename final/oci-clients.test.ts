@@ -13,7 +13,7 @@ import {
   readFileSync, rmSync, writeFileSync,
 } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { join, resolve } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import tty from 'node:tty';
 import { openPty, setWinsize } from
@@ -23,8 +23,9 @@ import {
   cgroupsBelow, type Out, TestEngine, TIMEOUT, waitFor,
 } from './testing.ts';
 
-const RUNTIME = process.env.SKIFF_OCI_RUNTIME ??
-  join(REPO, 'final/skiff-runtime');
+// Absolute: podman takes a bare name for one of containers.conf's.
+const RUNTIME = resolve(process.env.SKIFF_OCI_RUNTIME ??
+  join(REPO, 'final/skiff-runtime'));
 const which = (cmd: string) => spawnSync('sh', ['-c', `command -v ${cmd}`],
   { encoding: 'utf8' }).stdout.trim();
 const CONTAINERD = which('containerd');
