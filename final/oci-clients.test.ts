@@ -20,7 +20,8 @@ import { openPty, setWinsize } from
   '../chapters/02-namespaces/console.ts';
 import { hostMounts, isRoot, REPO, uniqueName } from '../support/testing.ts';
 import {
-  cgroupsBelow, type Out, TestEngine, TIMEOUT, waitFor,
+  cgroupsBelow, type Out, removeEngineLeftovers, TestEngine, TIMEOUT,
+  waitFor,
 } from './testing.ts';
 
 // Absolute: podman takes a bare name for one of containers.conf's.
@@ -45,10 +46,9 @@ const skipPodman = base || (!PODMAN || !CONMON) &&
   'no podman or conmon (Debian package podman; skiff does not need it)';
 
 /** `cmd args` to its end: what it printed and its exit code. */
-function run(cmd: string, args: string[], env?: NodeJS.ProcessEnv,
-  input?: string): Out {
+function run(cmd: string, args: string[], env?: NodeJS.ProcessEnv): Out {
   const r = spawnSync(cmd, args, { env: { ...process.env, ...env },
-    encoding: 'utf8', timeout: TIMEOUT, input });
+    encoding: 'utf8', timeout: TIMEOUT });
   return { status: r.status, stdout: r.stdout, stderr: r.stderr };
 }
 
@@ -118,15 +118,6 @@ before(async () => {
   }
 });
 after(() => { if (tmp) rmSync(tmp, { recursive: true, force: true }); });
-
-/** The cgroup directories of every hierarchy named `parent`. */
-function removeCgroupParent(parent: string): void {
-  for (const d of cgroupsBelow(parent).reverse()) spawnSync('rmdir', [d]);
-  for (const c of readdirSync('/sys/fs/cgroup')) {
-    spawnSync('rmdir', [join('/sys/fs/cgroup', c, parent)]);
-  }
-  spawnSync('rmdir', [join('/sys/fs/cgroup', parent)]);
-}
 
 /** The pids whose command line mentions `text` (shims, conmons). */
 function processesNaming(text: string): number[] {
@@ -202,10 +193,7 @@ describe('containerd runs busybox through the OCI runtime',
     for (const pid of processesNaming(join(dir, 'containerd.sock'))) {
       process.kill(pid, 'SIGKILL');
     }
-    for (const m of hostMounts().filter((p) => p.startsWith(dir))
-      .reverse()) spawnSync('umount', ['-l', m]);
-    removeCgroupParent(`/${ns}`);
-    rmSync(dir, { recursive: true, force: true });
+    removeEngineLeftovers(dir, `/${ns}`);
   });
 
   test('the CRI plugin loads the config\'s runtime handler "skiff"', () => {
@@ -321,10 +309,7 @@ describe('podman runs busybox through the OCI runtime',
     if (!dir) return;
     const left = podman('ps', '-aq').stdout.split('\n').filter(Boolean);
     if (left.length) podman('rm', '-f', ...left);
-    for (const m of hostMounts().filter((p) => p.startsWith(dir))
-      .reverse()) spawnSync('umount', ['-l', m]);
-    removeCgroupParent(parent);
-    rmSync(dir, { recursive: true, force: true });
+    removeEngineLeftovers(dir, parent);
   });
 
   const podmanRun = (...args: string[]) =>
