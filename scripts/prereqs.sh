@@ -22,6 +22,8 @@ REQUIREMENTS=(
   "apparmor:command -v apparmor_parser"
   "docker-compose:command -v docker-compose"
   "python3-docker:python3 -c 'import docker'"
+  "containerd:command -v containerd-shim-runc-v2"
+  "podman:command -v podman"
 )
 
 busybox_is_static() {
@@ -58,4 +60,11 @@ fi
 if [[ " ${missing[*]} " == *" docker-registry "* ]] &&
   command -v systemctl >/dev/null; then
   systemctl disable --now docker-registry >/dev/null 2>&1 || true
+fi
+
+# final/oci-clients.test.ts starts a containerd of its own (own root,
+# state and socket); the host-wide one the package enables is not wanted.
+if [[ " ${missing[*]} " == *" containerd "* ]] &&
+  command -v systemctl >/dev/null; then
+  systemctl disable --now containerd >/dev/null 2>&1 || true
 fi
