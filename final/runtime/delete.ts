@@ -3,7 +3,7 @@
 // created one is killed first, as runc does; a running or paused one
 // only with --force.
 import { openCgroup } from '../../chapters/03-cgroups/cgroups/manager.ts';
-import { runHooks } from './hooks.ts';
+import { runHooksWarning } from './hooks.ts';
 import { alive, RuntimeError, type Saved, type Store } from './store.ts';
 
 // #region delete
@@ -34,11 +34,8 @@ export async function remove(store: Store, id: string, force: boolean,
   await cgroup.destroy().catch((err) => warn(`remove cgroup ${s.cgroup}: ${
     (err as Error).message}`));
   store.forget(id);
-  try {
-    runHooks('poststop', s.hooks.poststop, store.ociState(s, 'stopped'));
-  } catch (err) {
-    warn((err as Error).message);
-  }
+  runHooksWarning('poststop', s.hooks.poststop,
+    store.ociState(s, 'stopped'), warn);
 }
 // #endregion
 

@@ -42,3 +42,18 @@ export function runHooks(name: string, hooks: Hook[] | undefined,
   }
 }
 // #endregion
+
+/**
+ * poststart and poststop: a hook that fails is a warning, and the rest
+ * still run (config.md: "the remaining hooks and lifecycle continue").
+ */
+export function runHooksWarning(name: string, hooks: Hook[] | undefined,
+  state: object, warn: (msg: string) => void): void {
+  for (const h of hooks ?? []) {
+    try {
+      runHooks(name, [h], state);
+    } catch (err) {
+      warn((err as Error).message);
+    }
+  }
+}

@@ -5,7 +5,7 @@
 import {
   closeSync, constants, openSync, readSync, unlinkSync,
 } from 'node:fs';
-import { runHooks } from './hooks.ts';
+import { runHooksWarning } from './hooks.ts';
 import { alive, RuntimeError, type Saved, type Store } from './store.ts';
 
 // #region start
@@ -27,12 +27,8 @@ export async function start(store: Store, id: string,
     closeSync(fd);
   }
   unlinkSync(fifo);
-  try {
-    runHooks('poststart', s.hooks.poststart,
-      { ...store.ociState(s, 'running') });
-  } catch (err) {
-    warn((err as Error).message);
-  }
+  runHooksWarning('poststart', s.hooks.poststart,
+    store.ociState(s, 'running'), warn);
   return s;
 }
 // #endregion
