@@ -6,10 +6,13 @@ import assert from 'node:assert/strict';
 import { execFileSync, spawnSync } from 'node:child_process';
 import {
   existsSync, mkdtempSync, readFileSync, rmdirSync, statSync,
+  writeFileSync,
 } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { describe, test, type TestContext } from 'node:test';
+import {
+  after, before, describe, test, type TestContext,
+} from 'node:test';
 import { needsRoot, uniqueName } from '../../support/testing.ts';
 import type { LinuxResources } from '../02-namespaces/spec.ts';
 import {
@@ -50,9 +53,33 @@ async function kernelHas(t: TestContext, file: string): Promise<boolean> {
   return cg.dirs.some((d) => existsSync(join(d, file)));
 }
 
+/** Does the cgroup2 root hand hugetlb down already? */
+function hugetlbHandedDown(): boolean {
+  const root = detectHierarchies().unified;
+  return !root || readFileSync(join(root, 'cgroup.subtree_control'),
+    'utf8').split(/\s+/).includes('hugetlb');
+}
+
+/**
+ * Takes hugetlb back from the children of the cgroup2 root, as before
+ * the test: while it is handed down there, a hybrid host cannot mount a
+ * v1 hugetlb hierarchy (EBUSY). Best effort: a cgroup still using it
+ * keeps it.
+ */
+function undoHugetlb(): void {
+  const root = detectHierarchies().unified!;
+  try {
+    rmdirSync(join(root, 'skiff'));
+    writeFileSync(join(root, 'cgroup.subtree_control'), '-hugetlb');
+  } catch { /* in use by another cgroup */ }
+}
+
 describe(`chapter 03: huge pages (cgroup v${V})`, needsRoot, () => {
   const noPages = !existsSync('/sys/kernel/mm/hugepages/hugepages-2048kB')
     && 'the kernel has no 2MB huge pages';
+  let handedDown = true;
+  before(() => { handedDown = hugetlbHandedDown(); });
+  after(() => { if (!handedDown) undoHugetlb(); });
 
   test('hugepageLimits: the limit, and the reservation limit, are set',
     { skip: noPages }, async (t) => {
