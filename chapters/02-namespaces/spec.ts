@@ -97,25 +97,52 @@ export interface LinuxResources {
     limit?: number;        // bytes
     reservation?: number;  // bytes (soft limit)
     swap?: number;         // memory+swap in bytes; equal to limit = no swap
+    kernel?: number;       // v1 only, NOT RECOMMENDED by the spec
+    kernelTCP?: number;    // v1 only, NOT RECOMMENDED by the spec
+    swappiness?: number;   // 0..100, v1 only
+    disableOOMKiller?: boolean;
+    useHierarchy?: boolean;
+    checkBeforeUpdate?: boolean;
   };
   cpu?: {
     shares?: number;       // v1 cpu.shares; mapped to cpu.weight on v2
     quota?: number;        // microseconds per period
+    burst?: number;        // microseconds a period may borrow, <= quota
     period?: number;       // microseconds
+    realtimeRuntime?: number;  // microseconds per realtimePeriod, v1 only
+    realtimePeriod?: number;
     cpus?: string;         // cpuset, e.g. "0-1,3"
     mems?: string;
+    idle?: number;         // 1: the cgroup's tasks run as SCHED_IDLE
   };
   pids?: { limit: number };
   blockIO?: {
     weight?: number;
+    leafWeight?: number;
+    weightDevice?: WeightDevice[];
     throttleReadBpsDevice?: ThrottleDevice[];
     throttleWriteBpsDevice?: ThrottleDevice[];
     throttleReadIOPSDevice?: ThrottleDevice[];
     throttleWriteIOPSDevice?: ThrottleDevice[];
   };
+  hugepageLimits?: { pageSize: string; limit: number }[]; // "2MB"
+  network?: {
+    classID?: number;      // net_cls, v1 only
+    priorities?: { name: string; priority: number }[]; // net_prio, v1
+  };
+  rdma?: Record<string, { hcaHandles?: number; hcaObjects?: number }>;
   devices?: DeviceRule[];
+  /** cgroup v2 file name -> value, written as given (v2 only). */
+  unified?: Record<string, string>;
 }
 // #endregion
+
+export interface WeightDevice {
+  major: number;
+  minor: number;
+  weight?: number;
+  leafWeight?: number;
+}
 
 export interface ThrottleDevice { major: number; minor: number; rate: number }
 

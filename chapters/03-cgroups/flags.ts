@@ -125,8 +125,8 @@ export function majorMinor(dev: bigint): { major: number; minor: number } {
   };
 }
 
-type ThrottleKey = Exclude<keyof NonNullable<LinuxResources['blockIO']>,
-  'weight'>;
+type ThrottleKey = Extract<keyof NonNullable<LinuxResources['blockIO']>,
+  `throttle${string}`>;
 
 const DEVICE_FLAGS: Record<string, ThrottleKey> = {
   '--device-read-bps': 'throttleReadBpsDevice',

@@ -4,6 +4,7 @@
 import type { LinuxResources } from '../../02-namespaces/spec.ts';
 import type { FreezerState } from '../controllers/freezer.ts';
 import { CONTROLLERS } from '../controllers/index.ts';
+import { unifiedControllers } from '../controllers/unified.ts';
 import { normalizeCgroupPath } from './common.ts';
 import { CgroupError } from './fs.ts';
 import { detectHierarchies, type Hierarchies } from './mode.ts';
@@ -75,7 +76,7 @@ export async function createCgroup(path: string,
   const h = opts.hierarchies ?? detectHierarchies();
   const p = normalizeCgroupPath(path);
   const cg = h.mode === 'unified'
-    ? CgroupV2.create(requireUnified(h), p, wantedControllers(resources))
+    ? CgroupV2.create(requireUnified(h), p, v2Controllers(resources))
     : CgroupV1.create(h, p, wantedControllers(resources));
   try {
     await cg.apply(resources);
@@ -103,6 +104,13 @@ export function cgroupVersion(h = detectHierarchies()): 1 | 2 {
 /** The controllers `r` asks something of: "memory", "cpu", "io", ... */
 export function wantedControllers(r: LinuxResources): string[] {
   return CONTROLLERS.filter((c) => c.wanted(r)).map((c) => c.name);
+}
+
+/** The v2 controllers `r` needs enabled: "memory", "io", "hugetlb"... */
+export function v2Controllers(r: LinuxResources): string[] {
+  const named = CONTROLLERS.filter((c) => c.wanted(r) && c.v2)
+    .map((c) => c.v2!);
+  return [...new Set([...named, ...unifiedControllers(r.unified)])];
 }
 
 function requireUnified(h: Hierarchies): string {

@@ -35,22 +35,22 @@ export class CgroupV2 implements Cgroup {
   }
 
   // #region v2-create
-  static create(root: string, path: string, wanted: string[]): CgroupV2 {
+  /** `needs`: the v2 controllers the resources ask for ("memory", ...). */
+  static create(root: string, path: string, needs: string[]): CgroupV2 {
     const dir = join(root, path);
     if (existsSync(dir)) throw new CgroupError(`create cgroup ${dir}: EEXIST`);
     // Walk down from the root: each level hands the controllers on to
     // the next through its cgroup.subtree_control.
     let parent = root;
     for (const part of path.split('/').filter(Boolean)) {
-      delegate(parent, root);
+      delegate(parent, root, needs);
       parent = join(parent, part);
       if (parent !== dir) mkdirSync(parent, { recursive: true });
     }
     const have = controllersOf(dirname(dir), 'cgroup.subtree_control');
-    for (const name of wanted) {
-      const ctl = CONTROLLERS.find((c) => c.name === name)!;
-      if (ctl.v2 && !have.includes(ctl.v2)) {
-        throw new CgroupError(`cgroup: the host has no ${ctl.v2} ` +
+    for (const name of needs) {
+      if (!have.includes(name)) {
+        throw new CgroupError(`cgroup: the host has no ${name} ` +
           'controller (cgroup v2)');
       }
     }
@@ -154,13 +154,13 @@ function controllersOf(dir: string, file: string): string[] {
 // #region delegate
 /**
  * Enables in `dir`'s cgroup.subtree_control each container controller
- * that `dir` itself has. One write per controller: a write naming one
- * the kernel cannot enable fails as a whole.
+ * (and each one `needs` names) that `dir` itself has. One write per
+ * controller: a write naming one the kernel cannot enable fails whole.
  */
-function delegate(dir: string, root: string): void {
+function delegate(dir: string, root: string, needs: string[]): void {
   const available = controllersOf(dir, 'cgroup.controllers');
   const enabled = controllersOf(dir, 'cgroup.subtree_control');
-  const missing = V2_CONTROLLERS.filter(
+  const missing = [...new Set([...V2_CONTROLLERS, ...needs])].filter(
     (name) => available.includes(name) && !enabled.includes(name));
   if (missing.length === 0) return;
   // The no-internal-process rule: a cgroup other than the root that

@@ -4,24 +4,29 @@
 // writeback on v2; on v1, buffered writes escape the throttle.
 // v1 (blkio): blkio.throttle.{read,write}_{bps,iops}_device, "8:0 1048576"
 // v2 (io):    io.max, one line per device: "8:0 rbps=1048576 wbps=max"
+// And proportional weights, per cgroup and per device, where the I/O
+// scheduler weighs cgroups (BFQ, or v2's io.cost).
 import type {
   LinuxResources, ThrottleDevice,
 } from '../../02-namespaces/spec.ts';
 import {
-  CgroupError, hasCgroupFile, tryReadCgroupFile, writeCgroupFile,
+  hasCgroupFile, tryReadCgroupFile, writeCgroupFile,
 } from '../cgroups/fs.ts';
-import type { Controller } from './controller.ts';
+import {
+  unsupported, writeField, type Controller,
+} from './controller.ts';
 
 type BlockIO = NonNullable<LinuxResources['blockIO']>;
+type ThrottleKey = Extract<keyof BlockIO, `throttle${string}`>;
 
-const V1_FILES: [keyof BlockIO, string][] = [
+const V1_FILES: [ThrottleKey, string][] = [
   ['throttleReadBpsDevice', 'blkio.throttle.read_bps_device'],
   ['throttleWriteBpsDevice', 'blkio.throttle.write_bps_device'],
   ['throttleReadIOPSDevice', 'blkio.throttle.read_iops_device'],
   ['throttleWriteIOPSDevice', 'blkio.throttle.write_iops_device'],
 ];
 
-const V2_KEYS: [keyof BlockIO, string][] = [
+const V2_KEYS: [ThrottleKey, string][] = [
   ['throttleReadBpsDevice', 'rbps'],
   ['throttleWriteBpsDevice', 'wbps'],
   ['throttleReadIOPSDevice', 'riops'],
@@ -32,9 +37,11 @@ const V2_KEYS: [keyof BlockIO, string][] = [
 export const blkio: Controller = {
   name: 'io', v1: 'blkio', v2: 'io',
   wanted: (r) => r.blockIO?.weight !== undefined ||
+    r.blockIO?.leafWeight !== undefined ||
+    (r.blockIO?.weightDevice?.length ?? 0) > 0 ||
     V1_FILES.some(([k]) => throttles(r.blockIO, k).length > 0),
   applyV1(dir, r) {
-    writeWeight(dir, r.blockIO?.weight, false);
+    weightsV1(dir, r.blockIO ?? {});
     for (const [key, file] of V1_FILES) {
       for (const d of throttles(r.blockIO, key)) {
         writeCgroupFile(dir, file, `${d.major}:${d.minor} ${d.rate}`);
@@ -42,7 +49,7 @@ export const blkio: Controller = {
     }
   },
   applyV2(dir, r) {
-    writeWeight(dir, r.blockIO?.weight, true);
+    weightsV2(dir, r.blockIO ?? {});
     // Gather every key of a device into one line of io.max.
     const lines = new Map<string, string[]>();
     for (const [key, name] of V2_KEYS) {
@@ -72,19 +79,66 @@ export function weightFile(dir: string, v2: boolean): string | undefined {
 function writeWeight(dir: string, weight: number | undefined,
   v2: boolean): void {
   if (weight === undefined) return;
-  const file = weightFile(dir, v2);
-  if (!file) {
-    throw new CgroupError(`cgroup ${dir}: the kernel has no I/O ` +
-      'weight file (no scheduler that weighs cgroups)');
-  }
+  const file = weightFileFor(dir, v2, 'blockIO.weight');
   writeCgroupFile(dir, file, file === 'io.weight' ? `default ${weight}`
     : weight);
 }
 
-function throttles(b: BlockIO | undefined, key: keyof BlockIO):
+/**
+ * v1: the default weight, CFQ's leaf weights, per-device weights in the
+ * scheduler's file (blkio.weight_device, or BFQ's blkio.bfq.weight_device;
+ * CFQ, and with it every leaf_weight file, left Linux in 5.0).
+ */
+function weightsV1(dir: string, b: BlockIO): void {
+  writeWeight(dir, b.weight, false);
+  if (b.leafWeight !== undefined) {
+    writeField(dir, 'blkio.leaf_weight', b.leafWeight, 'blockIO.leafWeight');
+  }
+  for (const d of b.weightDevice ?? []) {
+    const dev = `${d.major}:${d.minor}`;
+    if (d.weight !== undefined) {
+      const file = weightFileFor(dir, false, 'blockIO.weightDevice');
+      writeCgroupFile(dir, `${file}_device`, `${dev} ${d.weight}`);
+    }
+    if (d.leafWeight !== undefined) {
+      writeField(dir, 'blkio.leaf_weight_device', `${dev} ${d.leafWeight}`,
+        'blockIO.weightDevice.leafWeight');
+    }
+  }
+}
+
+/**
+ * v2: io.weight takes "default N" and "MAJ:MIN N" lines (a device line
+ * needs the io.cost controller on that device, else EOPNOTSUPP), BFQ's
+ * io.bfq.weight the same. No leaf weights: a v2 cgroup with children
+ * holds no processes of its own, so there is nothing to weigh them by.
+ */
+function weightsV2(dir: string, b: BlockIO): void {
+  if (b.leafWeight !== undefined ||
+    b.weightDevice?.some((d) => d.leafWeight !== undefined)) {
+    throw unsupported('blockIO.leafWeight', 'cgroup v2 has no leaf ' +
+      'weights (the no-internal-process rule)');
+  }
+  writeWeight(dir, b.weight, true);
+  for (const d of b.weightDevice ?? []) {
+    if (d.weight === undefined) continue;
+    writeCgroupFile(dir, weightFileFor(dir, true, 'blockIO.weightDevice'),
+      `${d.major}:${d.minor} ${d.weight}`);
+  }
+}
+
+function weightFileFor(dir: string, v2: boolean, field: string): string {
+  const file = weightFile(dir, v2);
+  if (!file) {
+    throw unsupported(field, `the kernel has no I/O weight file in ` +
+      `${dir} (no scheduler that weighs cgroups)`);
+  }
+  return file;
+}
+
+function throttles(b: BlockIO | undefined, key: ThrottleKey):
   ThrottleDevice[] {
-  const list = b?.[key];
-  return Array.isArray(list) ? list : [];
+  return b?.[key] ?? [];
 }
 
 export interface IoStats { ioReadBytes: number; ioWriteBytes: number }

@@ -1,6 +1,9 @@
 // What every controller file provides: how to write the part of the OCI
 // resources it owns into a v1 hierarchy's directory and into a v2 one.
 import type { LinuxResources } from '../../02-namespaces/spec.ts';
+import {
+  CgroupError, hasCgroupFile, writeCgroupFile,
+} from '../cgroups/fs.ts';
 
 // #region controller
 export interface Controller {
@@ -28,4 +31,21 @@ export function v1Limit(text: string | undefined): number | null {
 export function v2Limit(text: string | undefined): number | null {
   if (text === undefined || text === 'max') return null;
   return Number(text);
+}
+
+/**
+ * The error for an OCI field this host's cgroups cannot honour, naming
+ * the field: the runtime spec lets a runtime ignore almost none of them.
+ */
+export function unsupported(field: string, why: string): CgroupError {
+  return new CgroupError(`linux.resources.${field}: ${why}`);
+}
+
+/** Writes `value` to `file`, or fails naming `field` if there is none. */
+export function writeField(dir: string, file: string,
+  value: string | number, field: string): void {
+  if (!hasCgroupFile(dir, file)) {
+    throw unsupported(field, `the kernel has no ${file} in ${dir}`);
+  }
+  writeCgroupFile(dir, file, value);
 }

@@ -4,10 +4,14 @@
 //     1024); usage from the separate cpuacct hierarchy (cpuacct.usage).
 // v2: cpu.max ("quota period"), cpu.weight (1..10000, default 100),
 //     usage from cpu.stat.
+// Both: a burst a period may borrow from earlier idle ones, cpu.idle;
+// v1 alone: real-time budgets (cpu-rt.ts).
+import type { LinuxResources } from '../../02-namespaces/spec.ts';
 import {
   parseKeyed, readCgroupFile, tryReadCgroupFile, writeCgroupFile,
 } from '../cgroups/fs.ts';
-import type { Controller } from './controller.ts';
+import { unsupported, writeField, type Controller } from './controller.ts';
+import { realtimeV1 } from './cpu-rt.ts';
 
 // #region shares-to-weight
 /**
@@ -23,30 +27,62 @@ export function sharesToWeight(shares: number): number {
 // #region cpu
 export const cpu: Controller = {
   name: 'cpu', v1: 'cpu', v2: 'cpu',
-  wanted: (r) => r.cpu?.quota !== undefined ||
-    r.cpu?.period !== undefined || r.cpu?.shares !== undefined,
+  wanted: (r) => CPU_FIELDS.some((k) => r.cpu?.[k] !== undefined),
   applyV1(dir, r) {
     const c = r.cpu ?? {};
     // The period first: the kernel checks quota against the period.
     if (c.period) writeCgroupFile(dir, 'cpu.cfs_period_us', c.period);
-    if (c.quota !== undefined) {
+    withBurst(dir, 'cpu.cfs_burst_us', c.burst, () => {
+      if (c.quota === undefined) return;
       writeCgroupFile(dir, 'cpu.cfs_quota_us', c.quota > 0 ? c.quota : -1);
-    }
+    });
     if (c.shares) writeCgroupFile(dir, 'cpu.shares', c.shares);
+    realtimeV1(dir, c);
+    writeIdle(dir, c.idle);
   },
   applyV2(dir, r) {
     const c = r.cpu ?? {};
-    if (c.quota !== undefined || c.period !== undefined) {
+    for (const k of ['realtimeRuntime', 'realtimePeriod'] as const) {
+      if (c[k] !== undefined) throw unsupported(`cpu.${k}`, 'cgroup v2 ' +
+        'has no real-time group scheduling (cpu.rt_* are v1 only)');
+    }
+    withBurst(dir, 'cpu.max.burst', c.burst, () => {
+      if (c.quota === undefined && c.period === undefined) return;
       const quota = c.quota !== undefined && c.quota > 0
         ? String(c.quota) : 'max';
       writeCgroupFile(dir, 'cpu.max', `${quota} ${c.period || 100000}`);
-    }
+    });
     if (c.shares) {
       writeCgroupFile(dir, 'cpu.weight', sharesToWeight(c.shares));
     }
+    writeIdle(dir, c.idle);
   },
 };
 // #endregion
+
+type Cpu = NonNullable<LinuxResources['cpu']>;
+
+/** The fields this controller writes (cpus and mems are cpuset's). */
+const CPU_FIELDS = ['shares', 'quota', 'burst', 'period', 'idle',
+  'realtimeRuntime', 'realtimePeriod'] as const;
+
+/**
+ * The kernel keeps burst <= quota at every write (EINVAL otherwise), so
+ * the burst is cleared, the quota written, then the burst set (Linux
+ * 5.14; a kernel without the file fails naming cpu.burst).
+ */
+function withBurst(dir: string, file: string, burst: number | undefined,
+  writeQuota: () => void): void {
+  if (burst !== undefined) writeField(dir, file, 0, 'cpu.burst');
+  writeQuota();
+  if (burst !== undefined) writeField(dir, file, burst, 'cpu.burst');
+}
+
+/** cpu.idle (Linux 5.15): 1 runs the cgroup's tasks as SCHED_IDLE. */
+function writeIdle(dir: string, idle: number | undefined): void {
+  // After the weight: the kernel refuses a weight for an idle group.
+  if (idle !== undefined) writeField(dir, 'cpu.idle', idle, 'cpu.idle');
+}
 
 /** CPU time used by every process that ever ran in the cgroup, in ns. */
 export function cpuUsageV1(cpuacctDir: string): number {

@@ -7,7 +7,11 @@ import {
   hasCgroupFile, parseKeyed, readCgroupFile, tryReadCgroupFile,
   writeCgroupFile,
 } from '../cgroups/fs.ts';
-import { v1Limit, v2Limit, type Controller } from './controller.ts';
+import {
+  unsupported, v1Limit, v2Limit, writeField, type Controller,
+} from './controller.ts';
+
+type Memory = NonNullable<LinuxResources['memory']>;
 
 export interface MemoryStats {
   memoryBytes: number;
@@ -25,6 +29,7 @@ export const memory: Controller = {
   wanted: (r) => r.memory !== undefined,
   applyV1(dir, r) {
     const m = r.memory ?? {};
+    if (m.checkBeforeUpdate) checkUsage(dir, m, 'memory.usage_in_bytes');
     // The kernel refuses memsw < limit, so the order of writes matters
     // (writeLimitsV1): a fresh cgroup starts with both unlimited, a
     // live update (docker update) may raise or lower either.
@@ -33,9 +38,12 @@ export const memory: Controller = {
     if (m.reservation !== undefined) {
       writeCgroupFile(dir, 'memory.soft_limit_in_bytes', m.reservation);
     }
+    restV1(dir, m);
   },
   applyV2(dir, r) {
     const m = r.memory ?? {};
+    refuseV1Only(m);
+    if (m.checkBeforeUpdate) checkUsage(dir, m, 'memory.current');
     if (m.limit !== undefined) {
       writeCgroupFile(dir, 'memory.max', limitV2(m.limit));
       // OCI's swap is RAM + swap; v2's memory.swap.max is swap alone.
@@ -75,6 +83,83 @@ function writeLimitsV1(dir: string, limit?: number, swap?: number): void {
   } else {
     writeLimit();
     writeCgroupFile(dir, memsw, swap);
+  }
+}
+
+/**
+ * The rest of OCI's memory object, v1 only. kernel and kernelTCP are the
+ * kmem limits: Linux 5.16 stopped enforcing memory.kmem.limit_in_bytes
+ * (writes are accepted and ignored: cgroup-v1/memory.rst), and runc 1.1
+ * ignores both with a warning ("Kernel memory settings are ignored",
+ * libcontainer/specconv). We write them where the files exist and fail
+ * naming the field where they do not.
+ */
+function restV1(dir: string, m: Memory): void {
+  if (m.kernel !== undefined) {
+    writeField(dir, 'memory.kmem.limit_in_bytes', m.kernel, 'memory.kernel');
+  }
+  if (m.kernelTCP !== undefined) {
+    writeField(dir, 'memory.kmem.tcp.limit_in_bytes', m.kernelTCP,
+      'memory.kernelTCP');
+  }
+  if (m.swappiness !== undefined && m.swappiness !== -1) {
+    // -1: unset, as Docker and runc read it.
+    if (!(m.swappiness >= 0 && m.swappiness <= 100)) {
+      throw unsupported('memory.swappiness', `${m.swappiness}: not ` +
+        'between 0 and 100');
+    }
+    writeField(dir, 'memory.swappiness', m.swappiness, 'memory.swappiness');
+  }
+  if (m.disableOOMKiller !== undefined) {
+    writeField(dir, 'memory.oom_control', m.disableOOMKiller ? 1 : 0,
+      'memory.disableOOMKiller');
+  }
+  if (m.useHierarchy !== undefined) {
+    // The kernel dropped the non-hierarchical mode in 2020: it keeps 1,
+    // and a write of 0 fails with EINVAL, reported as such.
+    writeField(dir, 'memory.use_hierarchy', m.useHierarchy ? 1 : 0,
+      'memory.useHierarchy');
+  }
+}
+
+/**
+ * What v2 has no file for. runc 1.1 drops these silently on v2; the
+ * runtime spec does not say they MAY be ignored, so they fail, naming
+ * the field, before anything is written. Values that ask for v2's own
+ * behaviour (-1, false, true for useHierarchy) are accepted.
+ */
+function refuseV1Only(m: Memory): void {
+  const v1Only = (field: string, why: string) => {
+    throw unsupported(`memory.${field}`, `cgroup v2 ${why}`);
+  };
+  if (m.kernel !== undefined && m.kernel !== -1) {
+    v1Only('kernel', 'has no kernel memory limit (memory.max counts it)');
+  }
+  if (m.kernelTCP !== undefined && m.kernelTCP !== -1) {
+    v1Only('kernelTCP', 'has no TCP buffer limit (memory.max counts it)');
+  }
+  if (m.swappiness !== undefined && m.swappiness !== -1) {
+    v1Only('swappiness', 'has no per-cgroup swappiness');
+  }
+  if (m.disableOOMKiller) v1Only('disableOOMKiller', 'cannot turn the ' +
+    'OOM killer off');
+  if (m.useHierarchy === false) v1Only('useHierarchy', 'accounting is ' +
+    'always hierarchical');
+}
+
+/**
+ * checkBeforeUpdate: a limit below the usage must be refused. v2 would
+ * OOM-kill to meet it, v1 would swap out (or refuse, EBUSY, without
+ * swap): check first, on both, as runc's CheckMemoryUsage does.
+ */
+function checkUsage(dir: string, m: Memory, usageFile: string): void {
+  const usage = Number(tryReadCgroupFile(dir, usageFile) ?? 0);
+  for (const [field, value] of [['limit', m.limit], ['swap', m.swap]] as
+    const) {
+    if (value !== undefined && value > 0 && value <= usage) {
+      throw unsupported(`memory.${field}`, `${value} is not above the ` +
+        `usage of ${dir}, ${usage} bytes (checkBeforeUpdate)`);
+    }
   }
 }
 
