@@ -195,7 +195,8 @@ function fail(err: unknown): never {
 function holdUntilStarted(dir: number, name: string,
   proc: Spec['process']): void {
   // What runc checks before the wait: a missing command fails create.
-  findExecutable(proc.args[0] ?? '', proc.env);
+  // (An OCI config may have no process until start, which refuses it.)
+  if (proc.args.length) findExecutable(proc.args[0], proc.env);
   writeSync(ERROR_FD, EXECING);
   closeSync(ERROR_FD);
   errorFd = 2;

@@ -169,7 +169,6 @@ export function loadBundle(dir: string): Bundle {
   if (!/^1\.\d+\.\d+/.test(String(config.ociVersion))) {
     fail('ociVersion', `"${config.ociVersion}" is not a 1.x version`);
   }
-  if (!config.process) fail('process', 'missing');
   if (!config.root?.path) fail('root.path', 'missing');
   checkHooks(config.hooks ?? {});
   if (config.linux?.mountLabel && selinuxEnabled()) {
@@ -204,11 +203,11 @@ function toSpec(c: Record<string, any>, bundle: string): Spec {
     }
     linux.sysctl = { ...linux.sysctl, 'kernel.domainname': c.domainname };
   }
-  const process = { cwd: '/', env: [], ...c.process,
-    user: { uid: 0, gid: 0, ...c.process.user } };
-  if (!Array.isArray(process.args) || process.args.length === 0) {
-    fail('process.args', 'missing');
-  }
+  // process is optional until start (config.md): none, no args.
+  const process = { cwd: '/', env: [], args: [], ...c.process,
+    user: { uid: 0, gid: 0, ...c.process?.user } };
+  if (c.process && (!Array.isArray(process.args) ||
+    process.args.length === 0)) fail('process.args', 'missing');
   for (const r of process.rlimits ?? []) {
     if (!(r.type in RLIMITS)) fail('process.rlimits', `"${r.type}" unknown`);
   }

@@ -18,6 +18,10 @@ export async function start(store: Store, id: string,
       ? 'cannot start a container that has stopped'
       : `cannot start an already ${status} container`);
   }
+  if (s.spec.process.args.length === 0) {
+    throw new RuntimeError('cannot start a container whose config.json ' +
+      'has no process');
+  }
   const fifo = store.fifo(id);
   // Non-blocking: an init that died meanwhile must not hang us.
   const fd = openSync(fifo, constants.O_RDONLY | constants.O_NONBLOCK);
