@@ -190,7 +190,8 @@ function fail(err: unknown): never {
  * opened the FIFO's directory (O_PATH) before pivot_root hid its path.
  * Now ready, it tells the engine so (EOF on the error pipe: `create`
  * returns), then blocks in openat(2) for writing until `start` opens
- * the FIFO for reading (fifo(7)).
+ * the FIFO for reading (fifo(7)). The FIFO stays open until execve(2)
+ * closes it, which tells `start` the command runs.
  */
 function holdUntilStarted(dir: number, name: string,
   proc: Spec['process']): void {
@@ -200,9 +201,9 @@ function holdUntilStarted(dir: number, name: string,
   writeSync(ERROR_FD, EXECING);
   closeSync(ERROR_FD);
   errorFd = 2;
+  // Kept open, close-on-exec: `start` sees EOF once the command runs.
   const fd = openat(dir, name, constants.O_WRONLY | O_CLOEXEC);
   writeSync(fd, '0');
-  closeSync(fd);
   closeSync(dir);
 }
 // #endregion

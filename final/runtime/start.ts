@@ -1,7 +1,8 @@
 // `skiff-runtime start ID`: lets a created container run its command.
 // The init is blocked opening exec.fifo for writing (fifo(7)); opening
-// it for reading here unblocks it, and the byte it writes says it went
-// on. poststart hooks follow; their failure is only a warning.
+// it for reading here unblocks it, the byte it writes says it went on,
+// and EOF that its command runs. poststart hooks follow; their failure
+// is only a warning.
 import {
   closeSync, constants, openSync, readSync, unlinkSync,
 } from 'node:fs';
@@ -37,18 +38,27 @@ export async function start(store: Store, id: string,
 }
 // #endregion
 
-/** Waits for the init's byte; EAGAIN: it has yet to write it. */
+/**
+ * Waits for the init's byte, then for EOF: the init keeps the FIFO
+ * open, close-on-exec, so EOF comes when its execve(2) ran (or it
+ * died). EAGAIN: not yet.
+ */
 async function readGo(fd: number, s: Saved): Promise<void> {
   const buf = Buffer.alloc(1);
+  let went = false;
   for (let i = 0; ; i++) {
     try {
-      if (readSync(fd, buf) === 1) return;
+      const n = readSync(fd, buf);
+      if (n === 0 && went) return;
+      if (n === 1) went = true;
     } catch (err) {
       if ((err as NodeJS.ErrnoException).code !== 'EAGAIN') throw err;
     }
-    if (!alive(s.pid, s.startTime)) {
+    if (!went && !alive(s.pid, s.startTime)) {
       throw new RuntimeError('cannot start a container that has stopped');
     }
-    await new Promise((r) => setTimeout(r, i < 20 ? 1 : 10));
+    if (!went || i > 0) {
+      await new Promise((r) => setTimeout(r, i < 20 ? 1 : 10));
+    }
   }
 }
