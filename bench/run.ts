@@ -1,16 +1,17 @@
 // Benchmark: `run --rm busybox true`, end to end, in one run, through
-// skiff's CLI, through skiff's daemon API alone, and with runc, crun,
+// skiff's CLI, through skiff's daemon API alone, through skiff's OCI
+// runtime (`skiff-runtime run` of a bundle), and with runc, crun,
 // docker and podman where they are installed; plus the daemon's memory
 // per idle detached container. Medians, and ratios between them.
 //
 //   sudo npx tsx bench/run.ts [rounds]
 //
 // skiff gets an engine of its own (state root, socket, bridge, subnet,
-// chains, cgroup parent), removed at the end. runc and crun run the same
-// busybox rootfs from a bundle; on a cgroup v1 host with a cgroup2 mount
-// at /sys/fs/cgroup/unified (the "hybrid" layout) crun wrongly takes it
-// for the unified hierarchy, so it runs in a private mount namespace
-// where that mount is gone. docker and podman get state of their own
+// chains, cgroup parent), removed at the end. skiff-runtime, runc and
+// crun run the same busybox rootfs from one bundle; on a cgroup v1 host
+// with a cgroup2 mount at /sys/fs/cgroup/unified (the "hybrid" layout)
+// crun wrongly takes it for the unified hierarchy, so it runs in a
+// private mount namespace where that mount is gone. docker and podman get state of their own
 // (bench/engines.ts): a private dockerd where none answers.
 import { spawnSync } from 'node:child_process';
 import {
@@ -138,10 +139,11 @@ function bundle(): string {
 /**
  * `runtime run` ROUNDS times in one bash loop (bash's EPOCHREALTIME: no
  * process per timestamp); crun in a mount namespace without the hybrid
- * layout's /sys/fs/cgroup/unified.
+ * layout's /sys/fs/cgroup/unified. `runtime` is a name on PATH or, for
+ * skiff's, the path of its launcher.
  */
 function runtimeTimes(runtime: string, b: string): number[] {
-  const state = join(dir, `${runtime}-state`);
+  const state = join(dir, `${runtime.split('/').pop()}-state`);
   const loop = `for i in $(seq ${ROUNDS + 2}); do t0=$EPOCHREALTIME; ` +
     `${runtime} --root ${state} run --bundle ${b} skb$$-$i >/dev/null ` +
     '|| exit 1; t1=$EPOCHREALTIME; echo "$t0 $t1"; done';
@@ -339,6 +341,9 @@ async function main(): Promise<void> {
     apiRun('none'), 2, 200)]);
   const steps = await startSteps();
   const b = bundle();
+  // skiff's OCI runtime (final/skiff-runtime), as containerd calls it.
+  rows.push(['skiff-runtime run (no network)',
+    runtimeTimes(join(REPO, 'final/skiff-runtime'), b)]);
   for (const rt of ['runc', 'crun']) {
     rows.push([`${rt} run (no network)`, has(rt) ? runtimeTimes(rt, b)
       : 'not installed (apt-get install runc crun)']);
