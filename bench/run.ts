@@ -145,10 +145,10 @@ function bundle(): string {
  * `runtime run` ROUNDS times in one bash loop (bash's EPOCHREALTIME: no
  * process per timestamp); crun in a mount namespace without the hybrid
  * layout's /sys/fs/cgroup/unified. `runtime` is a name on PATH or, for
- * skiff's, the path of its launcher.
+ * skiff's, the path of its launcher (after `env` options, if any).
  */
 function runtimeTimes(runtime: string, b: string): number[] {
-  const state = join(dir, `${runtime.split('/').pop()}-state`);
+  const state = join(dir, `${runtime.replace(/\W/g, '_')}-state`);
   const loop = `for i in $(seq ${ROUNDS + 2}); do t0=$EPOCHREALTIME; ` +
     `${runtime} --root ${state} run --bundle ${b} skb$$-$i >/dev/null ` +
     '|| exit 1; t1=$EPOCHREALTIME; echo "$t0 $t1"; done';
@@ -315,8 +315,15 @@ async function memory(daemon: number, n = 40) {
 function runtimeRows(): [string, number[] | string][] {
   const b = bundle();
   // skiff's OCI runtime (final/skiff-runtime), as containerd calls it.
+  const skiffRt = join(REPO, 'final/skiff-runtime');
   const rows: [string, number[] | string][] = [['skiff-runtime run ' +
-    '(no network)', runtimeTimes(join(REPO, 'final/skiff-runtime'), b)]];
+    '(no network)', runtimeTimes(skiffRt, b)]];
+  // Node reads and parses this whole CA file at every start (Debian's
+  // bundle: tens of ms); a shell may set it, containerd's service not.
+  if (process.env.NODE_EXTRA_CA_CERTS) {
+    rows.push(['skiff-runtime, no NODE_EXTRA_CA_CERTS',
+      runtimeTimes(`env -u NODE_EXTRA_CA_CERTS ${skiffRt}`, b)]);
+  }
   for (const rt of ['runc', 'crun']) {
     rows.push([`${rt} run (no network)`, has(rt) ? runtimeTimes(rt, b)
       : 'not installed (apt-get install runc crun)']);
