@@ -58,6 +58,7 @@ function parse(file: string): Line[] {
  * command, its end, the runtime's end.
  */
 function marks(lines: Line[]): Record<string, number> {
+  if (!lines.length) throw new Error("trace: empty");
   const r = lines[0].pid;
   const find = (pred: (l: Line) => boolean, what: string) => {
     const l = lines.find(pred);
@@ -137,14 +138,20 @@ function main(): void {
   const plain: number[] = [];
   const traced: number[] = [];
   const all: Record<string, number>[] = [];
+  const missed: string[] = [];
   for (let n = 0; n < ROUNDS + 2; n++) {
     const p = runOnce(b, 2 * n, false);
     const t = runOnce(b, 2 * n + 1, true);
     if (n < 2) continue;
     plain.push(p);
     traced.push(t);
-    all.push(marks(parse(join(dir, `trace-${2 * n + 1}`))));
+    try {
+      all.push(marks(parse(join(dir, `trace-${2 * n + 1}`))));
+    } catch (err) {
+      missed.push((err as Error).message);
+    }
   }
+  if (missed.length) console.log(`traces left out: ${missed.join(', ')}`);
   console.log(`skiff-runtime run, busybox true, ${ROUNDS} rounds; load ` +
     `${load} before, ${loadavg().map((l) => l.toFixed(1)).join(' ')} ` +
     `after\nuntraced median ${median(plain).toFixed(1)} ms, traced ` +
