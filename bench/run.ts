@@ -1,16 +1,20 @@
 // Benchmark: `run --rm busybox true`, end to end, in one run, through
-// skiff's CLI, through skiff's daemon API alone, and with runc, crun,
+// skiff's CLI, through skiff's daemon API alone, through skiff's OCI
+// runtime (`skiff-runtime run` of a bundle), and with runc, crun,
 // docker and podman where they are installed; plus the daemon's memory
 // per idle detached container. Medians, and ratios between them.
 //
-//   sudo npx tsx bench/run.ts [rounds]
+//   sudo npx tsx bench/run.ts [rounds] [--runtimes]
+//
+// --runtimes: only the OCI runtimes' rows (skiff-runtime, runc, crun),
+// which take seconds, not minutes: for a short quiet moment.
 //
 // skiff gets an engine of its own (state root, socket, bridge, subnet,
-// chains, cgroup parent), removed at the end. runc and crun run the same
-// busybox rootfs from a bundle; on a cgroup v1 host with a cgroup2 mount
-// at /sys/fs/cgroup/unified (the "hybrid" layout) crun wrongly takes it
-// for the unified hierarchy, so it runs in a private mount namespace
-// where that mount is gone. docker and podman get state of their own
+// chains, cgroup parent), removed at the end. skiff-runtime, runc and
+// crun run the same busybox rootfs from one bundle; on a cgroup v1 host
+// with a cgroup2 mount at /sys/fs/cgroup/unified (the "hybrid" layout)
+// crun wrongly takes it for the unified hierarchy, so it runs in a
+// private mount namespace where that mount is gone. docker and podman get state of their own
 // (bench/engines.ts): a private dockerd where none answers.
 import { spawnSync } from 'node:child_process';
 import {
@@ -31,7 +35,9 @@ import { FAST_INIT, SpareInits } from '../final/fast/spare.ts';
 import { docker, type Engine, podman } from './engines.ts';
 import { startOnce } from './steps.ts';
 
-const ROUNDS = Number(process.argv[2] ?? 20);
+const ROUNDS = Number(process.argv.slice(2).find((a) => /^\d+$/.test(a))
+  ?? 20);
+const ONLY_RUNTIMES = process.argv.includes('--runtimes');
 const dir = mkdtempSync(join(tmpdir(), 'skiff-bench-'));
 const net = testConfig();
 const cgroupParent = `/${uniqueName('skbench')}`;
@@ -138,10 +144,11 @@ function bundle(): string {
 /**
  * `runtime run` ROUNDS times in one bash loop (bash's EPOCHREALTIME: no
  * process per timestamp); crun in a mount namespace without the hybrid
- * layout's /sys/fs/cgroup/unified.
+ * layout's /sys/fs/cgroup/unified. `runtime` is a name on PATH or, for
+ * skiff's, the path of its launcher (after `env` options, if any).
  */
 function runtimeTimes(runtime: string, b: string): number[] {
-  const state = join(dir, `${runtime}-state`);
+  const state = join(dir, `${runtime.replace(/\W/g, '_')}-state`);
   const loop = `for i in $(seq ${ROUNDS + 2}); do t0=$EPOCHREALTIME; ` +
     `${runtime} --root ${state} run --bundle ${b} skb$$-$i >/dev/null ` +
     '|| exit 1; t1=$EPOCHREALTIME; echo "$t0 $t1"; done';
@@ -304,7 +311,34 @@ async function memory(daemon: number, n = 40) {
 // #endregion
 // #endregion
 
+/** skiff-runtime, runc and crun: `run` of one bundle each. */
+function runtimeRows(): [string, number[] | string][] {
+  const b = bundle();
+  // skiff's OCI runtime (final/skiff-runtime), as containerd calls it.
+  const skiffRt = join(REPO, 'final/skiff-runtime');
+  const rows: [string, number[] | string][] = [['skiff-runtime run ' +
+    '(no network)', runtimeTimes(skiffRt, b)]];
+  // Node reads and parses this whole CA file at every start (Debian's
+  // bundle: tens of ms); a shell may set it, containerd's service not.
+  if (process.env.NODE_EXTRA_CA_CERTS) {
+    rows.push(['skiff-runtime, no NODE_EXTRA_CA_CERTS',
+      runtimeTimes(`env -u NODE_EXTRA_CA_CERTS ${skiffRt}`, b)]);
+  }
+  for (const rt of ['runc', 'crun']) {
+    rows.push([`${rt} run (no network)`, has(rt) ? runtimeTimes(rt, b)
+      : 'not installed (apt-get install runc crun)']);
+  }
+  return rows;
+}
+
 async function main(): Promise<void> {
+  if (ONLY_RUNTIMES) {
+    const node = median(await times(() => run(process.execPath,
+      ['-e', '0'])));
+    table(runtimeRows());
+    console.log(`\nnode -e 0: ${node.toFixed(1)} ms`);
+    return;
+  }
   const rows: [string, number[] | string][] = [];
   skiff('version'); // starts the daemon
   const daemon = Number(readFileSync(join(dir, 'root', 'daemon.pid'),
@@ -338,11 +372,7 @@ async function main(): Promise<void> {
   rows.push(['skiff daemon API (none), 0.2 s apart', await times(() =>
     apiRun('none'), 2, 200)]);
   const steps = await startSteps();
-  const b = bundle();
-  for (const rt of ['runc', 'crun']) {
-    rows.push([`${rt} run (no network)`, has(rt) ? runtimeTimes(rt, b)
-      : 'not installed (apt-get install runc crun)']);
-  }
+  rows.push(...runtimeRows());
   const place = { dir, env, cgroupParent };
   rows.push(await otherEngine(await docker(place), 'docker run --rm'));
   rows.push(await otherEngine(podman(place, hybrid), 'podman run --rm'));
@@ -350,11 +380,8 @@ async function main(): Promise<void> {
   report(rows, startup, bridged, mem, steps);
 }
 
-function report(rows: [string, number[] | string][],
-  startup: Record<string, number>, bridged: typeof phases,
-  mem: { perContainerKB: number; processesPerContainer: number;
-    n: number },
-  steps: Record<string, number>): void {
+/** The table: each row's median and min, and ratios to runc and crun. */
+function table(rows: [string, number[] | string][]): void {
   const med = (name: string) => {
     const r = rows.find(([n]) => n.startsWith(name))?.[1];
     return Array.isArray(r) ? median(r) : undefined;
@@ -377,6 +404,14 @@ function report(rows: [string, number[] | string][],
       `${Math.min(...r).toFixed(1).padStart(8)}` +
       `${ratio(m, runc).padStart(9)}${ratio(m, crun).padStart(9)}`);
   }
+}
+
+function report(rows: [string, number[] | string][],
+  startup: Record<string, number>, bridged: typeof phases,
+  mem: { perContainerKB: number; processesPerContainer: number;
+    n: number },
+  steps: Record<string, number>): void {
+  table(rows);
   console.log('\nwhere the CLI\'s time goes (medians, ms)');
   console.log(`  node -e 0                    ${startup.node.toFixed(1)}`);
   console.log(`  node --import tsx -e 0       ${startup.tsx.toFixed(1)}`);

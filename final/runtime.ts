@@ -75,6 +75,7 @@ const COMMANDS: Record<string, Command> = {
   },
   delete: (g, p, warn) => remove(g.store, needId(p), bool(p, 'force'),
     warn),
+  // #endregion
   exec: (g, p) => exec(g.store, needId(p), {
     process: str(p, 'process'), args: p.args.slice(1),
     tty: bool(p, 'tty'), consoleSocket: str(p, 'console-socket'),
@@ -107,7 +108,6 @@ const COMMANDS: Record<string, Command> = {
   checkpoint() { throw new RuntimeError(NO_CRIU); },
   restore() { throw new RuntimeError(NO_CRIU); },
 };
-// #endregion
 
 const NO_CRIU = 'checkpoint and restore are not supported (skiff has no ' +
   'CRIU support)';

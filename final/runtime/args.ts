@@ -31,6 +31,7 @@ const CREATE: FlagSet = {
   values: ['bundle', 'pid-file', 'console-socket', 'preserve-fds'],
   short: { b: 'bundle' },
 };
+// #endregion
 
 const FLAGS: Record<string, FlagSet> = {
   create: CREATE,
@@ -59,7 +60,6 @@ const FLAGS: Record<string, FlagSet> = {
   checkpoint: { bools: [], values: [] },
   restore: { bools: [], values: [] },
 };
-// #endregion
 
 /** Reads flags from argv[i] on; returns where the flags stopped. */
 function readFlags(argv: string[], i: number, set: FlagSet,

@@ -25,7 +25,6 @@ export interface Bundle {
   annotations: Record<string, string>;
 }
 
-// #region known-fields
 /**
  * Every field skiff reads, by its path in config.json ("[]" for each
  * element of an array, "*" for any key of a map). A field missing here
@@ -94,6 +93,7 @@ const KNOWN = new Set([
     return [f, `${f}.[]`, `${f}.[].*`];
   })),
 ]);
+// #region known-fields
 /**
  * Fields the spec defines that skiff does not do: refused by name. A
  * property the spec does not define is ignored, as config.md
@@ -110,6 +110,7 @@ const UNSUPPORTED = ['solaris', 'windows', 'vm', 'zos',
 const IGNORED = ['linux.intelRdt'];
 // #endregion
 
+// #region unsupported-field
 /** The first field of `value` the spec has and skiff does not do. */
 function unsupportedField(value: unknown, path: string,
   pattern: string): string | undefined {
@@ -133,6 +134,7 @@ function unsupportedField(value: unknown, path: string,
   }
   return undefined;
 }
+// #endregion
 
 /** An OCI process.json (exec --process), checked as config's process. */
 export function checkProcess(p: Record<string, any>): Process {

@@ -22,6 +22,8 @@ export async function remove(store: Store, id: string, force: boolean,
     throw new RuntimeError(`cannot delete container ${id} that is not ` +
       `stopped: ${status}`);
   }
+  // #endregion
+  // #region delete-stop
   const cgroup = openCgroup(s.cgroup);
   if (status !== 'stopped') {
     if (status === 'paused') await cgroup.thaw().catch(() => {});

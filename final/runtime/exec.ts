@@ -43,6 +43,8 @@ export async function exec(store: Store, id: string,
   if (proc.terminal && o.detach && !o.consoleSocket) {
     throw new RuntimeError('a terminal with --detach needs --console-socket');
   }
+  // #endregion
+  // #region exec-join
   const join: ExecStep = { name: 'cgroup', attach(e) {
     openCgroup(s.cgroup).addProcess(e.pid);
   } };
