@@ -82,6 +82,9 @@ const COMMANDS: Record<string, Command> = {
     detach: bool(p, 'detach'), pidFile: str(p, 'pid-file'),
     cwd: str(p, 'cwd'), env: list_(p, 'env'), user: str(p, 'user'),
     caps: list_(p, 'cap'), noNewPrivs: bool(p, 'no-new-privs'),
+    additionalGids: list_(p, 'additional-gids'),
+    apparmor: str(p, 'apparmor'), processLabel: str(p, 'process-label'),
+    ...refused(p, ['cgroup', 'preserve-fds']),
   }).then((code) => code ?? 0),
   ps(g, p) {
     print(ps(g.store, needId(p), str(p, 'format'), p.args.slice(1)));
@@ -112,11 +115,19 @@ const COMMANDS: Record<string, Command> = {
 const NO_CRIU = 'checkpoint and restore are not supported (skiff has no ' +
   'CRIU support)';
 
-function createOptions(p: Parsed) {
-  const fds = Number(str(p, 'preserve-fds') ?? 0);
-  if (fds !== 0) {
-    throw new RuntimeError('--preserve-fds: not supported by skiff-runtime');
+/** runc's flags skiff-runtime has no use for: a clear no, not silence. */
+function refused(p: Parsed, names: string[]): object {
+  for (const name of names) {
+    const v = p.flags[name];
+    if (v !== undefined && !(name === 'preserve-fds' && v === '0')) {
+      throw new RuntimeError(`--${name}: not supported by skiff-runtime`);
+    }
   }
+  return {};
+}
+
+function createOptions(p: Parsed) {
+  refused(p, ['preserve-fds']);
   return { bundle: str(p, 'bundle') ?? '.', pidFile: str(p, 'pid-file'),
     consoleSocket: str(p, 'console-socket') };
 }

@@ -63,6 +63,25 @@ export interface Confining {
 }
 // #endregion
 
+/** One rlimit; a negative (or too large) one is RLIM_INFINITY, as -1. */
+function setLimit(r: { type: string; soft: number; hard: number }): void {
+  const u64 = (n: number) => (n < 0 || n >= 2 ** 64 ? 2n ** 64n - 1n
+    : BigInt(n));
+  const limit = Buffer.alloc(16);
+  limit.writeBigUInt64LE(u64(r.soft), 0);
+  limit.writeBigUInt64LE(u64(r.hard), 8);
+  if (!(r.type in RLIMITS)) throw new Error(`rlimit "${r.type}": unknown`);
+  try {
+    setrlimit(RLIMITS[r.type], limit);
+  } catch (err) {
+    // Raising a hard limit takes CAP_SYS_RESOURCE in the host's user
+    // namespace (setrlimit(2)), which a nested engine may lack.
+    const code = (err as { code?: string }).code;
+    throw new Error(`setting rlimit ${r.type}: ${code === 'EPERM'
+      ? 'operation not permitted' : code}`, { cause: err });
+  }
+}
+
 // #region apply-process
 /** cwd, limits and, last, the user: after setresuid we may lose the right. */
 export function applyProcess(p: Process, layers: InitLayer[] = [],
@@ -74,24 +93,7 @@ export function applyProcess(p: Process, layers: InitLayer[] = [],
     throw new Error(`chdir to cwd "${p.cwd}": ${(err as { code: string })
       .code}`, { cause: err });
   }
-  // A negative (or too large) limit is RLIM_INFINITY, as docker's -1.
-  const u64 = (n: number) => (n < 0 || n >= 2 ** 64 ? 2n ** 64n - 1n
-    : BigInt(n));
-  for (const r of p.rlimits ?? []) {
-    const limit = Buffer.alloc(16);
-    limit.writeBigUInt64LE(u64(r.soft), 0);
-    limit.writeBigUInt64LE(u64(r.hard), 8);
-    if (!(r.type in RLIMITS)) throw new Error(`rlimit "${r.type}": unknown`);
-    try {
-      setrlimit(RLIMITS[r.type], limit);
-    } catch (err) {
-      // Raising a hard limit takes CAP_SYS_RESOURCE in the host's user
-      // namespace (setrlimit(2)), which a nested engine may lack.
-      const code = (err as { code?: string }).code;
-      throw new Error(`setting rlimit ${r.type}: ${code === 'EPERM'
-        ? 'operation not permitted' : code}`, { cause: err });
-    }
-  }
+  for (const r of p.rlimits ?? []) setLimit(r);
   if (p.user.umask !== undefined) umask(p.user.umask);
   if (p.noNewPrivileges) prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0);
   if (p.terminal) takeTerminal();

@@ -28,6 +28,9 @@ export interface ExecOptions {
   user?: string;
   caps?: string[];
   noNewPrivs?: boolean;
+  additionalGids?: string[];
+  apparmor?: string;
+  processLabel?: string;
 }
 
 // #region exec
@@ -93,6 +96,16 @@ function fromFlags(s: Saved, o: ExecOptions): Process {
     p.user = { ...p.user, uid, gid: gid ?? p.user.gid };
   }
   if (o.noNewPrivs) p.noNewPrivileges = true;
+  if (o.additionalGids?.length) {
+    p.user.additionalGids = o.additionalGids.map((g) => {
+      if (!/^\d+$/.test(g)) {
+        throw new RuntimeError(`--additional-gids "${g}": not a number`);
+      }
+      return Number(g);
+    });
+  }
+  if (o.apparmor) p.apparmorProfile = o.apparmor;
+  if (o.processLabel) p.selinuxLabel = o.processLabel;
   if (o.caps?.length && p.capabilities) {
     const add = (l?: string[]) => [...new Set([...l ?? [], ...o.caps!])];
     const c = p.capabilities;
