@@ -42,7 +42,8 @@ export function expandIncludes(markdown: string, chapterDir: string,
     const path = resolve(chapterDir, file);
     const code = readRegion(path, name);
     used.add(`${path}#${name}`);
-    const lang = { '.ts': 'ts', '.c': 'c', '.sh': 'sh', '.toml': 'ini' }[extname(path)] ?? '';
+    const lang = { '.ts': 'ts', '.c': 'c', '.sh': 'sh', '.toml': 'ini' }[
+      extname(path)] ?? '';
     const label = relative(repo, path);
     shown?.(`${label}#${name}`, code.split('\n').length);
     return `\`\`\`${lang} title="${label}#${name}"\n${code}\n\`\`\``;
