@@ -32,6 +32,8 @@ export interface CreateOptions {
   consoleSocket?: string;
   /** `run` in the foreground: a terminal is ours to relay. */
   foreground?: boolean;
+  /** Our terminal's size, for a relayed one without its own. */
+  consoleSize?: { height: number; width: number };
   stdio?: [StdioEntry, StdioEntry, StdioEntry];
 }
 
@@ -45,6 +47,7 @@ export async function create(store: Store, id: string,
   o: CreateOptions): Promise<Created> {
   const b = loadBundle(o.bundle);
   checkConsole(b.spec, o);
+  b.spec.process.consoleSize ??= o.consoleSize;
   store.claim(id);
   try {
     const fifo = store.fifo(id);

@@ -15,8 +15,10 @@ const RELAYED: NodeJS.Signals[] = ['SIGINT', 'SIGTERM', 'SIGHUP',
 export async function run(store: Store, id: string,
   o: CreateOptions & { detach?: boolean },
   warn: (msg: string) => void): Promise<number> {
-  const { container } = await create(store, id,
-    { ...o, foreground: !o.detach });
+  const tty = process.stdout.isTTY && !o.detach;
+  const { container } = await create(store, id, { ...o,
+    foreground: !o.detach, consoleSize: tty ? { height:
+      process.stdout.rows, width: process.stdout.columns } : undefined });
   const stopRelay = container.console !== undefined && !o.consoleSocket
     ? relayTerminal(container.console) : () => {};
   try {
