@@ -9,6 +9,9 @@ import { isAbsolute, resolve } from 'node:path';
 import type {
   Hook, Process, Spec,
 } from '../../chapters/02-namespaces/spec.ts';
+import {
+  normalizeCapability,
+} from '../../chapters/06-security/capabilities.ts';
 import { selinuxEnabled } from '../../chapters/06-security/lsm.ts';
 import { RuntimeError } from './store.ts';
 
@@ -210,6 +213,18 @@ function toSpec(c: Record<string, any>, bundle: string): Spec {
     user: { uid: 0, gid: 0, ...c.process?.user } };
   if (c.process && (!Array.isArray(process.args) ||
     process.args.length === 0)) fail('process.args', 'missing');
+  for (const [set, names] of Object.entries(process.capabilities ?? {})) {
+    for (const name of names as string[]) {
+      if (!name.startsWith('CAP_')) {
+        fail(`process.capabilities.${set}`, `"${name}" unknown`);
+      }
+      try {
+        normalizeCapability(name);
+      } catch {
+        fail(`process.capabilities.${set}`, `"${name}" unknown`);
+      }
+    }
+  }
   for (const r of process.rlimits ?? []) {
     if (!(r.type in RLIMITS)) fail('process.rlimits', `"${r.type}" unknown`);
   }
