@@ -15,6 +15,7 @@ import {
 import type { MountSpec } from '../binds.ts';
 import { BadRequest, Conflict, NotFound } from './errors.ts';
 import type { Events } from './events.ts';
+import { MAX_NAME } from './limits.ts';
 import { readJson, writeJson } from './state.ts';
 
 export interface Volume {
@@ -43,6 +44,10 @@ export class Volumes {
         'characters for a local volume name, only ' +
         '"[a-zA-Z0-9][a-zA-Z0-9_.-]" are allowed. If you intended to ' +
         'pass a host directory, use absolute path');
+    }
+    if (name.length > MAX_NAME) {
+      throw new BadRequest(`create ${name.slice(0, 64)}...: a volume name ` +
+        `is a directory name, at most ${MAX_NAME} bytes (NAME_MAX)`);
     }
     const existing = this.find(name);
     if (existing) return existing;
