@@ -1,12 +1,13 @@
 // Errors as data: a route throws one of these to answer with its HTTP
-// status; the API's one top-level handler (api/error-body.ts answerOf)
-// reads `status` from these classes only, and sends the message as
+// status; the API's one top-level handler (api/server.ts, through
+// answerOf below) reads `status` from these classes only, and sends the message as
 // docker's JSON body, `{"message": ...}`, which the CLI prints (and maps
 // to its exit code). Anything else thrown is a 500: a fault of the
 // daemon, logged with its stack. (A `status` on any other error, such
 // as a child process's exit status on execFileSync's, is not an HTTP
 // status: `ps` exiting 1 once made the answer's status 1, and Node's
 // http server threw it out of the daemon.)
+import { errnoWords, writeError } from './state.ts';
 
 // #region http-errors (unused)
 /** An error that answers with `status`. */
@@ -79,6 +80,8 @@ export function answerOf(err: unknown, operation: string)
   : { status: number; err: unknown; logged: boolean } {
   const status = statusOf(err);
   if (status !== 500) return { status, err, logged: false };
+  const host = hostFault(err, operation);
+  if (host) return { status, err: host, logged: true };
   if (!(err instanceof Error) || isProgrammingError(err) ||
     isRawSystemError(err)) {
     const code = (err as { code?: unknown }).code;
@@ -89,3 +92,21 @@ export function answerOf(err: unknown, operation: string)
   return { status, err, logged: true };
 }
 // #endregion
+
+/**
+ * A full or read-only disk anywhere down the causes: the host's fault,
+ * named as such (`cannot write PATH: no space left on device`, state.ts
+ * writeError), whatever layer met it (a lock, a fifo, a rmdir). Our own
+ * words for it (writeError's) stay as they are.
+ */
+function hostFault(err: unknown, operation: string): Error | undefined {
+  let words: string | undefined;
+  for (let e = err as Partial<Record<'code' | 'path' | 'cause', any>>;
+    e && typeof e === 'object'; e = e.cause) {
+    words ??= errnoWords(e.code ?? '');
+    if (words && typeof e.path === 'string') return writeError(e.path, e);
+  }
+  if (!words) return undefined;
+  if (err instanceof Error && /^cannot write /.test(err.message)) return err;
+  return new Error(`${operation}: ${words}`, { cause: err });
+}

@@ -16,7 +16,7 @@ import type { MountSpec } from '../binds.ts';
 import { BadRequest, Conflict, NotFound } from './errors.ts';
 import type { Events } from './events.ts';
 import { MAX_NAME } from './limits.ts';
-import { readJson, writeJson } from './state.ts';
+import { readJson, writeError, writeJson } from './state.ts';
 
 export interface Volume {
   Name: string;
@@ -56,10 +56,32 @@ export class Volumes {
       CreatedAt: new Date().toISOString(), Labels: labels, Scope: 'local',
       Options: {},
     };
-    mkdirSync(vol.Mountpoint, { recursive: true, mode: 0o755 });
-    writeJson(join(this.dir, name, 'volume.json'), vol);
+    this.write(vol);
     this.events?.emit('volume', 'create', name, { driver: 'local' });
     return vol;
+  }
+
+  /**
+   * The volume's directory and record; on a full or read-only disk, a
+   * named error and nothing left. Not mkdir's recursive mode: it says
+   * ENOENT for a read-only parent.
+   */
+  private write(vol: Volume): void {
+    const dir = join(this.dir, vol.Name);
+    try {
+      for (const d of [dir, vol.Mountpoint]) {
+        try {
+          mkdirSync(d, { mode: 0o755 });
+        } catch (err) {
+          if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
+        }
+      }
+      writeJson(join(dir, 'volume.json'), vol);
+    } catch (err) {
+      rmSync(dir, { recursive: true, force: true });
+      throw (err as NodeJS.ErrnoException).syscall ? writeError(dir, err)
+        : err;
+    }
   }
 
   find(name: string): Volume | undefined {
