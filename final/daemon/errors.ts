@@ -100,6 +100,7 @@ export function answerOf(err: unknown, operation: string)
  * words for it (writeError's) stay as they are.
  */
 function hostFault(err: unknown, operation: string): Error | undefined {
+  if (err instanceof Error && /^cannot write /.test(err.message)) return err;
   let words: string | undefined;
   for (let e = err as Partial<Record<'code' | 'path' | 'cause', any>>;
     e && typeof e === 'object'; e = e.cause) {
@@ -107,6 +108,5 @@ function hostFault(err: unknown, operation: string): Error | undefined {
     if (words && typeof e.path === 'string') return writeError(e.path, e);
   }
   if (!words) return undefined;
-  if (err instanceof Error && /^cannot write /.test(err.message)) return err;
   return new Error(`${operation}: ${words}`, { cause: err });
 }

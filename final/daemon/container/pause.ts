@@ -20,8 +20,7 @@ export async function pauseContainer(containers: Containers,
   try {
     container.save();
   } catch (err) {
-    // Unrecorded, it must not stay frozen: a next daemon would not know,
-    // and a kill would wait for ever on processes that cannot die.
+    // Unrecorded, it must not stay frozen: a kill would wait for ever.
     container.rec.State = was;
     await cgroup.thaw();
     throw err;
