@@ -314,7 +314,7 @@ describe('a daemon killed in the middle of a start', { skip: !root &&
       ['POST', '/commit?container=none'],
       ['POST', `/commit?container=${up}&repo=BAD!!`],
       ['POST', '/build', tar], ['POST', '/build?dockerfile=none', tar],
-      ['GET', '/networks/none'], ['DELETE', '/networks/none'],
+      ['GET', '/networks/nosuchnet'], ['DELETE', '/networks/nosuchnet'],
       ['DELETE', '/networks/bridge'],
       ['POST', '/networks/create', { Name: 'a/b' }],
       ['POST', '/networks/create', { Name: long }],
@@ -323,7 +323,7 @@ describe('a daemon killed in the middle of a start', { skip: !root &&
       ['POST', '/networks/create', { Name: 'skbad', Driver: 'overlay' }],
       ['POST', '/networks/bridge/connect', { Container: 'none' }],
       ['POST', '/networks/none/connect', { Container: up }],
-      ['POST', '/networks/none/disconnect', { Container: up }],
+      ['POST', '/networks/nosuchnet/disconnect', { Container: up }],
       ['POST', '/volumes/create', { Name: 'a!' }],
       ['POST', '/volumes/create', { Name: long }],
       ['POST', '/volumes/create', { Name: 5 }],
@@ -404,7 +404,7 @@ describe('a daemon killed in the middle of a start', { skip: !root &&
     : Promise<{ status: number; body: string }> {
     return new Promise((resolve, reject) => {
       const req = request({ socketPath: e.sock, method, path,
-        headers: { 'Content-Type': type } },
+        agent: false, headers: { 'Content-Type': type } },
         (res) => {
           let text = '';
           res.on('data', (d) => { text += d; });

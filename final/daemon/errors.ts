@@ -1,12 +1,12 @@
 // Errors as data: a route throws one of these to answer with its HTTP
 // status; the API's one top-level handler (api/server.ts, through
-// answerOf below) reads `status` from these classes only, and sends the message as
-// docker's JSON body, `{"message": ...}`, which the CLI prints (and maps
-// to its exit code). Anything else thrown is a 500: a fault of the
-// daemon, logged with its stack. (A `status` on any other error, such
-// as a child process's exit status on execFileSync's, is not an HTTP
-// status: `ps` exiting 1 once made the answer's status 1, and Node's
-// http server threw it out of the daemon.)
+// answerOf below) reads `status` from these classes only, and sends the
+// message as docker's JSON body, `{"message": ...}`, which the CLI
+// prints (and maps to its exit code). Anything else thrown is a 500: a
+// fault of the daemon, logged with its stack. (A `status` on any other
+// error, such as the child's exit status on execFileSync's, is not an
+// HTTP status: `ps` exiting 1 once made the answer's status 1, and
+// Node's http server threw that out of the daemon.)
 import { errnoWords, writeError } from './state.ts';
 
 // #region http-errors (unused)
@@ -69,7 +69,7 @@ export function isRawSystemError(err: unknown): boolean {
 }
 // #endregion
 
-// #region answer (unused)
+// #region answer
 /**
  * The one mapping from a thrown error to an answer: its status (500
  * when it has none), and the words a client may see. A 500 from a

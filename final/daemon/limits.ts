@@ -5,7 +5,7 @@
 // the door with a 400 that says which limit, and documents them in
 // final/README.md ("Limits").
 
-// #region limits (unused)
+// #region limits
 /**
  * A JSON body: 4 MiB. The largest real one, a create with every field,
  * is a few KiB; a body past this is read and dropped, never kept.
