@@ -18,7 +18,6 @@ export function errorBody(err: unknown, req?: http.IncomingMessage)
     ...(typeof code === 'number' ? { exitCode: code } : {}) });
 }
 
-
 /**
  * Chapters' errors carry no HTTP status: a missing object is a 404, a
  * conflict (rmi of an image in use) a 409, any other a bad request.
