@@ -404,7 +404,7 @@ describe('a daemon killed in the middle of a start', { skip: !root &&
     : Promise<{ status: number; body: string }> {
     return new Promise((resolve, reject) => {
       const req = request({ socketPath: e.sock, method, path,
-        agent: false, headers: { 'Content-Type': type } },
+        headers: { 'Content-Type': type } },
         (res) => {
           let text = '';
           res.on('data', (d) => { text += d; });
