@@ -425,6 +425,40 @@ describe('a daemon killed in the middle of a start', { skip: !root &&
   }
 });
 
+describe('errors as data', () => {
+  const op = 'POST /containers/x/start';
+  const erofs = Object.assign(new Error('EROFS: read-only file system, ' +
+    "open '/r/lock'"), { code: 'EROFS', syscall: 'open', path: '/r/lock' });
+  // [thrown, status answered, words the client gets]
+  const table: [unknown, number, RegExp][] = [
+    [new BadRequest('bad t'), 400, /^bad t$/],
+    [new Conflict('in use'), 409, /^in use$/],
+    [new TypeError('cmd.includes is not a function'), 500,
+      /^POST \/containers\/x\/start: internal error in the daemon; its log/],
+    [new RangeError('Maximum call stack size exceeded'), 500,
+      /: internal error in the daemon;/],
+    // execFileSync's error: `status` is ps's exit status, not HTTP's.
+    [Object.assign(new Error('Command failed: ps --x'), { status: 1 }), 500,
+      /^Command failed/],
+    [Object.assign(new Error("ENOENT: open '/r/x'"), { code: 'ENOENT',
+      syscall: 'open' }), 500, /internal error in the daemon \(ENOENT\)/],
+    [erofs, 500, /^cannot write \/r\/lock: read-only file system$/],
+    [new Error('lock /r/lock: EROFS', { cause: erofs }), 500,
+      /^cannot write \/r\/lock: read-only file system$/],
+    [writeError('/r/state.json', erofs), 500,
+      /^cannot write \/r\/state.json: read-only file system$/],
+    ['a string', 500, /internal error/],
+  ];
+  it('maps each error to its status and words, once', () => {
+    for (const [thrown, status, words] of table) {
+      const a = answerOf(thrown, op);
+      assert.equal(a.status, status, String(thrown));
+      assert.match((a.err as Error).message, words, String(thrown));
+      assert.equal(a.logged, status === 500);
+    }
+  });
+});
+
 /** A body sent as it is, not through JSON.stringify. */
 class Raw {
   constructor(readonly text: string) {}
