@@ -85,6 +85,36 @@ function send(res: http.ServerResponse, out: unknown): void {
 const RAW_BODY = new RegExp('/(build|images/load|images/create|' +
   'containers/[^/]+/archive)$');
 
+/** Past this, a refused body's sender loses the connection instead. */
+const DRAIN_MAX = 1 << 30;
+
+/**
+ * A JSON body's chunks, or undefined past MAX_JSON_BODY: the rest is
+ * read and dropped, never kept, and the 400 goes out once the client
+ * has sent it all. An answer sent in the middle of the upload raced the
+ * close of the connection (a client could get neither), and a `break`
+ * out of `for await` over the request destroys its socket.
+ */
+function collect(req: http.IncomingMessage)
+  : Promise<Buffer[] | undefined> {
+  const declared = Number(req.headers['content-length'] ?? 0);
+  let chunks: Buffer[] | undefined = declared > MAX_JSON_BODY ? undefined
+    : [];
+  let size = 0;
+  return new Promise((resolve, reject) => {
+    req.on('data', (chunk: Buffer) => {
+      size += chunk.length;
+      if (size > MAX_JSON_BODY) chunks = undefined;
+      chunks?.push(chunk);
+      if (size > DRAIN_MAX) req.destroy();
+    });
+    req.once('end', () => resolve(chunks));
+    req.once('error', reject);
+    req.once('close', () => reject(new BadRequest('request body cut ' +
+      'short')));
+  });
+}
+
 async function readBody(req: http.IncomingMessage): Promise<unknown> {
   // A tar (build, load, import, cp) is the handler's to stream:
   // request.raw. docker-py sends application/tar, docker's CLI x-tar or
@@ -93,18 +123,8 @@ async function readBody(req: http.IncomingMessage): Promise<unknown> {
   const path = (req.url ?? '').split('?')[0];
   if (/^application\/(x-tar|tar|octet-stream)/.test(type) ||
     RAW_BODY.test(path)) return undefined;
-  const chunks: Buffer[] = [];
-  let size = 0;
-  const declared = Number(req.headers['content-length'] ?? 0);
-  for await (const chunk of declared > MAX_JSON_BODY ? [] : req) {
-    size += (chunk as Buffer).length;
-    if (size > MAX_JSON_BODY) break;
-    chunks.push(chunk as Buffer);
-  }
-  if (Math.max(size, declared) > MAX_JSON_BODY) {
-    // Refused now; the rest is read and dropped, never kept, so that the
-    // client, still sending, gets the answer.
-    req.resume();
+  const chunks = await collect(req);
+  if (!chunks) {
     throw new BadRequest(`request body is larger than ${MAX_JSON_BODY} ` +
       'bytes');
   }
