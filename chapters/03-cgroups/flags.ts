@@ -60,7 +60,7 @@ export function parseCpuset(value: string, online = onlineCpus()): string {
 }
 // #endregion
 
-function formatCpuList(cpus: number[]): string {
+export function formatCpuList(cpus: number[]): string {
   const runs: string[] = [];
   for (let i = 0; i < cpus.length;) {
     let j = i;

@@ -19,7 +19,10 @@ import type {
 } from '../../chapters/04-aufs-overlay/store.ts';
 import { goArch } from '../../chapters/04-aufs-overlay/archive.ts';
 import { writeAtomic } from '../../chapters/04-aufs-overlay/durable.ts';
-import { unpack } from '../../chapters/04-aufs-overlay/unpack.ts';
+import { TarFormatError } from '../../chapters/04-aufs-overlay/tar.ts';
+import {
+  BreakoutError, unpack,
+} from '../../chapters/04-aufs-overlay/unpack.ts';
 import type { CreateBody } from '../api-types.ts';
 import {
   build, BuildError, type BuildBackend, type FileStep, shortId,
@@ -30,6 +33,7 @@ import {
 import { contextIgnore } from '../build/context.ts';
 import { DockerfileError } from '../build/dockerfile.ts';
 import { imageEvents } from './api/images.ts';
+import { answerOf } from './errors.ts';
 import type { Req } from './api/route.ts';
 import { BuildCache } from './build-cache.ts';
 import { familiar, normalizeRef } from './images.ts';
@@ -78,23 +82,34 @@ export async function buildRoute(engine: Engine, q: Req): Promise<void> {
       }
     });
   } catch (err) {
-    const message = (err as Error).message;
-    const code = err instanceof BuildError ? err.code : 1;
-    if (q.res.headersSent) {
-      emit({ errorDetail: { code, message }, error: message });
-    } else {
-      // Before the first step (no Dockerfile, a parse error, an unknown
-      // --target): dockerd answers 400 with a message, not a stream,
-      // and its CLI says "Error response from daemon: ...".
-      const bad = err instanceof BuildError ||
-        err instanceof DockerfileError;
-      q.res.writeHead(bad ? 400 : 500,
-        { 'Content-Type': 'application/json' });
-      q.res.write(JSON.stringify({ message }));
-    }
+    failed(q, err, emit);
   }
   q.res.end();
   trash.empty();
+}
+
+/**
+ * A build that failed: before the first step (no Dockerfile, a parse
+ * error, an unknown --target, a context that is no tar) dockerd
+ * answers 400 with a message, not a stream, and its CLI says "Error
+ * response from daemon: ..."; after it, the error ends the stream. A
+ * fault of the daemon's own is named, its stack logged (answerOf).
+ */
+function failed(q: Req, caught: unknown, emit: Emit): void {
+  const bad = caught instanceof BuildError ||
+    caught instanceof DockerfileError || caught instanceof TarFormatError ||
+    caught instanceof BreakoutError;
+  const { err, logged } = bad ? { err: caught, logged: false }
+    : answerOf(caught, 'POST /build');
+  if (logged) console.error('skiff daemon: POST /build:', caught);
+  const message = (err as Error).message;
+  const code = err instanceof BuildError ? err.code : 1;
+  if (q.res.headersSent) {
+    emit({ errorDetail: { code, message }, error: message });
+  } else {
+    q.res.writeHead(bad ? 400 : 500, { 'Content-Type': 'application/json' });
+    q.res.write(JSON.stringify({ message }));
+  }
 }
 
 /**

@@ -13,6 +13,7 @@ import { posix } from 'node:path';
 import { pipeline } from 'node:stream/promises';
 import { resolveInRoot } from '../../chapters/02-namespaces/mounts.ts';
 import { mountRootfs } from '../../chapters/04-aufs-overlay/overlay.ts';
+import { TarFormatError } from '../../chapters/04-aufs-overlay/tar.ts';
 import {
   BreakoutError, unpack,
 } from '../../chapters/04-aufs-overlay/unpack.ts';
@@ -141,8 +142,9 @@ export function copyRoutes(engine: Engine): Route[] {
         await withUpload(engine.images.store, q.raw, (file) =>
           unpack({ file }, dir.path));
       } catch (err) {
-        // A member that leaves the destination is the client's fault.
-        if (err instanceof BreakoutError) {
+        // A member that leaves the destination, or no tar at all: the
+        // client's fault.
+        if (err instanceof BreakoutError || err instanceof TarFormatError) {
           throw new BadRequest(`archive: ${err.message}`, { cause: err });
         }
         throw err;

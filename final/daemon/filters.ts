@@ -109,8 +109,9 @@ export function parseFilters(text: string | null,
   try {
     json = JSON.parse(text);
   } catch (err) {
-    throw new BadRequest(`invalid filter: ${(err as Error).message}`,
-      { cause: err });
+    // JSON.parse's own words name a token, not the parameter.
+    throw new BadRequest(`invalid filter: ${JSON.stringify(text)} is not ` +
+      'JSON', { cause: err });
   }
   if (!json || typeof json !== 'object' || Array.isArray(json)) {
     throw new BadRequest(`invalid filter: ${text}`);

@@ -23,10 +23,11 @@ import {
   normalizeRef, sha256, short,
 } from '../../chapters/04-aufs-overlay/store.ts';
 import type { BlobRange } from '../../chapters/04-aufs-overlay/unpack.ts';
+import { answerOf, HttpError } from './errors.ts';
 import { familiar } from './images.ts';
 
 /** A failed pull or push, with the status our API answers with. */
-export class RegistryError extends Error {
+export class RegistryError extends HttpError {
   constructor(readonly status: number, message: string,
     options?: ErrorOptions) {
     super(message, options);
@@ -461,14 +462,19 @@ export async function progressStream(res: http.ServerResponse,
   };
   try {
     await fn(emit);
-  } catch (err) {
-    const message = `${what}: ${(err as Error).message}`;
+  } catch (caught) {
+    const status = caught instanceof HttpError ? caught.status
+      : caught instanceof ImageError ? 400 : 500;
+    // A fault of ours is named, never shown, and logged (answerOf).
+    const { err, logged } = status === 500 ? answerOf(caught, what)
+      : { err: caught, logged: false };
+    if (logged) console.error(`skiff daemon: ${what}:`, caught);
+    const message = err === caught ? `${what}: ${(err as Error).message}`
+      : (err as Error).message;
     if (res.headersSent) {
       emit({ errorDetail: { message }, error: message });
     } else {
-      const status = (err as { status?: number }).status ??
-        (err instanceof ImageError ? 400 : 500);
-      throw new RegistryError(status, message, { cause: err });
+      throw new RegistryError(status, message, { cause: caught });
     }
   }
   res.end();

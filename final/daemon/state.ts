@@ -29,6 +29,12 @@ const CAUSES: Record<string, string> = {
   EACCES: 'permission denied',
 };
 
+/** strerror(3)'s words for a full or read-only disk's errnos. */
+export function errnoWords(code: string): string | undefined {
+  return ['ENOSPC', 'EDQUOT', 'EROFS'].includes(code) ? CAUSES[code]
+    : undefined;
+}
+
 /** `cannot write PATH: no space left on device`, with the errno kept. */
 export function writeError(path: string, err: unknown): Error {
   let code: string | undefined;

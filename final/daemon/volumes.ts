@@ -15,7 +15,8 @@ import {
 import type { MountSpec } from '../binds.ts';
 import { BadRequest, Conflict, NotFound } from './errors.ts';
 import type { Events } from './events.ts';
-import { readJson, writeJson } from './state.ts';
+import { MAX_NAME } from './limits.ts';
+import { readJson, writeError, writeJson } from './state.ts';
 
 export interface Volume {
   Name: string;
@@ -44,6 +45,10 @@ export class Volumes {
         '"[a-zA-Z0-9][a-zA-Z0-9_.-]" are allowed. If you intended to ' +
         'pass a host directory, use absolute path');
     }
+    if (name.length > MAX_NAME) {
+      throw new BadRequest(`create ${name.slice(0, 64)}...: a volume name ` +
+        `is a directory name, at most ${MAX_NAME} bytes (NAME_MAX)`);
+    }
     const existing = this.find(name);
     if (existing) return existing;
     const vol: Volume = {
@@ -51,10 +56,32 @@ export class Volumes {
       CreatedAt: new Date().toISOString(), Labels: labels, Scope: 'local',
       Options: {},
     };
-    mkdirSync(vol.Mountpoint, { recursive: true, mode: 0o755 });
-    writeJson(join(this.dir, name, 'volume.json'), vol);
+    this.write(vol);
     this.events?.emit('volume', 'create', name, { driver: 'local' });
     return vol;
+  }
+
+  /**
+   * The volume's directory and record; on a full or read-only disk, a
+   * named error and nothing left. Not mkdir's recursive mode: it says
+   * ENOENT for a read-only parent.
+   */
+  private write(vol: Volume): void {
+    const dir = join(this.dir, vol.Name);
+    try {
+      for (const d of [dir, vol.Mountpoint]) {
+        try {
+          mkdirSync(d, { mode: 0o755 });
+        } catch (err) {
+          if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
+        }
+      }
+      writeJson(join(dir, 'volume.json'), vol);
+    } catch (err) {
+      rmSync(dir, { recursive: true, force: true });
+      throw (err as NodeJS.ErrnoException).syscall ? writeError(dir, err)
+        : err;
+    }
   }
 
   find(name: string): Volume | undefined {

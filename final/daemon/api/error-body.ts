@@ -2,7 +2,9 @@
 // error carries, and docker's words where its CLI reads them.
 import type http from 'node:http';
 import { runcWords } from '../../../chapters/01-chroot/chroot.ts';
-import { BadRequest, Conflict, NotFound } from '../errors.ts';
+import {
+  BadRequest, Conflict, HttpError, isProgrammingError, NotFound,
+} from '../errors.ts';
 import type { Route } from './route.ts';
 
 /** docker's error body, with the exit code a CLI should exit with. */
@@ -15,7 +17,6 @@ export function errorBody(err: unknown, req?: http.IncomingMessage)
   return JSON.stringify({ message,
     ...(typeof code === 'number' ? { exitCode: code } : {}) });
 }
-
 
 /**
  * Chapters' errors carry no HTTP status: a missing object is a 404, a
@@ -32,12 +33,12 @@ export function translated(plain: Route): Route {
 }
 
 function withStatus(err: unknown): unknown {
-  if ((err as { status?: number }).status) return err;
+  if (err instanceof HttpError) return err;
   const message = (err as Error).message;
   if (/ not found$|^no such/i.test(message)) return new NotFound(message);
   if (/^conflict/.test(message)) return new Conflict(message);
   if (err instanceof Error && err.constructor !== Error &&
-    !(err instanceof TypeError) && !(err instanceof RangeError)) {
+    !isProgrammingError(err)) {
     return new BadRequest(message, { cause: err });
   }
   return err;

@@ -88,8 +88,22 @@ export function inspect(engine: Engine, container: Container,
       rootfsOf(engine.images.store, container.id).merged } },
     NetworkSettings: { ...networkSettings(engine.net, container),
       Ports: portMap(container) },
+    Skiff: skiffOnly(container),
   };
 }
+
+// #region skiff-only (unused)
+/**
+ * What skiff knows that docker's inspect has no field for, under a key
+ * of its own: Go's decoder (the docker CLI, compose) and docker-py
+ * ignore a key they do not know, and no future docker field can take
+ * its name. LogLinesDropped: lines this daemon could not write to the
+ * json-file log (a full disk, logs.ts); dockerd counts none.
+ */
+function skiffOnly(container: Container) {
+  return { LogLinesDropped: container.log.dropped };
+}
+// #endregion
 
 /**
  * NetworkSettings as docker shows them: one entry per network, with

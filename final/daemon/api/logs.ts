@@ -1,7 +1,6 @@
 // GET /containers/{id}/logs.
 import { frame } from '../../stdcopy.ts';
 import type { Container } from '../container/container.ts';
-import { BadRequest } from '../errors.ts';
 import { type LogEntry, readLog } from '../logs.ts';
 import { rfc3339Ns, unixNs } from '../../timestamps.ts';
 import { flag, type Req } from './route.ts';
@@ -12,20 +11,25 @@ const nowNs = () => BigInt(Date.now()) * 1_000_000n;
 /**
  * `since` and `until` in ns: docker's clients send Unix seconds with an
  * optional fraction ("1733331600.123456789"), turning durations and
- * dates into that themselves; 0 or absent means no bound.
+ * dates into that themselves; 0 or absent means no bound. (query.ts
+ * refused anything else at the door.)
  */
 function window(request: Req): { since: bigint; until: bigint } {
   const bound = (name: string, none: bigint) => {
     const text = request.query.get(name);
-    if (!text || text === '0') return none;
-    const ns = unixNs(text);
-    if (ns === undefined) {
-      throw new BadRequest(`logs: invalid value for "${name}": "${text}" ` +
-        'is not Unix seconds');
-    }
-    return ns;
+    return !text || text === '0' ? none : unixNs(text) ?? none;
   };
   return { since: bound('since', 0n), until: bound('until', NEVER) };
+}
+
+/**
+ * `tail`: the last N lines; "all", a negative number or one Go's Atoi
+ * cannot read is every line, as dockerd's daemon/logs.go reads it (a
+ * client's `tail=abc` is answered, not refused, by dockerd 20.10 too).
+ */
+function tailLines(text: string | null): number | undefined {
+  return text && /^[+-]?\d+$/.test(text) && Number(text) >= 0
+    ? Number(text) : undefined;
 }
 
 /**
@@ -39,8 +43,7 @@ export function logs(container: Container, request: Req): Promise<void> {
   const want = { stdout: flag(request, 'stdout'),
     stderr: flag(request, 'stderr') };
   const stamped = flag(request, 'timestamps');
-  const tailText = request.query.get('tail');
-  const tail = !tailText || tailText === 'all' ? undefined : Number(tailText);
+  const tail = tailLines(request.query.get('tail'));
   const { since, until } = window(request);
   const res = request.res;
   res.writeHead(200, { 'Content-Type': tty

@@ -1,10 +1,10 @@
 // What runs in a container: `docker top` and `docker stats`.
-import { execFileSync } from 'node:child_process';
+import { spawnSync } from 'node:child_process';
 import type { Container } from '../container/container.ts';
 import type { Engine } from '../engine.ts';
 import { descendants } from '../runtime.ts';
 import { containerStats } from '../stats.ts';
-import { Conflict } from '../errors.ts';
+import { BadRequest, Conflict } from '../errors.ts';
 import { flag, type Req } from './route.ts';
 
 // #region top
@@ -21,8 +21,7 @@ export function top(engine: Engine, container: Container, request: Req) {
     pids = descendants(container.running.pid);
   }
   engine.containers.event(container, 'top');
-  const lines = execFileSync('ps', [...args], { encoding: 'utf8' })
-    .trimEnd().split('\n');
+  const lines = ps(args);
   const titles = lines[0].trim().split(/\s+/);
   const pidColumn = titles.indexOf('PID');
   const rows = lines.slice(1).map((line) => {
@@ -33,6 +32,20 @@ export function top(engine: Engine, container: Container, request: Req) {
   return { Titles: titles, Processes: rows };
 }
 // #endregion
+
+/**
+ * The host's ps with the client's ps_args: arguments ps refuses are
+ * the client's error, answered with ps's first words (dockerd's 500
+ * "ps: error: unknown gnu long option", as a 400).
+ */
+function ps(args: string[]): string[] {
+  const r = spawnSync('ps', args, { encoding: 'utf8' });
+  if (r.status !== 0) {
+    const why = (r.stderr || r.error?.message || '').trim().split('\n')[0];
+    throw new BadRequest(`ps: ${why}`);
+  }
+  return r.stdout.trimEnd().split('\n');
+}
 
 /** GET /containers/{id}/stats: one sample, or one a second. */
 export async function stats(engine: Engine, container: Container,

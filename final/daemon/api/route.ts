@@ -1,6 +1,7 @@
 // What a route is: a method, a path pattern, a handler of the request.
 import type http from 'node:http';
 import { API_VERSION } from '../../paths.ts';
+import { BadRequest } from '../errors.ts';
 
 export interface Req {
   method: string;
@@ -27,6 +28,15 @@ export const NAME = '(.+)';
 export function route(method: string, path: string, handler: Handler)
   : Route {
   return { method, pattern: new RegExp(`^${path}$`), handler };
+}
+
+/** A path the routes can decode: `%ZZ` is the client's error (400). */
+export function checkPath(path: string): void {
+  try {
+    decodeURIComponent(path);
+  } catch (err) {
+    throw new BadRequest(`invalid URL escape in ${path}`, { cause: err });
+  }
 }
 
 /** The path's first parameter, decoded. */

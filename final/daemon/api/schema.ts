@@ -5,6 +5,7 @@
 // structs; we write the types down, as moby's API reference has them
 // (swagger.yaml, v1.41), and check with one small walker.
 import { BadRequest } from '../errors.ts';
+import { MAX_DEPTH } from '../limits.ts';
 
 /** A JSON type as Go decodes it; `null` is accepted everywhere. */
 export type Schema =
@@ -15,15 +16,6 @@ export type Schema =
   | { map: Schema }
   | { struct: string; fields: Record<string, Schema> };
 
-// #region limits (unused)
-/**
- * Limits dockerd does not spell out but Go's decoder or the kernel do:
- * a JSON body over 4 MiB is no container's config; encoding/json stops
- * at 10,000 levels of nesting, we at 64 (no API type is deeper than 6).
- */
-export const MAX_JSON_BODY = 4 << 20;
-export const MAX_DEPTH = 64;
-// #endregion
 
 const GO_TYPE: Record<string, string> = {
   string: 'string', int: 'int64', uint: 'uint64', number: 'float64',

@@ -4,7 +4,12 @@
 // Fields skiff does not use are typed too: a client that sends them
 // wrongly typed gets dockerd's 400, not silence.
 import { isIPv4 } from 'node:net';
+import { parseSubnet } from '../../../chapters/05-network/cidr.ts';
+import {
+  formatCpuList, onlineCpus, parseCpuList,
+} from '../../../chapters/03-cgroups/flags.ts';
 import { BadRequest } from '../errors.ts';
+import { MAX_STRING } from '../limits.ts';
 import { check, checkDepth, type Schema } from './schema.ts';
 
 const S = 'string';
@@ -102,6 +107,9 @@ const EXEC_CREATE = struct('types.ExecConfig', { User: S,
 const UPDATE = struct('container.UpdateConfig',
   { ...RESOURCES, RestartPolicy: RESTART });
 
+const VOLUME_CREATE = struct('volume.VolumeCreateBody', { Name: S,
+  Driver: S, DriverOpts: { map: S }, Labels: { map: S } });
+
 const CONNECT = struct('types.NetworkConnect',
   { Container: S, EndpointConfig: ENDPOINT, Force: 'bool' });
 
@@ -113,6 +121,7 @@ const BODIES: [string, RegExp, Schema, ((body: any) => void)?][] = [
   ['POST', /^\/containers\/[^/]+\/exec$/, EXEC_CREATE, execRanges],
   ['POST', /^\/networks\/create$/, NETWORK_CREATE, networkRanges],
   ['POST', /^\/networks\/[^/]+\/(dis)?connect$/, CONNECT],
+  ['POST', /^\/volumes\/create$/, VOLUME_CREATE, labelsOf],
 ];
 
 /** Checks a JSON body before its route runs: a 400 if it is wrong. */
@@ -144,6 +153,7 @@ function createRanges(body: Record<string, any>): void {
     throw new BadRequest(`the working directory '${dir}' is invalid, it ` +
       'needs to be an absolute path');
   }
+  sizes(body);
   const host = body.HostConfig ?? {};
   resourceRanges(host);
   for (const [key, bindings] of Object.entries(host.PortBindings ?? {})) {
@@ -167,8 +177,8 @@ function validPorts(spec: string): boolean {
 const POLICIES = ['', 'no', 'always', 'on-failure', 'unless-stopped'];
 
 function resourceRanges(r: Record<string, any>): void {
-  for (const key of ['Memory', 'MemoryReservation', 'NanoCpus',
-    'CpuShares', 'CpuPeriod', 'CpuQuota', 'ShmSize']) {
+  dockerdRanges(r);
+  for (const key of ['MemoryReservation', 'CpuShares', 'CpuQuota']) {
     if (typeof r[key] === 'number' && r[key] < 0) {
       throw new BadRequest(`invalid ${key}: ${r[key]} is negative`);
     }
@@ -180,6 +190,45 @@ function resourceRanges(r: Record<string, any>): void {
   if ((r.RestartPolicy?.MaximumRetryCount ?? 0) < 0) {
     throw new BadRequest('maximum retry count cannot be negative');
   }
+  if (r.CpusetCpus) cpusetRange(r.CpusetCpus);
+  if (r.CpusetMems) {
+    fromChapter(() => parseCpuList(r.CpusetMems, '--cpuset-mems'));
+  }
+}
+
+/** moby's verifyPlatformContainerResources: its ranges, its words. */
+function dockerdRanges(r: Record<string, any>): void {
+  const ncpu = onlineCpus().length;
+  if (r.Memory && r.Memory < 6 << 20) {
+    throw new BadRequest('Minimum memory limit allowed is 6MB');
+  }
+  if (r.NanoCpus && (r.NanoCpus < 0 || r.NanoCpus > ncpu * 1e9)) {
+    throw new BadRequest(`Range of CPUs is from 0.01 to ${ncpu}.00, as ` +
+      `there are only ${ncpu} CPUs available`);
+  }
+  if (r.CpuPeriod && (r.CpuPeriod < 1000 || r.CpuPeriod > 1_000_000)) {
+    throw new BadRequest('CPU cfs period can not be less than 1ms (i.e. ' +
+      '1000) or larger than 1s (i.e. 1000000)');
+  }
+  if (r.ShmSize < 0) {
+    throw new BadRequest('SHM size can not be less than 0');
+  }
+}
+
+/** A cpuset of CPUs this host has online (chapter 03's parser). */
+function cpusetRange(value: string): void {
+  let cpus: number[];
+  try {
+    cpus = parseCpuList(value);
+  } catch (err) {
+    throw new BadRequest(`Invalid value ${value} for cpuset cpus: ` +
+      `invalid format: ${value}`, { cause: err });
+  }
+  const online = onlineCpus();
+  if (cpus.some((cpu) => !online.includes(cpu))) {
+    throw new BadRequest(`Requested CPUs are not available - requested ` +
+      `${value}, available: ${formatCpuList(online)}`);
+  }
 }
 
 function execRanges(body: Record<string, any>): void {
@@ -187,10 +236,12 @@ function execRanges(body: Record<string, any>): void {
   if (!cmd || cmd.length === 0) {
     throw new BadRequest('No exec command specified');
   }
+  sizes(body);
 }
 
 function networkRanges(body: Record<string, any>): void {
   if (!body.Name) throw new BadRequest('network name is required');
+  labelsOf(body);
   for (const c of body.IPAM?.Config ?? []) {
     for (const key of ['Subnet', 'IPRange'] as const) {
       const value = c?.[key];
@@ -201,7 +252,56 @@ function networkRanges(body: Record<string, any>): void {
     if (c?.Gateway && !isIPv4(c.Gateway)) {
       throw new BadRequest(`invalid gateway address: ${c.Gateway}`);
     }
+    // A valid CIDR chapter 05 cannot make a bridge of (/31, /0).
+    if (c?.Subnet) fromChapter(() => parseSubnet(c.Subnet));
   }
+  const driver = body.Driver ?? '';
+  if (driver !== '' && driver !== 'bridge') {
+    throw new BadRequest(`network driver "${driver}": skiff has the ` +
+      'bridge driver only');
+  }
+}
+
+/** A chapter's parser's refusal, as the client's error. */
+function fromChapter(parse: () => unknown): void {
+  try {
+    parse();
+  } catch (err) {
+    throw new BadRequest((err as Error).message, { cause: err });
+  }
+}
+// #endregion
+
+// #region sizes (unused)
+/** Env entries and labels within MAX_STRING (limits.ts); env named. */
+function sizes(body: Record<string, any>): void {
+  for (const env of body.Env ?? []) {
+    if (env === null) continue;
+    if (env.startsWith('=')) {
+      throw new BadRequest(`invalid environment variable: ${env}`);
+    }
+    if (Buffer.byteLength(env) > MAX_STRING) {
+      throw new BadRequest(`invalid environment variable ` +
+        `${env.split('=')[0].slice(0, 64)}: ${Buffer.byteLength(env)} ` +
+        `bytes, over the kernel's ${MAX_STRING} (MAX_ARG_STRLEN)`);
+    }
+  }
+  labelSizes(body.Labels);
+}
+
+function labelSizes(labels?: Record<string, string> | null): void {
+  for (const [key, value] of Object.entries(labels ?? {})) {
+    const bytes = Buffer.byteLength(key) + Buffer.byteLength(value ?? '');
+    if (bytes > MAX_STRING) {
+      throw new BadRequest(`invalid label ${key.slice(0, 64)}: ${bytes} ` +
+        `bytes, over skiff's limit of ${MAX_STRING}`);
+    }
+  }
+}
+
+/** A volume's or network's labels (their names: volumes.ts, ch. 05). */
+function labelsOf(body: Record<string, any>): void {
+  labelSizes(body.Labels);
 }
 // #endregion
 

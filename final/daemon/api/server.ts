@@ -4,11 +4,12 @@
 import http from 'node:http';
 import { API_VERSION } from '../../paths.ts';
 import type { Engine } from '../engine.ts';
-import { BadRequest, NotFound } from '../errors.ts';
+import { answerOf, BadRequest, NotFound } from '../errors.ts';
 import { errorBody } from './error-body.ts';
-import { MAX_JSON_BODY } from './schema.ts';
+import { checkQuery } from './query.ts';
+import { MAX_JSON_BODY } from '../limits.ts';
 import { checkBody } from './schemas.ts';
-import type { Route } from './route.ts';
+import { checkPath, type Route } from './route.ts';
 import { routes } from './routes.ts';
 import { upgradeRouter } from './upgrade.ts';
 
@@ -16,7 +17,13 @@ export function createServer(engine: Engine): http.Server {
   const execs = engine.containers.execs;
   const table = routes(engine, execs);
   const server = http.createServer((req, res) => {
-    void handle(table, req, res);
+    // The last net: an answer that cannot even be sent (a status Node
+    // refuses) drops this connection, never the daemon.
+    handle(table, req, res).catch((err) => {
+      console.error(`skiff daemon: ${req.method} ${req.url}: ` +
+        'no answer sent:', err);
+      res.destroy();
+    });
   });
   server.on('upgrade', upgradeRouter(engine, execs));
   return server;
@@ -38,37 +45,75 @@ async function handle(table: Route[], req: http.IncomingMessage,
     const found = table.find((route) => route.method === req.method &&
       (params = route.pattern.exec(path)?.slice(1)) !== undefined);
     if (!found) throw new NotFound('page not found');
+    checkPath(path);
+    checkQuery(req.method!, path, url.searchParams);
     const body = await readBody(req);
     checkBody(req.method!, path, body);
     const out = await found.handler({ method: req.method!,
       params: params!, query: url.searchParams, body, raw: req, res });
     if (res.headersSent) return;
-    if (typeof out === 'string') {
-      res.setHeader('Content-Type', 'text/plain; charset=utf-8');
-      res.end(out);
-    } else if (out === undefined) {
-      res.statusCode = res.statusCode === 200 ? 204 : res.statusCode;
-      res.end();
-    } else {
-      res.setHeader('Content-Type', 'application/json');
-      res.end(JSON.stringify(out) + '\n');
-    }
-  } catch (err) {
-    const status = (err as { status?: number }).status ?? 500;
+    send(res, out);
+  } catch (caught) {
+    const { status, err, logged } = answerOf(caught,
+      `${req.method} ${path}`);
+    // A 500 is the daemon's own fault: its stack goes to the daemon log.
+    if (logged) console.error(`skiff daemon: ${req.method} ${path}:`, caught);
     if (res.headersSent) return void res.end();
     res.statusCode = status;
     if (status === 304) return void res.end();
     res.setHeader('Content-Type', 'application/json');
     res.end(errorBody(err, req) + '\n');
-    // A 500 is the daemon's own fault: its stack goes to the daemon log.
-    if (status === 500) console.error('skiff daemon:', err);
   }
   // #endregion
+}
+
+/** A route's answer: text, nothing (204), or JSON. */
+function send(res: http.ServerResponse, out: unknown): void {
+  if (typeof out === 'string') {
+    res.setHeader('Content-Type', 'text/plain; charset=utf-8');
+    res.end(out);
+  } else if (out === undefined) {
+    res.statusCode = res.statusCode === 200 ? 204 : res.statusCode;
+    res.end();
+  } else {
+    res.setHeader('Content-Type', 'application/json');
+    res.end(JSON.stringify(out) + '\n');
+  }
 }
 
 /** Where the body is a tar, whatever Content-Type a client sends. */
 const RAW_BODY = new RegExp('/(build|images/load|images/create|' +
   'containers/[^/]+/archive)$');
+
+/** Past this, a refused body's sender loses the connection instead. */
+const DRAIN_MAX = 1 << 30;
+
+/**
+ * A JSON body's chunks, or undefined past MAX_JSON_BODY: the rest is
+ * read and dropped, never kept, and the 400 goes out once the client
+ * has sent it all. An answer sent in the middle of the upload raced the
+ * close of the connection (a client could get neither), and a `break`
+ * out of `for await` over the request destroys its socket.
+ */
+function collect(req: http.IncomingMessage)
+  : Promise<Buffer[] | undefined> {
+  const declared = Number(req.headers['content-length'] ?? 0);
+  let chunks: Buffer[] | undefined = declared > MAX_JSON_BODY ? undefined
+    : [];
+  let size = 0;
+  return new Promise((resolve, reject) => {
+    req.on('data', (chunk: Buffer) => {
+      size += chunk.length;
+      if (size > MAX_JSON_BODY) chunks = undefined;
+      chunks?.push(chunk);
+      if (size > DRAIN_MAX) req.destroy();
+    });
+    req.once('end', () => resolve(chunks));
+    req.once('error', reject);
+    req.once('close', () => reject(new BadRequest('request body cut ' +
+      'short')));
+  });
+}
 
 async function readBody(req: http.IncomingMessage): Promise<unknown> {
   // A tar (build, load, import, cp) is the handler's to stream:
@@ -78,18 +123,8 @@ async function readBody(req: http.IncomingMessage): Promise<unknown> {
   const path = (req.url ?? '').split('?')[0];
   if (/^application\/(x-tar|tar|octet-stream)/.test(type) ||
     RAW_BODY.test(path)) return undefined;
-  const chunks: Buffer[] = [];
-  let size = 0;
-  const declared = Number(req.headers['content-length'] ?? 0);
-  for await (const chunk of declared > MAX_JSON_BODY ? [] : req) {
-    size += (chunk as Buffer).length;
-    if (size > MAX_JSON_BODY) break;
-    chunks.push(chunk as Buffer);
-  }
-  if (Math.max(size, declared) > MAX_JSON_BODY) {
-    // Refused now; the rest is read and dropped, never kept, so that the
-    // client, still sending, gets the answer.
-    req.resume();
+  const chunks = await collect(req);
+  if (!chunks) {
     throw new BadRequest(`request body is larger than ${MAX_JSON_BODY} ` +
       'bytes');
   }

@@ -8,8 +8,9 @@ import { frame } from '../../stdcopy.ts';
 import type { Engine } from '../engine.ts';
 import type { ExecInstance, Execs } from '../execs.ts';
 import type { LogEntry } from '../logs.ts';
-import { BadRequest } from '../errors.ts';
+import { answerOf, BadRequest } from '../errors.ts';
 import { errorBody } from './error-body.ts';
+import { checkPath } from './route.ts';
 
 // #region server-upgrade
 /** The upgraded requests: attach, and an exec's start. */
@@ -21,14 +22,16 @@ export function upgradeRouter(engine: Engine, execs: Execs) {
     const execStarting = /^\/exec\/([^/]+)\/start$/.exec(path);
     dropWhenGone(socket);
     void (async () => {
+      checkPath(path);
       if (execStarting) {
         return execStart(execs, execs.get(execStarting[1]), socket);
       }
       if (!attaching) throw new BadRequest(`page not found: ${path}`);
       attach(engine, socket, url.searchParams,
         decodeURIComponent(attaching[1]));
-    })().catch((err) => {
-      const status = (err as { status?: number }).status ?? 500;
+    })().catch((caught) => {
+      const { status, err, logged } = answerOf(caught, `POST ${path}`);
+      if (logged) console.error(`skiff daemon: POST ${path}:`, caught);
       const body = errorBody(err);
       socket.end(`HTTP/1.1 ${status} ${http.STATUS_CODES[status]}\r\n` +
         'Content-Type: application/json\r\nContent-Length: ' +

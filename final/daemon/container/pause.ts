@@ -12,12 +12,20 @@ export async function pauseContainer(containers: Containers,
   if (container.rec.State.Paused) {
     throw new Conflict(`Container ${container.id} is already paused`);
   }
-  await containers.opts.runtime.cgroup(container.spec(), container.id)
-    .freeze();
-  container.rec.State = { ...container.rec.State, Paused: true,
-    Status: 'paused' };
+  const cgroup = containers.opts.runtime.cgroup(container.spec(),
+    container.id);
+  await cgroup.freeze();
+  const was = container.rec.State;
+  container.rec.State = { ...was, Paused: true, Status: 'paused' };
+  try {
+    container.save();
+  } catch (err) {
+    // Unrecorded, it must not stay frozen: a kill would wait for ever.
+    container.rec.State = was;
+    await cgroup.thaw();
+    throw err;
+  }
   containers.health.unwatch(container); // moby's: no probes while paused
-  container.save();
   containers.event(container, 'pause');
 }
 
@@ -32,7 +40,8 @@ export async function unpauseContainer(containers: Containers,
   container.rec.State = { ...container.rec.State, Paused: false,
     Status: 'running' };
   containers.health.resume(container);
-  container.save();
+  // Thawed is the safe state: kept even when the disk refuses the record.
+  container.saveOrLog();
   containers.event(container, 'unpause');
 }
 // #endregion

@@ -28,7 +28,12 @@ export function renameContainer(containers: Containers,
       (err as Error).message, { cause: err });
   }
   container.rec.Name = `/${name}`;
-  container.save();
+  try {
+    container.save();
+  } catch (err) {
+    container.rec.Name = oldName; // the record on disk kept it too
+    throw err;
+  }
   containers.event(container, 'rename', { oldName });
 }
 // #endregion

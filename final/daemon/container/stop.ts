@@ -27,8 +27,11 @@ export async function stopContainer(containers: Containers,
   const seconds = timeout ?? config.StopTimeout ?? 10;
   sendSignal(containers, container, signal ?? config.StopSignal ??
     'SIGTERM');
-  const timer = setTimeout(() =>
-    sendSignal(containers, container, 'SIGKILL'), seconds * 1000);
+  // A negative timeout waits for ever (docker's `stop -t -1`); one past
+  // setTimeout's 2^31-1 ms (24.8 days) would fire at once: capped.
+  const timer = seconds < 0 ? undefined : setTimeout(() =>
+    sendSignal(containers, container, 'SIGKILL'),
+  Math.min(seconds * 1000, 2 ** 31 - 1));
   await exit;
   clearTimeout(timer);
   containers.event(container, 'stop');

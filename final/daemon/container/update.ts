@@ -63,9 +63,21 @@ async function applyLive(containers: Containers, container: Container,
     await containers.opts.runtime.cgroup(container.spec(), container.id)
       .apply(limits);
   } catch (err) {
-    throw new Error(`Cannot update container ${container.id}: ` +
+    // The kernel refusing a value (a pids.max past PID_MAX_LIMIT, a
+    // cpuset.mems of nodes it has not) is the client's error.
+    const Wrap = refusedValue(err) ? BadRequest : Error;
+    throw new Wrap(`Cannot update container ${container.id}: ` +
       (err as Error).message, { cause: err });
   }
+}
+
+/** EINVAL or ERANGE anywhere down the error's causes. */
+function refusedValue(err: unknown): boolean {
+  for (let e = err as { code?: string; cause?: unknown } | undefined; e;
+    e = e.cause as typeof e) {
+    if (e.code === 'EINVAL' || e.code === 'ERANGE') return true;
+  }
+  return /: (EINVAL|ERANGE)$/.test((err as Error)?.message ?? '');
 }
 
 /** moby's verifyPlatformContainerResources, for what update takes. */
