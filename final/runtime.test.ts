@@ -438,7 +438,9 @@ async function running(rt: Runtime): Promise<object> {
     'sleep', '50']);
   const pid = Number(readFileSync(pidFile, 'utf8'));
   assert.ok(living(pid), `${rt.name}: exec --detach's ${pid} lives`);
-  assert.equal(readFileSync(`/proc/${pid}/cmdline`, 'utf8'), 'sleep\x0050\x00');
+  // runc writes the pid file before its init has called execve(2).
+  await until(`${rt.name}: ${pid} runs sleep`, () =>
+    readFileSync(`/proc/${pid}/cmdline`, 'utf8') === 'sleep\x0050\x00');
   assert.ok(inCgroup(pid, c.cgroup), `${rt.name}: exec'd in the cgroup`);
 
   await rt.ok(['pause', c.id]);
