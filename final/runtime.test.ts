@@ -9,18 +9,17 @@
 import assert from 'node:assert/strict';
 import { spawn, spawnSync } from 'node:child_process';
 import {
-  closeSync, createReadStream, existsSync, mkdirSync, openSync, readdirSync,
-  readFileSync, rmSync, writeFileSync,
+  closeSync, createReadStream, existsSync, mkdirSync, mkdtempSync, openSync,
+  readdirSync, readFileSync, rmSync, writeFileSync,
 } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, test, type TestContext } from 'node:test';
 import { syscall } from '../chapters/01-chroot/kernel.ts';
 import { cachedRootfs } from '../chapters/01-chroot/rootfs.ts';
 import { receiveFds } from '../chapters/02-namespaces/console.ts';
 import { procStat } from '../chapters/02-namespaces/procfs.ts';
-import {
-  isRoot, REPO, tempDir, uniqueName,
-} from '../support/testing.ts';
+import { isRoot, REPO, uniqueName } from '../support/testing.ts';
 import { type Out, TIMEOUT } from './testing.ts';
 
 const SKIFF = join(REPO, 'final/skiff-runtime');
@@ -109,7 +108,8 @@ class Runtime {
   }
 
   cleanup(): void {
-    for (const id of this.ids) {
+    // Only those with a state dir left: each command costs a node start.
+    for (const id of this.ids.filter((i) => existsSync(join(this.root, i)))) {
       spawnSync(this.bin, ['--root', this.root, 'delete', '--force', id],
         { timeout: TIMEOUT });
     }
@@ -143,11 +143,15 @@ function baseConfig(): Record<string, any> {
 
 /** skiff's runtime and, if this host has it, runc, for test `t`. */
 function runtimes(t: TestContext): Runtime[] {
-  const dir = tempDir(t, 'skiff-rt-');
+  const dir = mkdtempSync(join(tmpdir(), 'skiff-rt-'));
   const list = [new Runtime('skiff', SKIFF, join(dir, 'skiff'))];
   if (HAVE_RUNC) list.push(new Runtime('runc', RUNC, join(dir, 'runc')));
   for (const rt of list) mkdirSync(rt.dir);
-  t.after(() => list.forEach((rt) => rt.cleanup()));
+  // The containers first: their state is in `dir`.
+  t.after(() => {
+    list.forEach((rt) => rt.cleanup());
+    rmSync(dir, { recursive: true, force: true });
+  });
   return list;
 }
 
