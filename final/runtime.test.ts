@@ -30,6 +30,10 @@ const opts = { skip: !isRoot && 'needs root (sudo npm test)' };
 /** What the spec's state document must hold (runtime.md "State"). */
 const STATE_KEYS = ['ociVersion', 'id', 'status', 'pid', 'bundle'];
 
+/** The hooks in the order config.md has them run. */
+const HOOKS = ['prestart', 'createRuntime', 'createContainer',
+  'startContainer', 'poststart', 'poststop'];
+
 /** One runtime binary with a --root of its own, for one test. */
 class Runtime {
   readonly root: string;
@@ -128,8 +132,7 @@ let base: Record<string, any> | undefined;
 /** `skiff-runtime spec`'s config.json, written once. */
 function baseConfig(): Record<string, any> {
   if (base) return base;
-  const dir = join(REPO, '.cache', `runtime-test-${process.pid}`);
-  mkdirSync(dir, { recursive: true });
+  const dir = mkdtempSync(join(tmpdir(), 'skiff-rt-spec-'));
   try {
     const r = spawnSync(SKIFF, ['spec', '--bundle', dir],
       { encoding: 'utf8', timeout: TIMEOUT });
@@ -184,7 +187,7 @@ function inCgroup(pid: number, path: string): boolean {
     .some((l) => l.endsWith(`:${path}`));
 }
 
-/** A process, not a zombie: a stopped container's init is neither. */
+/** Alive, not a zombie (that one has died: only wait(2) is left). */
 const living = (pid: number) => {
   const st = procStat(pid);
   return !!st && st.state !== 'Z' && st.state !== 'X';
@@ -467,9 +470,6 @@ async function running(rt: Runtime): Promise<object> {
     limit: String(64 << 20), events: ['stats', true, 64 << 20] });
   return seen;
 }
-
-const HOOKS = ['prestart', 'createRuntime', 'createContainer',
-  'startContainer', 'poststart', 'poststop'];
 
 /**
  * A container whose every hook appends its name to `order` and saves
