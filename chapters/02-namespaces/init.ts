@@ -191,10 +191,12 @@ function fail(err: unknown): never {
  * Now ready, it tells the engine so (EOF on the error pipe: `create`
  * returns), then blocks in openat(2) for writing until `start` opens
  * the FIFO for reading (fifo(7)). The FIFO stays open until execve(2)
- * closes it, which tells `start` the command runs.
+ * closes it, which tells `start` the command runs. The caller writes
+ * the byte once the startContainer hooks ran: EOF without it tells
+ * `start` they failed (runtime.md: start fails, the container stops).
  */
 function holdUntilStarted(dir: number, name: string,
-  proc: Spec['process']): void {
+  proc: Spec['process']): number {
   // What runc checks before the wait: a missing command fails create.
   // (An OCI config may have no process until start, which refuses it.)
   if (proc.args.length) findExecutable(proc.args[0], proc.env);
@@ -203,8 +205,8 @@ function holdUntilStarted(dir: number, name: string,
   errorFd = 2;
   // Kept open, close-on-exec: `start` sees EOF once the command runs.
   const fd = openat(dir, name, constants.O_WRONLY | O_CLOEXEC);
-  writeSync(fd, '0');
   closeSync(dir);
+  return fd;
 }
 // #endregion
 
@@ -246,8 +248,9 @@ export function runInit(layers: InitLayer[] = []): never {
       openConsole(CONSOLE_FD, { devConsole, size: proc.consoleSize });
     }
     if (hold !== undefined && config.mode === 'start' && config.hold) {
-      holdUntilStarted(hold, basename(config.hold.fifo), proc);
+      const go = holdUntilStarted(hold, basename(config.hold.fifo), proc);
       for (const layer of layers) layer.started?.(config);
+      writeSync(go, '0');
     }
     // Only 0-2 go on to the command: not an fd the engine's own parent
     // left open without close-on-exec (close_range(2), as runc does).
