@@ -3,9 +3,14 @@ import { spawnSync } from 'node:child_process';
 import { openCgroup } from '../../chapters/03-cgroups/cgroups/manager.ts';
 import type { OciState, Store } from './store.ts';
 
-/** `state ID`: the spec's state document, indented as runc prints it. */
+/**
+ * `state ID`: the spec's state document, indented as runc prints it,
+ * with runc's extra fields (rootfs, created, owner) after it.
+ */
 export function state(store: Store, id: string): string {
-  return JSON.stringify(store.ociState(store.load(id)), null, 2);
+  const s = store.load(id);
+  return JSON.stringify({ ...store.ociState(s), rootfs: s.spec.root.path,
+    created: s.created, owner: '' }, null, 2);
 }
 
 interface Listed extends OciState {
