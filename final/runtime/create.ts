@@ -49,6 +49,7 @@ export async function create(store: Store, id: string,
   checkConsole(b.spec, o);
   b.spec.process.consoleSize ??= o.consoleSize;
   store.claim(id);
+  let container: Container | undefined;
   try {
     const fifo = store.fifo(id);
     mkfifo(fifo, 0o600);
@@ -57,19 +58,19 @@ export async function create(store: Store, id: string,
     chownSync(fifo, uid, gid);
     const state = { ociVersion: OCI_VERSION, id, bundle: b.dir,
       annotations: b.annotations };
-    const container = await startContainer(b.spec, {
+    container = await startContainer(b.spec, {
       id, steps: runtimeSteps(b, state), init: RUNTIME_INIT,
       stdio: o.stdio ?? ['inherit', 'inherit', 'inherit'],
       hold: { fifo, state },
     });
     const saved = save(store, b, id, container.pid);
     if (o.pidFile) writeAtomic(o.pidFile, String(container.pid));
-    if (container.console !== undefined && o.consoleSocket) {
-      sendConsole(o.consoleSocket, container.console);
-      closeSync(container.console);
-    }
+    handOverConsole(container, o);
     return { saved, container };
   } catch (err) {
+    // A refusal after the start (a pid file, the console socket)
+    // leaves nothing either: the init, its cgroup, the state dir.
+    await container?.destroy().catch(() => {});
     store.forget(id);
     throw err;
   }
@@ -84,6 +85,15 @@ function save(store: Store, b: Bundle, id: string, pid: number): Saved {
   };
   store.save(saved);
   return saved;
+}
+
+function handOverConsole(c: Container, o: CreateOptions): void {
+  if (c.console === undefined || !o.consoleSocket) return;
+  try {
+    sendConsole(o.consoleSocket, c.console);
+  } finally {
+    closeSync(c.console);
+  }
 }
 
 /** The host ids of the container's root (its user namespace's 0). */
