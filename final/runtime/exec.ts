@@ -55,13 +55,18 @@ export async function exec(store: Store, id: string,
     stdio: ['inherit', 'inherit', 'inherit'], init: RUNTIME_INIT,
     seccomp: s.spec.linux.seccomp });
   let stopRelay = () => {};
-  if (handle.console !== undefined) {
-    if (o.consoleSocket) {
-      sendConsole(o.consoleSocket, handle.console);
-      closeSync(handle.console);
-    } else stopRelay = relayTerminal(handle.console);
+  try {
+    if (handle.console !== undefined) {
+      if (o.consoleSocket) {
+        sendConsole(o.consoleSocket, handle.console);
+        closeSync(handle.console);
+      } else stopRelay = relayTerminal(handle.console);
+    }
+    if (o.pidFile) writeAtomic(o.pidFile, String(handle.pid));
+  } catch (err) {
+    handle.kill('SIGKILL'); // refused: the process does not stay
+    throw err;
   }
-  if (o.pidFile) writeAtomic(o.pidFile, String(handle.pid));
   if (o.detach) return undefined;
   const st = await handle.wait();
   stopRelay();
