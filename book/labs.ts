@@ -26,6 +26,7 @@ import {
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { cachedRootfs } from '../chapters/01-chroot/rootfs.ts';
+import { dropCgroups } from '../chapters/03-cgroups/testing.ts';
 
 export interface LabInfo {
   /** Chapter folder name, e.g. "01-chroot" or "08-daemon". */
@@ -87,9 +88,8 @@ export interface LabContext {
   /** A copy of the busybox rootfs for this lab, removed after it. */
   rootfs(): string;
   /**
-   * The demos' arguments (chapter 04 on) for rootfs() as an image:
-   * `--root STORE busybox`. Imported on the first call: put files in
-   * rootfs() before.
+   * The demos' arguments for rootfs() as an image, imported on the
+   * first call (fill rootfs() before): `--root STORE busybox`.
    */
   image(): string[];
   /** An empty directory, removed after the lab. */
@@ -101,6 +101,7 @@ export interface LabContext {
     : ChildProcess;
   /** A name no other lab or test run uses: "lab1a2b3". */
   unique(prefix?: string): string;
+  cgroupParent: string; // the lab's own (--cgroup-parent), removed after
   cleanup(undo: () => void): void; // run after the checks, pass or fail
 }
 
@@ -157,6 +158,8 @@ export async function gradeLab(lab: Lab, repo: string,
       { recursive: true, verbatimSymlinks: true });
     return rootfs;
   };
+  const unique = (prefix = 'lab') =>
+    `${prefix}${process.pid.toString(36)}${(counter++).toString(36)}`;
   const ctx: LabContext = {
     repo,
     tempDir,
@@ -185,8 +188,8 @@ export async function gradeLab(lab: Lab, repo: string,
       started.push(child);
       return child;
     },
-    unique: (prefix = 'lab') =>
-      `${prefix}${process.pid.toString(36)}${(counter++).toString(36)}`,
+    unique,
+    cgroupParent: `/${unique('skiff-lab')}`,
     cleanup: (undo) => { undos.push(undo); },
   };
   const results: CheckResult[] = [];
@@ -208,6 +211,7 @@ export async function gradeLab(lab: Lab, repo: string,
         undo();
       } catch { /* the rest must still go */ }
     }
+    await dropCgroups(ctx.cgroupParent);
     for (const dir of scratch) {
       // A half-done solution may leave a mount in there: never delete
       // through one.

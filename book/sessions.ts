@@ -14,11 +14,17 @@
 // All sessions of one page run in order in one bash, as root, from the
 // repo root, with "sudo " dropped and `npx tsx` replaced by
 // `node --import tsx` (same code, a second less per command). The shell
-// gets a private mount namespace with a fresh tmpfs on /tmp and a
-// copy-on-write /etc, so a session's `/tmp/rootfs` or `tee /etc/...`
-// never touches the host's.
+// gets a private mount namespace with a fresh tmpfs on /tmp, a
+// copy-on-write /etc and cgroup trees of its own, so a session's
+// `/tmp/rootfs`, `tee /etc/...` or the demos' /skiff never touch the
+// host's.
 import { spawnSync } from 'node:child_process';
-import { readFileSync, statfsSync } from 'node:fs';
+import {
+  existsSync, mkdirSync, readdirSync, readFileSync, rmdirSync, statfsSync,
+  writeFileSync,
+} from 'node:fs';
+import { join } from 'node:path';
+import { uniqueName } from '../support/testing.ts';
 import {
   type CgroupVersion, createMarkdown, parseFenceInfo,
 } from './markdown.ts';
@@ -109,9 +115,99 @@ export interface Outcome {
 
 const MARK = '\x1eskiff-session';
 
+/** A cgroup tree for the sessions: one cgroup in each host hierarchy. */
+interface CgroupSandbox {
+  /** Shell lines that mount each cgroup over its hierarchy (in /tmp). */
+  mounts: string[];
+  /** Removes the cgroups and those in them; throws naming busy ones. */
+  remove(): void;
+}
+
+/** The cgroup mounts, in mountinfo's order: [mount point, fs fields]. */
+function cgroupMounts(): [string, string][] {
+  return readFileSync('/proc/self/mountinfo', 'utf8').trim().split('\n')
+    .map((line) => line.split(' - '))
+    .filter(([, fs]) => /^cgroup2? /.test(fs ?? ''))
+    .map(([fields, fs]) => [fields.split(' ')[4], fs]);
+}
+
+/**
+ * Does a demo write to this hierarchy? v1 ones with a controller (not
+ * systemd's name=systemd), and cgroup2 where it is the whole tree (a
+ * hybrid host's /sys/fs/cgroup/unified is left alone: no demo uses it).
+ */
+function demoUses([target, fs]: [string, string]): boolean {
+  return /^cgroup2 /.test(fs) ? target === '/sys/fs/cgroup'
+    : /^cgroup \S+ (?!name=\S+$)/.test(fs);
+}
+
+/**
+ * Makes a cgroup of the sessions' own in every hierarchy a demo uses,
+ * set up as the hierarchy's root is (a v1 cpuset starts without CPUs,
+ * a v2 cgroup without controllers for its children), for the shell to
+ * mount over the hierarchy: what a demo makes in "/skiff" lands in it,
+ * and its trace still says "cpu/skiff/...", as the text does.
+ */
+function cgroupSandbox(): CgroupSandbox {
+  const name = uniqueName('skiff-book');
+  const mounts = cgroupMounts();
+  const roots = mounts.filter(demoUses).map(([target]) => target);
+  const copy = (root: string, file: string, as = (v: string) => v) => {
+    if (!existsSync(join(root, file))) return;
+    const v = readFileSync(join(root, file), 'utf8').trim();
+    if (v) writeFileSync(join(root, name, file), as(v));
+  };
+  for (const root of roots) {
+    mkdirSync(join(root, name));
+    copy(root, 'cpuset.cpus');
+    copy(root, 'cpuset.mems');
+    if (root === '/sys/fs/cgroup') {
+      copy(root, 'cgroup.subtree_control',
+        (v) => v.split(' ').map((c) => `+${c}`).join(' '));
+    }
+  }
+  // Each cgroup mount is bound again, ours from our cgroup, then moved
+  // in place of the first (findmnt shows one mount per hierarchy). All
+  // are, in the table's order, binds first: findmnt lists mounts in
+  // the order of their ids, which the binds take in turn.
+  const src = (t: string) => roots.includes(t) ? join(t, name) : t;
+  const targets = mounts.map(([target]) => target);
+  return {
+    mounts: [
+      ...targets.map((t, i) => `mkdir /tmp/c${i} && ` +
+        `mount --bind ${src(t)} /tmp/c${i} || exit 99`),
+      ...targets.map((t) => `umount -l ${t} || exit 99`),
+      ...targets.map((t, i) => `mount --move /tmp/c${i} ${t} || exit 99`),
+    ],
+    remove() {
+      const left: string[] = [];
+      const drop = (dir: string) => {
+        for (const e of readdirSync(dir, { withFileTypes: true })) {
+          if (e.isDirectory()) drop(join(dir, e.name));
+        }
+        try { rmdirSync(dir); } catch { left.push(dir); }
+      };
+      for (const root of roots) drop(join(root, name));
+      if (left.length) {
+        throw new Error(`sessions: cgroups still in use: ${left.join(' ')}`);
+      }
+    },
+  };
+}
+
 /** Runs one page's commands in order in one sandboxed bash. */
 export function runCommands(commands: Command[], repo: string,
   timeoutMs = 120_000): Outcome[] {
+  const cgroups = cgroupSandbox();
+  try {
+    return runInSandbox(commands, repo, timeoutMs, cgroups.mounts);
+  } finally {
+    cgroups.remove();
+  }
+}
+
+function runInSandbox(commands: Command[], repo: string, timeoutMs: number,
+  cgroupMounts: string[]): Outcome[] {
   const repoPath = JSON.stringify(repo);
   const script = [
     // Hold the checkout open: a clone under /tmp (CI may put one there)
@@ -123,6 +219,7 @@ export function runCommands(commands: Command[], repo: string,
     'mkdir /tmp/u /tmp/w',
     'mount -t overlay skiff-book-etc -o ' +
       'lowerdir=/etc,upperdir=/tmp/u,workdir=/tmp/w /etc || exit 99',
+    ...cgroupMounts,
     // A second tmpfs hides the upper layer: /tmp starts empty.
     'mount -t tmpfs skiff-book /tmp || exit 99',
     `if [ ! -d ${repoPath} ]; then mkdir -p ${repoPath} && ` +

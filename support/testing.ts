@@ -1,8 +1,12 @@
-// Helpers shared by every chapter's tests.
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+// Helpers shared by every chapter's tests, and a check every test file
+// gets by importing them: it fails the file when it leaves a cgroup.
+import assert from 'node:assert/strict';
+import {
+  existsSync, mkdtempSync, readdirSync, readFileSync, rmdirSync, rmSync,
+} from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import type { TestContext } from 'node:test';
+import { basename, join } from 'node:path';
+import { after, type TestContext } from 'node:test';
 
 export const isRoot = process.getuid?.() === 0;
 
@@ -10,13 +14,17 @@ export const isRoot = process.getuid?.() === 0;
 export const needsRoot = isRoot ? {} : { skip: 'needs root (sudo npm test)' };
 
 let counter = 0;
+/** Every name uniqueName() gave out in this process. */
+const named = new Set<string>();
 /**
  * A short name unique to this process and call, safe for interface names
  * (at most 15 bytes): uniqueName('sk') -> "sk1a2b3c".
  */
 export function uniqueName(prefix = 'sk'): string {
   const id = `${process.pid.toString(36)}${(counter++).toString(36)}`;
-  return `${prefix}${id}`.slice(0, 15);
+  const name = `${prefix}${id}`.slice(0, 15);
+  named.add(name);
+  return name;
 }
 
 /** A fresh temporary directory, removed when the test ends. */
@@ -56,4 +64,70 @@ export function runTs(script: string, args: string[] = [],
     status: r.status, signal: r.signal,
     stdout: String(r.stdout ?? ''), stderr: String(r.stderr ?? ''),
   };
+}
+
+/** Where the cgroup hierarchies are mounted (cgroup, cgroup2: proc(5)). */
+export function cgroupRoots(): string[] {
+  return readFileSync('/proc/self/mountinfo', 'utf8').trim().split('\n')
+    .map((line) => line.split(' - '))
+    .filter(([, fs]) => /^cgroup2? /.test(fs ?? ''))
+    .map(([fields]) => fields.split(' ')[4]);
+}
+
+/** The directories below `dir`, parents first ([] if it is not there). */
+function dirsBelow(dir: string): string[] {
+  if (!existsSync(dir)) return [];
+  return readdirSync(dir, { withFileTypes: true })
+    .filter((e) => e.isDirectory())
+    .flatMap((e) => [join(dir, e.name), ...dirsBelow(join(dir, e.name))]);
+}
+
+/** Is `name` a name of this process's, or one with a suffix ("-docker")? */
+const ours = (name: string) => named.has(name) ||
+  named.has(name.replace(/-[^-]*$/, ''));
+
+/**
+ * The cgroups a test file may leave behind, in every hierarchy: the
+ * engine's default parent /skiff, which a test must not use (a host's
+ * engine may), and the cgroups named by this process's uniqueName(),
+ * the parents tests make for themselves and what is in them, at the
+ * top or in /skiff.
+ */
+export function testCgroups(): string[] {
+  return cgroupRoots().flatMap((root) => {
+    const skiff = join(root, 'skiff');
+    const mine = [root, skiff].filter((d) => existsSync(d))
+      .flatMap((d) => readdirSync(d, { withFileTypes: true })
+        .filter((e) => e.isDirectory() && ours(e.name))
+        .map((e) => join(d, e.name)));
+    return [...existsSync(skiff) ? [skiff] : [],
+      ...mine.flatMap((d) => [d, ...dirsBelow(d)])];
+  });
+}
+
+/**
+ * The check: a test file (this process runs one, as root) fails when it
+ * ends with a cgroup above that it did not find when it started. Its
+ * own parents are removed then (children first; rmdir only takes empty
+ * ones), /skiff is left alone: another engine may be starting in it.
+ * Registered once the test file's module has run (a microtask runs
+ * after the whole module graph's code; a later tick may be too late for
+ * the root test), so that it comes after the file's own top-level
+ * after() hooks, which remove things.
+ */
+function checkCgroupsLeft(): void {
+  const before = new Set(testCgroups());
+  queueMicrotask(() => after(() => {
+    const left = testCgroups().filter((d) => !before.has(d));
+    for (const d of [...left].reverse()) {
+      if (basename(d) !== 'skiff') {
+        try { rmdirSync(d); } catch { /* busy: named in the failure */ }
+      }
+    }
+    assert.deepEqual(left, [], 'cgroups this test file made and left');
+  }));
+}
+
+if (isRoot && /\.test\.[cm]?[jt]s$/.test(process.argv[1] ?? '')) {
+  checkCgroupsLeft();
 }

@@ -4,7 +4,7 @@ import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, readdirSync, rmdirSync } from 'node:fs';
 import { join, resolve } from 'node:path';
-import { describe, test } from 'node:test';
+import { after, describe, test } from 'node:test';
 import {
   needsRoot, REPO, runTs, uniqueName,
 } from '../../support/testing.ts';
@@ -15,8 +15,11 @@ import { detectHierarchies } from './cgroups/mode.ts';
 import {
   parseCpus, parseCpuset, parseResourceFlags,
 } from './flags.ts';
+import { dropTestParent, TEST_PARENT } from './testing.ts';
 
 const RUN = 'chapters/03-cgroups/run.ts';
+/** The demo's flag for a cgroup parent of this file's own. */
+const PARENT = ['--cgroup-parent', TEST_PARENT];
 // Starting node and tsx takes a minute in an emulated VM on a busy host.
 const SLOW = { timeout: 300_000 };
 
@@ -78,19 +81,12 @@ describe('chapter 03: resource flags', () => {
   });
 });
 
-/** Names under every skiff parent directory in every hierarchy. */
+/** Names under the test's parent directory in every hierarchy. */
 function skiffCgroups(): string[] {
   const h = detectHierarchies();
   const roots = h.mode === 'unified' ? [h.unified!] : [...h.v1.values()];
-  return roots.flatMap((root) => {
-    try {
-      return readdirSync(`${root}/skiff`, { withFileTypes: true })
-        .filter((d) => d.isDirectory())
-        .map((d) => `${root}/skiff/${d.name}`);
-    } catch {
-      return [];
-    }
-  }).sort();
+  return roots.flatMap((root) => subdirs(join(root, TEST_PARENT))
+    .map((name) => join(root, TEST_PARENT, name))).sort();
 }
 
 /** The cgroups directly under `dir` (none if it does not exist). */
@@ -101,6 +97,7 @@ function subdirs(dir: string): string[] {
 }
 
 describe('chapter 03: bad input to the demo', needsRoot, () => {
+  after(dropTestParent);
   const cases: [string[], RegExp][] = [
     [['--memory', '10x'], /^skiff: invalid argument "10x" for --memory: /],
     [['--cpus', '-1'], /^skiff: invalid argument "-1" for --cpus: /],
@@ -111,7 +108,8 @@ describe('chapter 03: bad input to the demo', needsRoot, () => {
   for (const [flags, message] of cases) {
     test(`${flags.join(' ')}: one line, exit 125, no cgroup`, () => {
       const before = skiffCgroups();
-      const r = runTs(RUN, [...flags, cachedRootfs(), 'true'], SLOW);
+      const r = runTs(RUN, [...PARENT, ...flags, cachedRootfs(), 'true'],
+        SLOW);
       assert.equal(r.status, 125, r.stderr);
       assert.match(r.stderr, message);
       assert.equal(r.stderr.split('\n').length, 2, r.stderr);
@@ -130,7 +128,7 @@ describe('chapter 03: bad input to the demo', needsRoot, () => {
       let leftIn: string;
       if (h.mode === 'unified') {
         const top = join(h.unified!, uniqueName('skiff-t'));
-        leftIn = join(top, 'bare', 'skiff');
+        leftIn = join(top, 'bare', TEST_PARENT);
         mkdirSync(join(top, 'bare'), { recursive: true });
         t.after(() => {
           for (const d of [leftIn, join(top, 'bare'), top]) {
@@ -139,13 +137,13 @@ describe('chapter 03: bad input to the demo', needsRoot, () => {
         });
         setup = `mount --bind ${top}/bare ${h.unified}`;
       } else {
-        leftIn = join(h.v1.get('pids')!, 'skiff');
+        leftIn = join(h.v1.get('pids')!, TEST_PARENT);
         setup = `umount ${h.v1.get('pids')}`;
       }
       const before = subdirs(leftIn);
       const r = spawnSync('unshare', ['--mount', '--propagation',
         'private', 'sh', '-c', `${setup} && exec "$@"`, 'sh',
-        process.execPath, '--import', 'tsx', resolve(REPO, RUN),
+        process.execPath, '--import', 'tsx', resolve(REPO, RUN), ...PARENT,
         '--pids-limit', '64', '--no-user', cachedRootfs(), 'true'],
       { cwd: REPO, encoding: 'utf8', ...SLOW });
       assert.equal(r.status, 125, r.stderr);
@@ -157,7 +155,7 @@ describe('chapter 03: bad input to the demo', needsRoot, () => {
 
   test('the demo runs with limits and reports them', () => {
     // Without a user namespace, as `docker run` starts containers.
-    const r = runTs(RUN, ['--memory', '64m', '--pids-limit', '64',
+    const r = runTs(RUN, [...PARENT, '--memory', '64m', '--pids-limit', '64',
       '--stats', '--no-user', cachedRootfs(), 'sh', '-c', 'exit 3'], SLOW);
     assert.equal(r.status, 3, r.stderr);
     assert.match(r.stderr,

@@ -12,7 +12,8 @@ import {
 } from './cgroups/manager.ts';
 import { detectHierarchies } from './cgroups/mode.ts';
 import {
-  cpuSeconds, holdScript, runIn, sleep, testCgroup,
+  cpuSeconds, dropTestParent, holdScript, runIn, sleep, TEST_PARENT,
+  testCgroup,
 } from './testing.ts';
 
 const HYBRID = [
@@ -44,8 +45,7 @@ describe('chapter 03: cgroup mode detection', () => {
 describe(`chapter 03: cgroup manager (v${cgroupVersion()})`, needsRoot, () => {
   test('create makes the directories, destroy removes them, twice',
     async (t) => {
-    const cg = await createCgroup(`/skiff/${uniqueName('t')}`);
-    t.after(() => cg.destroy());
+    const cg = await testCgroup(t);
     assert.ok(cg.dirs.length >= 1);
     for (const dir of cg.dirs) assert.ok(existsSync(dir), dir);
     await cg.destroy();
@@ -168,8 +168,9 @@ describe('chapter 03: refusing what the host cannot do', needsRoot, () => {
         /EBUSY: the cgroup holds processes of its own/);
     });
 
-  test('a limit the kernel refuses: an error, no cgroup left', async () => {
-    const path = `/skiff/${uniqueName('t')}`;
+  test('a limit the kernel refuses: an error, no cgroup left', async (t) => {
+    t.after(dropTestParent);
+    const path = `${TEST_PARENT}/${uniqueName('t')}`;
     await assert.rejects(createCgroup(path, { cpu: { cpus: '4096' } }),
       /cpuset "4096": not a subset/);
     assert.throws(() => openCgroup(path), /no such cgroup/);

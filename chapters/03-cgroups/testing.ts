@@ -1,11 +1,16 @@
 // Helpers for this chapter's tests: host processes that wait until they
-// have been put in a cgroup, CPU time read from /proc, loop devices.
+// have been put in a cgroup, CPU time read from /proc, loop devices, and
+// a cgroup parent of the test file's own.
 import { execFileSync, spawn } from 'node:child_process';
-import { rmdirSync, writeFileSync } from 'node:fs';
+import { existsSync, readdirSync, rmdirSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import type { TestContext } from 'node:test';
-import { tempDir, uniqueName } from '../../support/testing.ts';
-import { createCgroup, type Cgroup } from './cgroups/manager.ts';
+import {
+  cgroupRoots, tempDir, uniqueName,
+} from '../../support/testing.ts';
+import {
+  createCgroup, type Cgroup, openCgroup,
+} from './cgroups/manager.ts';
 import type { LinuxResources } from '../02-namespaces/spec.ts';
 import { cachedRootfs } from '../01-chroot/rootfs.ts';
 import { ALL_NAMESPACES, defaultSpec } from '../02-namespaces/defaults.ts';
@@ -59,18 +64,53 @@ export function holdScript(t: TestContext, script: string): Held {
   };
 }
 
-/** A cgroup (by default under /skiff), destroyed after the test. */
+/**
+ * Where this test file's cgroups and containers go: a parent of its own
+ * (the engine's /skiff may be a host engine's), removed with the last
+ * cgroup in it.
+ */
+export const TEST_PARENT = `/${uniqueName('skiff-t3')}`;
+
+/** Removes TEST_PARENT where it is empty, in every hierarchy. */
+export function dropTestParent(): void {
+  for (const root of cgroupRoots()) {
+    try { rmdirSync(join(root, TEST_PARENT)); } catch { /* busy, none */ }
+  }
+}
+
+/** Removes the parent of `cg` once no other cgroup is left in it. */
+function dropParent(cg: Cgroup): void {
+  for (const d of cg.dirs) {
+    try { rmdirSync(dirname(d)); } catch { /* busy, or not ours */ }
+  }
+}
+
+/** A cgroup (by default in TEST_PARENT), destroyed after the test. */
 export async function testCgroup(t: TestContext, r: LinuxResources = {},
-  path = `/skiff/${uniqueName('t')}`): Promise<Cgroup> {
+  path = `${TEST_PARENT}/${uniqueName('t')}`): Promise<Cgroup> {
   const cg = await createCgroup(path, r);
   t.after(async () => {
     await cg.destroy();
-    // The /skiff parent too, once no other cgroup is left in it.
-    for (const d of cg.dirs) {
-      try { rmdirSync(dirname(d)); } catch { /* busy, or not ours */ }
-    }
+    dropParent(cg);
   });
   return cg;
+}
+
+/** Removes a cgroup and the cgroups in it (their processes killed). */
+export async function dropCgroups(path: string): Promise<void> {
+  let top: Cgroup;
+  try {
+    top = openCgroup(path);
+  } catch {
+    return; // none was made
+  }
+  const children = new Set(top.dirs.filter((d) => existsSync(d))
+    .flatMap((d) => readdirSync(d, { withFileTypes: true }))
+    .filter((e) => e.isDirectory()).map((e) => e.name));
+  for (const child of children) {
+    await openCgroup(`${path}/${child}`).destroy();
+  }
+  await top.destroy();
 }
 
 /** A held script already inside a new cgroup, and running. */
@@ -143,14 +183,18 @@ export async function startIn(t: TestContext, resources: LinuxResources,
   const spec = defaultSpec({ rootfs: cachedRootfs(), args,
     namespaces: ALL_NAMESPACES.filter((ns) => ns !== 'user') });
   spec.linux.resources = resources;
-  const step = cgroupStep();
+  const step = cgroupStep({ parent: TEST_PARENT });
   const container = await startContainer(spec, { id: uniqueName('c'),
     steps: [step], stdio: ['ignore', 'pipe', 'pipe'] });
-  t.after(() => container.destroy());
+  const cgroup = step.cgroup!;
+  t.after(async () => {
+    await container.destroy();
+    dropParent(cgroup);
+  });
   let out = '';
   let err = '';
   container.stdout?.on('data', (d) => { out += d; });
   container.stderr?.on('data', (d) => { err += d; });
-  return { container, cgroup: step.cgroup!, stdout: () => out,
+  return { container, cgroup, stdout: () => out,
     stderr: () => err };
 }

@@ -7,8 +7,7 @@ import {
 import { createSocket } from 'node:dgram';
 import { randomBytes } from 'node:crypto';
 import {
-  chmodSync, cpSync, existsSync, mkdtempSync, readdirSync, rmSync,
-  writeFileSync,
+  chmodSync, cpSync, mkdtempSync, rmSync, writeFileSync,
 } from 'node:fs';
 import { connect } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -17,7 +16,7 @@ import { buildOnce, CACHE_DIR, cachedRootfs } from '../01-chroot/rootfs.ts';
 import { ALL_NAMESPACES, defaultSpec } from
   '../02-namespaces/defaults.ts';
 import { startContainer, type Container } from '../02-namespaces/start.ts';
-import { type Cgroup, openCgroup } from '../03-cgroups/cgroups/manager.ts';
+import { dropCgroups } from '../03-cgroups/testing.ts';
 import { busyboxStore, dropStore } from '../04-aufs-overlay/fixtures.ts';
 import { uniqueName } from '../../support/testing.ts';
 import { overlappingRoute } from './bridge.ts';
@@ -109,23 +108,6 @@ export async function demoHost(): Promise<DemoHost> {
       await dropCgroups(cgroupParent);
     },
   };
-}
-
-/** Removes a cgroup and the cgroups in it (their processes killed). */
-async function dropCgroups(path: string): Promise<void> {
-  let top: Cgroup;
-  try {
-    top = openCgroup(path);
-  } catch {
-    return; // none was made
-  }
-  const children = new Set(top.dirs.filter((d) => existsSync(d))
-    .flatMap((d) => readdirSync(d, { withFileTypes: true }))
-    .filter((e) => e.isDirectory()).map((e) => e.name));
-  for (const child of children) {
-    await openCgroup(`${path}/${child}`).destroy();
-  }
-  await top.destroy();
 }
 
 export interface Outside {

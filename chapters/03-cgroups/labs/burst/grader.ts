@@ -35,7 +35,7 @@ async function run(ctx: LabContext, resources: LinuxResources,
     args: ['/bin/sh', '-c', script],
     namespaces: ALL_NAMESPACES.filter((ns) => ns !== 'user') });
   spec.linux.resources = resources;
-  const step = cgroupStep();
+  const step = cgroupStep({ parent: ctx.cgroupParent });
   const c = await startContainer(spec, { id, steps: [step],
     stdio: ['ignore', 'ignore', 'ignore'] });
   try {
@@ -86,7 +86,7 @@ export default defineLab({
           (err: Error) => !/no CFS burst/.test(err.message),
           'a 5 ms burst on a 2 ms quota was accepted');
         const path = cgroupPathOf(defaultSpec({ rootfs: '/', args: [] }),
-          id);
+          id, ctx.cgroupParent);
         let left: string[] = [];
         try {
           left = openCgroup(path).dirs.filter((d) => existsSync(d));

@@ -27,7 +27,7 @@ async function throttling(ctx: LabContext, resources: LinuxResources)
     args: ['/bin/sh', '-c', SPIN],
     namespaces: ALL_NAMESPACES.filter((ns) => ns !== 'user') });
   spec.linux.resources = resources;
-  const step = cgroupStep();
+  const step = cgroupStep({ parent: ctx.cgroupParent });
   const c = await startContainer(spec, { id: ctx.unique('throttle'),
     steps: [step], stdio: ['ignore', 'ignore', 'ignore'] });
   let stats: Record<string, unknown>;

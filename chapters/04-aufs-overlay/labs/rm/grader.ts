@@ -10,8 +10,11 @@ function store(ctx: LabContext): string {
   return ctx.image()[1];
 }
 
+/** demo.ts in the lab's store; `run` with the lab's cgroup parent. */
 function demo(ctx: LabContext, ...args: string[]) {
-  return ctx.run(DEMO, ['--root', store(ctx), ...args]);
+  const flags = args[0] === 'run'
+    ? ['run', '--cgroup-parent', ctx.cgroupParent, ...args.slice(1)] : args;
+  return ctx.run(DEMO, ['--root', store(ctx), ...flags]);
 }
 
 /** Paths in the store with this name: a container's traces. */

@@ -26,8 +26,8 @@ function rootfsSize(): SizeOf {
 function sizeAfter(ctx: LabContext, ...cmd: string[]): number {
   const size = rootfsSize();
   const name = ctx.unique('size');
-  const r = ctx.run(DEMO, ['--root', storeOf(ctx), 'run', '--name', name,
-    'busybox', ...cmd]);
+  const r = ctx.run(DEMO, ['--root', storeOf(ctx), 'run', '--cgroup-parent',
+    ctx.cgroupParent, '--name', name, 'busybox', ...cmd]);
   assert.equal(r.status, 0, `run ${cmd.join(' ')}: ${outcome(r)}`);
   return size(new ImageStore(storeOf(ctx)), name);
 }

@@ -21,8 +21,9 @@ function listed(ctx: LabContext): string[] {
 
 /** The program, as root with only `caps`; true when it says done. */
 function runsWith(ctx: LabContext, caps: string[]): boolean {
-  const r = ctx.run(RUN, ['--network', 'none', '--userns', 'host',
-    '--cap-drop', 'ALL', ...caps.flatMap((c) => ['--cap-add', c]),
+  const r = ctx.run(RUN, ['--cgroup-parent', ctx.cgroupParent,
+    '--network', 'none', '--userns', 'host', '--cap-drop', 'ALL',
+    ...caps.flatMap((c) => ['--cap-add', c]),
     ...ctx.image(), '/bin/sh', '-c', PROGRAM],
   { SKIFF_NET_DIR: ctx.tempDir() });
   if (r.status === 125) assert.fail(`the demo refused: ${outcome(r)}`);

@@ -13,8 +13,9 @@ const PROFILE = 'chapters/06-security/labs/seccomp-rule/no-setuid.json';
 function sh(ctx: LabContext, line: string) {
   const profile = join(ctx.repo, PROFILE);
   assert.ok(existsSync(profile), `${PROFILE} does not exist yet`);
-  const r = ctx.run(RUN, ['--network', 'none', '--userns', 'host',
-    '--seccomp', profile, ...ctx.image(), '/bin/sh', '-c', line],
+  const r = ctx.run(RUN, ['--cgroup-parent', ctx.cgroupParent,
+    '--network', 'none', '--userns', 'host', '--seccomp', profile,
+    ...ctx.image(), '/bin/sh', '-c', line],
   { SKIFF_NET_DIR: ctx.tempDir() });
   assert.notEqual(r.status, 125, `the demo refused: ${outcome(r)}`);
   return r;
