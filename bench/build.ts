@@ -12,28 +12,21 @@
 // start-up without a build (`version`). docker is the daemon that
 // answers, or a private dockerd (bench/engines.ts); its busybox is
 // loaded from skiff's `save`: nothing is pulled.
-import { spawnSync } from 'node:child_process';
 import {
-  mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync,
-  writeFileSync,
+  mkdirSync, readFileSync, rmSync, writeFileSync,
 } from 'node:fs';
 import http from 'node:http';
-import { loadavg, tmpdir } from 'node:os';
+import { loadavg } from 'node:os';
 import { join } from 'node:path';
-import { configEnv, dropConfig, testConfig } from
-  '../chapters/05-network/testnet.ts';
 import { packContext } from '../final/build/context.ts';
 import { API_VERSION } from '../final/paths.ts';
-import { REPO, uniqueName } from '../support/testing.ts';
+import { REPO } from '../support/testing.ts';
 import { docker, type Engine } from './engines.ts';
+import { benchPlace, median, times as timesOf } from './place.ts';
 
 const ROUNDS = Number(process.argv[2] ?? 5);
-const dir = mkdtempSync(join(tmpdir(), 'skiff-bench-build-'));
-const net = testConfig();
-const cgroupParent = `/${uniqueName('skbbench')}`;
-const sock = join(dir, 'skiff.sock');
-const env = { ...configEnv(net), SKIFF_ROOT: join(dir, 'root'),
-  SKIFF_SOCK: sock, SKIFF_CGROUP_PARENT: cgroupParent };
+const place = benchPlace('skiff-bench-build-', 'skbbench');
+const { dir, sock, run } = place;
 const TSX = import.meta.resolve('tsx/esm');
 const loadBefore = loadavg();
 
@@ -57,33 +50,8 @@ function makeContext(): string {
   return ctx;
 }
 
-const median = (xs: number[]) => {
-  const s = [...xs].sort((a, b) => a - b);
-  return s.length % 2 ? s[(s.length - 1) / 2]
-    : (s[s.length / 2 - 1] + s[s.length / 2]) / 2;
-};
-
-/** Runs a command; throws with its stderr unless it exits 0. */
-function run(cmd: string, args: string[], opts = {}): string {
-  const r = spawnSync(cmd, args, { encoding: 'utf8', env,
-    maxBuffer: 1 << 26, ...opts });
-  if (r.status !== 0) {
-    throw new Error(`${cmd} ${args.join(' ')}: ${r.stderr || r.error}`);
-  }
-  return r.stdout;
-}
-
 /** Wall-clock ms of `fn`, ROUNDS times after one untimed run. */
-async function times(fn: () => unknown): Promise<number[]> {
-  await fn();
-  const out: number[] = [];
-  for (let i = 0; i < ROUNDS; i++) {
-    const t0 = performance.now();
-    await fn();
-    out.push(performance.now() - t0);
-  }
-  return out;
-}
+const times = (fn: () => unknown) => timesOf(ROUNDS, fn, 1);
 
 const skiffTsx = (...args: string[]) => run(process.execPath,
   ['--import', TSX, join(REPO, 'final/cli.ts'), ...args]);
@@ -196,27 +164,11 @@ async function main(): Promise<void> {
   skiffTsx('version'); // starts the daemon (and builds skiff.mjs)
   skiffJs('version');
   const rows = await skiffRows(ctx);
-  const place = { dir, env, cgroupParent };
   rows.push(...await dockerRows(await docker(place), ctx));
   report(rows);
-}
-
-function cleanUp(): void {
-  try {
-    process.kill(Number(readFileSync(join(dir, 'root', 'daemon.pid'),
-      'utf8')), 'SIGTERM');
-  } catch { /* not started */ }
-  dropConfig(net);
-  spawnSync('sh', ['-c', `grep -o ' ${dir}[^ ]*' /proc/self/mountinfo | ` +
-    'sort -r | xargs -r -n1 umount -l']);
-  rmSync(dir, { recursive: true, force: true });
-  for (const c of readdirSync('/sys/fs/cgroup')) {
-    spawnSync('rmdir', [join('/sys/fs/cgroup', c, cgroupParent)]);
-  }
-  spawnSync('rmdir', [join('/sys/fs/cgroup', cgroupParent)]);
 }
 
 main().catch((err) => {
   console.error(`bench: ${(err as Error).message}`);
   process.exitCode = 1;
-}).finally(cleanUp);
+}).finally(place.cleanUp);

@@ -17,70 +17,35 @@
 // private mount namespace where that mount is gone. docker and podman get state of their own
 // (bench/engines.ts): a private dockerd where none answers.
 import { spawnSync } from 'node:child_process';
-import {
-  existsSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync,
-} from 'node:fs';
+import { existsSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
 import http from 'node:http';
-import { loadavg, tmpdir } from 'node:os';
+import { loadavg } from 'node:os';
 import { join } from 'node:path';
 import { cachedRootfs } from '../chapters/01-chroot/rootfs.ts';
 import { procStatus } from '../chapters/02-namespaces/procfs.ts';
 import type { StartStep } from '../chapters/02-namespaces/steps.ts';
 import { cgroupStep } from '../chapters/03-cgroups/step.ts';
 import { networkStep } from '../chapters/05-network/step.ts';
-import { configEnv, dropConfig, testConfig } from
-  '../chapters/05-network/testnet.ts';
 import { REPO, uniqueName } from '../support/testing.ts';
 import { FAST_INIT, SpareInits } from '../final/fast/spare.ts';
 import { docker, type Engine, podman } from './engines.ts';
+import { benchPlace, median, times as timesOf } from './place.ts';
 import { startOnce } from './steps.ts';
 
 const ROUNDS = Number(process.argv.slice(2).find((a) => /^\d+$/.test(a))
   ?? 20);
 const ONLY_RUNTIMES = process.argv.includes('--runtimes');
-const dir = mkdtempSync(join(tmpdir(), 'skiff-bench-'));
-const net = testConfig();
-const cgroupParent = `/${uniqueName('skbench')}`;
-const sock = join(dir, 'skiff.sock');
-const env = { ...configEnv(net), SKIFF_ROOT: join(dir, 'root'),
-  SKIFF_SOCK: sock, SKIFF_CGROUP_PARENT: cgroupParent };
+const place = benchPlace('skiff-bench-', 'skbench');
+const { dir, net, cgroupParent, sock, run } = place;
 const TSX = import.meta.resolve('tsx/esm');
 const loadBefore = loadavg();
 /** cgroup v1 with a cgroup2 at /sys/fs/cgroup/unified (crun refuses). */
 const hybrid = readFileSync('/proc/self/mountinfo', 'utf8')
   .includes(' /sys/fs/cgroup/unified ');
 
-const median = (xs: number[]) => {
-  const s = [...xs].sort((a, b) => a - b);
-  return s.length % 2 ? s[(s.length - 1) / 2]
-    : (s[s.length / 2 - 1] + s[s.length / 2]) / 2;
-};
-
-/**
- * Wall-clock milliseconds of `fn`, `ROUNDS` times after `warm` runs,
- * with `pause` ms of idle time (not timed) after each run.
- */
-async function times(fn: () => unknown, warm = 2, pause = 0)
-  : Promise<number[]> {
-  for (let i = 0; i < warm; i++) await fn();
-  const out: number[] = [];
-  for (let i = 0; i < ROUNDS; i++) {
-    const t0 = performance.now();
-    await fn();
-    out.push(performance.now() - t0);
-    if (pause) await new Promise((r) => setTimeout(r, pause));
-  }
-  return out;
-}
-
-/** Runs a command; throws with its stderr unless it exits 0. */
-function run(cmd: string, args: string[], opts = {}): string {
-  const r = spawnSync(cmd, args, { encoding: 'utf8', env, ...opts });
-  if (r.status !== 0) {
-    throw new Error(`${cmd} ${args.join(' ')}: ${r.stderr || r.error}`);
-  }
-  return r.stdout;
-}
+/** Wall-clock ms of `fn`, ROUNDS times after `warm` runs, `pause` apart. */
+const times = (fn: () => unknown, warm = 2, pause = 0) =>
+  timesOf(ROUNDS, fn, warm, pause);
 
 const skiff = (...args: string[]) => run(process.execPath,
   ['--import', TSX, join(REPO, 'final/cli.ts'), ...args]);
@@ -373,7 +338,6 @@ async function main(): Promise<void> {
     apiRun('none'), 2, 200)]);
   const steps = await startSteps();
   rows.push(...runtimeRows());
-  const place = { dir, env, cgroupParent };
   rows.push(await otherEngine(await docker(place), 'docker run --rm'));
   rows.push(await otherEngine(podman(place, hybrid), 'podman run --rm'));
   const mem = await memory(daemon);
@@ -435,23 +399,10 @@ function report(rows: [string, number[] | string][],
     mem.processesPerContainer.toFixed(2)}`);
 }
 
-function cleanUp(): void {
-  try {
-    process.kill(Number(readFileSync(join(dir, 'root', 'daemon.pid'),
-      'utf8')), 'SIGTERM');
-  } catch { /* not started */ }
-  agent.destroy();
-  dropConfig(net);
-  spawnSync('sh', ['-c', `grep -o ' ${dir}[^ ]*' /proc/self/mountinfo | ` +
-    'sort -r | xargs -r -n1 umount -l']);
-  rmSync(dir, { recursive: true, force: true });
-  for (const c of readdirSync('/sys/fs/cgroup')) {
-    spawnSync('rmdir', [join('/sys/fs/cgroup', c, cgroupParent)]);
-  }
-  spawnSync('rmdir', [join('/sys/fs/cgroup', cgroupParent)]);
-}
-
 main().catch((err) => {
   console.error(`bench: ${(err as Error).message}`);
   process.exitCode = 1;
-}).finally(cleanUp);
+}).finally(() => {
+  agent.destroy();
+  place.cleanUp();
+});

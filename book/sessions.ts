@@ -24,7 +24,7 @@ import {
   writeFileSync,
 } from 'node:fs';
 import { join } from 'node:path';
-import { uniqueName } from '../support/testing.ts';
+import { cgroupRoots, uniqueName } from '../support/testing.ts';
 import {
   type CgroupVersion, createMarkdown, parseFenceInfo,
 } from './markdown.ts';
@@ -123,12 +123,13 @@ interface CgroupSandbox {
   remove(): void;
 }
 
-/** The cgroup mounts, in mountinfo's order: [mount point, fs fields]. */
+/** The host's cgroup mounts, in mountinfo's order: [target, fs fields]. */
 function cgroupMounts(): [string, string][] {
+  const roots = cgroupRoots();
   return readFileSync('/proc/self/mountinfo', 'utf8').trim().split('\n')
     .map((line) => line.split(' - '))
-    .filter(([, fs]) => /^cgroup2? /.test(fs ?? ''))
-    .map(([fields, fs]) => [fields.split(' ')[4], fs]);
+    .map(([fields, fs]): [string, string] => [fields.split(' ')[4], fs])
+    .filter(([target, fs]) => roots.includes(target) && /^cgroup/.test(fs));
 }
 
 /**

@@ -25,11 +25,7 @@ const tag = randomBytes(3).toString('hex');
 const netA = `dnsa-${tag}`;
 const netB = `dnsb-${tag}`;
 
-function ok(...args: string[]): string {
-  const r = docker(...args);
-  assert.equal(r.status, 0, `docker ${args.join(' ')}: ${r.stderr}`);
-  return r.stdout;
-}
+const ok = (...args: string[]) => eng.dockerOk(...args);
 
 /** Exits non-zero with `pattern` on stderr. */
 function fails(pattern: RegExp, ...args: string[]): void {

@@ -21,11 +21,7 @@ let eng: TestEngine;
 const docker = (args: string[], input?: string) => eng.docker(args, input);
 
 /** The command must succeed; returns its stdout. */
-function ok(...args: string[]): string {
-  const r = docker(args);
-  assert.equal(r.status, 0, `docker ${args.join(' ')}: ${r.stderr}`);
-  return r.stdout;
-}
+const ok = (...args: string[]) => eng.dockerOk(...args);
 
 before(async () => {
   if (skip) return;

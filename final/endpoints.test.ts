@@ -24,28 +24,7 @@ const skip = !isRoot ? 'needs root (sudo npm test)'
 let eng: TestEngine;
 
 /** The command must succeed; returns its stdout. */
-function ok(...args: string[]): string {
-  const r = eng.docker(args);
-  assert.equal(r.status, 0, `docker ${args.join(' ')}: ${r.stderr}`);
-  return r.stdout;
-}
-
-/** One request on the daemon's socket: status and parsed JSON body. */
-function api(method: string, path: string)
-  : Promise<{ status: number; body: any }> {
-  return new Promise((resolve, reject) => {
-    const req = http.request({ socketPath: eng.sock, method, path,
-      agent: false },
-      (res) => {
-        let text = '';
-        res.on('data', (d) => { text += d; });
-        res.on('end', () => resolve({ status: res.statusCode!,
-          body: text ? JSON.parse(text) : undefined }));
-      });
-    req.on('error', reject);
-    req.end();
-  });
-}
+const ok = (...args: string[]) => eng.dockerOk(...args);
 
 /** A cgroup file of a running container, read from the host. */
 function cgroupFile(id: string, v1: [string, string], v2: string)
@@ -154,8 +133,9 @@ describe('endpoints real clients call', { skip }, () => {
       '> /rw; exec sleep 600');
     await waitFor('the files', () => eng.docker(['exec', 'dfc', 'sh',
       '-c', 'test -s /rw && test $(wc -c < /v/z) = 100000']).status === 0);
-    const { status, body } = await api('GET', '/system/df');
-    assert.equal(status, 200);
+    const r = await eng.api('GET', '/system/df');
+    assert.equal(r.status, 200);
+    const body = JSON.parse(r.body);
     assert.ok(body.LayersSize > 1_000_000, String(body.LayersSize));
     const image = body.Images.find((i: { RepoTags: string[] }) =>
       i.RepoTags.includes('busybox:latest'));
@@ -212,9 +192,10 @@ describe('endpoints real clients call', { skip }, () => {
   test('build prune: the builder\'s cache file, emptied', async () => {
     const cache = join(eng.root, 'build-cache.json');
     writeFileSync(cache, JSON.stringify({ gone: `sha256:${'0'.repeat(64)}` }));
-    const { status, body } = await api('POST', '/build/prune?all=1');
-    assert.equal(status, 200);
-    assert.deepEqual(body, { CachesDeleted: ['gone'], SpaceReclaimed: 0 });
+    const r = await eng.api('POST', '/build/prune?all=1');
+    assert.equal(r.status, 200);
+    assert.deepEqual(JSON.parse(r.body),
+      { CachesDeleted: ['gone'], SpaceReclaimed: 0 });
     assert.equal(readFileSync(cache, 'utf8'), '{}');
   });
 
@@ -314,15 +295,7 @@ function upgraded(path: string): Promise<Duplex> {
 
 async function execCreate(container: string, cmd: string[])
   : Promise<string> {
-  return new Promise((resolve, reject) => {
-    const req = http.request({ socketPath: eng.sock, method: 'POST',
-      path: `/containers/${container}/exec`,
-      headers: { 'Content-Type': 'application/json' } }, (res) => {
-      let text = '';
-      res.on('data', (d) => { text += d; });
-      res.on('end', () => resolve(JSON.parse(text).Id));
-    });
-    req.on('error', reject);
-    req.end(JSON.stringify({ Cmd: cmd, AttachStdout: true }));
-  });
+  const r = await eng.api('POST', `/containers/${container}/exec`,
+    { Cmd: cmd, AttachStdout: true });
+  return JSON.parse(r.body).Id;
 }

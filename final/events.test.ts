@@ -22,11 +22,7 @@ const skip = !isRoot ? 'needs root (sudo npm test)'
     'docker.io to run this file; skiff does not need it)' : false;
 let eng: TestEngine;
 
-function ok(...args: string[]): string {
-  const r = eng.docker(args);
-  assert.equal(r.status, 0, `docker ${args.join(' ')}: ${r.stderr}`);
-  return r.stdout;
-}
+const ok = (...args: string[]) => eng.dockerOk(...args);
 
 /** Unix seconds with a fraction, as `--since`/`--until` take them. */
 const now = () => (Date.now() / 1000).toFixed(3);

@@ -16,11 +16,7 @@ const skip = !isRoot ? 'needs root (sudo npm test)'
   : !DOCKER ? 'no docker CLI on PATH' : false;
 let eng: TestEngine;
 
-function ok(...args: string[]): string {
-  const r = eng.docker(args);
-  assert.equal(r.status, 0, `docker ${args.join(' ')}: ${r.stderr}`);
-  return r.stdout;
-}
+const ok = (...args: string[]) => eng.dockerOk(...args);
 
 /** `docker ps ARGS --format {{.Names}}`, sorted. */
 function names(...args: string[]): string[] {

@@ -9,7 +9,6 @@ import { spawnSync } from 'node:child_process';
 import {
   mkdtempSync, readFileSync, rmSync, statSync, writeFileSync,
 } from 'node:fs';
-import { request } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
@@ -20,11 +19,7 @@ const skip = !isRoot ? 'needs root (sudo npm test)'
   : !DOCKER ? 'no docker CLI on PATH' : false;
 let eng: TestEngine;
 
-function ok(...args: string[]): string {
-  const r = eng.docker(args);
-  assert.equal(r.status, 0, `docker ${args.join(' ')}: ${r.stderr}`);
-  return r.stdout;
-}
+const ok = (...args: string[]) => eng.dockerOk(...args);
 
 /** `docker run --rm busybox sh -c SCRIPT` with FLAGS; its output. */
 function inside(flags: string[], script: string): string {
@@ -51,22 +46,8 @@ function refused(pattern: RegExp, ...args: string[]): void {
 }
 
 /** POST /containers/create with `body`, as any API client may send. */
-function create(body: object): Promise<{ status: number; text: string }> {
-  return new Promise((resolve, reject) => {
-    // agent: false, a connection of its own (a kept-alive one from an
-    // earlier call may be closed by the daemon meanwhile).
-    const req = request({ socketPath: eng.sock, method: 'POST',
-      agent: false,
-      path: '/v1.41/containers/create',
-      headers: { 'Content-Type': 'application/json' } }, (res) => {
-      let text = '';
-      res.on('data', (d) => { text += d; });
-      res.on('end', () => resolve({ status: res.statusCode!, text }));
-    });
-    req.on('error', reject);
-    req.end(JSON.stringify(body));
-  });
-}
+const create = (body: object) =>
+  eng.api('POST', '/v1.41/containers/create', body);
 
 before(async () => {
   if (!isRoot) return;
@@ -175,8 +156,8 @@ describe('docker run flags reach the container', { skip }, () => {
     // Past the CLI's own check, the daemon's: 400, nothing made.
     const r = await create({ Image: 'busybox', Cmd: ['true'],
       HostConfig: { Ulimits: [{ Name: 'foo', Soft: 1, Hard: 1 }] } });
-    assert.equal(r.status, 400, r.text);
-    assert.match(r.text, /invalid ulimit type: foo/);
+    assert.equal(r.status, 400, r.body);
+    assert.match(r.body, /invalid ulimit type: foo/);
     nothingLeft();
   });
 
@@ -222,8 +203,8 @@ describe('docker run flags reach the container', { skip }, () => {
     // The CLI refuses it first; the daemon too: it would set the host's.
     const r = await create({ Image: 'busybox', Cmd: ['true'],
       HostConfig: { Sysctls: { 'vm.swappiness': '1' } } });
-    assert.equal(r.status, 400, r.text);
-    assert.match(JSON.parse(r.text).message,
+    assert.equal(r.status, 400, r.body);
+    assert.match(JSON.parse(r.body).message,
       /sysctl "vm.swappiness" is not in a separate/);
     nothingLeft();
   });

@@ -136,13 +136,25 @@ export class TestEngine {
     return { status: r.status, stdout: r.stdout, stderr: r.stderr };
   }
 
-  /** METHOD `path` on this engine's socket, a JSON body: the answer. */
+  /** `docker ARGS...` must succeed; returns its stdout. */
+  dockerOk(...args: string[]): string {
+    const r = this.docker(args);
+    assert.equal(r.status, 0, `docker ${args.join(' ')}: ${r.stderr}`);
+    return r.stdout;
+  }
+
+  /**
+   * METHOD `path` on this engine's socket, as any API client may send
+   * it: `body` as JSON (none: no body, no Content-Type). The answer's
+   * status and text.
+   */
   api(method: string, path: string, body?: unknown)
     : Promise<{ status: number; body: string }> {
     return new Promise((resolve, reject) => {
       // a connection of its own: the daemon may close a kept-alive one
       const req = request({ socketPath: this.sock, method, path,
-        agent: false, headers: { 'Content-Type': 'application/json' } },
+        agent: false, headers: body === undefined ? {}
+          : { 'Content-Type': 'application/json' } },
       (res) => {
         let text = '';
         res.on('data', (d) => { text += d; });

@@ -66,12 +66,17 @@ export function runTs(script: string, args: string[] = [],
   };
 }
 
-/** Where the cgroup hierarchies are mounted (cgroup, cgroup2: proc(5)). */
+/**
+ * The host's cgroup hierarchies, at /sys/fs/cgroup or below it (cgroup
+ * and cgroup2 mounts there, proc(5)), in the mount table's order; not
+ * the mounts a test may make elsewhere.
+ */
 export function cgroupRoots(): string[] {
   return readFileSync('/proc/self/mountinfo', 'utf8').trim().split('\n')
     .map((line) => line.split(' - '))
     .filter(([, fs]) => /^cgroup2? /.test(fs ?? ''))
-    .map(([fields]) => fields.split(' ')[4]);
+    .map(([fields]) => fields.split(' ')[4])
+    .filter((m) => m === '/sys/fs/cgroup' || m.startsWith('/sys/fs/cgroup/'));
 }
 
 /** The directories below `dir`, parents first ([] if it is not there). */
