@@ -28,7 +28,7 @@ async function probeDevices(t: Parameters<typeof loopDevice>[0],
     'head -c 512 /dev/disk >/dev/null && echo read-ok',
     'echo x >/dev/null && echo null-ok',
     'head -c 4 /dev/zero | wc -c'].join('\n')]);
-  await c.container.wait();
+  await c.wait();
   return c;
 }
 

@@ -31,7 +31,7 @@ describe(`chapter 03: limits measured (cgroup v${V})`, needsRoot, () => {
       // The shell (PID 1) keeps 200 MiB of output in memory.
       ['sh', '-c', 'x=$(head -c 200m /dev/zero | tr "\\0" a); ' +
         'echo survived']);
-    const status = await c.container.wait();
+    const status = await c.wait();
     // Without the limit: tail finishes, "survived", exit 0.
     assert.equal(status.code, 137, c.stdout() + c.stderr());
     assert.equal(c.stdout(), '');
@@ -86,7 +86,7 @@ describe(`chapter 03: limits measured (cgroup v${V})`, needsRoot, () => {
   test('cpuset: --cpuset-cpus 0 shows only CPU 0 inside', async (t) => {
     const c = await startIn(t, { cpu: { cpus: '0' } },
       ['grep', 'Cpus_allowed_list', '/proc/self/status']);
-    assert.equal((await c.container.wait()).code, 0, c.stderr());
+    assert.equal((await c.wait()).code, 0, c.stderr());
     // Without it: every online CPU (0-1 here).
     assert.match(c.stdout(), /^Cpus_allowed_list:\s+0\n$/);
   });

@@ -171,6 +171,8 @@ export interface TestContainer {
   cgroup: Cgroup;
   stdout(): string;
   stderr(): string;
+  /** Its exit, once all it wrote has been read (after the exit). */
+  wait(): ReturnType<Container['wait']>;
 }
 
 /**
@@ -195,6 +197,13 @@ export async function startIn(t: TestContext, resources: LinuxResources,
   let err = '';
   container.stdout?.on('data', (d) => { out += d; });
   container.stderr?.on('data', (d) => { err += d; });
+  const read = Promise.all([container.stdout, container.stderr].map((s) =>
+    s && new Promise((res) => s.on('end', res))));
   return { container, cgroup, stdout: () => out,
-    stderr: () => err };
+    stderr: () => err,
+    wait: async () => {
+      const status = await container.wait();
+      await read;
+      return status;
+    } };
 }
