@@ -167,33 +167,45 @@ function cgroupSandbox(): CgroupSandbox {
         (v) => v.split(' ').map((c) => `+${c}`).join(' '));
     }
   }
-  // Each cgroup mount is bound again, ours from our cgroup, then moved
-  // in place of the first (findmnt shows one mount per hierarchy). All
-  // are, in the table's order, binds first: findmnt lists mounts in
-  // the order of their ids, which the binds take in turn.
   const src = (t: string) => roots.includes(t) ? join(t, name) : t;
-  const targets = mounts.map(([target]) => target);
   return {
-    mounts: [
-      ...targets.map((t, i) => `mkdir /tmp/c${i} && ` +
-        `mount --bind ${src(t)} /tmp/c${i} || exit 99`),
-      ...targets.map((t) => `umount -l ${t} || exit 99`),
-      ...targets.map((t, i) => `mount --move /tmp/c${i} ${t} || exit 99`),
-    ],
+    mounts: remount(mounts.map(([target]) => [src(target), target])),
     remove() {
-      const left: string[] = [];
-      const drop = (dir: string) => {
-        for (const e of readdirSync(dir, { withFileTypes: true })) {
-          if (e.isDirectory()) drop(join(dir, e.name));
-        }
-        try { rmdirSync(dir); } catch { left.push(dir); }
-      };
-      for (const root of roots) drop(join(root, name));
+      const left = roots.flatMap((root) => dropTree(join(root, name)));
       if (left.length) {
         throw new Error(`sessions: cgroups still in use: ${left.join(' ')}`);
       }
     },
   };
+}
+
+/**
+ * Shell lines mounting each [source, target] in place of the mount at
+ * target, moved rather than stacked (findmnt shows one mount each).
+ * All binds first, in the table's order: findmnt lists mounts in the
+ * order of their ids, which the binds take in turn.
+ */
+function remount(pairs: [string, string][]): string[] {
+  return [
+    ...pairs.map(([src], i) => `mkdir /tmp/c${i} && ` +
+      `mount --bind ${src} /tmp/c${i} || exit 99`),
+    ...pairs.map(([, target]) => `umount -l ${target} || exit 99`),
+    ...pairs.map(([, target], i) =>
+      `mount --move /tmp/c${i} ${target} || exit 99`),
+  ];
+}
+
+/** Removes a cgroup and those in it, children first; the busy ones. */
+function dropTree(dir: string): string[] {
+  const left = readdirSync(dir, { withFileTypes: true })
+    .filter((e) => e.isDirectory())
+    .flatMap((e) => dropTree(join(dir, e.name)));
+  try {
+    rmdirSync(dir);
+  } catch {
+    left.push(dir);
+  }
+  return left;
 }
 
 /** Runs one page's commands in order in one sandboxed bash. */
