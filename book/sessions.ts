@@ -208,9 +208,12 @@ function dropTree(dir: string): string[] {
   return left;
 }
 
+/** How long a page may take: the emulated v2 VM is ten times slower. */
+const PAGE_TIMEOUT = process.env.SKIFF_VM ? 1_200_000 : 120_000;
+
 /** Runs one page's commands in order in one sandboxed bash. */
 export function runCommands(commands: Command[], repo: string,
-  timeoutMs = 120_000): Outcome[] {
+  timeoutMs = PAGE_TIMEOUT): Outcome[] {
   const cgroups = cgroupSandbox();
   try {
     return runInSandbox(commands, repo, timeoutMs, cgroups.mounts);
