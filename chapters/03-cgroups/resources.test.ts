@@ -21,7 +21,9 @@ import {
 import { detectHierarchies, type Hierarchies } from './cgroups/mode.ts';
 import { waitFor } from './cgroups/common.ts';
 import { majorMinor } from './flags.ts';
-import { holdScript, loopDevice, runIn, testCgroup } from './testing.ts';
+import {
+  dropTestParent, holdScript, loopDevice, runIn, TEST_PARENT, testCgroup,
+} from './testing.ts';
 
 const V = cgroupVersion();
 const MiB = 2 ** 20;
@@ -42,9 +44,10 @@ function read(cg: Cgroup, file: string): string {
 /** createCgroup refuses `r` with `message`, leaving no cgroup. */
 async function refused(r: LinuxResources, message: RegExp,
   opts: CgroupOptions = {}): Promise<void> {
-  const path = `/skiff/${uniqueName('t')}`;
+  const path = `${TEST_PARENT}/${uniqueName('t')}`;
   await assert.rejects(createCgroup(path, r, opts), { message });
   assert.throws(() => openCgroup(path, opts), /no such cgroup/);
+  dropTestParent();
 }
 
 /** Does a fresh cgroup of this host have `file`? (probe, then remove) */
@@ -69,7 +72,7 @@ function hugetlbHandedDown(): boolean {
 function undoHugetlb(): void {
   const root = detectHierarchies().unified!;
   try {
-    rmdirSync(join(root, 'skiff'));
+    rmdirSync(join(root, TEST_PARENT));
     writeFileSync(join(root, 'cgroup.subtree_control'), '-hugetlb');
   } catch { /* in use by another cgroup */ }
 }
@@ -296,7 +299,7 @@ async function withNetHierarchy(t: TestContext,
     const v1 = new Map(h.v1).set('net_cls', dir).set('net_prio', dir);
     await fn({ ...h, v1 });
   } finally {
-    try { rmdirSync(join(dir, 'skiff')); } catch { /* none made */ }
+    try { rmdirSync(join(dir, TEST_PARENT)); } catch { /* none made */ }
     execFileSync('umount', [dir]);
     rmdirSync(dir);
   }
@@ -305,7 +308,7 @@ async function withNetHierarchy(t: TestContext,
 describe(`chapter 03: network tags (cgroup v${V})`, needsRoot, () => {
   test('v1: net_cls.classid and net_prio.ifpriomap', onV1, (t) =>
     withNetHierarchy(t, async (hierarchies) => {
-      const path = `/skiff/${uniqueName('t')}`;
+      const path = `${TEST_PARENT}/${uniqueName('t')}`;
       const cg = await createCgroup(path, { network: { classID: 0x100001,
         priorities: [{ name: 'lo', priority: 5 }] } }, { hierarchies });
       try {
@@ -318,6 +321,7 @@ describe(`chapter 03: network tags (cgroup v${V})`, needsRoot, () => {
           new RegExp(`net_cls,net_prio:${path}$`, 'm'));
       } finally {
         await cg.destroy();
+        dropTestParent();
       }
     }));
 
