@@ -107,7 +107,6 @@ export interface LinuxResources {
   cpu?: {
     shares?: number;       // v1 cpu.shares; mapped to cpu.weight on v2
     quota?: number;        // microseconds per period
-    burst?: number;        // microseconds a period may borrow, <= quota
     period?: number;       // microseconds
     realtimeRuntime?: number;  // microseconds per realtimePeriod, v1 only
     realtimePeriod?: number;

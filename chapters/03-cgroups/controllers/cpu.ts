@@ -4,8 +4,7 @@
 //     1024); usage from the separate cpuacct hierarchy (cpuacct.usage).
 // v2: cpu.max ("quota period"), cpu.weight (1..10000, default 100),
 //     usage from cpu.stat.
-// Both: a burst a period may borrow from earlier idle ones, cpu.idle;
-// v1 alone: real-time budgets (cpu-rt.ts).
+// Both: cpu.idle; v1 alone: real-time budgets (cpu-rt.ts).
 import type { LinuxResources } from '../../02-namespaces/spec.ts';
 import {
   parseKeyed, readCgroupFile, tryReadCgroupFile, writeCgroupFile,
@@ -32,10 +31,9 @@ export const cpu: Controller = {
     const c = r.cpu ?? {};
     // The period first: the kernel checks quota against the period.
     if (c.period) writeCgroupFile(dir, 'cpu.cfs_period_us', c.period);
-    withBurst(dir, 'cpu.cfs_burst_us', c.burst, () => {
-      if (c.quota === undefined) return;
+    if (c.quota !== undefined) {
       writeCgroupFile(dir, 'cpu.cfs_quota_us', c.quota > 0 ? c.quota : -1);
-    });
+    }
     if (c.shares) writeCgroupFile(dir, 'cpu.shares', c.shares);
     realtimeV1(dir, c);
     writeIdle(dir, c.idle);
@@ -46,12 +44,11 @@ export const cpu: Controller = {
       if (c[k] !== undefined) throw unsupported(`cpu.${k}`, 'cgroup v2 ' +
         'has no real-time group scheduling (cpu.rt_* are v1 only)');
     }
-    withBurst(dir, 'cpu.max.burst', c.burst, () => {
-      if (c.quota === undefined && c.period === undefined) return;
+    if (c.quota !== undefined || c.period !== undefined) {
       const quota = c.quota !== undefined && c.quota > 0
         ? String(c.quota) : 'max';
       writeCgroupFile(dir, 'cpu.max', `${quota} ${c.period || 100000}`);
-    });
+    }
     if (c.shares) {
       writeCgroupFile(dir, 'cpu.weight', sharesToWeight(c.shares));
     }
@@ -63,20 +60,9 @@ export const cpu: Controller = {
 type Cpu = NonNullable<LinuxResources['cpu']>;
 
 /** The fields this controller writes (cpus and mems are cpuset's). */
-const CPU_FIELDS = ['shares', 'quota', 'burst', 'period', 'idle',
+const CPU_FIELDS = ['shares', 'quota', 'period', 'idle',
   'realtimeRuntime', 'realtimePeriod'] as const;
 
-/**
- * The kernel keeps burst <= quota at every write (EINVAL otherwise), so
- * the burst is cleared, the quota written, then the burst set (Linux
- * 5.14; a kernel without the file fails naming cpu.burst).
- */
-function withBurst(dir: string, file: string, burst: number | undefined,
-  writeQuota: () => void): void {
-  if (burst !== undefined) writeField(dir, file, 0, 'cpu.burst');
-  writeQuota();
-  if (burst !== undefined) writeField(dir, file, burst, 'cpu.burst');
-}
 
 /** cpu.idle (Linux 5.15): 1 runs the cgroup's tasks as SCHED_IDLE. */
 function writeIdle(dir: string, idle: number | undefined): void {
