@@ -2,6 +2,9 @@
 // they overlap, on Node's http server over a unix socket. Requests may
 // carry a version prefix (/v1.43/containers/json) or none.
 import http from 'node:http';
+import { setFlagsFromString } from 'node:v8';
+import { runInNewContext } from 'node:vm';
+import { plain } from '../../../chapters/01-chroot/kernel.ts';
 import { API_VERSION } from '../../paths.ts';
 import type { Engine } from '../engine.ts';
 import { answerOf, BadRequest, NotFound } from '../errors.ts';
@@ -108,11 +111,36 @@ function collect(req: http.IncomingMessage)
       chunks?.push(chunk);
       if (size > DRAIN_MAX) req.destroy();
     });
-    req.once('end', () => resolve(chunks));
+    req.once('end', () => {
+      if (size > MAX_JSON_BODY) reclaim();
+      resolve(chunks);
+    });
     req.once('error', reject);
     req.once('close', () => reject(new BadRequest('request body cut ' +
       'short')));
   });
+}
+
+let gc: (() => void) | undefined;
+const mallocTrim = plain<(pad: number) => number>(
+  'int malloc_trim(size_t pad)');
+
+/**
+ * One full garbage collection, after a refused body was read and
+ * dropped: V8 frees the read buffers only at its next collection,
+ * which an idle daemon may not reach for a long time, and its RSS
+ * would stay up by what it read (node has no API for this: the flag
+ * makes `gc` a global of each new context, v8.setFlagsFromString).
+ */
+function reclaim(): void {
+  if (!gc) {
+    setFlagsFromString('--expose-gc');
+    gc = runInNewContext('gc') as () => void;
+  }
+  gc();
+  // glibc keeps freed heap pages for the next malloc: give them back
+  // (malloc_trim(3)).
+  mallocTrim(0);
 }
 
 async function readBody(req: http.IncomingMessage): Promise<unknown> {
